@@ -1,0 +1,37 @@
+/* lurk: the seam between the arch-neutral engine and the one target.
+** The only #if ladder for architectures lives here.
+*/
+#ifndef LURK_ARCH_H
+#define LURK_ARCH_H
+
+#if defined(__x86_64__)
+#include "x86_64/target.h"
+#else
+#error "missing arch: lurk supports x86-64 Linux only"
+#endif
+
+#include "../engine/cache.h"
+
+/* Translate b->pc into the cache (fills b); LURK_OK or a failure status. */
+lurk_status arch_translate(struct cache_block *b);
+/* Report a failed translation (bytes, address, reason) and end the run. */
+LURK_NORETURN void arch_translate_failed(struct cache_block *b, lurk_status s);
+/* The app jumped to an unreadable address: die as natively (SIGSEGV). */
+LURK_NORETURN void arch_fault_unreadable(uint64_t pc);
+void arch_patch_link(struct cache_exit *e, uint8_t *to);
+void arch_patch_unlink(struct cache_exit *e);
+
+/* Thread blocks: set up t (engine stack top, xsave), install it as this
+** thread's gs base; resume the app at t->jmp_target. */
+void arch_tls_init(struct arch_tls *t, uint8_t *stack_top);
+void arch_tls_install(struct arch_tls *t);
+LURK_NORETURN void arch_resume(struct arch_tls *t);
+/* The raw syscall with the app's registers as arguments; returns rax. */
+uint64_t arch_syscall_app(struct arch_mctx *m);
+
+/* Accessors for the syscall convention. */
+#define ARCH_SC_NR(m) ((m)->gpr[MCTX_RAX])
+#define ARCH_SC_ARG(m, i) ((m)->gpr[(const int[]){MCTX_RDI, MCTX_RSI, MCTX_RDX, MCTX_R10, MCTX_R8, MCTX_R9}[i]])
+#define ARCH_SC_RET(m) ((m)->gpr[MCTX_RAX])
+
+#endif

@@ -1,0 +1,166 @@
+/* lurk: x86-64 context switch, takeover entry and indirect-branch lookup.
+** Generated code reaches these only through gs:TLS_* slots, so they work
+** from any code-cache chunk whatever its distance from liblurk.so.
+*/
+#include "target.h"
+
+#define M(r) %gs:(TLS_MCTX + 8 * MCTX_##r)
+
+        .text
+
+/* -- Takeover --------------------------------------------------------------
+** Called by ld.so as an .init_array function (argc, argv, envp). Pushes the
+** callee-saved registers and hands their address to inj_init, which either
+** returns 0 (lurk disabled: return to ld.so natively) or never returns (the
+** rest of the process runs from the code cache, resuming at our return
+** address with these registers).
+*/
+        .globl lurk_takeover
+        .hidden lurk_takeover
+        .type lurk_takeover, @function
+lurk_takeover:
+        .cfi_startproc
+        endbr64
+        push %rbp
+        push %rbx
+        push %r12
+        push %r13
+        push %r14
+        push %r15
+        mov %rsp, %rcx          /* saved[0]=r15 ... saved[5]=rbp, saved[6]=ret */
+        sub $8, %rsp            /* align for the call */
+        call inj_init
+        add $8, %rsp
+        pop %r15
+        pop %r14
+        pop %r13
+        pop %r12
+        pop %rbx
+        pop %rbp
+        ret
+        .cfi_endproc
+        .size lurk_takeover, .-lurk_takeover
+
+        .section .init_array, "aw"
+        .align 8
+        .quad lurk_takeover
+        .text
+
+/* -- Cache -> engine ------------------------------------------------------
+** Entered by `jmp *gs:TLS_DISP_ENTRY` with TLS_EXIT_ID set. Saves the app's
+** registers, flags and extended state into the thread block, runs the
+** dispatcher on the engine stack, and resumes at TLS_JMP_TARGET.
+*/
+        .globl lurk_ctx_enter
+        .hidden lurk_ctx_enter
+        .type lurk_ctx_enter, @function
+lurk_ctx_enter:
+        mov %rax, M(RAX)
+        mov %rcx, M(RCX)
+        mov %rdx, M(RDX)
+        mov %rbx, M(RBX)
+        mov %rsp, M(RSP)
+        mov %rbp, M(RBP)
+        mov %rsi, M(RSI)
+        mov %rdi, M(RDI)
+        mov %r8, M(R8)
+        mov %r9, M(R9)
+        mov %r10, M(R10)
+        mov %r11, M(R11)
+        mov %r12, M(R12)
+        mov %r13, M(R13)
+        mov %r14, M(R14)
+        mov %r15, M(R15)
+        mov %gs:TLS_ENGINE_SP, %rsp
+        pushfq
+        popq M(RFLAGS)
+        cld
+        mov %gs:TLS_XCR0_LO, %eax
+        mov %gs:TLS_XCR0_HI, %edx
+        xsave64 %gs:TLS_XSAVE
+        mov %gs:TLS_SELF, %rdi
+        call disp_dispatch
+        .globl lurk_ctx_resume
+        .hidden lurk_ctx_resume
+lurk_ctx_resume:
+        mov %gs:TLS_XCR0_LO, %eax
+        mov %gs:TLS_XCR0_HI, %edx
+        xrstor64 %gs:TLS_XSAVE
+        pushq M(RFLAGS)
+        popfq
+        mov M(RAX), %rax
+        mov M(RCX), %rcx
+        mov M(RDX), %rdx
+        mov M(RBX), %rbx
+        mov M(RBP), %rbp
+        mov M(RSI), %rsi
+        mov M(RDI), %rdi
+        mov M(R8), %r8
+        mov M(R9), %r9
+        mov M(R10), %r10
+        mov M(R11), %r11
+        mov M(R12), %r12
+        mov M(R13), %r13
+        mov M(R14), %r14
+        mov M(R15), %r15
+        mov M(RSP), %rsp
+        jmp *%gs:TLS_JMP_TARGET
+        .size lurk_ctx_enter, .-lurk_ctx_enter
+
+/* -- Indirect-branch lookup -----------------------------------------------
+** Position-independent template, copied after every indirect branch site
+** (so each site has its own final indirect jump for the predictor).
+** In: rcx = app target, gs:TLS_SPILL_RCX = app rcx. Flags are kept with
+** lahf/seto (no stack use: the app's red zone may be live). Table entries
+** are {app pc, cache pc}; key 0 ends a probe chain, key 1 is a tombstone.
+*/
+/* IBL name, count: the lookup routine; with count=1 it also bumps the
+** --stats lookup counter (after the flags are saved). */
+.macro IBL name, count
+        .globl \name\()_begin
+        .hidden \name\()_begin
+        .globl \name\()_end
+        .hidden \name\()_end
+\name\()_begin:
+        mov %rax, %gs:TLS_SPILL_RAX
+        lahf
+        seto %al
+.if \count
+        incq %gs:TLS_IBL_COUNT
+.endif
+        mov %rdx, %gs:TLS_SPILL_RDX
+        mov %rcx, %rdx          /* ORDER IBL_HASH: slot = (pc ^ pc >> 4) & mask */
+        shr $4, %rdx
+        xor %rcx, %rdx
+        shl $4, %rdx
+        and %gs:TLS_IBL_MASK, %rdx
+        add %gs:TLS_IBL_TABLE, %rdx
+1:      cmp (%rdx), %rcx
+        jne 2f
+        mov 8(%rdx), %rdx
+        mov %rdx, %gs:TLS_JMP_TARGET
+        add $0x7f, %al          /* OF back from al, then the rest from ah */
+        sahf
+        mov %gs:TLS_SPILL_RAX, %rax
+        mov %gs:TLS_SPILL_RDX, %rdx
+        mov %gs:TLS_SPILL_RCX, %rcx
+        jmp *%gs:TLS_JMP_TARGET
+2:      cmpq $0, (%rdx)
+        je 3f
+        add $16, %rdx
+        jmp 1b
+3:      mov %rcx, %gs:TLS_IBL_TARGET
+        add $0x7f, %al
+        sahf
+        mov %gs:TLS_SPILL_RAX, %rax
+        mov %gs:TLS_SPILL_RDX, %rdx
+        mov %gs:TLS_SPILL_RCX, %rcx
+        movq $-1, %gs:TLS_EXIT_ID   /* EXIT_IBL, sign-extended */
+        jmp *%gs:TLS_DISP_ENTRY
+\name\()_end:
+.endm
+
+        IBL lurk_ibl, 0
+        IBL lurk_iblc, 1
+
+        .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,173 @@
+/* lurk: a small x86-64 emitter for the engine's own fixed sequences
+** (spills to the thread block, exit stubs, branches, return-address pushes).
+** Relocated app instructions go through Zydis instead (tr.c).
+** Registers are hardware numbers 0..15 (ORDER GPR).
+*/
+#ifndef LURK_EMIT_H
+#define LURK_EMIT_H
+#include <stdint.h>
+#include <string.h>
+#include "../../engine/lurk.h"
+
+enum { R_RAX, R_RCX, R_RDX, R_RBX, R_RSP, R_RBP, R_RSI, R_RDI,
+       R_R8, R_R9, R_R10, R_R11, R_R12, R_R13, R_R14, R_R15 };
+
+#define XO_SEG_GS 0x65
+#define XO_SEG_FS 0x64
+
+static inline void emit_u8(uint8_t **p, uint8_t b) { *(*p)++ = b; }
+static inline void emit_u32(uint8_t **p, uint32_t v) { __builtin_memcpy(*p, &v, 4); *p += 4; }
+static inline void emit_u64(uint8_t **p, uint64_t v) { __builtin_memcpy(*p, &v, 8); *p += 8; }
+
+/* Does target fit a rel32 measured from the end of an instruction at end? */
+static inline int emit_rel32_ok(const uint8_t *end, uint64_t target)
+{
+  int64_t d = (int64_t)(target - (uint64_t)end);
+  return d == (int32_t)d;
+}
+
+/* modrm+sib for an absolute [disp32] operand (used with the gs prefix). */
+static inline void emit_abs32(uint8_t **p, int reg, int32_t disp)
+{
+  emit_u8(p, (uint8_t)(0x04 | ((reg & 7) << 3)));
+  emit_u8(p, 0x25);
+  emit_u32(p, (uint32_t)disp);
+}
+
+/* mov gs:[off], r64 */
+static inline void emit_gs_store(uint8_t **p, int r, int32_t off)
+{
+  emit_u8(p, XO_SEG_GS);
+  emit_u8(p, (uint8_t)(0x48 | ((r >> 3) << 2)));
+  emit_u8(p, 0x89);
+  emit_abs32(p, r, off);
+}
+
+/* mov r64, gs:[off] */
+static inline void emit_gs_load(uint8_t **p, int r, int32_t off)
+{
+  emit_u8(p, XO_SEG_GS);
+  emit_u8(p, (uint8_t)(0x48 | ((r >> 3) << 2)));
+  emit_u8(p, 0x8b);
+  emit_abs32(p, r, off);
+}
+
+/* mov qword gs:[off], simm32 */
+static inline void emit_gs_store_imm(uint8_t **p, int32_t off, int32_t imm)
+{
+  emit_u8(p, XO_SEG_GS);
+  emit_u8(p, 0x48);
+  emit_u8(p, 0xc7);
+  emit_abs32(p, 0, off);
+  emit_u32(p, (uint32_t)imm);
+}
+
+/* jmp qword gs:[off] */
+static inline void emit_gs_jmp(uint8_t **p, int32_t off)
+{
+  emit_u8(p, XO_SEG_GS);
+  emit_u8(p, 0xff);
+  emit_abs32(p, 4, off);
+}
+
+/* jmp rel32 to target (asserts reach); returns the rel32 field. */
+static inline uint8_t *emit_jmp32(uint8_t **p, uint64_t target)
+{
+  emit_u8(p, 0xe9);
+  uint8_t *field = *p;
+  LURK_ASSERT(emit_rel32_ok(*p + 4, target), "jmp rel32 out of reach");
+  emit_u32(p, (uint32_t)(target - (uint64_t)(*p + 4)));
+  return field;
+}
+
+/* jcc rel32 (cc = condition nibble); returns the rel32 field. */
+static inline uint8_t *emit_jcc32(uint8_t **p, int cc, uint64_t target)
+{
+  emit_u8(p, 0x0f);
+  emit_u8(p, (uint8_t)(0x80 | cc));
+  uint8_t *field = *p;
+  LURK_ASSERT(emit_rel32_ok(*p + 4, target), "jcc rel32 out of reach");
+  emit_u32(p, (uint32_t)(target - (uint64_t)(*p + 4)));
+  return field;
+}
+
+/* Point an emitted rel32 field at target. */
+static inline void emit_patch_rel32(uint8_t *field, uint64_t target)
+{
+  int32_t d = (int32_t)(int64_t)(target - (uint64_t)(field + 4));
+  __atomic_store_n((uint32_t *)(void *)field, (uint32_t)d, __ATOMIC_RELAXED);
+}
+
+/* mov r64, imm64 */
+static inline void emit_mov_imm64(uint8_t **p, int r, uint64_t v)
+{
+  emit_u8(p, (uint8_t)(0x48 | (r >> 3)));
+  emit_u8(p, (uint8_t)(0xb8 | (r & 7)));
+  emit_u64(p, v);
+}
+
+/* mov dst, src (64-bit) */
+static inline void emit_mov_rr(uint8_t **p, int dst, int src)
+{
+  emit_u8(p, (uint8_t)(0x48 | ((src >> 3) << 2) | (dst >> 3)));
+  emit_u8(p, 0x89);
+  emit_u8(p, (uint8_t)(0xc0 | ((src & 7) << 3) | (dst & 7)));
+}
+
+/* mov r64, [r64] (r is not rsp/rbp/r12/r13) */
+static inline void emit_load_ind(uint8_t **p, int r)
+{
+  emit_u8(p, (uint8_t)(0x48 | ((r >> 3) << 2) | (r >> 3)));
+  emit_u8(p, 0x8b);
+  emit_u8(p, (uint8_t)(((r & 7) << 3) | (r & 7)));
+}
+
+/* mov r64, [rip + rel32] aimed at an absolute address (caller checked reach). */
+static inline void emit_load_riprel(uint8_t **p, int r, uint64_t addr)
+{
+  emit_u8(p, (uint8_t)(0x48 | ((r >> 3) << 2)));
+  emit_u8(p, 0x8b);
+  emit_u8(p, (uint8_t)(0x05 | ((r & 7) << 3)));
+  emit_u32(p, (uint32_t)(addr - (uint64_t)(*p + 4)));
+}
+
+static inline void emit_pop(uint8_t **p, int r)
+{
+  if (r >= 8) emit_u8(p, 0x41);
+  emit_u8(p, (uint8_t)(0x58 | (r & 7)));
+}
+
+/* lea rsp, [rsp + disp32] (moves rsp without touching flags) */
+static inline void emit_lea_rsp(uint8_t **p, int32_t disp)
+{
+  emit_u8(p, 0x48); emit_u8(p, 0x8d); emit_u8(p, 0xa4); emit_u8(p, 0x24);
+  emit_u32(p, (uint32_t)disp);
+}
+
+/* Push a 64-bit constant (a return address) without a scratch register. */
+static inline void emit_push_imm64(uint8_t **p, uint64_t v)
+{
+  emit_u8(p, 0x68);                      /* push simm32 */
+  emit_u32(p, (uint32_t)v);
+  if ((uint64_t)(int64_t)(int32_t)(uint32_t)v != v) {
+    emit_u8(p, 0xc7); emit_u8(p, 0x44); emit_u8(p, 0x24); emit_u8(p, 0x04);
+    emit_u32(p, (uint32_t)(v >> 32));    /* mov dword [rsp+4], hi */
+  }
+}
+
+/* Exit stub: record the exit id and enter the dispatcher (EMIT_STUB_SIZE). */
+#define EMIT_STUB_SIZE 20
+static inline void emit_exit_stub(uint8_t **p, uint32_t id, int32_t exit_off, int32_t disp_off)
+{
+  emit_gs_store_imm(p, exit_off, (int32_t)id);
+  emit_gs_jmp(p, disp_off);
+}
+
+/* Far jump through an inline literal: jmp [rip+0]; dq target (14 bytes). */
+static inline void emit_jmp_far(uint8_t **p, uint64_t target)
+{
+  emit_u8(p, 0xff); emit_u8(p, 0x25); emit_u32(p, 0);
+  emit_u64(p, target);
+}
+
+#endif

@@ -1,0 +1,80 @@
+/* lurk: x86-64 per-thread block layout, shared by C, the .S routines and
+** generated code. Generated code reaches the block through the gs base and
+** addresses fields as gs:TLS_*; keep this list and struct arch_tls in sync
+** (ORDER TLS, checked by _Static_assert in arch_tls.c).
+*/
+#ifndef LURK_ARCH_TARGET_H
+#define LURK_ARCH_TARGET_H
+
+#define TLS_SELF 0        /* struct arch_tls * of this thread */
+#define TLS_EXIT_ID 8     /* why the cache was left: exit id or EXIT_IBL */
+#define TLS_JMP_TARGET 16 /* cache pc the context restore jumps to */
+#define TLS_IBL_TARGET 24 /* app pc an indirect-branch lookup missed on */
+#define TLS_IBL_TABLE 32  /* indirect-branch table base (shared) */
+#define TLS_IBL_MASK 40   /* (entries - 1) << 4 */
+#define TLS_DISP_ENTRY 48 /* address of lurk_ctx_enter */
+#define TLS_ENGINE_SP 56  /* top of this thread's engine stack */
+#define TLS_SPILL_RCX 64  /* app rcx while an indirect branch is looked up */
+#define TLS_SPILL_RAX 72  /* app rax inside the lookup routine */
+#define TLS_SPILL_RDX 80  /* app rdx inside the lookup routine */
+#define TLS_SPILL_SCR 88  /* scratch register of a far rip-relative rewrite */
+#define TLS_XCR0_LO 96    /* xsave feature mask */
+#define TLS_XCR0_HI 104
+#define TLS_IBL_COUNT 112 /* lookups, counted with --stats */
+#define TLS_MCTX 128      /* app machine context while in the engine */
+#define TLS_XSAVE 320     /* xsave area, 64-byte aligned */
+#define TLS_XSAVE_SIZE 4096
+#define TLS_SIZE (TLS_XSAVE + TLS_XSAVE_SIZE)
+
+/* Machine context slots (ORDER GPR: hardware encoding order). */
+#define MCTX_RAX 0
+#define MCTX_RCX 1
+#define MCTX_RDX 2
+#define MCTX_RBX 3
+#define MCTX_RSP 4
+#define MCTX_RBP 5
+#define MCTX_RSI 6
+#define MCTX_RDI 7
+#define MCTX_R8 8
+#define MCTX_R9 9
+#define MCTX_R10 10
+#define MCTX_R11 11
+#define MCTX_R12 12
+#define MCTX_R13 13
+#define MCTX_R14 14
+#define MCTX_R15 15
+#define MCTX_RFLAGS 16
+#define MCTX_RIP 17
+#define MCTX_NSLOTS 18
+
+#define EXIT_IBL 0xffffffff /* TLS_EXIT_ID value of a lookup miss */
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+struct arch_mctx {
+  uint64_t gpr[16];
+  uint64_t rflags;
+  uint64_t rip;
+};
+
+struct arch_tls {
+  struct arch_tls *self;
+  uint64_t exit_id;
+  uint64_t jmp_target;
+  uint64_t ibl_target;
+  uint64_t ibl_table;
+  uint64_t ibl_mask;
+  uint64_t disp_entry;
+  uint64_t engine_sp;
+  uint64_t spill_rcx, spill_rax, spill_rdx, spill_scr;
+  uint64_t xcr0_lo, xcr0_hi;
+  uint64_t ibl_count;
+  uint64_t pad0[1];
+  struct arch_mctx mctx;
+  uint64_t pad1[6];
+  uint8_t xsave[TLS_XSAVE_SIZE] __attribute__((aligned(64)));
+};
+#endif
+
+#endif

@@ -1,0 +1,88 @@
+/* lurk: x86-64 thread blocks: the gs base, extended-state saving, resume. */
+#include <asm/prctl.h>
+#include <sys/auxv.h>
+#include <stddef.h>
+#include "../arch.h"
+#include "syscall.h"
+#include "../../engine/log.h"
+#include "../../engine/cache.h"
+
+_Static_assert(offsetof(struct arch_tls, exit_id) == TLS_EXIT_ID, "TLS_EXIT_ID");
+_Static_assert(offsetof(struct arch_tls, jmp_target) == TLS_JMP_TARGET, "TLS_JMP_TARGET");
+_Static_assert(offsetof(struct arch_tls, ibl_target) == TLS_IBL_TARGET, "TLS_IBL_TARGET");
+_Static_assert(offsetof(struct arch_tls, ibl_table) == TLS_IBL_TABLE, "TLS_IBL_TABLE");
+_Static_assert(offsetof(struct arch_tls, ibl_mask) == TLS_IBL_MASK, "TLS_IBL_MASK");
+_Static_assert(offsetof(struct arch_tls, disp_entry) == TLS_DISP_ENTRY, "TLS_DISP_ENTRY");
+_Static_assert(offsetof(struct arch_tls, engine_sp) == TLS_ENGINE_SP, "TLS_ENGINE_SP");
+_Static_assert(offsetof(struct arch_tls, spill_rcx) == TLS_SPILL_RCX, "TLS_SPILL_RCX");
+_Static_assert(offsetof(struct arch_tls, spill_scr) == TLS_SPILL_SCR, "TLS_SPILL_SCR");
+_Static_assert(offsetof(struct arch_tls, xcr0_lo) == TLS_XCR0_LO, "TLS_XCR0_LO");
+_Static_assert(offsetof(struct arch_tls, ibl_count) == TLS_IBL_COUNT, "TLS_IBL_COUNT");
+_Static_assert(offsetof(struct arch_tls, mctx) == TLS_MCTX, "TLS_MCTX");
+_Static_assert(offsetof(struct arch_tls, xsave) == TLS_XSAVE, "TLS_XSAVE");
+_Static_assert(sizeof(struct arch_mctx) == 8 * MCTX_NSLOTS, "MCTX size");
+
+extern const uint8_t lurk_ctx_enter[], lurk_ctx_resume[];
+
+void arch_tls_init(struct arch_tls *t, uint8_t *stack_top)
+{
+  uint32_t a, b, c, d, lo, hi;
+  t->self = t;
+  t->disp_entry = (uint64_t)lurk_ctx_enter;
+  t->engine_sp = (uint64_t)stack_top & ~(uint64_t)15;
+  cache_ibl_table(&t->ibl_table, &t->ibl_mask);
+  /* Save only the state engine code can touch: x87, SSE, AVX, AVX-512
+  ** (XCR0 bits 0-2, 5-7). AMX tiles and the like stay with the app. */
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  lo &= 0xe7;
+  hi = 0;
+  uint32_t need = 576;
+  for (int i = 2; i < 8; i++) {
+    if (!(lo & (1u << i))) continue;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xd), "c"(i));
+    if (a + b > need) need = a + b;
+  }
+  if (need > TLS_XSAVE_SIZE) log_fatal("xsave area of %u bytes is larger than lurk's %d", need, TLS_XSAVE_SIZE);
+  t->xcr0_lo = lo;
+  t->xcr0_hi = hi;
+  /* Capture the current extended state so the first resume restores it. */
+  __asm__ volatile("xsave64 %0" : "+m"(t->xsave) : "a"(lo), "d"(hi) : "memory");
+}
+
+void arch_tls_install(struct arch_tls *t)
+{
+  /* wrgsbase where the kernel allows it (HWCAP2 bit 1), else arch_prctl. */
+  if (getauxval(AT_HWCAP2) & 2)
+    __asm__ volatile("wrgsbase %0" : : "r"(t) : "memory");
+  else {
+    long r = sys_call2(SYS_arch_prctl, ARCH_SET_GS, t);
+    if (SYS_FAILED(r)) log_fatal("cannot set the gs base: error %ld", -r);
+  }
+}
+
+void arch_resume(struct arch_tls *t)
+{
+  __asm__ volatile("mov %0, %%rsp\n\tjmp lurk_ctx_resume" : : "r"(t->engine_sp) : "memory");
+  __builtin_unreachable();
+}
+
+uint64_t arch_syscall_app(struct arch_mctx *m)
+{
+  return (uint64_t)sys_call6((long)m->gpr[MCTX_RAX], (sys_word)m->gpr[MCTX_RDI],
+                             (sys_word)m->gpr[MCTX_RSI], (sys_word)m->gpr[MCTX_RDX],
+                             (sys_word)m->gpr[MCTX_R10], (sys_word)m->gpr[MCTX_R8],
+                             (sys_word)m->gpr[MCTX_R9]);
+}
+
+void arch_fault_unreadable(uint64_t pc)
+{
+  LOG(LOG_WARN, "the app jumped to unreadable address 0x%lx; ending with SIGSEGV as natively\n",
+      (unsigned long)pc);
+  struct { uint64_t handler, flags, restorer, mask; } sa = { 0, 0, 0, 0 }; /* SIG_DFL */
+  sys_call4(SYS_rt_sigaction, 11, &sa, 0, 8);
+  uint64_t unblock = 1ull << 10;
+  sys_call4(SYS_rt_sigprocmask, 1 /* SIG_UNBLOCK */, &unblock, 0, 8);
+  sys_call2(SYS_tkill, sys_gettid(), 11);
+  sys_exit_group(128 + 11);
+  __builtin_unreachable();
+}

@@ -1,0 +1,384 @@
+/* lurk: x86-64 block translator.
+** Decodes app code with Zydis, mangles what cannot run as is (branches,
+** calls, returns, syscalls, rip-relative operands) and emits the block and
+** its exit stubs into the code cache. Legal-block rules: a block ends at the
+** first control transfer or syscall, or after TR_MAX_INSN instructions.
+*/
+#include <Zydis/Zydis.h>
+#include <sys/uio.h>
+#include "../arch.h"
+#include "emit.h"
+#include "syscall.h"
+#include "target.h"
+#include "../../engine/log.h"
+#include "../../engine/opt.h"
+
+#define TR_MAX_INSN 96
+#define TR_FETCH 1536
+#define TR_MAX_EXITS 2
+
+extern const uint8_t lurk_ibl_begin[], lurk_ibl_end[];
+extern const uint8_t lurk_iblc_begin[], lurk_iblc_end[];
+
+static ZydisDecoder tr_dec;
+static int tr_ready;
+
+/* Where and why the last translation failed (for arch_translate_failed). */
+static struct {
+  uint64_t pc;
+  uint8_t bytes[16];
+  unsigned nbytes;
+  const char *why;
+} tr_fail;
+
+/* -- Fetching app bytes ------------------------------------------------------ */
+
+/* Copy up to n app bytes at pc, stopping at the first unreadable page.
+** process_vm_readv on ourselves reads without risking a fault in the engine. */
+static size_t tr_fetch(uint64_t pc, uint8_t *buf, size_t n)
+{
+  struct iovec local = { buf, n }, remote = { (void *)pc, n };
+  long r = sys_call6(SYS_process_vm_readv, sys_getpid(), (sys_word)&local, 1,
+                     (sys_word)&remote, 1, 0);
+  if (r == -38 || r == -1) { /* ENOSYS/EPERM (seccomp): read directly */
+    lurk_memcpy(buf, (void *)pc, n);
+    return n;
+  }
+  return SYS_FAILED(r) ? 0 : (size_t)r;
+}
+
+/* -- Helpers ------------------------------------------------------------------ */
+
+static int reg_id64(ZydisRegister r)
+{
+  ZydisRegister big = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
+  if (big >= ZYDIS_REGISTER_RAX && big <= ZYDIS_REGISTER_R15)
+    return (int)(big - ZYDIS_REGISTER_RAX);
+  return -1;
+}
+
+static ZydisRegister reg_zy64(int id) { return (ZydisRegister)(ZYDIS_REGISTER_RAX + id); }
+
+/* A general register the instruction neither reads nor writes (not rsp). */
+static int tr_scratch(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
+{
+  unsigned used = 1u << R_RSP;
+  for (unsigned i = 0; i < in->operand_count; i++) {
+    int a = -1, b = -1;
+    if (ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER) a = reg_id64(ops[i].reg.value);
+    else if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY) {
+      a = reg_id64(ops[i].mem.base);
+      b = reg_id64(ops[i].mem.index);
+    }
+    if (a >= 0) used |= 1u << a;
+    if (b >= 0) used |= 1u << b;
+  }
+  for (int r = 0; r < 16; r++)
+    if (!(used & (1u << r))) return r;
+  return -1;
+}
+
+static int uses_gs(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
+{
+  for (unsigned i = 0; i < in->operand_count; i++) {
+    if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY && ops[i].mem.segment == ZYDIS_REGISTER_GS)
+      return 1;
+    if (ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER && ops[i].reg.value == ZYDIS_REGISTER_GS &&
+        (ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+      return 1;
+  }
+  return in->mnemonic == ZYDIS_MNEMONIC_RDGSBASE || in->mnemonic == ZYDIS_MNEMONIC_WRGSBASE ||
+         in->mnemonic == ZYDIS_MNEMONIC_SWAPGS;
+}
+
+static lurk_status tr_unsupported(uint64_t pc, const uint8_t *bytes, unsigned n, const char *why)
+{
+  tr_fail.pc = pc;
+  tr_fail.nbytes = n > 16 ? 16 : n;
+  lurk_memcpy(tr_fail.bytes, bytes, tr_fail.nbytes);
+  tr_fail.why = why;
+  return LURK_ERR(UNSUPPORTED);
+}
+
+/* Encode req at p (absolute addressing: Zydis computes rip-relative fields). */
+static int tr_encode(ZydisEncoderRequest *req, uint8_t **p)
+{
+  ZyanUSize len = ZYDIS_MAX_INSTRUCTION_LENGTH;
+  if (ZYAN_FAILED(ZydisEncoderEncodeInstructionAbsolute(req, *p, &len, (ZyanU64)*p)))
+    return 0;
+  *p += len;
+  return 1;
+}
+
+/* -- Mangling ----------------------------------------------------------------- */
+
+/* Copy an instruction with a rip-relative operand, re-aimed at the same
+** absolute address; through a scratch register when the cache is out of
+** rel32 reach of it. */
+static lurk_status tr_riprel(uint8_t **p, uint64_t pc, const uint8_t *bytes,
+                             const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
+{
+  uint64_t target = pc + in->length + (uint64_t)in->raw.disp.value;
+  if (emit_rel32_ok(*p + in->length, target)) {
+    lurk_memcpy(*p, bytes, in->length);
+    int32_t d = (int32_t)(target - (uint64_t)(*p + in->length));
+    __builtin_memcpy(*p + in->raw.disp.offset, &d, 4);
+    *p += in->length;
+    return LURK_OK;
+  }
+  if (in->mnemonic == ZYDIS_MNEMONIC_LEA && ops[0].size == 64) {
+    emit_mov_imm64(p, reg_id64(ops[0].reg.value), target);
+    return LURK_OK;
+  }
+  int r = tr_scratch(in, ops);
+  ZydisEncoderRequest req;
+  if (r < 0 || ZYAN_FAILED(ZydisEncoderDecodedInstructionToEncoderRequest(
+                   in, ops, in->operand_count_visible, &req)))
+    return tr_unsupported(pc, bytes, in->length, "far rip-relative operand cannot be rewritten");
+  for (unsigned i = 0; i < req.operand_count; i++)
+    if (req.operands[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+        req.operands[i].mem.base == ZYDIS_REGISTER_RIP) {
+      req.operands[i].mem.base = reg_zy64(r);
+      req.operands[i].mem.displacement = 0;
+    }
+  uint8_t *start = *p;
+  emit_gs_store(p, r, TLS_SPILL_SCR);
+  emit_mov_imm64(p, r, target);
+  if (!tr_encode(&req, p)) {
+    *p = start;
+    return tr_unsupported(pc, bytes, in->length, "far rip-relative operand cannot be re-encoded");
+  }
+  emit_gs_load(p, r, TLS_SPILL_SCR);
+  return LURK_OK;
+}
+
+/* Load an indirect branch's target operand into rcx (app rcx already spilled). */
+static lurk_status tr_load_target(uint8_t **p, uint64_t pc, const uint8_t *bytes,
+                                  const ZydisDecodedInstruction *in, const ZydisDecodedOperand *op)
+{
+  if (op->type == ZYDIS_OPERAND_TYPE_REGISTER) {
+    int r = reg_id64(op->reg.value);
+    if (r < 0 || op->size != 64) return tr_unsupported(pc, bytes, in->length, "odd indirect branch");
+    if (r != R_RCX) emit_mov_rr(p, R_RCX, r);
+    return LURK_OK;
+  }
+  if (op->type != ZYDIS_OPERAND_TYPE_MEMORY || op->mem.segment == ZYDIS_REGISTER_GS)
+    return tr_unsupported(pc, bytes, in->length, "odd indirect branch operand");
+  if (op->mem.base == ZYDIS_REGISTER_RIP) {
+    uint64_t addr = pc + in->length + (uint64_t)op->mem.disp.value;
+    if (op->mem.segment == ZYDIS_REGISTER_FS)
+      return tr_unsupported(pc, bytes, in->length, "fs-relative rip-relative branch");
+    if (emit_rel32_ok(*p + 7, addr)) emit_load_riprel(p, R_RCX, addr);
+    else { emit_mov_imm64(p, R_RCX, addr); emit_load_ind(p, R_RCX); }
+    return LURK_OK;
+  }
+  ZydisEncoderRequest req;
+  lurk_memset(&req, 0, sizeof req);
+  req.machine_mode = ZYDIS_MACHINE_MODE_LONG_64;
+  req.mnemonic = ZYDIS_MNEMONIC_MOV;
+  req.operand_count = 2;
+  req.operands[0].type = ZYDIS_OPERAND_TYPE_REGISTER;
+  req.operands[0].reg.value = ZYDIS_REGISTER_RCX;
+  req.operands[1].type = ZYDIS_OPERAND_TYPE_MEMORY;
+  req.operands[1].mem.base = op->mem.base;
+  req.operands[1].mem.index = op->mem.index;
+  req.operands[1].mem.scale = op->mem.index == ZYDIS_REGISTER_NONE ? 0 : op->mem.scale;
+  req.operands[1].mem.displacement = op->mem.disp.value;
+  req.operands[1].mem.size = 8;
+  if (op->mem.segment == ZYDIS_REGISTER_FS) req.prefixes = ZYDIS_ATTRIB_HAS_SEGMENT_FS;
+  if (!tr_encode(&req, p))
+    return tr_unsupported(pc, bytes, in->length, "cannot re-encode indirect branch operand");
+  return LURK_OK;
+}
+
+/* Append the lookup routine: rcx holds the app target. */
+static void tr_ibl(uint8_t **p)
+{
+  const uint8_t *b = opt.stats ? lurk_iblc_begin : lurk_ibl_begin;
+  const uint8_t *e = opt.stats ? lurk_iblc_end : lurk_ibl_end;
+  lurk_memcpy(*p, b, (size_t)(e - b));
+  *p += e - b;
+}
+
+/* -- Translation ----------------------------------------------------------------- */
+
+struct tr_pending { uint8_t *field; struct cache_exit *e; };
+
+lurk_status arch_translate(struct cache_block *b)
+{
+  uint8_t buf[TR_FETCH];
+  if (!tr_ready) {
+    ZydisDecoderInit(&tr_dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+    tr_ready = 1;
+  }
+  size_t avail = tr_fetch(b->pc, buf, sizeof buf);
+  if (avail == 0) {
+    tr_fail.pc = b->pc;
+    tr_fail.nbytes = 0;
+    return LURK_ERR(FAULT);
+  }
+  uint8_t *start = cache_reserve(b, b->pc, 0), *p = start;
+  struct tr_pending pend[TR_MAX_EXITS];
+  unsigned npend = 0, n = 0;
+  uint64_t pc = b->pc;
+  size_t off = 0;
+  int done = 0;
+
+  while (!done) {
+    ZydisDecodedInstruction in;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    if (n == TR_MAX_INSN || off >= avail ||
+        ZYAN_FAILED(ZydisDecoderDecodeFull(&tr_dec, buf + off, avail - off, &in, ops))) {
+      if (n == 0) {
+        if (avail - off < ZYDIS_MAX_INSTRUCTION_LENGTH) {
+          tr_fail.pc = pc;
+          tr_fail.nbytes = 0;
+          return LURK_ERR(FAULT);
+        }
+        return tr_unsupported(pc, buf + off, 15, "cannot decode");
+      }
+      /* Fall through to a new block at pc. */
+      pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, pc);
+      pend[npend++].field = emit_jmp32(&p, (uint64_t)p + 5);
+      break;
+    }
+    const uint8_t *bytes = buf + off;
+    uint64_t next = pc + in.length;
+    n++;
+    if (uses_gs(&in, ops))
+      return tr_unsupported(pc, bytes, in.length, "the app uses the gs segment (lurk owns it)");
+
+    switch (in.meta.category) {
+    case ZYDIS_CATEGORY_UNCOND_BR:
+    case ZYDIS_CATEGORY_CALL: {
+      int is_call = in.meta.category == ZYDIS_CATEGORY_CALL;
+      if (in.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
+        return tr_unsupported(pc, bytes, in.length, "far branch");
+      if (ops[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+        ZyanU64 target;
+        ZydisCalcAbsoluteAddress(&in, &ops[0], pc, &target);
+        if (is_call) emit_push_imm64(&p, next);
+        pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, target);
+        pend[npend++].field = emit_jmp32(&p, (uint64_t)p + 5);
+      } else {
+        emit_gs_store(&p, R_RCX, TLS_SPILL_RCX);
+        LURK_CHECK(tr_load_target(&p, pc, bytes, &in, &ops[0]));
+        if (is_call) emit_push_imm64(&p, next);
+        tr_ibl(&p);
+      }
+      done = 1;
+      break;
+    }
+    case ZYDIS_CATEGORY_COND_BR: {
+      ZyanU64 target;
+      ZydisCalcAbsoluteAddress(&in, &ops[0], pc, &target);
+      if (in.mnemonic == ZYDIS_MNEMONIC_XBEGIN)
+        return tr_unsupported(pc, bytes, in.length, "xbegin (transactional memory)");
+      if (in.mnemonic == ZYDIS_MNEMONIC_JRCXZ || in.mnemonic == ZYDIS_MNEMONIC_JECXZ ||
+          in.mnemonic == ZYDIS_MNEMONIC_LOOP || in.mnemonic == ZYDIS_MNEMONIC_LOOPE ||
+          in.mnemonic == ZYDIS_MNEMONIC_LOOPNE) {
+        /* rel8 only: jrcxz +2; jmp short +5; jmp taken; jmp fallthrough */
+        lurk_memcpy(p, bytes, in.length);
+        p[in.length - 1] = 2;
+        p += in.length;
+        emit_u8(&p, 0xeb);
+        emit_u8(&p, 5);
+        pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, target);
+        pend[npend++].field = emit_jmp32(&p, (uint64_t)p + 5);
+      } else {
+        int jcc = (in.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && (in.opcode & 0xf0) == 0x70) ||
+                  (in.opcode_map == ZYDIS_OPCODE_MAP_0F && (in.opcode & 0xf0) == 0x80);
+        if (!jcc) return tr_unsupported(pc, bytes, in.length, "unknown conditional branch");
+        pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, target);
+        pend[npend++].field = emit_jcc32(&p, in.opcode & 0xf, (uint64_t)p + 6);
+      }
+      pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, next);
+      pend[npend++].field = emit_jmp32(&p, (uint64_t)p + 5);
+      done = 1;
+      break;
+    }
+    case ZYDIS_CATEGORY_RET:
+      if (in.mnemonic != ZYDIS_MNEMONIC_RET || in.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
+        return tr_unsupported(pc, bytes, in.length, "far return");
+      emit_gs_store(&p, R_RCX, TLS_SPILL_RCX);
+      emit_pop(&p, R_RCX);
+      if (in.operand_count_visible > 0 && ops[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE &&
+          ops[0].imm.value.u)
+        emit_lea_rsp(&p, (int32_t)ops[0].imm.value.u);
+      tr_ibl(&p);
+      done = 1;
+      break;
+    case ZYDIS_CATEGORY_SYSCALL:
+      if (in.mnemonic != ZYDIS_MNEMONIC_SYSCALL)
+        return tr_unsupported(pc, bytes, in.length, "sysenter");
+      {
+        struct cache_exit *e = cache_exit_new(b, CACHE_EXIT_SYSCALL, next);
+        e->stub = p;
+        emit_exit_stub(&p, e->id, TLS_EXIT_ID, TLS_DISP_ENTRY);
+      }
+      done = 1;
+      break;
+    default:
+      if (in.mnemonic == ZYDIS_MNEMONIC_INT && !(ops[0].imm.value.u == 3))
+        return tr_unsupported(pc, bytes, in.length, "int n (32-bit system call)");
+      if ((in.attributes & ZYDIS_ATTRIB_HAS_MODRM) && in.raw.modrm.mod == 0 &&
+          in.raw.modrm.rm == 5) {
+        LURK_CHECK(tr_riprel(&p, pc, bytes, &in, ops));
+      } else if (in.attributes & ZYDIS_ATTRIB_IS_RELATIVE) {
+        return tr_unsupported(pc, bytes, in.length, "relative operand (e.g. xbegin)");
+      } else {
+        lurk_memcpy(p, bytes, in.length);
+        p += in.length;
+      }
+      break;
+    }
+    pc = next;
+    off += in.length;
+  }
+
+  /* Exit stubs after the body; point each pending branch at its stub. */
+  for (unsigned i = 0; i < npend; i++) {
+    struct cache_exit *e = pend[i].e;
+    e->patch = pend[i].field;
+    e->stub = p;
+    emit_exit_stub(&p, e->id, TLS_EXIT_ID, TLS_DISP_ENTRY);
+    emit_patch_rel32(e->patch, (uint64_t)e->stub);
+  }
+  b->end = pc;
+  b->ninsn = n;
+  cache_commit(b, p);
+  return LURK_OK;
+}
+
+/* -- Linking --------------------------------------------------------------------- */
+
+void arch_patch_link(struct cache_exit *e, uint8_t *to)
+{
+  if (emit_rel32_ok(e->patch + 4, (uint64_t)to)) {
+    emit_patch_rel32(e->patch, (uint64_t)to);
+  } else {
+    uint8_t *p = e->stub;
+    emit_jmp_far(&p, (uint64_t)to);
+  }
+}
+
+void arch_patch_unlink(struct cache_exit *e)
+{
+  uint8_t *p = e->stub;
+  emit_exit_stub(&p, e->id, TLS_EXIT_ID, TLS_DISP_ENTRY);
+  emit_patch_rel32(e->patch, (uint64_t)e->stub);
+}
+
+/* -- Failure reports ----------------------------------------------------------------- */
+
+void arch_translate_failed(struct cache_block *b, lurk_status s)
+{
+  (void)b;
+  if (s == LURK_ERR(FAULT)) arch_fault_unreadable(tr_fail.pc);
+  char hex[16 * 3 + 1];
+  for (unsigned i = 0; i < tr_fail.nbytes; i++)
+    log_snprintf(hex + 3 * i, 4, "%02x ", tr_fail.bytes[i]);
+  hex[tr_fail.nbytes ? 3 * tr_fail.nbytes - 1 : 0] = 0;
+  log_fatal("cannot handle the instruction at 0x%lx (bytes: %s): %s",
+            (unsigned long)tr_fail.pc, hex, tr_fail.why ? tr_fail.why : lurk_status_msg(s));
+}

@@ -1,0 +1,362 @@
+/* lurk: code cache management.
+** Chunks are RWX mappings placed within rel32 reach of the app code they
+** hold, so rip-relative operands and branches to nearby code stay short.
+** Blocks are found by app pc through a chained hash; indirect branches are
+** found by generated code through a separate open-addressed table.
+*/
+#include <errno.h>
+#include <sys/mman.h>
+#include "cache.h"
+#include "log.h"
+#include "mem.h"
+#include "../arch/arch.h"
+#include "thr.h"
+#include "../arch/x86_64/syscall.h"
+
+struct lurk_stats stats;
+
+/* -- Chunks ----------------------------------------------------------------- */
+
+#define CHUNK_SIZE (16u << 20)
+#define CHUNK_REACH (1ull << 30) /* a chunk serves pcs within +-1 GiB */
+#define CHUNK_RESERVE (64u << 10)
+
+struct cache_chunk {
+  uint8_t *base, *top, *end;
+  struct cache_chunk *next;
+};
+
+static struct cache_chunk *chunks;
+
+static uint64_t dist(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
+
+/* Map a chunk near pc: try fixed spots below and above, then anywhere. */
+static struct cache_chunk *chunk_new(uint64_t pc)
+{
+  uint8_t *p = NULL;
+  int prot = PROT_READ | PROT_WRITE | PROT_EXEC;
+  uint64_t page = pc & ~0xfffffull;
+  for (int i = 1; i < 24 && !p; i++) {
+    uint64_t off = (uint64_t)i * (32ull << 20);
+    uint64_t tries[2] = { page - off - CHUNK_SIZE, page + off };
+    for (int k = 0; k < 2 && !p; k++) {
+      if (tries[k] < 0x10000 || tries[k] > 0x7fff00000000ull) continue;
+      long r = sys_mmap(tries[k], CHUNK_SIZE, prot,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+      if (!SYS_FAILED(r)) {
+        if ((uint64_t)r == tries[k]) p = (uint8_t *)r;
+        else sys_munmap(r, CHUNK_SIZE); /* old kernels ignore NOREPLACE */
+      }
+    }
+  }
+  if (!p) {
+    long r = sys_mmap(0, CHUNK_SIZE, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (SYS_FAILED(r)) log_fatal("cannot map code cache: error %ld", -r);
+    p = (uint8_t *)r;
+  }
+  struct cache_chunk *c = mem_alloc(sizeof *c);
+  c->base = c->top = p;
+  c->end = p + CHUNK_SIZE;
+  c->next = chunks;
+  chunks = c;
+  stats.chunks++;
+  return c;
+}
+
+uint8_t *cache_reserve(struct cache_block *b, uint64_t pc, size_t need)
+{
+  struct cache_chunk *c;
+  if (need < CHUNK_RESERVE) need = CHUNK_RESERVE;
+  for (c = chunks; c; c = c->next)
+    if ((size_t)(c->end - c->top) >= need && dist((uint64_t)c->base, pc) < CHUNK_REACH &&
+        dist((uint64_t)c->end, pc) < CHUNK_REACH)
+      break;
+  if (!c) c = chunk_new(pc);
+  b->chunk = c;
+  b->cpc = c->top;
+  return c->top;
+}
+
+void cache_commit(struct cache_block *b, uint8_t *end)
+{
+  struct cache_chunk *c = b->chunk;
+  LURK_ASSERT(end >= c->top && end <= c->end, "block overran its chunk");
+  b->csize = (uint32_t)(end - b->cpc);
+  c->top = (uint8_t *)(((uintptr_t)end + 15) & ~(uintptr_t)15);
+  stats.cache_bytes += b->csize;
+}
+
+/* -- Exits ------------------------------------------------------------------ */
+
+#define EXIT_PAGE_BITS 10
+#define EXIT_MAX_PAGES 16384
+
+static struct cache_exit *exit_pages[EXIT_MAX_PAGES];
+static uint32_t exit_count;
+
+struct cache_exit *cache_exit_get(uint32_t id)
+{
+  LURK_ASSERT(id < exit_count, "bad exit id");
+  return &exit_pages[id >> EXIT_PAGE_BITS][id & ((1u << EXIT_PAGE_BITS) - 1)];
+}
+
+struct cache_exit *cache_exit_new(struct cache_block *b, int kind, uint64_t target)
+{
+  uint32_t id = exit_count;
+  uint32_t pg = id >> EXIT_PAGE_BITS;
+  if (pg >= EXIT_MAX_PAGES) log_fatal("too many block exits");
+  if (!exit_pages[pg])
+    exit_pages[pg] = mem_alloc(sizeof(struct cache_exit) << EXIT_PAGE_BITS);
+  exit_count++;
+  struct cache_exit *e = cache_exit_get(id);
+  e->id = id;
+  e->kind = (uint8_t)kind;
+  e->target = target;
+  e->from = b;
+  if (b->nexits == 0) b->first_exit = id;
+  b->nexits++;
+  return e;
+}
+
+/* -- Block table -------------------------------------------------------------- */
+
+static struct cache_block **btab;
+static uint32_t btab_mask, btab_count;
+
+static uint32_t pc_hash(uint64_t pc) { return (uint32_t)((pc ^ (pc >> 15)) * 0x9E3779B1u); }
+
+struct cache_block *cache_lookup(uint64_t pc)
+{
+  for (struct cache_block *b = btab[pc_hash(pc) & btab_mask]; b; b = b->hnext)
+    if (b->pc == pc) return b;
+  return NULL;
+}
+
+static void btab_grow(void)
+{
+  uint32_t nsize = (btab_mask + 1) * 2;
+  struct cache_block **n = mem_alloc(nsize * sizeof *n);
+  for (uint32_t i = 0; i <= btab_mask; i++) {
+    struct cache_block *b = btab[i], *next;
+    for (; b; b = next) {
+      next = b->hnext;
+      uint32_t h = pc_hash(b->pc) & (nsize - 1);
+      b->hnext = n[h];
+      n[h] = b;
+    }
+  }
+  mem_free(btab, (btab_mask + 1) * sizeof *btab);
+  btab = n;
+  btab_mask = nsize - 1;
+}
+
+static void btab_insert(struct cache_block *b)
+{
+  if (btab_count > 2 * (btab_mask + 1)) btab_grow();
+  uint32_t h = pc_hash(b->pc) & btab_mask;
+  b->hnext = btab[h];
+  btab[h] = b;
+  btab_count++;
+}
+
+static void btab_remove(struct cache_block *b)
+{
+  struct cache_block **pp = &btab[pc_hash(b->pc) & btab_mask];
+  for (; *pp; pp = &(*pp)->hnext)
+    if (*pp == b) { *pp = b->hnext; btab_count--; return; }
+}
+
+struct cache_block *cache_block_new(uint64_t pc)
+{
+  struct cache_block *b = mem_alloc(sizeof *b);
+  b->pc = pc;
+  return b;
+}
+
+/* -- Pages holding translated code (to make flushes of data cheap) ------------ */
+
+#define PAGESET_SIZE 65536u
+static uint64_t *pageset; /* open addressing; 0 = empty; stores page+1 */
+static uint32_t pageset_count;
+static int pageset_overflow;
+
+static void pageset_add(uint64_t page)
+{
+  if (pageset_overflow) return;
+  if (pageset_count * 2 > PAGESET_SIZE) { pageset_overflow = 1; return; }
+  uint32_t h = pc_hash(page) & (PAGESET_SIZE - 1);
+  while (pageset[h] && pageset[h] != page + 1) h = (h + 1) & (PAGESET_SIZE - 1);
+  if (!pageset[h]) { pageset[h] = page + 1; pageset_count++; }
+}
+
+static int pageset_has(uint64_t page)
+{
+  uint32_t h = pc_hash(page) & (PAGESET_SIZE - 1);
+  while (pageset[h]) {
+    if (pageset[h] == page + 1) return 1;
+    h = (h + 1) & (PAGESET_SIZE - 1);
+  }
+  return 0;
+}
+
+/* Might [lo, hi) hold translated code? */
+static int range_has_code(uint64_t lo, uint64_t hi)
+{
+  if (pageset_overflow) return 1;
+  if (hi - lo > (64ull << 20)) return 1;
+  for (uint64_t p = lo >> 12; p <= (hi - 1) >> 12; p++)
+    if (pageset_has(p)) return 1;
+  return 0;
+}
+
+/* -- Indirect-branch table ------------------------------------------------------ */
+
+#define IBL_PROBE_MAX 64
+static uint64_t *ibl_tab; /* pairs {app pc, cache pc} */
+static uint32_t ibl_entries, ibl_used;
+
+void cache_ibl_table(uint64_t *table, uint64_t *mask)
+{
+  *table = (uint64_t)ibl_tab;
+  *mask = (uint64_t)(ibl_entries - 1) << 4;
+}
+
+/* ORDER IBL_HASH: must match the hash in arch/x86_64/context.S. */
+static uint32_t ibl_slot(uint64_t pc) { return (uint32_t)((pc ^ (pc >> 4)) & (ibl_entries - 1)); }
+
+static void ibl_alloc(uint32_t entries)
+{
+  ibl_entries = entries;
+  ibl_used = 0;
+  ibl_tab = mem_map((size_t)(entries + IBL_PROBE_MAX + 1) * 16, PROT_READ | PROT_WRITE);
+  if (!ibl_tab) log_fatal("cannot map the indirect-branch table");
+}
+
+static int ibl_put(uint64_t pc, uint8_t *cpc)
+{
+  uint32_t s = ibl_slot(pc);
+  for (uint32_t i = 0; i < IBL_PROBE_MAX; i++, s++) {
+    if (ibl_tab[2 * s] == pc) { ibl_tab[2 * s + 1] = (uint64_t)cpc; return 1; }
+    if (ibl_tab[2 * s] <= 1) {
+      /* Value first: a concurrent prober that sees the key sees the value. */
+      ibl_tab[2 * s + 1] = (uint64_t)cpc;
+      __atomic_store_n(&ibl_tab[2 * s], pc, __ATOMIC_RELEASE);
+      ibl_used++;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+void cache_ibl_insert(uint64_t pc, uint8_t *cpc)
+{
+  if (ibl_used * 2 >= ibl_entries) {
+    /* Grow: rehash live entries into a table twice the size. The old table
+    ** is left mapped (XXX: reclaim once threads can still be probing it). */
+    uint64_t *old = ibl_tab;
+    uint32_t n = ibl_entries + IBL_PROBE_MAX;
+    ibl_alloc(ibl_entries * 2);
+    for (uint32_t i = 0; i < n; i++)
+      if (old[2 * i] > 1) ibl_put(old[2 * i], (uint8_t *)old[2 * i + 1]);
+    thr_ibl_table_changed();
+  }
+  ibl_put(pc, cpc); /* a full probe window just leaves pc to the dispatcher */
+}
+
+static void ibl_remove(uint64_t pc)
+{
+  uint32_t s = ibl_slot(pc);
+  for (uint32_t i = 0; i < IBL_PROBE_MAX && ibl_tab[2 * s]; i++, s++)
+    if (ibl_tab[2 * s] == pc) { ibl_tab[2 * s] = 1; return; } /* tombstone */
+}
+
+/* -- Building, linking, flushing --------------------------------------------------- */
+
+void cache_init(void)
+{
+  btab_mask = (1u << 16) - 1;
+  btab = mem_alloc((btab_mask + 1) * sizeof *btab);
+  pageset = mem_alloc(PAGESET_SIZE * sizeof *pageset);
+  ibl_alloc(1u << 16);
+}
+
+struct cache_block *cache_get(uint64_t pc)
+{
+  struct cache_block *b = cache_lookup(pc);
+  if (b) return b;
+  b = cache_block_new(pc);
+  lurk_status s = arch_translate(b);
+  if (LURK_FAILED(s)) arch_translate_failed(b, s); /* does not return */
+  btab_insert(b);
+  for (uint64_t p = b->pc >> 12; p <= (b->end - 1) >> 12; p++) pageset_add(p);
+  stats.blocks++;
+  /* Link this block's direct exits to blocks that already exist. */
+  for (uint32_t i = 0; i < b->nexits; i++) {
+    struct cache_exit *e = cache_exit_get(b->first_exit + i);
+    if (e->kind != CACHE_EXIT_DIRECT) continue;
+    struct cache_block *t = cache_lookup(e->target);
+    if (t) cache_link(e, t);
+  }
+  return b;
+}
+
+void cache_link(struct cache_exit *e, struct cache_block *to)
+{
+  if (e->to || e->kind != CACHE_EXIT_DIRECT || to->dead || e->from->dead) return;
+  arch_patch_link(e, to->cpc);
+  e->to = to;
+  e->in_next = to->incoming;
+  to->incoming = e;
+  stats.links++;
+}
+
+/* Remove e from the incoming list of the block it is linked to. */
+static void link_drop(struct cache_exit *e)
+{
+  struct cache_exit **pp = &e->to->incoming;
+  for (; *pp; pp = &(*pp)->in_next)
+    if (*pp == e) { *pp = e->in_next; break; }
+  e->to = NULL;
+  e->in_next = NULL;
+}
+
+static void block_flush(struct cache_block *b)
+{
+  b->dead = 1;
+  btab_remove(b);
+  ibl_remove(b->pc);
+  for (struct cache_exit *e = b->incoming, *next; e; e = next) {
+    next = e->in_next;
+    arch_patch_unlink(e);
+    e->to = NULL;
+    e->in_next = NULL;
+  }
+  b->incoming = NULL;
+  for (uint32_t i = 0; i < b->nexits; i++) {
+    struct cache_exit *e = cache_exit_get(b->first_exit + i);
+    if (e->to) link_drop(e);
+  }
+  stats.flushed_blocks++;
+  /* XXX: the block's cache bytes are not reused yet. */
+}
+
+void cache_flush_range(uint64_t lo, uint64_t hi)
+{
+  if (hi <= lo || !range_has_code(lo, hi)) return;
+  stats.flushes++;
+  for (uint32_t i = 0; i <= btab_mask; i++) {
+    struct cache_block *b = btab[i], *next;
+    for (; b; b = next) {
+      next = b->hnext;
+      if (b->pc < hi && b->end > lo) block_flush(b);
+    }
+  }
+}
+
+void cache_print_stats(void)
+{
+  log_printf("lurk: stats for pid %ld\n", (long)sys_getpid());
+#define STATPRINT(n, d) log_printf("lurk:   %-32s %lu\n", d, (unsigned long)stats.n);
+  STATDEF(STATPRINT)
+#undef STATPRINT
+}

@@ -1,0 +1,78 @@
+/* lurk: the code cache — chunks, blocks, exits, links, lookups, flushes.
+** Arch-neutral: the bytes are produced and patched by arch/ (arch.h).
+*/
+#ifndef LURK_CACHE_H
+#define LURK_CACHE_H
+#include "lurk.h"
+
+enum { CACHE_EXIT_DIRECT = 1, CACHE_EXIT_SYSCALL = 2 };
+
+struct cache_block;
+
+/* A way out of a block: a direct branch to an app pc, or a syscall. */
+struct cache_exit {
+  uint64_t target;            /* app pc to continue at */
+  struct cache_block *from;
+  struct cache_block *to;     /* block it is linked to, or NULL */
+  struct cache_exit *in_next; /* next exit linked to the same block */
+  uint8_t *patch;             /* branch in the block body (arch-defined) */
+  uint8_t *stub;              /* exit stub (arch-defined) */
+  uint32_t id;
+  uint8_t kind;
+};
+
+struct cache_chunk;
+
+struct cache_block {
+  uint64_t pc, end;            /* app bytes [pc, end) it was built from */
+  uint8_t *cpc;                /* its code in the cache */
+  uint32_t csize, ninsn;
+  uint32_t first_exit, nexits; /* exits are ids first_exit.. */
+  struct cache_block *hnext;   /* hash chain */
+  struct cache_exit *incoming; /* exits linked to this block */
+  struct cache_chunk *chunk;
+  uint8_t dead;
+};
+
+/* Counters printed by --stats (STATDEF: name, description). */
+#define STATDEF(_)                                        \
+  _(blocks, "blocks built")                               \
+  _(cache_bytes, "cache bytes")                           \
+  _(links, "direct links")                                \
+  _(ibl_lookups, "indirect-branch lookups")               \
+  _(ibl_misses, "indirect-branch lookup misses")          \
+  _(disp_entries, "dispatcher entries")                   \
+  _(syscalls, "syscalls")                                 \
+  _(flushes, "flushes")                                   \
+  _(flushed_blocks, "blocks flushed")                     \
+  _(chunks, "cache chunks")
+
+struct lurk_stats {
+#define STATFIELD(n, d) uint64_t n;
+  STATDEF(STATFIELD)
+#undef STATFIELD
+};
+extern struct lurk_stats stats;
+
+void cache_init(void);
+struct cache_block *cache_lookup(uint64_t pc);
+/* Look pc up, translating it if needed; a failure is fatal (says why). */
+struct cache_block *cache_get(uint64_t pc);
+void cache_link(struct cache_exit *e, struct cache_block *to);
+void cache_ibl_insert(uint64_t pc, uint8_t *cpc);
+/* Flush every block built from app bytes in [lo, hi). */
+void cache_flush_range(uint64_t lo, uint64_t hi);
+struct cache_exit *cache_exit_get(uint32_t id);
+
+/* -- For the translator (arch/) ------------------------------------------ */
+struct cache_block *cache_block_new(uint64_t pc);
+/* Room for at least `need` bytes of code within rel32 reach of pc. */
+uint8_t *cache_reserve(struct cache_block *b, uint64_t pc, size_t need);
+void cache_commit(struct cache_block *b, uint8_t *end);
+struct cache_exit *cache_exit_new(struct cache_block *b, int kind, uint64_t target);
+/* The table base and mask the lookup routine probes. */
+void cache_ibl_table(uint64_t *table, uint64_t *mask);
+
+void cache_print_stats(void);
+
+#endif

@@ -1,0 +1,11 @@
+/* lurk: the dispatcher — where the cache hands control back to the engine. */
+#ifndef LURK_DISP_H
+#define LURK_DISP_H
+#include "thr.h"
+
+/* Called from lurk_ctx_enter with the app's state saved in t. */
+void disp_dispatch(struct arch_tls *t);
+/* Start running the app at pc from the cache, on this thread (no return). */
+LURK_NORETURN void disp_start(struct lurk_thread *t, uint64_t pc);
+
+#endif

@@ -1,0 +1,84 @@
+/* lurk: injection — the liblurk.so constructor that takes over the process.
+** lurk_takeover (arch .S) calls inj_init from ld.so's init sequence. From
+** its return address on, every app instruction runs from the code cache.
+*/
+#include <fcntl.h>
+#include "cache.h"
+#include "disp.h"
+#include "log.h"
+#include "mem.h"
+#include "opt.h"
+#include "scall.h"
+#include "thr.h"
+#include "../arch/x86_64/syscall.h"
+
+/* lurk's output file descriptor sits high, away from the app's fds. */
+#define INJ_OUTPUT_FD 1000
+
+static char *env_get(char **envp, const char *name)
+{
+  size_t n = lurk_strlen(name);
+  for (; envp && *envp; envp++)
+    if (lurk_strncmp(*envp, name, n) == 0 && (*envp)[n] == '=') return *envp + n + 1;
+  return NULL;
+}
+
+/* Take lurk's variables out of the app's environment and give back the
+** app's own LD_PRELOAD, if it had one (the launcher kept it aside). */
+static void env_clean(char **envp)
+{
+  char *app_preload = env_get(envp, "LURK_APP_PRELOAD");
+  size_t k = 0;
+  for (size_t i = 0; envp[i]; i++) {
+    char *e = envp[i];
+    if (lurk_strncmp(e, "LD_PRELOAD=", 11) == 0) {
+      if (!app_preload) continue;
+      size_t n = lurk_strlen(app_preload);
+      char *s = mem_alloc(11 + n + 1);
+      lurk_memcpy(s, "LD_PRELOAD=", 11);
+      lurk_memcpy(s + 11, app_preload, n + 1);
+      e = s;
+    } else if (lurk_strncmp(e, "LURK_OPTIONS=", 13) == 0 ||
+               lurk_strncmp(e, "LURK_APP_PRELOAD=", 17) == 0) {
+      continue;
+    }
+    envp[k++] = e;
+  }
+  for (size_t i = k; envp[i]; i++) envp[i] = NULL;
+}
+
+static void output_open(void)
+{
+  if (!opt.output) return;
+  long fd = sys_openat(AT_FDCWD, opt.output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (SYS_FAILED(fd)) log_fatal("cannot open --output file %s: error %ld", opt.output, -fd);
+  long hi = sys_fcntl(fd, F_DUPFD_CLOEXEC, INJ_OUTPUT_FD);
+  sys_close(fd);
+  if (SYS_FAILED(hi)) log_fatal("cannot move the --output fd: error %ld", -hi);
+  log_fd = (int)hi;
+}
+
+/* saved: r15 r14 r13 r12 rbx rbp, then the constructor's return address. */
+int inj_init(int argc, char **argv, char **envp, uint64_t *saved)
+{
+  (void)argc; (void)argv;
+  const char *o = env_get(envp, "LURK_OPTIONS");
+  if (o && LURK_FAILED(opt_parse(o))) log_fatal("bad LURK_OPTIONS: %s", o);
+  output_open();
+  env_clean(envp);
+  scall_init();
+  cache_init();
+  struct lurk_thread *t = thr_new();
+  arch_tls_install(&t->tls);
+  struct arch_mctx *m = &t->tls.mctx;
+  m->gpr[MCTX_R15] = saved[0];
+  m->gpr[MCTX_R14] = saved[1];
+  m->gpr[MCTX_R13] = saved[2];
+  m->gpr[MCTX_R12] = saved[3];
+  m->gpr[MCTX_RBX] = saved[4];
+  m->gpr[MCTX_RBP] = saved[5];
+  m->gpr[MCTX_RSP] = (uint64_t)(saved + 7);
+  m->rflags = 0x202;
+  LOG(LOG_INFO, "taking over pid %ld at 0x%lx\n", (long)sys_getpid(), (unsigned long)saved[6]);
+  disp_start(t, saved[6]);
+}

@@ -1,0 +1,24 @@
+/* lurk: the engine's own output (never the app's stdio) and its logger. */
+#ifndef LURK_LOG_H
+#define LURK_LOG_H
+#include <stdarg.h>
+#include "lurk.h"
+
+enum { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+
+extern int log_level;
+extern int log_fd; /* lurk's output: 2, or the --output file */
+
+void log_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_vprintf(const char *fmt, va_list ap);
+int log_snprintf(char *buf, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int log_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
+void log_write(const char *s, size_t n);
+LURK_NORETURN void log_fatal(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+#define LOG(level, ...) \
+  do { if ((level) <= log_level) log_printf("lurk: " __VA_ARGS__); } while (0)
+
+#endif

@@ -1,0 +1,32 @@
+/* lurk: engine options, passed from the launcher in LURK_OPTIONS.
+** OPTDEF lists every option once: (field, key, kind, default).
+*/
+#ifndef LURK_OPT_H
+#define LURK_OPT_H
+#include "lurk.h"
+
+#define OPTDEF(_)                         \
+  _(stats, "stats", INT, 0)               \
+  _(log_level, "log", INT, 1)             \
+  _(follow, "follow", INT, 1)             \
+  _(output, "output", STR, 0)             \
+  _(lib, "lib", STR, 0)
+
+#define OPT_FIELD_INT(f) int f;
+#define OPT_FIELD_STR(f) const char *f;
+struct lurk_opts {
+#define OPTFIELD(f, key, kind, def) OPT_FIELD_##kind(f)
+  OPTDEF(OPTFIELD)
+#undef OPTFIELD
+};
+
+extern struct lurk_opts opt;
+
+/* Separator between key=value pairs in LURK_OPTIONS (ASCII unit separator). */
+#define OPT_SEP '\x1f'
+
+lurk_status opt_parse(const char *s);
+/* Serialize the current options into buf (for execve); returns length. */
+size_t opt_format(char *buf, size_t n);
+
+#endif
