@@ -9,6 +9,7 @@
 #include "cache.h"
 #include "log.h"
 #include "mem.h"
+#include "opt.h"
 #include "../arch/arch.h"
 #include "thr.h"
 #include "../arch/x86_64/syscall.h"
@@ -36,6 +37,17 @@ static struct cache_chunk *chunk_new(uint64_t pc)
   uint8_t *p = NULL;
   int prot = PROT_READ | PROT_WRITE | PROT_EXEC;
   uint64_t page = pc & ~0xfffffull;
+  if (opt.far_cache) {
+    /* Testing aid (--far-cache): out of rel32 reach of all app code, so every
+    ** rip-relative operand and link takes the far path. */
+    static uint64_t far_next = 0x100000000000ull;
+    for (int i = 0; i < 64 && !p; i++, far_next += CHUNK_SIZE) {
+      long r = sys_mmap(far_next, CHUNK_SIZE, prot,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+      if (!SYS_FAILED(r)) p = (uint8_t *)r;
+    }
+    far_next += CHUNK_SIZE;
+  }
   for (int i = 1; i < 24 && !p; i++) {
     uint64_t off = (uint64_t)i * (32ull << 20);
     uint64_t tries[2] = { page - off - CHUNK_SIZE, page + off };
@@ -68,8 +80,9 @@ uint8_t *cache_reserve(struct cache_block *b, uint64_t pc, size_t need)
   struct cache_chunk *c;
   if (need < CHUNK_RESERVE) need = CHUNK_RESERVE;
   for (c = chunks; c; c = c->next)
-    if ((size_t)(c->end - c->top) >= need && dist((uint64_t)c->base, pc) < CHUNK_REACH &&
-        dist((uint64_t)c->end, pc) < CHUNK_REACH)
+    if ((size_t)(c->end - c->top) >= need &&
+        (opt.far_cache || (dist((uint64_t)c->base, pc) < CHUNK_REACH &&
+                           dist((uint64_t)c->end, pc) < CHUNK_REACH)))
       break;
   if (!c) c = chunk_new(pc);
   b->chunk = c;

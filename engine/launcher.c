@@ -28,6 +28,8 @@ static const char usage_text[] =
   "  --log LEVEL     error, warn (default), info or debug (or 0-3)\n"
   "  --stats         print engine statistics when the program exits\n"
   "  --no-follow     do not follow the program into the programs it execs\n"
+  "  --far-cache     testing aid: keep the code cache out of rel32 reach of the\n"
+  "                  program, so every rip-relative operand is rewritten\n"
   "  -h, --help      show this help\n"
   "  --version       show the version\n";
 
@@ -162,6 +164,7 @@ static int cmd_run(int argc, char **argv)
     else if (TAKES("--log")) { val = VALUE(); opt.log_level = parse_level(val); }
     else if (TAKES("--stats") && !eq) opt.stats = 1;
     else if (TAKES("--no-follow") && !eq) opt.follow = 0;
+    else if (TAKES("--far-cache") && !eq) opt.far_cache = 1;
     else usage_error("unknown option '%s'", a);
   }
   if (i < dashdash)
@@ -188,6 +191,12 @@ static int cmd_run(int argc, char **argv)
   for (size_t j = 0; j < n; j++) {
     if (!strncmp(environ[j], "LURK_OPTIONS=", 13) || !strncmp(environ[j], "LURK_APP_PRELOAD=", 17))
       continue;
+    if (!strncmp(environ[j], "_=", 2)) {
+      /* The shell set $_ to the command it ran: lurk. Say what it would
+      ** have said running the program itself. */
+      char *a = realpath(environ[j] + 2, NULL), *b = realpath("/proc/self/exe", NULL);
+      if (a && b && !strcmp(a, b)) { env[k++] = cat("_=", prog); continue; }
+    }
     if (!strncmp(environ[j], "LD_PRELOAD=", 11) && !app_preload) {
       app_preload = environ[j] + 11;
       env[k++] = cat(cat(cat("LD_PRELOAD=", opt.lib), *app_preload ? ":" : ""), app_preload);

@@ -9,6 +9,7 @@
   _(stats, "stats", INT, 0)               \
   _(log_level, "log", INT, 1)             \
   _(follow, "follow", INT, 1)             \
+  _(far_cache, "far_cache", INT, 0)       \
   _(output, "output", STR, 0)             \
   _(lib, "lib", STR, 0)
 

@@ -156,7 +156,7 @@ static inline void emit_push_imm64(uint8_t **p, uint64_t v)
 }
 
 /* Exit stub: record the exit id and enter the dispatcher (EMIT_STUB_SIZE). */
-#define EMIT_STUB_SIZE 20
+#define EMIT_STUB_SIZE 21
 static inline void emit_exit_stub(uint8_t **p, uint32_t id, int32_t exit_off, int32_t disp_off)
 {
   emit_gs_store_imm(p, exit_off, (int32_t)id);
