@@ -11,6 +11,7 @@
 #include "scall.h"
 #include "thr.h"
 #include "../arch/x86_64/syscall.h"
+#include "../bindings/lb.h"
 
 /* lurk's output file descriptor sits high, away from the app's fds. */
 #define INJ_OUTPUT_FD 1000
@@ -67,6 +68,7 @@ int inj_init(int argc, char **argv, char **envp, uint64_t *saved)
   output_open();
   env_clean(envp);
   scall_init();
+  if (opt.eval) lb_run_eval(opt.eval);
   cache_init();
   struct lurk_thread *t = thr_new();
   arch_tls_install(&t->tls);

@@ -27,6 +27,8 @@ static const char usage_text[] =
   "  --output FILE   write lurk's own messages to FILE (default: stderr)\n"
   "  --log LEVEL     error, warn (default), info or debug (or 0-3)\n"
   "  --stats         print engine statistics when the program exits\n"
+  "  -e CODE         run the Lua chunk CODE in lurk before the program starts\n"
+  "                  (print goes to lurk's output; events arrive with issue #4)\n"
   "  --no-follow     do not follow the program into the programs it execs\n"
   "  --far-cache     testing aid: keep the code cache out of rel32 reach of the\n"
   "                  program, so every rip-relative operand is rewritten\n"
@@ -163,6 +165,7 @@ static int cmd_run(int argc, char **argv)
     if (TAKES("--output")) { val = VALUE(); opt.output = val; }
     else if (TAKES("--log")) { val = VALUE(); opt.log_level = parse_level(val); }
     else if (TAKES("--stats") && !eq) opt.stats = 1;
+    else if (TAKES("-e")) { val = VALUE(); opt.eval = val; }
     else if (TAKES("--no-follow") && !eq) opt.follow = 0;
     else if (TAKES("--far-cache") && !eq) opt.far_cache = 1;
     else usage_error("unknown option '%s'", a);

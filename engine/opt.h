@@ -11,7 +11,8 @@
   _(follow, "follow", INT, 1)             \
   _(far_cache, "far_cache", INT, 0)       \
   _(output, "output", STR, 0)             \
-  _(lib, "lib", STR, 0)
+  _(lib, "lib", STR, 0)                   \
+  _(eval, "eval", STR, 0)
 
 #define OPT_FIELD_INT(f) int f;
 #define OPT_FIELD_STR(f) const char *f;
