@@ -303,6 +303,8 @@ struct cache_block *cache_get(uint64_t pc)
   btab_insert(b);
   for (uint64_t p = b->pc >> 12; p <= (b->end - 1) >> 12; p++) pageset_add(p);
   stats.blocks++;
+  LOG(LOG_DEBUG, "block 0x%lx-0x%lx %u insns -> %p\n", (unsigned long)b->pc,
+      (unsigned long)b->end, b->ninsn, (void *)b->cpc);
   /* Link this block's direct exits to blocks that already exist. */
   for (uint32_t i = 0; i < b->nexits; i++) {
     struct cache_exit *e = cache_exit_get(b->first_exit + i);
