@@ -276,11 +276,16 @@ void cache_ibl_insert(uint64_t pc, uint8_t *cpc)
   ibl_put(pc, cpc); /* a full probe window just leaves pc to the dispatcher */
 }
 
-static void ibl_remove(uint64_t pc)
+/* Remove pc's entry if its cache pc lies in [lo, hi). */
+static void ibl_remove(uint64_t pc, const uint8_t *lo, const uint8_t *hi)
 {
   uint32_t s = ibl_slot(pc);
   for (uint32_t i = 0; i < IBL_PROBE_MAX && ibl_tab[2 * s]; i++, s++)
-    if (ibl_tab[2 * s] == pc) { ibl_tab[2 * s] = 1; return; } /* tombstone */
+    if (ibl_tab[2 * s] == pc) {
+      uint64_t v = ibl_tab[2 * s + 1];
+      if (v >= (uint64_t)lo && v < (uint64_t)hi) ibl_tab[2 * s] = 1; /* tombstone */
+      return;
+    }
 }
 
 /* -- Building, linking, flushing --------------------------------------------------- */
@@ -303,6 +308,8 @@ struct cache_block *cache_get(uint64_t pc)
   btab_insert(b);
   for (uint64_t p = b->pc >> 12; p <= (b->end - 1) >> 12; p++) pageset_add(p);
   stats.blocks++;
+  /* Returns to the app pc after this block's call land on its pad. */
+  if (b->ret_pad) cache_ibl_insert(b->ret_pc, b->ret_pad);
   LOG(LOG_DEBUG, "block 0x%lx-0x%lx %u insns -> %p\n", (unsigned long)b->pc,
       (unsigned long)b->end, b->ninsn, (void *)b->cpc);
   /* Link this block's direct exits to blocks that already exist. */
@@ -339,7 +346,8 @@ static void block_flush(struct cache_block *b)
 {
   b->dead = 1;
   btab_remove(b);
-  ibl_remove(b->pc);
+  ibl_remove(b->pc, b->cpc, b->cpc + b->csize);
+  if (b->ret_pad) ibl_remove(b->ret_pc, b->cpc, b->cpc + b->csize);
   for (struct cache_exit *e = b->incoming, *next; e; e = next) {
     next = e->in_next;
     arch_patch_unlink(e);

@@ -31,6 +31,8 @@ struct cache_block {
   struct cache_block *hnext;   /* hash chain */
   struct cache_exit *incoming; /* exits linked to this block */
   struct cache_chunk *chunk;
+  uint64_t ret_pc;             /* app return address of the block's call, or 0 */
+  uint8_t *ret_pad;            /* where a return to ret_pc lands in this block */
   uint8_t dead;
 };
 

@@ -48,14 +48,22 @@ static void env_clean(char **envp)
   for (size_t i = k; envp[i]; i++) envp[i] = NULL;
 }
 
+/* lurk's output: the --output file, or a private duplicate of stderr, so
+** the app closing or redirecting its fd 2 does not silence lurk. Either way
+** at a high fd (the app's close of it is refused in scall.c). */
 static void output_open(void)
 {
-  if (!opt.output) return;
-  long fd = sys_openat(AT_FDCWD, opt.output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (SYS_FAILED(fd)) log_fatal("cannot open --output file %s: error %ld", opt.output, -fd);
+  long fd = 2;
+  if (opt.output) {
+    fd = sys_openat(AT_FDCWD, opt.output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (SYS_FAILED(fd)) log_fatal("cannot open --output file %s: error %ld", opt.output, -fd);
+  }
   long hi = sys_fcntl(fd, F_DUPFD_CLOEXEC, INJ_OUTPUT_FD);
-  sys_close(fd);
-  if (SYS_FAILED(hi)) log_fatal("cannot move the --output fd: error %ld", -hi);
+  if (opt.output) sys_close(fd);
+  if (SYS_FAILED(hi)) {
+    if (opt.output) log_fatal("cannot move the --output fd: error %ld", -hi);
+    return; /* stderr is closed or the fd limit is low: stay on fd 2 */
+  }
   log_fd = (int)hi;
 }
 

@@ -237,7 +237,7 @@ void scall_handle(struct lurk_thread *t)
     r = scall_fork_like(t, 17 /* SIGCHLD */, 0, 0, 0, 0);
     break;
   case SYS_close:
-    if (log_fd != 2 && (int)a0 == log_fd) { r = E(9 /* EBADF */); break; }
+    if (log_fd > 2 && (int)a0 == log_fd) { r = E(9 /* EBADF */); break; }
     r = arch_syscall_app(m);
     break;
   default:

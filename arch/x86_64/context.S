@@ -114,9 +114,14 @@ lurk_ctx_resume:
 ** lahf/seto (no stack use: the app's red zone may be live). Table entries
 ** are {app pc, cache pc}; key 0 ends a probe chain, key 1 is a tombstone.
 */
-/* IBL name, count: the lookup routine; with count=1 it also bumps the
-** --stats lookup counter (after the flags are saved). */
-.macro IBL name, count
+/* IBL name, count, isret: the lookup routine. count=1 also bumps the
+** --stats lookup counter (after the flags are saved). isret=1 is the return
+** flavour: rcx was loaded from [rsp], not popped; on a hit the cache pc is
+** written over that stack slot and a real `ret` consumes it, so the CPU's
+** return-stack buffer (filled by the `call` of the translated call site,
+** whose landing pad the table maps the app return address to) predicts it.
+** On a miss it pops the slot before entering the dispatcher. */
+.macro IBL name, count, isret
         .globl \name\()_begin
         .hidden \name\()_begin
         .globl \name\()_end
@@ -138,13 +143,21 @@ lurk_ctx_resume:
 1:      cmp (%rdx), %rcx
         jne 2f
         mov 8(%rdx), %rdx
+.if \isret
+        mov %rdx, (%rsp)
+.else
         mov %rdx, %gs:TLS_JMP_TARGET
+.endif
         add $0x7f, %al          /* OF back from al, then the rest from ah */
         sahf
         mov %gs:TLS_SPILL_RAX, %rax
         mov %gs:TLS_SPILL_RDX, %rdx
         mov %gs:TLS_SPILL_RCX, %rcx
+.if \isret
+        ret
+.else
         jmp *%gs:TLS_JMP_TARGET
+.endif
 2:      cmpq $0, (%rdx)
         je 3f
         add $16, %rdx
@@ -155,12 +168,17 @@ lurk_ctx_resume:
         mov %gs:TLS_SPILL_RAX, %rax
         mov %gs:TLS_SPILL_RDX, %rdx
         mov %gs:TLS_SPILL_RCX, %rcx
+.if \isret
+        lea 8(%rsp), %rsp       /* the pop the app's ret would have done */
+.endif
         movq $-1, %gs:TLS_EXIT_ID   /* EXIT_IBL, sign-extended */
         jmp *%gs:TLS_DISP_ENTRY
 \name\()_end:
 .endm
 
-        IBL lurk_ibl, 0
-        IBL lurk_iblc, 1
+        IBL lurk_ibl, 0, 0
+        IBL lurk_iblc, 1, 0
+        IBL lurk_iblr, 0, 1
+        IBL lurk_iblrc, 1, 1
 
         .section .note.GNU-stack, "", @progbits

@@ -155,6 +155,38 @@ static inline void emit_push_imm64(uint8_t **p, uint64_t v)
   }
 }
 
+/* mov qword [rsp], v with one 8-byte store (a later 8-byte load of the slot
+** must be forwardable from a single store), through r spilled at gs:off. */
+static inline void emit_store_rsp64(uint8_t **p, uint64_t v, int r, int32_t off)
+{
+  if ((uint64_t)(int64_t)(int32_t)(uint32_t)v == v) {
+    emit_u8(p, 0x48); emit_u8(p, 0xc7); emit_u8(p, 0x04); emit_u8(p, 0x24);
+    emit_u32(p, (uint32_t)v);            /* mov qword [rsp], simm32 */
+    return;
+  }
+  emit_gs_store(p, r, off);
+  emit_mov_imm64(p, r, v);
+  emit_u8(p, (uint8_t)(0x48 | ((r >> 3) << 2)));
+  emit_u8(p, 0x89);
+  emit_u8(p, (uint8_t)(0x04 | ((r & 7) << 3)));
+  emit_u8(p, 0x24);                      /* mov [rsp], r */
+  emit_gs_load(p, r, off);
+}
+
+/* call rel32 to target (asserts reach). */
+static inline void emit_call32(uint8_t **p, uint64_t target)
+{
+  emit_u8(p, 0xe8);
+  LURK_ASSERT(emit_rel32_ok(*p + 4, target), "call rel32 out of reach");
+  emit_u32(p, (uint32_t)(target - (uint64_t)(*p + 4)));
+}
+
+/* mov rcx, [rsp] */
+static inline void emit_load_rcx_top(uint8_t **p)
+{
+  emit_u8(p, 0x48); emit_u8(p, 0x8b); emit_u8(p, 0x0c); emit_u8(p, 0x24);
+}
+
 /* Exit stub: record the exit id and enter the dispatcher (EMIT_STUB_SIZE). */
 #define EMIT_STUB_SIZE 21
 static inline void emit_exit_stub(uint8_t **p, uint32_t id, int32_t exit_off, int32_t disp_off)

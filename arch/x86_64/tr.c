@@ -2,7 +2,8 @@
 ** Decodes app code with Zydis, mangles what cannot run as is (branches,
 ** calls, returns, syscalls, rip-relative operands) and emits the block and
 ** its exit stubs into the code cache. Legal-block rules: a block ends at the
-** first control transfer or syscall, or after TR_MAX_INSN instructions.
+** first control transfer or syscall, or after TR_MAX_INSN instructions; a
+** call is always the first instruction of its block.
 */
 #include <Zydis/Zydis.h>
 #include <sys/uio.h>
@@ -19,6 +20,8 @@
 
 extern const uint8_t lurk_ibl_begin[], lurk_ibl_end[];
 extern const uint8_t lurk_iblc_begin[], lurk_iblc_end[];
+extern const uint8_t lurk_iblr_begin[], lurk_iblr_end[];
+extern const uint8_t lurk_iblrc_begin[], lurk_iblrc_end[];
 
 static ZydisDecoder tr_dec;
 static int tr_ready;
@@ -191,13 +194,31 @@ static lurk_status tr_load_target(uint8_t **p, uint64_t pc, const uint8_t *bytes
   return LURK_OK;
 }
 
-/* Append the lookup routine: rcx holds the app target. */
-static void tr_ibl(uint8_t **p)
+/* Append the lookup routine: rcx holds the app target (isret: the return
+** flavour, the target is still on the stack). */
+static void tr_ibl(uint8_t **p, int isret)
 {
-  const uint8_t *b = opt.stats ? lurk_iblc_begin : lurk_ibl_begin;
-  const uint8_t *e = opt.stats ? lurk_iblc_end : lurk_ibl_end;
+  const uint8_t *b, *e;
+  if (isret) { b = opt.stats ? lurk_iblrc_begin : lurk_iblr_begin; e = opt.stats ? lurk_iblrc_end : lurk_iblr_end; }
+  else { b = opt.stats ? lurk_iblc_begin : lurk_ibl_begin; e = opt.stats ? lurk_iblc_end : lurk_ibl_end; }
   lurk_memcpy(*p, b, (size_t)(e - b));
   *p += e - b;
+}
+
+/* A call's return-address push, done with a real call so the CPU's return
+** stack predicts the translated ret: `call 1f; pad: jmp <exit to ret_pc>;
+** 1: mov qword [rsp], ret_pc`. The cache address the call pushed is replaced
+** at once, so the app stack only ever holds the app return address. */
+static struct cache_exit *tr_call_push(uint8_t **p, struct cache_block *b, uint64_t ret_pc,
+                                       uint8_t **field)
+{
+  emit_call32(p, (uint64_t)*p + 5 + 5);
+  b->ret_pc = ret_pc;
+  b->ret_pad = *p;
+  struct cache_exit *e = cache_exit_new(b, CACHE_EXIT_DIRECT, ret_pc);
+  *field = emit_jmp32(p, (uint64_t)*p + 5);
+  emit_store_rsp64(p, ret_pc, R_RAX, TLS_SPILL_RAX);
+  return e;
 }
 
 /* -- Translation ----------------------------------------------------------------- */
@@ -248,6 +269,15 @@ lurk_status arch_translate(struct cache_block *b)
     if (uses_gs(&in, ops))
       return tr_unsupported(pc, bytes, in.length, "the app uses the gs segment (lurk owns it)");
 
+    if (in.meta.category == ZYDIS_CATEGORY_CALL && n > 1) {
+      /* A call always starts its own block: blocks are unique per start pc,
+      ** so each app call has one landing pad, the one the table maps its
+      ** return address to (see tr_call_push). */
+      n--;
+      pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, pc);
+      pend[npend++].field = emit_jmp32(&p, (uint64_t)p + 5);
+      break;
+    }
     switch (in.meta.category) {
     case ZYDIS_CATEGORY_UNCOND_BR:
     case ZYDIS_CATEGORY_CALL: {
@@ -257,14 +287,20 @@ lurk_status arch_translate(struct cache_block *b)
       if (ops[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
         ZyanU64 target;
         ZydisCalcAbsoluteAddress(&in, &ops[0], pc, &target);
-        if (is_call) emit_push_imm64(&p, next);
+        if (is_call) {
+          pend[npend].e = tr_call_push(&p, b, next, &pend[npend].field);
+          npend++;
+        }
         pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, target);
         pend[npend++].field = emit_jmp32(&p, (uint64_t)p + 5);
       } else {
         emit_gs_store(&p, R_RCX, TLS_SPILL_RCX);
         LURK_CHECK(tr_load_target(&p, pc, bytes, &in, &ops[0]));
-        if (is_call) emit_push_imm64(&p, next);
-        tr_ibl(&p);
+        if (is_call) {
+          pend[npend].e = tr_call_push(&p, b, next, &pend[npend].field);
+          npend++;
+        }
+        tr_ibl(&p, 0);
       }
       done = 1;
       break;
@@ -301,11 +337,16 @@ lurk_status arch_translate(struct cache_block *b)
       if (in.mnemonic != ZYDIS_MNEMONIC_RET || in.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
         return tr_unsupported(pc, bytes, in.length, "far return");
       emit_gs_store(&p, R_RCX, TLS_SPILL_RCX);
-      emit_pop(&p, R_RCX);
       if (in.operand_count_visible > 0 && ops[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE &&
-          ops[0].imm.value.u)
+          ops[0].imm.value.u) {
+        /* ret imm16 (rare): pop, release the bytes, plain lookup. */
+        emit_pop(&p, R_RCX);
         emit_lea_rsp(&p, (int32_t)ops[0].imm.value.u);
-      tr_ibl(&p);
+        tr_ibl(&p, 0);
+      } else {
+        emit_load_rcx_top(&p);
+        tr_ibl(&p, 1);
+      }
       done = 1;
       break;
     case ZYDIS_CATEGORY_SYSCALL:
