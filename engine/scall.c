@@ -50,7 +50,7 @@ static uint64_t scall_sigaction(struct arch_mctx *m)
     if (k.handler > 1) { /* a real handler, not SIG_DFL/SIG_IGN */
       k.handler = (uint64_t)scall_sig_unsupported;
       k.restorer = (uint64_t)scall_sig_unsupported;
-      k.flags = (k.flags & ~(uint64_t)0) | 0x04000000 /* SA_RESTORER */ | 4 /* SA_SIGINFO */;
+      k.flags |= 0x04000000 /* SA_RESTORER */ | 4 /* SA_SIGINFO */;
     }
     long r = sys_call4(SYS_rt_sigaction, sig, &k, 0, 8);
     if (SYS_FAILED(r)) return (uint64_t)r;
@@ -151,12 +151,14 @@ static uint64_t scall_execve(struct arch_mctx *m, int at)
   size_t k = 0;
   char *preload = NULL, *app_preload = NULL;
   for (size_t i = 0; i < n; i++) {
-    if (has_prefix(envp[i], "LD_PRELOAD=")) {
-      app_preload = str_cat3("LURK_APP_PRELOAD=", envp[i] + 11, "");
-      env[k++] = preload = str_cat3("LD_PRELOAD=", opt.lib, *(envp[i] + 11) ? ":" : "");
-      char *full = str_cat3(preload, envp[i] + 11, "");
-      mem_free(preload, lurk_strlen(preload) + 1);
-      env[k - 1] = preload = full;
+    if (has_prefix(envp[i], "LD_PRELOAD=") && !preload) {
+      /* lurk first, then the app's own preloads; the app's value kept aside
+      ** so the child's lurk can give it back (inj.c env_clean). */
+      const char *val = envp[i] + 11;
+      char *head = str_cat3("LD_PRELOAD=", opt.lib, *val ? ":" : "");
+      env[k++] = preload = str_cat3(head, val, "");
+      mem_free(head, lurk_strlen(head) + 1);
+      app_preload = str_cat3("LURK_APP_PRELOAD=", val, "");
     } else {
       env[k++] = envp[i];
     }
