@@ -52,6 +52,27 @@ expect output_file 0 EMPTY -- "$LURK" run --stats --output "$work/lurk.log" -- /
 if grep -q 'blocks built' "$work/lurk.log"; then echo "PASS output_file_written"; pass=$((pass + 1));
 else echo "FAIL output_file_written: no stats in --output file"; fail=$((fail + 1)); fi
 
+# An instruction lurk cannot handle stops the run with its bytes and address
+# (int 0x80 is the 32-bit syscall gate; natively it runs getpid).
+if gcc -O1 -o "$work/int80" -x c - <<<'int main(void){long r; __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L)); return r > 0 ? 0 : 1;}' 2>/dev/null; then
+  "$work/int80" && expect unhandled_insn 125 'cannot handle the instruction at 0x[0-9a-f]+ \(bytes: cd 80\): int n' -- "$LURK" run -- "$work/int80"
+else
+  echo "FAIL unhandled_insn: cannot build the test program"; fail=$((fail + 1))
+fi
+
+# Children are followed into exec, unless --no-follow; either way lurk's
+# variables never show in the program's environment. (Exec chains only: a
+# shell pipeline forks and takes SIGCHLD, which needs issue #3.)
+expect follow 0 EMPTY -- "$LURK" run -- /usr/bin/env /bin/grep -c liblurk /proc/self/maps
+if [ "$(cat "$work/out")" -gt 0 ]; then echo "PASS follow_child_instrumented"; pass=$((pass + 1));
+else echo "FAIL follow_child_instrumented: liblurk mapped $(cat "$work/out") times in the exec'd child"; fail=$((fail + 1)); fi
+expect no_follow 1 EMPTY -- "$LURK" run --no-follow -- /usr/bin/env /bin/grep -c liblurk /proc/self/maps
+if [ "$(cat "$work/out")" = 0 ]; then echo "PASS no_follow_child_native"; pass=$((pass + 1));
+else echo "FAIL no_follow_child_native: liblurk mapped $(cat "$work/out") times"; fail=$((fail + 1)); fi
+expect follow_env 0 EMPTY -- "$LURK" run -- /usr/bin/env /usr/bin/env
+if ! grep -q -e LURK_ -e liblurk "$work/out"; then echo "PASS follow_child_env_clean"; pass=$((pass + 1));
+else echo "FAIL follow_child_env_clean: $(grep -e LURK_ -e liblurk "$work/out")"; fail=$((fail + 1)); fi
+
 # Takeover: blocks of the exe's constructor, main and a callee were built.
 if gcc -O1 -no-pie -o "$work/takeover" "$here/takeover.c"; then
   "$LURK" run --log debug --output "$work/take.log" -- "$work/takeover" >"$work/take.out"
