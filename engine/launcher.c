@@ -131,7 +131,7 @@ static char *find_lib(void)
   *slash = 0;
   static const char *const rel[] = { "/liblurk.so", "/../lib/lurk/liblurk.so" };
   for (int i = 0; i < 2; i++) {
-    char buf[PATH_MAX];
+    char buf[PATH_MAX + 32];
     snprintf(buf, sizeof buf, "%s%s", self, rel[i]);
     if (access(buf, R_OK) == 0) return realpath(buf, NULL);
   }
