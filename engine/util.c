@@ -1,6 +1,7 @@
 /* lurk: freestanding string and memory helpers, status messages.
-** Compiled with -mgeneral-regs-only like the rest of the engine, so engine
-** paths never touch the app's vector registers through libc's versions.
+** Engine code uses these rather than libc's so that what liblurk.so imports
+** stays small and reviewed (spec/imports); the app's vector registers are
+** safe either way, since every engine entry xsaves them.
 */
 #include "lurk.h"
 #include "mem.h"

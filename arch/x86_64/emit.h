@@ -144,17 +144,6 @@ static inline void emit_lea_rsp(uint8_t **p, int32_t disp)
   emit_u32(p, (uint32_t)disp);
 }
 
-/* Push a 64-bit constant (a return address) without a scratch register. */
-static inline void emit_push_imm64(uint8_t **p, uint64_t v)
-{
-  emit_u8(p, 0x68);                      /* push simm32 */
-  emit_u32(p, (uint32_t)v);
-  if ((uint64_t)(int64_t)(int32_t)(uint32_t)v != v) {
-    emit_u8(p, 0xc7); emit_u8(p, 0x44); emit_u8(p, 0x24); emit_u8(p, 0x04);
-    emit_u32(p, (uint32_t)(v >> 32));    /* mov dword [rsp+4], hi */
-  }
-}
-
 /* mov qword [rsp], v with one 8-byte store (a later 8-byte load of the slot
 ** must be forwardable from a single store), through r spilled at gs:off. */
 static inline void emit_store_rsp64(uint8_t **p, uint64_t v, int r, int32_t off)

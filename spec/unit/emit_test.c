@@ -56,13 +56,13 @@ int main(void)
   CASE("pop rcx", emit_pop(&p, R_RCX));
   CASE("pop r12", emit_pop(&p, R_R12));
   CASE("lea rsp, [rsp+0x10]", emit_lea_rsp(&p, 16));
-  /* A return address that sign-extends from 32 bits needs one push ... */
-  CASE("push 0x401000", emit_push_imm64(&p, 0x401000));
-  /* ... one that does not, a push and a store of the high half. */
-  CASE("push 0xFFFFFFFFBEEF1234; mov dword ptr [rsp+0x04], 0x7F12",
-       emit_push_imm64(&p, 0x7f12beef1234ull));
-  CASE("push 0x12345678; mov dword ptr [rsp+0x04], 0x5555",
-       emit_push_imm64(&p, 0x555512345678ull));
+  /* The call sequence's store of the app return address: one 8-byte store
+  ** (forwardable to the 8-byte load of the translated ret). */
+  CASE("mov qword ptr [rsp], 0x401000", emit_store_rsp64(&p, 0x401000, R_RAX, TLS_SPILL_RAX));
+  CASE("mov gs:[0x0000000000000048], rax; mov rax, 0x7F12BEEF1234; mov [rsp], rax; "
+       "mov rax, gs:[0x0000000000000048]",
+       emit_store_rsp64(&p, 0x7f12beef1234ull, R_RAX, TLS_SPILL_RAX));
+  CASE("mov rcx, [rsp]", emit_load_rcx_top(&p));
   {
     /* Branches measured from the end of the instruction. */
     char want[128];
