@@ -207,16 +207,23 @@ void scall_handle(struct lurk_thread *t)
   case SYS_execveat: r = scall_execve(m, 1); break;
   case SYS_mmap:
     r = arch_syscall_app(m);
-    if (!SYS_FAILED(r) && (ARCH_SC_ARG(m, 3) & MAP_FIXED)) cache_flush_range(r, r + a1);
+    if (!SYS_FAILED(r) && (ARCH_SC_ARG(m, 3) & MAP_FIXED)) {
+      arch_memory_changed();
+      cache_flush_range(r, r + a1);
+    }
     break;
   case SYS_munmap:
   case SYS_mprotect:
     r = arch_syscall_app(m);
-    if (!SYS_FAILED(r)) cache_flush_range(a0, a0 + a1);
+    if (!SYS_FAILED(r)) {
+      arch_memory_changed();
+      cache_flush_range(a0, a0 + a1);
+    }
     break;
   case SYS_mremap:
     r = arch_syscall_app(m);
     if (!SYS_FAILED(r)) {
+      arch_memory_changed();
       cache_flush_range(a0, a0 + a1);
       cache_flush_range(r, r + a2);
     }

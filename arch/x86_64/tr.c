@@ -36,10 +36,25 @@ static struct {
 
 /* -- Fetching app bytes ------------------------------------------------------ */
 
-/* Copy up to n app bytes at pc, stopping at the first unreadable page.
-** process_vm_readv on ourselves reads without risking a fault in the engine. */
+/* Pages known readable (page number + 1, direct-mapped). A fetch that
+** stays within known pages copies directly; the rest goes through
+** process_vm_readv on ourselves, which reads without risking a fault in the
+** engine. Cleared whenever the app changes its mappings. */
+#define TR_RPAGES 4096
+static uint64_t tr_rpages[TR_RPAGES];
+
+void arch_memory_changed(void) { lurk_memset(tr_rpages, 0, sizeof tr_rpages); }
+
+static int tr_page_known(uint64_t page) { return tr_rpages[page & (TR_RPAGES - 1)] == page + 1; }
+
+/* Copy up to n app bytes at pc, stopping at the first unreadable page. */
 static size_t tr_fetch(uint64_t pc, uint8_t *buf, size_t n)
 {
+  uint64_t first = pc >> 12, last = (pc + n - 1) >> 12;
+  if (tr_page_known(first) && tr_page_known(last)) {
+    lurk_memcpy(buf, (void *)pc, n);
+    return n;
+  }
   struct iovec local = { buf, n }, remote = { (void *)pc, n };
   long r = sys_call6(SYS_process_vm_readv, sys_getpid(), (sys_word)&local, 1,
                      (sys_word)&remote, 1, 0);
@@ -47,7 +62,10 @@ static size_t tr_fetch(uint64_t pc, uint8_t *buf, size_t n)
     lurk_memcpy(buf, (void *)pc, n);
     return n;
   }
-  return SYS_FAILED(r) ? 0 : (size_t)r;
+  if (SYS_FAILED(r)) return 0;
+  for (uint64_t pg = first; pg <= last && ((pg + 1) << 12) <= pc + (uint64_t)r; pg++)
+    tr_rpages[pg & (TR_RPAGES - 1)] = pg + 1;
+  return (size_t)r;
 }
 
 /* -- Helpers ------------------------------------------------------------------ */
