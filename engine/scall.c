@@ -228,6 +228,14 @@ void scall_handle(struct lurk_thread *t)
       cache_flush_range(r, r + a2);
     }
     break;
+  case SYS_brk:
+  case SYS_shmdt:
+    /* Both can unmap pages (a shrinking heap, a detached segment).
+    ** XXX: code run from a SysV segment is not flushed on shmdt (its size
+    ** is not tracked); the next shmat at that address would run stale code. */
+    r = arch_syscall_app(m);
+    arch_memory_changed();
+    break;
   case SYS_arch_prctl:
     if (a0 == ARCH_SET_GS) { t->app_gs_base = a1; r = 0; }
     else if (a0 == ARCH_GET_GS) { *(uint64_t *)a1 = t->app_gs_base; r = 0; }
