@@ -18,9 +18,9 @@ lurk_status arch_translate(struct cache_block *b);
 LURK_NORETURN void arch_translate_failed(struct cache_block *b, lurk_status s);
 /* The app jumped to an unreadable address: die as natively (SIGSEGV). */
 LURK_NORETURN void arch_fault_unreadable(uint64_t pc);
-/* The app changed its mappings (munmap, mprotect, mremap, mmap MAP_FIXED):
-** forget what the translator knew about readable pages. */
-void arch_memory_changed(void);
+/* The app changed its mappings over [lo, hi): forget what the translator
+** knew about those pages being readable. */
+void arch_memory_changed(uint64_t lo, uint64_t hi);
 void arch_patch_link(struct cache_exit *e, uint8_t *to);
 void arch_patch_unlink(struct cache_exit *e);
 

@@ -181,6 +181,14 @@ static uint64_t scall_execve(struct arch_mctx *m, int at)
   return r;
 }
 
+/* The app's mappings changed over [lo, hi): blocks built from there are
+** stale, and so is the translator's knowledge of readable pages. */
+static void maps_changed(uint64_t lo, uint64_t hi)
+{
+  arch_memory_changed(lo, hi);
+  cache_flush_range(lo, hi);
+}
+
 /* -- The handler --------------------------------------------------------------------- */
 
 void scall_on_exit(void)
@@ -207,34 +215,35 @@ void scall_handle(struct lurk_thread *t)
   case SYS_execveat: r = scall_execve(m, 1); break;
   case SYS_mmap:
     r = arch_syscall_app(m);
-    if (!SYS_FAILED(r) && (ARCH_SC_ARG(m, 3) & MAP_FIXED)) {
-      arch_memory_changed();
-      cache_flush_range(r, r + a1);
-    }
+    if (!SYS_FAILED(r) && (ARCH_SC_ARG(m, 3) & MAP_FIXED)) maps_changed(r, r + a1);
     break;
   case SYS_munmap:
   case SYS_mprotect:
     r = arch_syscall_app(m);
-    if (!SYS_FAILED(r)) {
-      arch_memory_changed();
-      cache_flush_range(a0, a0 + a1);
-    }
+    if (!SYS_FAILED(r)) maps_changed(a0, a0 + a1);
     break;
   case SYS_mremap:
     r = arch_syscall_app(m);
     if (!SYS_FAILED(r)) {
-      arch_memory_changed();
-      cache_flush_range(a0, a0 + a1);
-      cache_flush_range(r, r + a2);
+      maps_changed(a0, a0 + a1);
+      maps_changed(r, r + a2);
     }
     break;
-  case SYS_brk:
-  case SYS_shmdt:
-    /* Both can unmap pages (a shrinking heap, a detached segment).
-    ** XXX: code run from a SysV segment is not flushed on shmdt (its size
-    ** is not tracked); the next shmat at that address would run stale code. */
+  case SYS_brk: {
+    /* A shrinking heap unmaps [new break, old break). The break is tracked
+    ** from brk's own results (0: not seen yet since takeover). */
+    static uint64_t cur_brk;
     r = arch_syscall_app(m);
-    arch_memory_changed();
+    if (cur_brk && r < cur_brk) maps_changed(r, cur_brk);
+    cur_brk = r;
+    break;
+  }
+  case SYS_shmdt:
+    /* XXX: the segment's size is not tracked (shmat is not watched), so
+    ** only the translator's readable-page knowledge is dropped, wholesale;
+    ** code run from a SysV segment is not flushed. */
+    r = arch_syscall_app(m);
+    arch_memory_changed(0, ~0ull);
     break;
   case SYS_arch_prctl:
     if (a0 == ARCH_SET_GS) { t->app_gs_base = a1; r = 0; }

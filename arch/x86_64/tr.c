@@ -43,7 +43,14 @@ static struct {
 #define TR_RPAGES 4096
 static uint64_t tr_rpages[TR_RPAGES];
 
-void arch_memory_changed(void) { lurk_memset(tr_rpages, 0, sizeof tr_rpages); }
+void arch_memory_changed(uint64_t lo, uint64_t hi)
+{
+  if (hi <= lo) return;
+  uint64_t first = lo >> 12, last = (hi - 1) >> 12;
+  if (last - first >= TR_RPAGES) { lurk_memset(tr_rpages, 0, sizeof tr_rpages); return; }
+  for (uint64_t pg = first; pg <= last; pg++)
+    if (tr_rpages[pg & (TR_RPAGES - 1)] == pg + 1) tr_rpages[pg & (TR_RPAGES - 1)] = 0;
+}
 
 static int tr_page_known(uint64_t page) { return tr_rpages[page & (TR_RPAGES - 1)] == page + 1; }
 
@@ -212,13 +219,17 @@ static lurk_status tr_load_target(uint8_t **p, uint64_t pc, const uint8_t *bytes
   return LURK_OK;
 }
 
+/* The lookup routine templates, [isret][counting] (context.S). */
+static const struct { const uint8_t *begin, *end; } tr_ibls[2][2] = {
+  { { lurk_ibl_begin, lurk_ibl_end }, { lurk_iblc_begin, lurk_iblc_end } },
+  { { lurk_iblr_begin, lurk_iblr_end }, { lurk_iblrc_begin, lurk_iblrc_end } },
+};
+
 /* Append the lookup routine: rcx holds the app target (isret: the return
 ** flavour, the target is still on the stack). */
 static void tr_ibl(uint8_t **p, int isret)
 {
-  const uint8_t *b, *e;
-  if (isret) { b = opt.stats ? lurk_iblrc_begin : lurk_iblr_begin; e = opt.stats ? lurk_iblrc_end : lurk_iblr_end; }
-  else { b = opt.stats ? lurk_iblc_begin : lurk_ibl_begin; e = opt.stats ? lurk_iblc_end : lurk_ibl_end; }
+  const uint8_t *b = tr_ibls[isret][opt.stats != 0].begin, *e = tr_ibls[isret][opt.stats != 0].end;
   lurk_memcpy(*p, b, (size_t)(e - b));
   *p += e - b;
 }
