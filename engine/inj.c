@@ -76,7 +76,7 @@ int inj_init(int argc, char **argv, char **envp, uint64_t *saved)
   output_open();
   env_clean(envp);
   scall_init();
-  if (opt.eval) lb_run_eval(opt.eval);
+  lb_start(envp);
   cache_init();
   struct lurk_thread *t = thr_new();
   arch_tls_install(&t->tls);

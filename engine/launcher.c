@@ -20,20 +20,26 @@ static const char usage_text[] =
   "usage: lurk run [OPTIONS] [SCRIPT [ARGS...]] -- PROGRAM [ARGS...]\n"
   "       lurk --help | --version\n"
   "\n"
-  "Runs PROGRAM from lurk's code cache. With no SCRIPT, the null tool runs:\n"
-  "the program is translated and executed without instrumentation.\n"
+  "Runs PROGRAM from lurk's code cache, with the Lua tool SCRIPT (a path, or\n"
+  "a name looked up along LURK_PATH and in lurk's scripts/ directory; ARGS\n"
+  "go to the script). With no script, the null tool runs.\n"
   "\n"
   "Options:\n"
-  "  --output FILE   write lurk's own messages to FILE (default: stderr)\n"
-  "  --log LEVEL     error, warn (default), info or debug (or 0-3)\n"
-  "  --stats         print engine statistics when the program exits\n"
-  "  -e CODE         run the Lua chunk CODE in lurk before the program starts\n"
-  "                  (print goes to lurk's output; events arrive with issue #4)\n"
-  "  --no-follow     do not follow the program into the programs it execs\n"
-  "  --far-cache     testing aid: keep the code cache out of rel32 reach of the\n"
-  "                  program, so every rip-relative operand is rewritten\n"
-  "  -h, --help      show this help\n"
-  "  --version       show the version\n";
+  "  -t TOOL[=A,B..]  also run the tool script TOOL (by name or path) with the\n"
+  "                   arguments A, B, ... (repeatable; in order, before SCRIPT)\n"
+  "  -e CODE          also run the Lua chunk CODE (repeatable, in order)\n"
+  "  --output FILE    write lurk's output (scripts' print, messages) to FILE\n"
+  "                   (default: stderr)\n"
+  "  --log LEVEL      error, warn (default), info or debug (or 0-3)\n"
+  "  --stats          print engine statistics when the program exits\n"
+  "  --no-follow      do not follow the program into the programs it execs\n"
+  "  --far-cache      testing aid: keep the code cache out of rel32 reach of\n"
+  "                   the program, so every rip-relative operand is rewritten\n"
+  "  -h, --help       show this help\n"
+  "  --version        show the version\n"
+  "\n"
+  "Environment: LURK_PATH, directories (separated by ':') searched for tool\n"
+  "scripts and for modules that scripts require, before lurk's own.\n";
 
 static void usage_error(const char *fmt, const char *arg)
 {
@@ -149,6 +155,210 @@ static char *cat(const char *a, const char *b)
 
 extern char **environ;
 
+/* -- Scripts ---------------------------------------------------------- */
+
+/* The scripts to run, already encoded for LURK_OPTIONS (opt.h). */
+static char *scripts;
+static size_t scripts_len, scripts_cap;
+
+static void scripts_put(const char *s, size_t n)
+{
+  if (scripts_len + n + 1 > scripts_cap) {
+    scripts_cap = (scripts_len + n + 1) * 2;
+    scripts = realloc(scripts, scripts_cap);
+  }
+  memcpy(scripts + scripts_len, s, n);
+  scripts_len += n;
+  scripts[scripts_len] = 0;
+}
+
+/* One field of a script: the bytes that separate fields and options cannot
+** travel in LURK_OPTIONS, so they are refused. */
+static void scripts_field(const char *s, size_t n, int first)
+{
+  for (size_t k = 0; k < n; k++)
+    if (s[k] == OPT_SEP || s[k] == OPT_SCRIPT_SEP || s[k] == OPT_FIELD_SEP)
+      usage_error("a script argument contains a control byte (0x1d-0x1f): '%s'", s);
+  if (!first) scripts_put((char[]){ OPT_FIELD_SEP }, 1);
+  scripts_put(s, n);
+}
+
+static void scripts_begin(char kind)
+{
+  if (scripts_len) scripts_put((char[]){ OPT_SCRIPT_SEP }, 1);
+  scripts_put(&kind, 1);
+}
+
+/* Is path a directory? */
+static int is_dir(const char *path)
+{
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* lurk's home: the directory that holds scripts/ and lua/. Installed
+** (bin/lurk, share/lurk/), a build directory inside the source tree
+** (build/lurk, ../scripts), or the source tree this lurk was built from
+** (LURK_SOURCE_DIR, compiled in). NULL if none has a scripts/ directory. */
+static const char *lurk_home(void)
+{
+  static char *home;
+  if (home) return home;
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return NULL;
+  self[n] = 0;
+  *strrchr(self, '/') = 0;
+  char cand[3][PATH_MAX + 32];
+  snprintf(cand[0], sizeof cand[0], "%s/../share/lurk", self);
+  snprintf(cand[1], sizeof cand[1], "%s/..", self);
+#ifdef LURK_SOURCE_DIR
+  snprintf(cand[2], sizeof cand[2], "%s", LURK_SOURCE_DIR);
+#else
+  cand[2][0] = 0;
+#endif
+  for (int i = 0; i < 3; i++) {
+    char sub[sizeof cand[0] + 16];
+    snprintf(sub, sizeof sub, "%.4096s/scripts", cand[i]);
+    if (cand[i][0] && is_dir(sub)) return home = realpath(cand[i], NULL);
+  }
+  return NULL;
+}
+
+/* The directories searched for scripts by name and for modules: LURK_PATH's
+** entries (those that exist, made absolute), then lurk's own (lua/ only for
+** modules). NULL-terminated; lua_dirs says whether lua/ is included. */
+static char **search_dirs(int with_lua)
+{
+  static char *dirs[2][64];
+  char **d = dirs[with_lua];
+  if (d[0]) return d;
+  int k = 0;
+  const char *p = getenv("LURK_PATH");
+  while (p && *p && k < 60) {
+    const char *end = strchr(p, ':');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    char *one = strndup(p, n);
+    char *abs = n ? realpath(one, NULL) : NULL;
+    if (abs && is_dir(abs)) d[k++] = abs;
+    free(one);
+    if (!end) break;
+    p = end + 1;
+  }
+  const char *home = lurk_home();
+  if (home && with_lua) d[k++] = cat(home, "/lua");
+  if (home) d[k++] = cat(home, "/scripts");
+  d[k] = NULL;
+  return d;
+}
+
+/* Find a script: a path if it names one (has a '/', or exists), else NAME
+** or NAME.lua in the search directories. Returns its absolute path; a
+** script that cannot be found is a usage error. */
+static char *find_script(const char *name)
+{
+  struct stat st;
+  if (!*name) usage_error("empty script name%s", "");
+  if (strchr(name, '/') || stat(name, &st) == 0) {
+    if (stat(name, &st) != 0 || access(name, R_OK) != 0) {
+      fprintf(stderr, "lurk: cannot open script '%s': %s\n", name, strerror(errno));
+      exit(USAGE_EXIT);
+    }
+    if (!S_ISREG(st.st_mode)) { fprintf(stderr, "lurk: script '%s' is not a file\n", name); exit(USAGE_EXIT); }
+    return realpath(name, NULL);
+  }
+  char **d = search_dirs(0);
+  for (int i = 0; d[i]; i++)
+    for (int ext = 0; ext < 2; ext++) {
+      char buf[PATH_MAX * 4];
+      snprintf(buf, sizeof buf, "%s/%s%s", d[i], name, ext ? ".lua" : "");
+      if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, R_OK) == 0) return strdup(buf);
+    }
+  fprintf(stderr, "lurk: cannot find script '%s' (looked for %s and %s.lua in", name, name, name);
+  for (int i = 0; d[i]; i++) fprintf(stderr, "%s %s", i ? "," : "", d[i]);
+  fprintf(stderr, "%s)\n", d[0] ? "" : " no directory: LURK_PATH is unset and lurk's scripts/ is missing");
+  exit(USAGE_EXIT);
+}
+
+/* Directories of the scripts given on the command line: searched first by
+** require, so a script finds the modules next to it. */
+static char *script_dirs[64];
+static int n_script_dirs;
+
+static void add_script_dir(const char *path)
+{
+  char *dir = strdup(path);
+  *strrchr(dir, '/') = 0;
+  for (int i = 0; i < n_script_dirs; i++)
+    if (!strcmp(script_dirs[i], dir)) { free(dir); return; }
+  if (n_script_dirs < 64) script_dirs[n_script_dirs++] = dir;
+}
+
+/* A script file with its display name and argv-style arguments. */
+static void add_script(const char *name, int argc, char **argv)
+{
+  char *path = find_script(name);
+  add_script_dir(path);
+  scripts_begin('f');
+  scripts_field(path, strlen(path), 1);
+  scripts_field(name, strlen(name), 0);
+  for (int k = 0; k < argc; k++) scripts_field(argv[k], strlen(argv[k]), 0);
+  free(path);
+}
+
+/* -t TOOL[=A,B,...]: the tool's arguments are split at commas (as luajit's
+** -jCMD=arg,arg), so an argument cannot contain one. */
+static void add_tool(const char *spec)
+{
+  const char *eq = strchr(spec, '=');
+  char *name = eq ? strndup(spec, (size_t)(eq - spec)) : strdup(spec);
+  char *args[256];
+  int n = 0;
+  if (eq && eq[1]) {
+    char *copy = strdup(eq + 1);
+    for (char *a = copy;; ) {
+      char *c = strchr(a, ',');
+      if (c) *c = 0;
+      if (n == 256) usage_error("too many arguments for tool '%s'", name);
+      args[n++] = a;
+      if (!c) break;
+      a = c + 1;
+    }
+  }
+  add_script(name, n, args);
+}
+
+static void add_eval(const char *code)
+{
+  scripts_begin('e');
+  scripts_field(code, strlen(code), 1);
+  scripts_field("(command line)", 14, 0);
+}
+
+/* The module search path for require, as option "path": the scripts'
+** directories, LURK_PATH, lurk's lua/ and scripts/. */
+static char *module_path(void)
+{
+  char **d = search_dirs(1);
+  size_t n = 1;
+  for (int i = 0; i < n_script_dirs; i++) n += strlen(script_dirs[i]) + 1;
+  for (int i = 0; d[i]; i++) n += strlen(d[i]) + 1;
+  char *p = calloc(n, 1);
+  for (int i = 0; i < n_script_dirs; i++) {
+    if (*p) strcat(p, ":");
+    strcat(p, script_dirs[i]);
+  }
+  for (int i = 0; d[i]; i++) {
+    int dup = 0;
+    for (int j = 0; j < n_script_dirs; j++) dup |= !strcmp(script_dirs[j], d[i]);
+    if (dup) continue;
+    if (*p) strcat(p, ":");
+    strcat(p, d[i]);
+  }
+  return p;
+}
+
+
 static int cmd_run(int argc, char **argv)
 {
   int i = 0, dashdash = -1;
@@ -165,14 +375,17 @@ static int cmd_run(int argc, char **argv)
     if (TAKES("--output")) { val = VALUE(); opt.output = val; }
     else if (TAKES("--log")) { val = VALUE(); opt.log_level = parse_level(val); }
     else if (TAKES("--stats") && !eq) opt.stats = 1;
-    else if (TAKES("-e")) { val = VALUE(); opt.eval = val; }
+    else if (TAKES("-e")) { val = VALUE(); add_eval(val); }
+    else if (TAKES("-t")) { val = VALUE(); add_tool(val); }
     else if (TAKES("--no-follow") && !eq) opt.follow = 0;
     else if (TAKES("--far-cache") && !eq) opt.far_cache = 1;
     else usage_error("unknown option '%s'", a);
   }
-  if (i < dashdash)
-    usage_error("tool scripts are not supported yet (got '%s'); run the null tool with "
-                "'lurk run -- PROGRAM'", argv[i]);
+  if (i < dashdash) add_script(argv[i], dashdash - i - 1, argv + i + 1);
+  if (scripts) {
+    opt.scripts = scripts;
+    opt.path = module_path();
+  }
   char *prog = resolve(argv[dashdash + 1]);
   check_program(prog);
   opt.lib = find_lib();
@@ -209,8 +422,9 @@ static int cmd_run(int argc, char **argv)
   }
   if (!app_preload) env[k++] = cat("LD_PRELOAD=", opt.lib);
   else env[k++] = cat("LURK_APP_PRELOAD=", app_preload);
-  char optbuf[8192];
-  opt_format(optbuf, sizeof optbuf);
+  size_t olen = opt_format(NULL, 0);
+  char *optbuf = malloc(olen + 1);
+  opt_format(optbuf, olen + 1);
   env[k++] = cat("LURK_OPTIONS=", optbuf);
   env[k] = NULL;
   execve(prog, argv + dashdash + 1, env);

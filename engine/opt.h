@@ -12,7 +12,8 @@
   _(far_cache, "far_cache", INT, 0)       \
   _(output, "output", STR, 0)             \
   _(lib, "lib", STR, 0)                   \
-  _(eval, "eval", STR, 0)
+  _(scripts, "scripts", STR, 0)           \
+  _(path, "path", STR, 0)
 
 #define OPT_FIELD_INT(f) int f;
 #define OPT_FIELD_STR(f) const char *f;
@@ -26,6 +27,14 @@ extern struct lurk_opts opt;
 
 /* Separator between key=value pairs in LURK_OPTIONS (ASCII unit separator). */
 #define OPT_SEP '\x1f'
+/* Inside the "scripts" value: scripts are separated by OPT_SCRIPT_SEP (ASCII
+** record separator); the fields of one script by OPT_FIELD_SEP (group
+** separator). A script is "<kind><path or code>", display name, args...;
+** kind 'f' is a file, 'e' a chunk given with -e. "path" is the module and
+** script search path (directories separated by ':'). The launcher refuses
+** arguments that contain these bytes. */
+#define OPT_SCRIPT_SEP '\x1e'
+#define OPT_FIELD_SEP '\x1d'
 
 lurk_status opt_parse(const char *s);
 /* Serialize the current options into buf (for execve); returns length. */

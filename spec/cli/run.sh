@@ -48,6 +48,9 @@ expect eval_ok 0 '^hello	3$' -- "$LURK" run -e 'print("hello", 1 + 2)' -- /bin/t
 expect eval_runtime_error 1 '\(command line\):1: boom' -- "$LURK" run -e 'error("boom")' -- /bin/true
 expect eval_traceback 1 'stack traceback' -- "$LURK" run -e 'local function f() error("x") end f()' -- /bin/true
 expect eval_syntax_error 1 "unexpected symbol near '='" -- "$LURK" run -e 'x = = 1' -- /bin/true
+expect missing_script 2 "cannot find script 'no-such-tool-xyz'" -- "$LURK" run no-such-tool-xyz -- /bin/true
+expect missing_script_path 2 "cannot open script './no/such.lua': No such file or directory" -- "$LURK" run ./no/such.lua -- /bin/true
+expect missing_tool 2 "cannot find script 'no-such-tool-xyz'" -- "$LURK" run -t no-such-tool-xyz -- /bin/true
 expect output_file 0 EMPTY -- "$LURK" run --stats --output "$work/lurk.log" -- /bin/true
 if grep -q 'blocks built' "$work/lurk.log"; then echo "PASS output_file_written"; pass=$((pass + 1));
 else echo "FAIL output_file_written: no stats in --output file"; fail=$((fail + 1)); fi

@@ -1,0 +1,40 @@
+/* lurk: what the binding files share (not seen by the engine).
+** Conventions (STYLE #13): exports are static lb_<obj>_<verb>(lua_State *),
+** arguments checked with luaL_check*, programmer errors raise, environmental
+** failures return nil, message[, errno].
+*/
+#ifndef LURK_LB_INT_H
+#define LURK_LB_INT_H
+#include <lauxlib.h>
+#include <lua.h>
+#include "lb.h"
+
+/* -- State (lb_state.c) ------------------------------------------------ */
+extern lua_State *lb_L;       /* the one state; NULL before lb_start */
+/* Message handler for lua_pcall: the error with a Lua traceback. */
+int lb_traceback(lua_State *L);
+/* Report the error on top of the stack ("lurk: <msg>") and end the
+** process with status 1, after flushing the scripts' files. */
+LURK_NORETURN void lb_fail(lua_State *L);
+/* Call the function below nargs arguments with the traceback handler;
+** an error ends the run through lb_fail. */
+void lb_call(lua_State *L, int nargs, int nresults);
+
+/* -- Files and the environment (lb_util.c) ------------------------------ */
+/* Load the Lua file at path as a chunk named chunkname. Pushes the function
+** (0) or an error message (LUA_ERRFILE, LUA_ERRSYNTAX, ...). */
+int lb_loadfile(lua_State *L, const char *path, const char *chunkname);
+/* Message for a -errno value (glibc's words for the common ones). */
+const char *lb_strerror(long err);
+/* Push nil, "<what>: <strerror>", errno and return 3 (liolib's shape). */
+int lb_fileresult(lua_State *L, const char *what, long err);
+/* The environment the program started with (os.getenv). */
+void lb_env_capture(char **envp);
+const char *lb_env_get(const char *name, size_t n);
+
+/* -- Libraries ---------------------------------------------------------- */
+/* require, package.{loaded,preload,path,searchpath}, loadfile, dofile;
+** path: directories separated by ':' (opt.path), may be NULL. */
+void lb_open_package(lua_State *L, const char *path);
+
+#endif
