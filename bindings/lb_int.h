@@ -32,9 +32,18 @@ int lb_fileresult(lua_State *L, const char *what, long err);
 void lb_env_capture(char **envp);
 const char *lb_env_get(const char *name, size_t n);
 
+/* End the process the way os.exit does: the exit handlers (once), the
+** scripts' files flushed, exit_group(status). */
+LURK_NORETURN void lb_exit(lua_State *L, int status);
+
 /* -- Libraries ---------------------------------------------------------- */
 /* require, package.{loaded,preload,path,searchpath}, loadfile, dofile;
 ** path: directories separated by ':' (opt.path), may be NULL. */
 void lb_open_package(lua_State *L, const char *path);
+void lb_open_io(lua_State *L);       /* io (lb_io.c) */
+void lb_open_os(lua_State *L);       /* os (lb_os.c) */
+void lb_open_lurk(lua_State *L);     /* the lurk module (lb_lurk.c) */
+/* Flush every file the scripts opened for writing. */
+void lb_io_flush_all(lua_State *L);
 
 #endif

@@ -46,7 +46,15 @@ void lb_fail(lua_State *L)
 {
   const char *msg = lua_tostring(L, -1);
   log_printf("lurk: %s\n", msg ? msg : "(error object is not a string)");
+  lb_io_flush_all(L);
   sys_exit_group(1);
+  __builtin_unreachable();
+}
+
+void lb_exit(lua_State *L, int status)
+{
+  lb_io_flush_all(L);
+  sys_exit_group(status);
   __builtin_unreachable();
 }
 
@@ -93,6 +101,9 @@ static lua_State *lb_newstate(void)
   lua_pushcfunction(L, lb_print);
   lua_setglobal(L, "print");
   lb_open_package(L, opt.path);
+  lb_open_io(L);
+  lb_open_os(L);
+  lb_open_lurk(L);
   return L;
 }
 
