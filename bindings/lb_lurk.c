@@ -46,5 +46,6 @@ void lb_open_lurk(lua_State *L)
   luaL_register(L, "lurk", lb_lurk_funcs);
   lua_pushliteral(L, LURK_VERSION);
   lua_setfield(L, -2, "version");
+  lb_event_open(L);
   lua_pop(L, 1);
 }

@@ -51,12 +51,6 @@ void lb_fail(lua_State *L)
   __builtin_unreachable();
 }
 
-void lb_exit(lua_State *L, int status)
-{
-  lb_io_flush_all(L);
-  sys_exit_group(status);
-  __builtin_unreachable();
-}
 
 void lb_call(lua_State *L, int nargs, int nresults)
 {
@@ -188,4 +182,5 @@ void lb_start(char **envp)
   lb_env_capture(envp);
   lb_L = lb_newstate();
   lb_run_scripts(lb_L);
+  lb_event_init();
 }

@@ -1,0 +1,431 @@
+/* lurk: the event registry (lurk.on / lurk.off) and the entry points the
+** engine calls to raise events. Handlers of one event run in drmgr's order:
+** stage (bb only: app2app, analysis, insertion, cleanup), then priority
+** (lower first, default 0), then registration order. All Lua runs under one
+** lock (a futex mutex), so handlers never run concurrently.
+*/
+#include <linux/futex.h>
+#include "lb_int.h"
+#include "lb_events.h"
+#include "../engine/log.h"
+#include "../arch/x86_64/syscall.h"
+
+static const char *const lb_event_names[] = {
+#define LB_EVNAME(name) #name,
+  LB_EVENTDEF(LB_EVNAME)
+#undef LB_EVNAME
+  NULL
+};
+
+static const char *const lb_stage_names[] = {
+#define LB_STNAME(name) #name,
+  LB_STAGEDEF(LB_STNAME)
+#undef LB_STNAME
+  NULL
+};
+
+/* Handlers per event (read without the lock by lb_event_wanted). */
+static int lb_count[LB_EV__MAX];
+static double lb_seq;
+
+/* -- The lock ---------------------------------------------------------- */
+
+/* 0: free, 1: held, 2: held with waiters (Drepper's "Futexes are tricky"). */
+static int lb_lock_word;
+
+static void lb_lock(void)
+{
+  int c = 0;
+  if (__atomic_compare_exchange_n(&lb_lock_word, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+    return;
+  if (c != 2) c = __atomic_exchange_n(&lb_lock_word, 2, __ATOMIC_ACQUIRE);
+  while (c != 0) {
+    sys_call4(SYS_futex, &lb_lock_word, FUTEX_WAIT_PRIVATE, 2, 0);
+    c = __atomic_exchange_n(&lb_lock_word, 2, __ATOMIC_ACQUIRE);
+  }
+}
+
+static void lb_unlock(void)
+{
+  if (__atomic_exchange_n(&lb_lock_word, 0, __ATOMIC_RELEASE) == 2)
+    sys_call4(SYS_futex, &lb_lock_word, FUTEX_WAKE_PRIVATE, 1, 0);
+}
+
+/* -- Registry ---------------------------------------------------------- */
+
+/* registry["lurk.handlers"][ev+1]: entries {fn, stage, priority, seq} in
+** run order; registry["lurk.handler_fns"][ev+1]: just the functions,
+** rebuilt (never edited in place) on every change, so a handler may call
+** lurk.on/off while its event is being raised. */
+#define LB_HANDLERS "lurk.handlers"
+#define LB_FNS "lurk.handler_fns"
+
+static int lb_event_check(lua_State *L, int arg)
+{
+  const char *name = luaL_checkstring(L, arg);
+  for (int i = 0; lb_event_names[i]; i++)
+    if (!lurk_strcmp(name, lb_event_names[i])) return i;
+  return luaL_argerror(L, arg, lua_pushfstring(L, "unknown event '%s'", name));
+}
+
+/* Push registry[key][ev+1], creating it. */
+static void lb_event_list(lua_State *L, const char *key, int ev)
+{
+  lua_getfield(L, LUA_REGISTRYINDEX, key);
+  lua_rawgeti(L, -1, ev + 1);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, -3, ev + 1);
+  }
+  lua_remove(L, -2);
+}
+
+static lua_Number lb_entry_num(lua_State *L, int t, int i)
+{
+  lua_rawgeti(L, t, i);
+  lua_Number v = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* Does entry a run before entry b? */
+static int lb_entry_before(lua_State *L, int a, int b)
+{
+  for (int k = 2; k <= 4; k++) {
+    lua_Number x = lb_entry_num(L, a, k), y = lb_entry_num(L, b, k);
+    if (x != y) return x < y;
+  }
+  return 0;
+}
+
+/* Rebuild the function array of ev from its entries (on top). */
+static void lb_event_rebuild(lua_State *L, int ev)
+{
+  int entries = lua_gettop(L);
+  int n = (int)lua_objlen(L, entries);
+  lua_getfield(L, LUA_REGISTRYINDEX, LB_FNS);
+  lua_createtable(L, n, 0);
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, entries, i);
+    lua_rawgeti(L, -1, 1);
+    lua_rawseti(L, -3, i);
+    lua_pop(L, 1);
+  }
+  lua_rawseti(L, -2, ev + 1);
+  lua_pop(L, 1);
+  lb_count[ev] = n;
+}
+
+/* lurk.on(event, fn [, {priority = n, stage = s}]): add a handler. */
+static int lb_lurk_on(lua_State *L)
+{
+  int ev = lb_event_check(L, 1);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_Number prio = 0;
+  int stage = ev == LB_EV_bb ? LB_STAGE_DEFAULT : 0;
+  if (!lua_isnoneornil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, 3)) {
+      const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+      if (!lurk_strcmp(k, "priority")) {
+        if (!lua_isnumber(L, -1)) luaL_argerror(L, 3, "priority must be a number");
+        prio = lua_tonumber(L, -1);
+      } else if (!lurk_strcmp(k, "stage")) {
+        if (ev != LB_EV_bb) luaL_argerror(L, 3, "only 'bb' handlers have a stage");
+        const char *s = lua_tostring(L, -1);
+        int i = 0;
+        while (lb_stage_names[i] && (!s || lurk_strcmp(s, lb_stage_names[i]))) i++;
+        if (!lb_stage_names[i])
+          luaL_argerror(L, 3, lua_pushfstring(L, "unknown stage '%s'", s ? s : "?"));
+        stage = i;
+      } else {
+        luaL_argerror(L, 3, lua_pushfstring(L, "unknown option '%s'", k));
+      }
+      lua_pop(L, 1);
+    }
+  }
+  lua_settop(L, 2);
+  lb_event_list(L, LB_HANDLERS, ev);               /* 3: entries */
+  lua_createtable(L, 4, 0);                         /* 4: the new entry */
+  lua_pushvalue(L, 2); lua_rawseti(L, 4, 1);
+  lua_pushinteger(L, stage); lua_rawseti(L, 4, 2);
+  lua_pushnumber(L, prio); lua_rawseti(L, 4, 3);
+  lua_pushnumber(L, ++lb_seq); lua_rawseti(L, 4, 4);
+  int n = (int)lua_objlen(L, 3), at = n + 1;
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, 3, i);
+    int before = lb_entry_before(L, 4, lua_gettop(L));
+    lua_pop(L, 1);
+    if (before) { at = i; break; }
+  }
+  for (int i = n; i >= at; i--) { lua_rawgeti(L, 3, i); lua_rawseti(L, 3, i + 1); }
+  lua_pushvalue(L, 4);
+  lua_rawseti(L, 3, at);
+  lua_settop(L, 3);
+  lb_event_rebuild(L, ev);
+  return 0;
+}
+
+/* lurk.off(event, fn): remove fn's first registration; true if found. */
+static int lb_lurk_off(lua_State *L)
+{
+  int ev = lb_event_check(L, 1);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_settop(L, 2);
+  lb_event_list(L, LB_HANDLERS, ev);
+  int n = (int)lua_objlen(L, 3), found = 0;
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, 3, i);
+    lua_rawgeti(L, -1, 1);
+    found = lua_rawequal(L, -1, 2);
+    lua_pop(L, 2);
+    if (found) {
+      for (; i < n; i++) { lua_rawgeti(L, 3, i + 1); lua_rawseti(L, 3, i); }
+      lua_pushnil(L);
+      lua_rawseti(L, 3, n);
+      break;
+    }
+  }
+  lb_event_rebuild(L, ev);
+  lua_pushboolean(L, found);
+  return 1;
+}
+
+/* -- Raising events ---------------------------------------------------- */
+
+/* Call every handler of ev with the event table on top (popped). An error
+** in a handler ends the run: message, file:line, traceback, status 1. */
+static void lb_fire(lua_State *L, int ev)
+{
+  int t = lua_gettop(L);
+  lua_pushstring(L, lb_event_names[ev]);
+  lua_setfield(L, t, "event");
+  lua_getfield(L, LUA_REGISTRYINDEX, LB_FNS);
+  lua_rawgeti(L, -1, ev + 1);                        /* t+2: this snapshot */
+  int n = lua_istable(L, -1) ? (int)lua_objlen(L, -1) : 0;
+  lua_pushcfunction(L, lb_traceback);                /* t+3 */
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, t + 2, i);
+    lua_pushvalue(L, t);
+    if (lua_pcall(L, 1, 0, t + 3) != 0) {
+      const char *msg = lua_tostring(L, -1);
+      lua_pushfstring(L, "error in a '%s' handler: %s", lb_event_names[ev],
+                      msg ? msg : "(error object is not a string)");
+      lb_fail(L);
+    }
+  }
+  lua_settop(L, t - 1);
+}
+
+/* Push a new event table with room for n more fields. */
+static lua_State *lb_event_new(int n)
+{
+  lua_createtable(lb_L, 0, n + 1);
+  return lb_L;
+}
+
+/* Push the per-thread data table of tid (created on first use). */
+static void lb_thread_data(lua_State *L, long tid)
+{
+  lua_getfield(L, LUA_REGISTRYINDEX, "lurk.threads");
+  lua_rawgeti(L, -1, (int)tid);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, -3, (int)tid);
+  }
+  lua_remove(L, -2);
+}
+
+/* lurk.thread_data([tid]): the data table of the calling thread (or tid),
+** the same one the thread_init and thread_exit handlers get. */
+static int lb_lurk_thread_data(lua_State *L)
+{
+  long tid = lua_isnoneornil(L, 1) ? sys_gettid() : (long)luaL_checkinteger(L, 1);
+  lb_thread_data(L, tid);
+  return 1;
+}
+
+static int lb_exit_done;
+
+/* Raise `exit` once per process (the engine at exit_group, or os.exit). */
+static void lb_exit_handlers(lua_State *L, int status)
+{
+  if (lb_exit_done) return;
+  lb_exit_done = 1;
+  if (lb_count[LB_EV_exit]) {
+    lb_event_new(1);
+    lua_pushinteger(L, status);
+    lua_setfield(L, -2, "status");
+    lb_fire(L, LB_EV_exit);
+  }
+  lb_io_flush_all(L);
+}
+
+/* os.exit: runs on a thread that holds the lock (or before takeover). */
+void lb_exit(lua_State *L, int status)
+{
+  lb_exit_handlers(L, status);
+  sys_exit_group(status);
+  __builtin_unreachable();
+}
+
+/* -- Entry points for the engine (lb.h) ---------------------------------- */
+
+int lb_event_wanted(int ev)
+{
+  return lb_L && ev >= 0 && ev < LB_EV__MAX && __atomic_load_n(&lb_count[ev], __ATOMIC_RELAXED);
+}
+
+void lb_event_init(void)
+{
+  if (!lb_L) return;
+  lb_lock();
+  if (lb_count[LB_EV_init]) lb_fire(lb_event_new(0), LB_EV_init);
+  lb_unlock();
+}
+
+void lb_event_exit(int status)
+{
+  if (!lb_L) return;
+  lb_lock();
+  lb_exit_handlers(lb_L, status);
+  lb_unlock();
+}
+
+/* thread_init/thread_exit: {tid, data}; data is dropped after thread_exit. */
+static void lb_event_thread(int ev, long tid)
+{
+  lua_State *L = lb_L;
+  lb_lock();
+  if (lb_count[ev]) {
+    lb_event_new(2);
+    lua_pushinteger(L, (lua_Integer)tid);
+    lua_setfield(L, -2, "tid");
+    lb_thread_data(L, tid);
+    lua_setfield(L, -2, "data");
+    lb_fire(L, ev);
+  }
+  if (ev == LB_EV_thread_exit) {
+    lua_getfield(L, LUA_REGISTRYINDEX, "lurk.threads");
+    lua_pushnil(L);
+    lua_rawseti(L, -2, (int)tid);
+    lua_pop(L, 1);
+  }
+  lb_unlock();
+}
+
+void lb_event_thread_init(long tid)
+{
+  if (lb_L) lb_event_thread(LB_EV_thread_init, tid);
+}
+
+void lb_event_thread_exit(long tid)
+{
+  if (lb_L) lb_event_thread(LB_EV_thread_exit, tid);
+}
+
+void lb_event_fork(long parent_tid)
+{
+  if (!lb_L) return;
+  lua_State *L = lb_L;
+  /* Only the forking thread exists here; a lock another thread held in
+  ** the parent is not held by anyone in the child. */
+  lb_lock_word = 0;
+  lb_exit_done = 0;
+  lb_lock();
+  long tid = sys_gettid();
+  lb_thread_data(L, parent_tid);
+  lua_newtable(L);
+  lua_pushvalue(L, -2);
+  lua_rawseti(L, -2, (int)tid);
+  lua_setfield(L, LUA_REGISTRYINDEX, "lurk.threads");
+  lua_pop(L, 1);
+  if (lb_count[LB_EV_fork]) {
+    lb_event_new(2);
+    lua_pushinteger(L, (lua_Integer)sys_getpid());
+    lua_setfield(L, -2, "pid");
+    lua_pushinteger(L, (lua_Integer)sys_call0(SYS_getppid));
+    lua_setfield(L, -2, "ppid");
+    lb_fire(L, LB_EV_fork);
+  }
+  lb_unlock();
+}
+
+void lb_event_exec(const char *path, char *const argv[])
+{
+  if (!lb_L) return;
+  lua_State *L = lb_L;
+  lb_lock();
+  if (lb_count[LB_EV_exec]) {
+    lb_event_new(2);
+    lua_pushstring(L, path);
+    lua_setfield(L, -2, "path");
+    lua_newtable(L);
+    for (int i = 0; argv && argv[i]; i++) {
+      lua_pushstring(L, argv[i]);
+      lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "argv");
+    lb_fire(L, LB_EV_exec);
+  }
+  lb_io_flush_all(L);
+  lb_unlock();
+}
+
+/* module_load/module_unload: {path, base, size, entry}. */
+static void lb_event_module(int ev, const struct lb_module *m)
+{
+  if (!lb_event_wanted(ev)) return;
+  lua_State *L = lb_L;
+  lb_lock();
+  lb_event_new(4);
+  lua_pushstring(L, m->path ? m->path : "");
+  lua_setfield(L, -2, "path");
+  lua_pushnumber(L, (lua_Number)m->base);
+  lua_setfield(L, -2, "base");
+  lua_pushnumber(L, (lua_Number)m->size);
+  lua_setfield(L, -2, "size");
+  lua_pushnumber(L, (lua_Number)m->entry);
+  lua_setfield(L, -2, "entry");
+  lb_fire(L, ev);
+  lb_unlock();
+}
+
+void lb_event_module_load(const struct lb_module *m) { lb_event_module(LB_EV_module_load, m); }
+void lb_event_module_unload(const struct lb_module *m) { lb_event_module(LB_EV_module_unload, m); }
+
+/* -- Opening ------------------------------------------------------------- */
+
+static const luaL_Reg lb_event_funcs[] = {
+  { "on", lb_lurk_on }, { "off", lb_lurk_off }, { "thread_data", lb_lurk_thread_data },
+  { NULL, NULL }
+};
+
+/* Add on/off/thread_data/events/stages to the lurk table on top. */
+void lb_event_open(lua_State *L)
+{
+  luaL_register(L, NULL, lb_event_funcs);
+  lua_newtable(L);
+  for (int i = 0; lb_event_names[i]; i++) {
+    lua_pushstring(L, lb_event_names[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "events");
+  lua_newtable(L);
+  for (int i = 0; lb_stage_names[i]; i++) {
+    lua_pushstring(L, lb_stage_names[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "stages");
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, LB_HANDLERS);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, LB_FNS);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, "lurk.threads");
+}
