@@ -24,13 +24,36 @@ void arch_memory_changed(uint64_t lo, uint64_t hi);
 void arch_patch_link(struct cache_exit *e, uint8_t *to);
 void arch_patch_unlink(struct cache_exit *e);
 
+/* -- Signals (signal.c) ------------------------------------------------------ */
+struct lurk_thread;
+struct sig_entry;
+struct sig_action;
+/* Copy to or from app memory that may fault; nonzero if it did. */
+int arch_copy_in(void *dst, uint64_t src, size_t n);
+int arch_copy_out(uint64_t dst, const void *src, size_t n);
+/* Push the app's signal frame for e (kernel layout) on the app stack, or at
+** stack_top when nonzero (the app's alternate stack), and point t's context
+** at the handler. 0 if the frame cannot be written. */
+int arch_sig_frame(struct lurk_thread *t, const struct sig_entry *e, const struct sig_action *act,
+                   uint64_t mask, uint64_t stack_top, const void *app_ss);
+/* rt_sigreturn: restore t's context from the frame at its stack pointer;
+** the mask to restore in *mask, the alternate stack into *app_ss. */
+int arch_sig_restore(struct lurk_thread *t, uint64_t *mask, void *app_ss);
+/* Bytes of the xsave image lurk keeps per thread. */
+extern size_t arch_xsave_bytes;
+
 /* Thread blocks: set up t (engine stack top, xsave), install it as this
 ** thread's gs base; resume the app at t->jmp_target. */
 void arch_tls_init(struct arch_tls *t, uint8_t *stack_top);
 void arch_tls_install(struct arch_tls *t);
 LURK_NORETURN void arch_resume(struct arch_tls *t);
-/* The raw syscall with the app's registers as arguments; returns rax. */
+/* The app's syscall with the app's registers as arguments; returns rax,
+** or SIG_NOT_STARTED / SIG_RESTART_IF_SA when a signal came first (sig.h). */
 uint64_t arch_syscall_app(struct arch_mctx *m);
+/* The same with explicit arguments. */
+long lurk_sys_app6(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+/* clone/clone3 whose child starts thr_child_start(child) on its new stack. */
+long lurk_clone(long nr, long a0, long a1, long a2, long a3, long a4, void *child);
 
 /* Accessors for the syscall convention. */
 #define ARCH_SC_NR(m) ((m)->gpr[MCTX_RAX])

@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <sys/mman.h>
 #include "cache.h"
+#include "lock.h"
 #include "log.h"
+#include "vm.h"
 #include "mem.h"
 #include "opt.h"
 #include "../arch/arch.h"
@@ -22,12 +24,21 @@ struct lurk_stats stats;
 #define CHUNK_REACH (1ull << 30) /* a chunk serves pcs within +-1 GiB */
 #define CHUNK_RESERVE (64u << 10)
 
+/* Blocks per chunk at most: no block is smaller than 32 bytes. */
+#define CHUNK_MAX_BLOCKS (CHUNK_SIZE / 32)
+
 struct cache_chunk {
   uint8_t *base, *top, *end;
   struct cache_chunk *next;
+  struct cache_block **blocks; /* in address order, for cache_block_at */
+  uint32_t nblocks;
 };
 
 static struct cache_chunk *chunks;
+static struct lurk_lock cache_lk = LOCK_INIT;
+
+void cache_lock(void) { lock_acquire(&cache_lk); }
+void cache_unlock(void) { lock_release(&cache_lk); }
 
 static uint64_t dist(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
 
@@ -69,9 +80,11 @@ static struct cache_chunk *chunk_new(uint64_t pc)
   struct cache_chunk *c = mem_alloc(sizeof *c);
   c->base = c->top = p;
   c->end = p + CHUNK_SIZE;
+  c->blocks = mem_map(CHUNK_MAX_BLOCKS * sizeof *c->blocks, PROT_READ | PROT_WRITE);
+  if (!c->blocks) log_fatal("cannot map a chunk's block list");
   c->next = chunks;
-  chunks = c;
-  stats.chunks++;
+  __atomic_store_n(&chunks, c, __ATOMIC_RELEASE);
+  LURK_COUNT(stats.chunks);
   return c;
 }
 
@@ -94,9 +107,49 @@ void cache_commit(struct cache_block *b, uint8_t *end)
 {
   struct cache_chunk *c = b->chunk;
   LURK_ASSERT(end >= c->top && end <= c->end, "block overran its chunk");
+  LURK_ASSERT(c->nblocks < CHUNK_MAX_BLOCKS, "chunk block list full");
   b->csize = (uint32_t)(end - b->cpc);
   c->top = (uint8_t *)(((uintptr_t)end + 15) & ~(uintptr_t)15);
   stats.cache_bytes += b->csize;
+  c->blocks[c->nblocks] = b;
+  __atomic_store_n(&c->nblocks, c->nblocks + 1, __ATOMIC_RELEASE);
+}
+
+uint8_t *cache_alloc_near(uint64_t near, size_t n)
+{
+  struct cache_chunk *c;
+  for (c = chunks; c; c = c->next)
+    if ((size_t)(c->end - c->top) >= n + CHUNK_RESERVE && dist((uint64_t)c->base, near) < CHUNK_REACH &&
+        dist((uint64_t)c->end, near) < CHUNK_REACH)
+      break;
+  if (!c) c = chunk_new(near);
+  uint8_t *p = c->top;
+  c->top = (uint8_t *)(((uintptr_t)p + n + 15) & ~(uintptr_t)15);
+  return p;
+}
+
+static struct cache_chunk *chunk_of(uint64_t cpc)
+{
+  for (struct cache_chunk *c = __atomic_load_n(&chunks, __ATOMIC_ACQUIRE); c; c = c->next)
+    if (cpc >= (uint64_t)c->base && cpc < (uint64_t)c->end) return c;
+  return NULL;
+}
+
+int cache_holds(uint64_t cpc) { return chunk_of(cpc) != NULL; }
+
+const struct cache_block *cache_block_at(uint64_t cpc)
+{
+  struct cache_chunk *c = chunk_of(cpc);
+  if (!c) return NULL;
+  uint32_t lo = 0, hi = __atomic_load_n(&c->nblocks, __ATOMIC_ACQUIRE);
+  while (lo < hi) {
+    uint32_t mid = (lo + hi) / 2;
+    const struct cache_block *b = c->blocks[mid];
+    if (cpc < (uint64_t)b->cpc) hi = mid;
+    else if (cpc >= (uint64_t)b->cpc + b->csize) lo = mid + 1;
+    else return b;
+  }
+  return NULL;
 }
 
 /* -- Exits ------------------------------------------------------------------ */
@@ -228,10 +281,12 @@ static int range_has_code(uint64_t lo, uint64_t hi)
 static uint64_t *ibl_tab; /* pairs {app pc, cache pc} */
 static uint32_t ibl_entries, ibl_used;
 
+/* Table first, then mask: the lookup reads the mask first, so with x86's
+** store order it never pairs a new (larger) mask with an old table. */
 void cache_ibl_table(uint64_t *table, uint64_t *mask)
 {
-  *table = (uint64_t)ibl_tab;
-  *mask = (uint64_t)(ibl_entries - 1) << 4;
+  __atomic_store_n(table, (uint64_t)ibl_tab, __ATOMIC_RELEASE);
+  __atomic_store_n(mask, (uint64_t)(ibl_entries - 1) << 4, __ATOMIC_RELEASE);
 }
 
 /* ORDER IBL_HASH: must match the hash in arch/x86_64/context.S. */
@@ -265,7 +320,8 @@ void cache_ibl_insert(uint64_t pc, uint8_t *cpc)
 {
   if (ibl_used * 2 >= ibl_entries) {
     /* Grow: rehash live entries into a table twice the size. The old table
-    ** is left mapped (XXX: reclaim once threads can still be probing it). */
+    ** stays mapped: other threads may be probing it right now, and nothing
+    ** tells when they are done (the tables total at most twice the last). */
     uint64_t *old = ibl_tab;
     uint32_t n = ibl_entries + IBL_PROBE_MAX;
     ibl_alloc(ibl_entries * 2);
@@ -298,13 +354,37 @@ void cache_init(void)
   ibl_alloc(1u << 16);
 }
 
+/* Translate pc into a new block (not yet published). */
+static struct cache_block *translate(uint64_t pc, int solo)
+{
+  struct cache_block *b = cache_block_new(pc);
+  b->solo = (uint8_t)solo;
+  lurk_status s = arch_translate(b);
+  if (s == LURK_ERR(FAULT)) return NULL; /* unreadable: the caller faults the app */
+  if (LURK_FAILED(s)) arch_translate_failed(b, s); /* does not return */
+  return b;
+}
+
+struct cache_block *cache_solo(uint64_t pc)
+{
+  struct cache_block *b = translate(pc, 1);
+  if (b) b->dead = 1; /* never linked to */
+  return b;
+}
+
 struct cache_block *cache_get(uint64_t pc)
 {
   struct cache_block *b = cache_lookup(pc);
   if (b) return b;
-  b = cache_block_new(pc);
-  lurk_status s = arch_translate(b);
-  if (LURK_FAILED(s)) arch_translate_failed(b, s); /* does not return */
+  b = translate(pc, 0);
+  /* Writable code: protect its pages so a change faults. A write between
+  ** the fetch and the protection would go unseen, so translate once more
+  ** when a page was newly protected (the first copy is left unused). */
+  if (b && vm_protect_code(b->pc, b->end)) {
+    b->dead = 1;
+    b = translate(pc, 0);
+  }
+  if (!b) return NULL;
   btab_insert(b);
   for (uint64_t p = b->pc >> 12; p <= (b->end - 1) >> 12; p++) pageset_add(p);
   stats.blocks++;
@@ -375,6 +455,8 @@ void cache_flush_range(uint64_t lo, uint64_t hi)
     }
   }
 }
+
+void cache_flush_page(uint64_t page) { cache_flush_range(page << 12, (page + 1) << 12); }
 
 void cache_print_stats(void)
 {

@@ -33,7 +33,10 @@ struct cache_block {
   struct cache_chunk *chunk;
   uint64_t ret_pc;             /* app return address of the block's call, or 0 */
   uint8_t *ret_pad;            /* where a return to ret_pc lands in this block */
+  const void *xl;              /* translation records (arch-defined, for signals) */
+  uint16_t nxl;
   uint8_t dead;
+  uint8_t solo;                /* one instruction, run once, never looked up */
 };
 
 /* Counters printed by --stats (STATDEF: name, description). */
@@ -57,13 +60,30 @@ struct lurk_stats {
 extern struct lurk_stats stats;
 
 void cache_init(void);
+/* The cache lock: held for every change to blocks, links, tables and the
+** translator's state. Never taken by lurk's signal handler. */
+void cache_lock(void);
+void cache_unlock(void);
 struct cache_block *cache_lookup(uint64_t pc);
-/* Look pc up, translating it if needed; a failure is fatal (says why). */
+/* Look pc up, translating it if needed; a failure is fatal (says why).
+** Cache lock held. */
 struct cache_block *cache_get(uint64_t pc);
+/* Translate the one instruction at pc into a block of its own that is run
+** once (a write to code: see vm.c). Cache lock held. */
+struct cache_block *cache_solo(uint64_t pc);
+/* The block whose code holds cache pc cpc, or NULL. Lock-free (for lurk's
+** signal handler): blocks are listed per chunk in address order, and a
+** block's code and records are never reused. */
+const struct cache_block *cache_block_at(uint64_t cpc);
+/* Is cpc inside a code-cache chunk at all? Lock-free. */
+int cache_holds(uint64_t cpc);
+/* n bytes of code space within rel32 reach of near (link trampolines). */
+uint8_t *cache_alloc_near(uint64_t near, size_t n);
 void cache_link(struct cache_exit *e, struct cache_block *to);
 void cache_ibl_insert(uint64_t pc, uint8_t *cpc);
-/* Flush every block built from app bytes in [lo, hi). */
+/* Flush every block built from app bytes in [lo, hi) (or page number page). */
 void cache_flush_range(uint64_t lo, uint64_t hi);
+void cache_flush_page(uint64_t page);
 struct cache_exit *cache_exit_get(uint32_t id);
 
 /* -- For the translator (arch/) ------------------------------------------ */

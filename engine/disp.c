@@ -1,45 +1,120 @@
 /* lurk: the dispatcher.
 ** Entered when a block exits through an unlinked stub, a syscall, or an
-** indirect-branch lookup miss. Finds or builds the next block, links the
-** exit to it (or records the lookup), and resumes.
+** indirect-branch lookup miss, and from lurk's signal handler. Finds or
+** builds the next block, links the exit to it (or records the lookup),
+** delivers queued signals, and resumes.
 */
 #include "disp.h"
 #include "cache.h"
 #include "log.h"
+#include "lock.h"
 #include "scall.h"
+#include "sig.h"
+#include "vm.h"
+
+#define PENDING(t) (*(volatile uint64_t *)&(t)->tls.sig_pending)
+
+/* Flush the blocks built from code pages this thread wrote. */
+static void smc_flush(struct lurk_thread *t)
+{
+  if (t->nsmc > 8) {
+    vm_unprotect_all(cache_flush_page);
+  } else {
+    for (uint32_t i = 0; i < t->nsmc; i++) cache_flush_page(t->smc_pages[i] >> 12);
+  }
+  t->nsmc = 0;
+}
+
+/* The block for the app pc in t's context, or NULL (a SIGSEGV is queued). */
+static struct cache_block *disp_block(struct lurk_thread *t, struct cache_exit *e, int ibl)
+{
+  uint64_t pc = t->tls.mctx.rip;
+  cache_lock();
+  if (t->nsmc) smc_flush(t);
+  struct cache_block *b = cache_get(pc);
+  if (b) {
+    if (e) cache_link(e, b);
+    else if (ibl) cache_ibl_insert(pc, b->cpc);
+  }
+  int prot = b ? 0 : vm_prot(pc);
+  cache_unlock();
+  if (!b) {
+    LOG(LOG_INFO, "lurk: the app jumped to unreadable address 0x%lx\n", (unsigned long)pc);
+    sig_fault(t, pc, prot < 0 ? 1 /* SEGV_MAPERR */ : 2 /* SEGV_ACCERR */);
+  }
+  return b;
+}
+
+/* Resume at the app pc in t's context: deliver queued signals first. A
+** signal queued after the last look at the queue points TLS_JMP_TARGET at
+** lurk_reenter itself, so none waits past the resume. */
+static void disp_finish(struct lurk_thread *t, struct cache_exit *e, int ibl)
+{
+  struct cache_block *b = disp_block(t, e, ibl);
+  if (b) t->tls.jmp_target = (uint64_t)b->cpc;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  for (int rounds = 0; PENDING(t) || !b; rounds++) {
+    LURK_ASSERT(rounds < 1000, "signal delivery does not settle");
+    sig_deliver(t);
+    b = disp_block(t, NULL, 0);
+    if (b) t->tls.jmp_target = (uint64_t)b->cpc;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  }
+}
 
 void disp_dispatch(struct arch_tls *tls)
 {
   struct lurk_thread *t = thr_of(tls);
   uint32_t id = (uint32_t)tls->exit_id;
   struct cache_exit *e = NULL;
-  uint64_t target;
-  stats.disp_entries++;
+  int ibl = 0;
+  LURK_COUNT(stats.disp_entries);
   if (id == EXIT_IBL) {
-    target = tls->ibl_target;
-    stats.ibl_misses++;
+    tls->mctx.rip = tls->ibl_target;
+    LURK_COUNT(stats.ibl_misses);
+    ibl = 1;
+  } else if (id == EXIT_REENTER) {
+    /* lurk_reenter: mctx.rip is where the resume was going */
   } else {
     e = cache_exit_get(id);
+    tls->mctx.rip = e->target;
     if (e->kind == CACHE_EXIT_SYSCALL) {
-      tls->mctx.rip = e->target;
       scall_handle(t);
-      target = tls->mctx.rip;
       e = NULL;
-    } else {
-      target = e->target;
     }
   }
-  struct cache_block *b = cache_get(target);
-  if (e) cache_link(e, b);
-  else if (id == EXIT_IBL) cache_ibl_insert(target, b->cpc);
-  tls->mctx.rip = target;
-  tls->jmp_target = (uint64_t)b->cpc;
+  disp_finish(t, e, ibl);
+}
+
+void disp_signal(struct arch_tls *tls)
+{
+  struct lurk_thread *t = thr_of(tls);
+  if (t->smc_solo && !PENDING(t)) {
+    /* A write to protected code: flush the page's blocks and run the
+    ** writer alone; what follows it is translated from the new bytes. */
+    t->smc_solo = 0;
+    cache_lock();
+    smc_flush(t);
+    struct cache_block *b = cache_solo(tls->mctx.rip);
+    cache_unlock();
+    if (b) {
+      t->tls.jmp_target = (uint64_t)b->cpc;
+      __atomic_signal_fence(__ATOMIC_SEQ_CST);
+      if (!PENDING(t)) return;
+    }
+  }
+  t->smc_solo = 0;
+  disp_finish(t, NULL, 0);
+}
+
+void disp_resume_new(struct lurk_thread *t)
+{
+  disp_finish(t, NULL, 0);
+  arch_resume(&t->tls);
 }
 
 void disp_start(struct lurk_thread *t, uint64_t pc)
 {
-  struct cache_block *b = cache_get(pc);
   t->tls.mctx.rip = pc;
-  t->tls.jmp_target = (uint64_t)b->cpc;
-  arch_resume(&t->tls);
+  disp_resume_new(t);
 }

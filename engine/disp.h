@@ -5,7 +5,11 @@
 
 /* Called from lurk_ctx_enter with the app's state saved in t. */
 void disp_dispatch(struct arch_tls *t);
+/* Called from lurk_sig_reenter: lurk's handler put the app's state in t. */
+void disp_signal(struct arch_tls *t);
 /* Start running the app at pc from the cache, on this thread (no return). */
 LURK_NORETURN void disp_start(struct lurk_thread *t, uint64_t pc);
+/* Start a new thread at the pc in its context (no return). */
+LURK_NORETURN void disp_resume_new(struct lurk_thread *t);
 
 #endif

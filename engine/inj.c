@@ -9,6 +9,7 @@
 #include "mem.h"
 #include "opt.h"
 #include "scall.h"
+#include "sig.h"
 #include "thr.h"
 #include "../arch/x86_64/syscall.h"
 #include "../bindings/lb.h"
@@ -75,11 +76,10 @@ int inj_init(int argc, char **argv, char **envp, uint64_t *saved)
   if (o && LURK_FAILED(opt_parse(o))) log_fatal("bad LURK_OPTIONS: %s", o);
   output_open();
   env_clean(envp);
-  scall_init();
   lb_start(envp);
   cache_init();
-  struct lurk_thread *t = thr_new();
-  arch_tls_install(&t->tls);
+  struct lurk_thread *t = thr_main();
+  sig_init();
   struct arch_mctx *m = &t->tls.mctx;
   m->gpr[MCTX_R15] = saved[0];
   m->gpr[MCTX_R14] = saved[1];

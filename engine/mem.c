@@ -93,3 +93,7 @@ void *mem_realloc(void *p, size_t old, size_t n)
   if (p) { lurk_memcpy(q, p, old < n ? old : n); mem_free(p, old); }
   return q;
 }
+
+/* Hold the allocator's lock across fork so the child's copy is consistent. */
+void mem_fork_prepare(void) { mem_lock(); }
+void mem_fork_finish(void) { mem_unlock(); }

@@ -11,87 +11,16 @@
 #include <asm/prctl.h>
 #include "scall.h"
 #include "cache.h"
+#include "lock.h"
 #include "log.h"
 #include "mem.h"
 #include "opt.h"
+#include "proc.h"
+#include "sig.h"
+#include "vm.h"
 #include "../arch/x86_64/syscall.h"
 
 #define E(x) ((uint64_t)-(int64_t)(x))
-
-/* -- Signals (delivery to app handlers arrives with issue #3) --------------- */
-
-struct ksigaction { uint64_t handler, flags, restorer, mask; };
-static struct ksigaction app_sa[65];
-
-/* Installed in the kernel in place of an app handler until lurk can run app
-** handlers from the cache: says so and ends the run rather than letting the
-** handler run natively (uninstrumented). */
-static void scall_sig_unsupported(int sig, void *info, void *uc)
-{
-  (void)info; (void)uc;
-  log_fatal("signal %d arrived for an app signal handler: running app handlers under lurk "
-            "is not supported yet (issue #3)", sig);
-}
-
-void scall_init(void)
-{
-  for (int s = 1; s <= 64; s++)
-    sys_call4(SYS_rt_sigaction, s, 0, &app_sa[s], 8);
-}
-
-static uint64_t scall_sigaction(struct arch_mctx *m)
-{
-  long sig = (long)ARCH_SC_ARG(m, 0);
-  struct ksigaction *act = (void *)ARCH_SC_ARG(m, 1), *oact = (void *)ARCH_SC_ARG(m, 2);
-  if (sig < 1 || sig > 64 || ARCH_SC_ARG(m, 3) != 8) return arch_syscall_app(m);
-  struct ksigaction k, old = app_sa[sig];
-  if (act) {
-    k = *act;
-    if (k.handler > 1) { /* a real handler, not SIG_DFL/SIG_IGN */
-      k.handler = (uint64_t)scall_sig_unsupported;
-      k.restorer = (uint64_t)scall_sig_unsupported;
-      k.flags |= 0x04000000 /* SA_RESTORER */ | 4 /* SA_SIGINFO */;
-    }
-    long r = sys_call4(SYS_rt_sigaction, sig, &k, 0, 8);
-    if (SYS_FAILED(r)) return (uint64_t)r;
-    app_sa[sig] = *act;
-  }
-  if (oact) *oact = old;
-  return 0;
-}
-
-/* -- Processes ------------------------------------------------------------------ */
-
-/* clone without CLONE_VM: both sides continue in their own copy of the engine.
-** The child's new stack (if any) is applied to its app context, not to the
-** engine's (the kernel would otherwise switch the engine's own stack). */
-static uint64_t scall_fork_like(struct lurk_thread *t, uint64_t flags, uint64_t stack,
-                                uint64_t ptid, uint64_t ctid, uint64_t tls)
-{
-  struct arch_mctx *m = &t->tls.mctx;
-  long r = sys_call6(SYS_clone, (sys_word)flags, 0, (sys_word)ptid, (sys_word)ctid, (sys_word)tls, 0);
-  if (r == 0) {
-    t->tid = (int)sys_gettid();
-    if (stack) m->gpr[MCTX_RSP] = stack;
-  }
-  return (uint64_t)r;
-}
-
-static uint64_t scall_clone(struct lurk_thread *t)
-{
-  struct arch_mctx *m = &t->tls.mctx;
-  uint64_t flags = ARCH_SC_ARG(m, 0);
-  if (flags & CLONE_VM) {
-    if (!(flags & CLONE_VFORK))
-      log_fatal("the app creates a thread (clone with CLONE_VM): threads are not supported "
-                "yet (issue #3)");
-    /* XXX(#3): vfork-style clone runs as a fork: the child's writes (such as
-    ** posix_spawn's exec error code) do not reach the parent. */
-    flags &= ~(uint64_t)(CLONE_VM | CLONE_VFORK);
-  }
-  return scall_fork_like(t, flags, ARCH_SC_ARG(m, 1), ARCH_SC_ARG(m, 2), ARCH_SC_ARG(m, 3),
-                         ARCH_SC_ARG(m, 4));
-}
 
 /* -- execve: put lurk back into the new program's environment -------------------- */
 
@@ -185,16 +114,32 @@ static uint64_t scall_execve(struct arch_mctx *m, int at)
 ** stale, and so is the translator's knowledge of readable pages. */
 static void maps_changed(uint64_t lo, uint64_t hi)
 {
+  cache_lock();
   arch_memory_changed(lo, hi);
+  vm_changed(lo, hi);
   cache_flush_range(lo, hi);
+  cache_unlock();
+}
+
+/* A syscall failed with EFAULT: it may have written to a code page lurk
+** write-protects, where the app could write. Give every such page its
+** permission back (flushing its blocks) and say whether to retry. */
+static int efault_retry(void)
+{
+  cache_lock();
+  int n = vm_unprotect_all(cache_flush_page);
+  cache_unlock();
+  return n > 0;
 }
 
 /* -- The handler --------------------------------------------------------------------- */
 
 void scall_on_exit(void)
 {
+  static int done;
+  if (__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL)) return;
   if (opt.stats) {
-    for (struct lurk_thread *t = thr_list; t; t = t->next) stats.ibl_lookups += t->tls.ibl_count;
+    stats.ibl_lookups += thr_ibl_count();
     cache_print_stats();
   }
 }
@@ -204,18 +149,25 @@ void scall_handle(struct lurk_thread *t)
   struct arch_mctx *m = &t->tls.mctx;
   uint64_t nr = ARCH_SC_NR(m), r;
   uint64_t a0 = ARCH_SC_ARG(m, 0), a1 = ARCH_SC_ARG(m, 1), a2 = ARCH_SC_ARG(m, 2);
-  stats.syscalls++;
+  LURK_COUNT(stats.syscalls);
+  t->no_result = 0;
   switch (nr) {
   case SYS_exit_group:
-  case SYS_exit: /* XXX(#3): with threads, SYS_exit ends only one of them */
     scall_on_exit();
     r = arch_syscall_app(m);
     break;
+  case SYS_exit: thr_exit(t, (int)a0);
   case SYS_execve: r = scall_execve(m, 0); break;
   case SYS_execveat: r = scall_execve(m, 1); break;
   case SYS_mmap:
     r = arch_syscall_app(m);
-    if (!SYS_FAILED(r) && (ARCH_SC_ARG(m, 3) & MAP_FIXED)) maps_changed(r, r + a1);
+    if (SYS_FAILED(r)) break;
+    if (ARCH_SC_ARG(m, 3) & MAP_FIXED) maps_changed(r, r + a1);
+    else { /* a new mapping: only lurk's view of protections is stale */
+      cache_lock();
+      vm_changed(r, r + a1);
+      cache_unlock();
+    }
     break;
   case SYS_munmap:
   case SYS_mprotect:
@@ -234,8 +186,8 @@ void scall_handle(struct lurk_thread *t)
     ** from brk's own results (0: not seen yet since takeover). */
     static uint64_t cur_brk;
     r = arch_syscall_app(m);
-    if (cur_brk && r < cur_brk) maps_changed(r, cur_brk);
-    cur_brk = r;
+    uint64_t old = __atomic_exchange_n(&cur_brk, r, __ATOMIC_ACQ_REL);
+    if (old && r < old) maps_changed(r, old);
     break;
   }
   case SYS_shmdt:
@@ -243,33 +195,43 @@ void scall_handle(struct lurk_thread *t)
     ** only the translator's readable-page knowledge is dropped, wholesale;
     ** code run from a SysV segment is not flushed. */
     r = arch_syscall_app(m);
+    cache_lock();
     arch_memory_changed(0, ~0ull);
+    vm_changed(0, ~0ull);
+    cache_unlock();
     break;
   case SYS_arch_prctl:
     if (a0 == ARCH_SET_GS) { t->app_gs_base = a1; r = 0; }
     else if (a0 == ARCH_GET_GS) { *(uint64_t *)a1 = t->app_gs_base; r = 0; }
     else r = arch_syscall_app(m);
     break;
-  case SYS_rt_sigaction: r = scall_sigaction(m); break;
-  case SYS_rt_sigreturn:
-    log_fatal("rt_sigreturn outside a lurk-delivered signal: not supported yet (issue #3)");
-  case SYS_clone: r = scall_clone(t); break;
+  case SYS_rt_sigaction: r = sig_sigaction(m); break;
+  case SYS_sigaltstack: r = sig_altstack(t, m); break;
+  case SYS_rt_sigreturn: sig_return(t); return;
+  case SYS_clone:
   case SYS_clone3:
-    /* XXX(#3): glibc falls back to clone(2), which lurk handles. */
-    r = E(38 /* ENOSYS */);
-    break;
-  case SYS_vfork:
-    /* XXX(#3): runs as fork (see scall_clone). */
-    r = scall_fork_like(t, 17 /* SIGCHLD */, 0, 0, 0, 0);
-    break;
+  case SYS_fork:
+  case SYS_vfork: r = proc_clone(t, (long)nr); break;
   case SYS_close:
     if (log_fd > 2 && (int)a0 == log_fd) { r = E(9 /* EBADF */); break; }
     r = arch_syscall_app(m);
     break;
   default:
     r = arch_syscall_app(m);
+    if (r == E(14 /* EFAULT */) && efault_retry()) r = arch_syscall_app(m);
     break;
   }
+  if (r == SIG_NOT_STARTED || (r == SIG_RESTART_IF_SA && sig_restart_wanted(t))) {
+    /* A signal came first: it is delivered with the app at the syscall
+    ** instruction (2 bytes), which runs again when the handler returns. */
+    m->rip -= 2;
+    if (r == SIG_RESTART_IF_SA) { /* the kernel had entered it: rcx/r11 are spent */
+      m->gpr[MCTX_RCX] = m->rip + 2;
+      m->gpr[MCTX_R11] = m->rflags;
+    }
+    return;
+  }
+  if (r == SIG_RESTART_IF_SA) r = E(4 /* EINTR */);
   m->gpr[MCTX_RAX] = r;
   m->gpr[MCTX_RCX] = m->rip;
   m->gpr[MCTX_R11] = m->rflags;

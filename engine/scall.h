@@ -6,8 +6,6 @@
 /* Run the app's syscall described by t's machine context (number in the
 ** syscall register, resume pc in mctx.rip), with the engine's handling. */
 void scall_handle(struct lurk_thread *t);
-/* Record the app's initial signal dispositions (before takeover). */
-void scall_init(void);
 /* lurk is about to end with the process: print what must be printed. */
 void scall_on_exit(void);
 

@@ -1,32 +1,178 @@
-/* lurk: engine thread blocks. */
+/* lurk: engine thread blocks.
+** A block (struct lurk_thread) and its stacks are mapped once and reused:
+** an exiting thread cannot unmap the stack it runs on, so it marks itself
+** done with its last store (lurk_thread_exit) and a later thread_alloc
+** takes the block over. All signals are blocked from the moment a thread
+** leaves the live list, so no handler runs on a block marked done.
+*/
 #include <sys/mman.h>
 #include "thr.h"
+#include "cache.h"
+#include "disp.h"
+#include "lock.h"
 #include "log.h"
 #include "mem.h"
+#include "scall.h"
+#include "sig.h"
 #include "../arch/x86_64/syscall.h"
 
 #define THR_STACK (256u << 10)
+#define THR_SIGSTACK (64u << 10)
 
-struct lurk_thread *thr_list;
+struct lurk_thread *thr_list;           /* live threads */
+static struct lurk_thread *thr_reuse;   /* exited (or exiting) threads */
+static struct lurk_lock thr_lk = LOCK_INIT;
+static int thr_live;
 
-/* A thread block and engine stack (with a guard page below it). */
-struct lurk_thread *thr_new(void)
+extern LURK_NORETURN void lurk_thread_exit(int *done, int status);
+
+void thr_lock(void) { lock_acquire(&thr_lk); }
+void thr_unlock(void) { lock_release(&thr_lk); }
+
+/* Map a fresh block and its stacks: guard page, engine stack, signal stack. */
+static struct lurk_thread *thr_map(void)
 {
   struct lurk_thread *t = mem_map(sizeof *t, PROT_READ | PROT_WRITE);
-  uint8_t *stk = mem_map(THR_STACK + 4096, PROT_READ | PROT_WRITE);
+  size_t size = 4096 + THR_STACK + THR_SIGSTACK;
+  uint8_t *stk = mem_map(size, PROT_READ | PROT_WRITE);
   if (!t || !stk) log_fatal("cannot map a thread block");
   sys_mprotect(stk, 4096, PROT_NONE);
   t->stack = stk;
-  t->stack_size = THR_STACK + 4096;
-  t->tid = (int)sys_gettid();
-  arch_tls_init(&t->tls, stk + t->stack_size);
+  t->stack_size = size;
+  return t;
+}
+
+/* Prepare t's engine-side state (the arch part, queues, counters). */
+static void thr_init(struct lurk_thread *t)
+{
+  uint8_t *stk = t->stack;
+  size_t size = t->stack_size;
+  /* Clear everything after the arch block's xsave area, which arch_tls_init
+  ** refills; the struct is large (xsave + queue), so clear field by field. */
+  lurk_memset((uint8_t *)t + sizeof t->tls, 0, sizeof *t - sizeof t->tls);
+  t->stack = stk;
+  t->stack_size = size;
+  arch_tls_init(&t->tls, stk + 4096 + THR_STACK);
+  t->app_ss.flags = 2; /* SS_DISABLE */
+}
+
+struct lurk_thread *thr_alloc(void)
+{
+  struct lurk_thread *t = NULL;
+  thr_lock();
+  for (struct lurk_thread **pp = &thr_reuse; *pp; pp = &(*pp)->next)
+    if (__atomic_load_n(&(*pp)->done, __ATOMIC_ACQUIRE)) {
+      t = *pp;
+      *pp = t->next;
+      break;
+    }
+  thr_unlock();
+  if (!t) t = thr_map();
+  thr_init(t);
+  return t;
+}
+
+void thr_release(struct lurk_thread *t)
+{
+  t->done = 1;
+  thr_lock();
+  t->next = thr_reuse;
+  thr_reuse = t;
+  thr_unlock();
+}
+
+/* Link t into the live list (with the current lookup table: it may have
+** grown since t's block was set up). */
+static void thr_add(struct lurk_thread *t)
+{
+  thr_lock();
+  cache_ibl_table(&t->tls.ibl_table, &t->tls.ibl_mask);
   t->next = thr_list;
   thr_list = t;
+  thr_live++;
+  thr_unlock();
+}
+
+void thr_forget(struct lurk_thread *t)
+{
+  thr_lock();
+  struct lurk_thread **pp = &thr_list;
+  while (*pp && *pp != t) pp = &(*pp)->next;
+  if (*pp) { /* still listed: it exec'd or exit_group'ed (SYS_exit unlists itself) */
+    *pp = t->next;
+    thr_live--;
+    t->done = 1;
+    t->next = thr_reuse;
+    thr_reuse = t;
+  }
+  thr_unlock();
+}
+
+struct lurk_thread *thr_main(void)
+{
+  struct lurk_thread *t = thr_map();
+  thr_init(t);
+  t->tid = (int)sys_gettid();
+  arch_tls_install(&t->tls);
+  sig_thread_start(t);
+  thr_add(t);
   return t;
+}
+
+void thr_child_start(struct lurk_thread *t)
+{
+  arch_tls_install(&t->tls);
+  t->tid = (int)sys_gettid();
+  sig_thread_start(t);
+  thr_add(t);
+  if (t->clone_flags & 0x100000000ull /* CLONE_CLEAR_SIGHAND */) sig_clear_handlers();
+  /* The creator blocked every signal around the clone; restore the app's. */
+  sys_call4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, &t->start_mask, 0, 8);
+  disp_resume_new(t);
+}
+
+void thr_exit(struct lurk_thread *t, int status)
+{
+  uint64_t all = ~0ull;
+  sys_call4(SYS_rt_sigprocmask, 2, &all, 0, 8);
+  thr_lock();
+  struct lurk_thread **pp = &thr_list;
+  while (*pp && *pp != t) pp = &(*pp)->next;
+  if (*pp) *pp = t->next;
+  int last = --thr_live == 0;
+  t->done = 0;
+  t->next = thr_reuse;
+  thr_reuse = t;
+  thr_unlock();
+  if (last) scall_on_exit();
+  lurk_thread_exit(&t->done, status);
+}
+
+void thr_after_fork(struct lurk_thread *t)
+{
+  lock_reset(&thr_lk);
+  t->tid = (int)sys_gettid();
+  t->next = NULL;
+  thr_list = t;
+  thr_live = 1;
+  /* Blocks of threads that do not exist in the child are not reused: a
+  ** stale reuse entry may be mid-exit in the parent's copy. Leaked. */
+  thr_reuse = NULL;
+  t->sigq_head = t->sigq_tail = 0;
+  t->tls.sig_pending = 0;
 }
 
 void thr_ibl_table_changed(void)
 {
+  thr_lock();
   for (struct lurk_thread *t = thr_list; t; t = t->next)
     cache_ibl_table(&t->tls.ibl_table, &t->tls.ibl_mask);
+  thr_unlock();
+}
+
+uint64_t thr_ibl_count(void)
+{
+  uint64_t n = 0;
+  for (struct lurk_thread *t = thr_list; t; t = t->next) n += t->tls.ibl_count;
+  return n;
 }

@@ -181,4 +181,124 @@ lurk_ctx_resume:
         IBL lurk_iblr, 0, 1
         IBL lurk_iblrc, 1, 1
 
+
+/* -- Re-entering the dispatcher ---------------------------------------------
+** lurk_reenter: lurk's handler queued a signal after the dispatcher last
+** looked at the queue and pointed TLS_JMP_TARGET here; the app state is in
+** the registers, to resume at TLS_MCTX rip once the queue is delivered.
+** lurk_sig_reenter: lurk's handler moved the app state into the thread
+** block itself (a fault, or a signal at a whole-state cache pc).
+*/
+        .globl lurk_reenter
+        .hidden lurk_reenter
+lurk_reenter:
+        movq $-2, %gs:TLS_EXIT_ID       /* EXIT_REENTER, sign-extended */
+        jmp lurk_ctx_enter
+
+        .globl lurk_sig_reenter
+        .hidden lurk_sig_reenter
+lurk_sig_reenter:
+        mov %gs:TLS_ENGINE_SP, %rsp
+        cld
+        mov %gs:TLS_SELF, %rdi
+        call disp_signal
+        jmp lurk_ctx_resume
+
+/* -- The app's system calls -------------------------------------------------
+** long lurk_sys_app6(nr, a0, a1, a2, a3, a4, a5): the one place the engine
+** makes a syscall for the app. From its first instruction to the syscall
+** itself it is a window lurk's handler knows: a signal queued before the
+** kernel is entered makes it return SIG_NOT_STARTED (-513) instead of
+** sleeping; rcx is zeroed so the handler can tell a call the kernel rewound
+** for restart (rcx = return address) from one not yet made.
+*/
+        .globl lurk_sys_app6
+        .hidden lurk_sys_app6
+        .globl lurk_sys_app_insn
+        .hidden lurk_sys_app_insn
+        .globl lurk_sys_app_done
+        .hidden lurk_sys_app_done
+lurk_sys_app6:
+        cmpq $0, %gs:TLS_SIG_PENDING
+        jne 1f
+        mov %rdi, %rax
+        mov %rsi, %rdi
+        mov %rdx, %rsi
+        mov %rcx, %rdx
+        mov %r8, %r10
+        mov %r9, %r8
+        mov 8(%rsp), %r9
+        xor %ecx, %ecx
+lurk_sys_app_insn:
+        syscall
+lurk_sys_app_done:
+        ret
+1:      mov $-513, %rax
+        ret
+
+/* -- Threads ----------------------------------------------------------------
+** long lurk_clone(nr, a0, a1, a2, a3, a4, child): clone or clone3 with the
+** child's engine stack already in the arguments. The parent returns the
+** result; the child starts thr_child_start(child) on that stack. Signals are
+** blocked by the caller, and the child installs its own gs base before
+** anything reads it.
+*/
+        .globl lurk_clone
+        .hidden lurk_clone
+lurk_clone:
+        push %r12
+        mov 16(%rsp), %r12
+        mov %rdi, %rax
+        mov %rsi, %rdi
+        mov %rdx, %rsi
+        mov %rcx, %rdx
+        mov %r8, %r10
+        mov %r9, %r8
+        syscall
+        test %rax, %rax
+        jz 1f
+        pop %r12
+        ret
+1:      xor %ebp, %ebp
+        and $-16, %rsp
+        mov %r12, %rdi
+        call thr_child_start
+        ud2
+
+/* void lurk_thread_exit(int *done, int status): mark the block free with the
+** last store the thread makes to it, then end the thread (no stack use). */
+        .globl lurk_thread_exit
+        .hidden lurk_thread_exit
+lurk_thread_exit:
+        movl $1, (%rdi)
+        mov %esi, %edi
+        mov $60, %eax           /* SYS_exit */
+        syscall
+        ud2
+
+/* -- Signals ------------------------------------------------------------------ */
+        .globl lurk_sig_restorer
+        .hidden lurk_sig_restorer
+lurk_sig_restorer:
+        mov $15, %eax           /* SYS_rt_sigreturn */
+        syscall
+        ud2
+
+/* size_t lurk_safe_copy(dst, src, n): copy n bytes; returns how many were
+** NOT copied (0 on success). A fault at the copy is caught by lurk's handler,
+** which resumes at lurk_safe_copy_fault with rcx = the bytes left. */
+        .globl lurk_safe_copy
+        .hidden lurk_safe_copy
+        .globl lurk_safe_copy_insn
+        .hidden lurk_safe_copy_insn
+        .globl lurk_safe_copy_fault
+        .hidden lurk_safe_copy_fault
+lurk_safe_copy:
+        mov %rdx, %rcx
+lurk_safe_copy_insn:
+        rep movsb
+lurk_safe_copy_fault:
+        mov %rcx, %rax
+        ret
+
         .section .note.GNU-stack, "", @progbits

@@ -21,6 +21,7 @@
 #define TLS_XCR0_LO 96    /* xsave feature mask */
 #define TLS_XCR0_HI 104
 #define TLS_IBL_COUNT 112 /* lookups, counted with --stats */
+#define TLS_SIG_PENDING 120 /* nonzero: signals wait in this thread's queue */
 #define TLS_MCTX 128      /* app machine context while in the engine */
 #define TLS_XSAVE 320     /* xsave area, 64-byte aligned */
 #define TLS_XSAVE_SIZE 4096
@@ -47,7 +48,8 @@
 #define MCTX_RIP 17
 #define MCTX_NSLOTS 18
 
-#define EXIT_IBL 0xffffffff /* TLS_EXIT_ID value of a lookup miss */
+#define EXIT_IBL 0xffffffff     /* TLS_EXIT_ID value of a lookup miss */
+#define EXIT_REENTER 0xfffffffe /* lurk_reenter: resume at TLS_MCTX rip */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -70,7 +72,7 @@ struct arch_tls {
   uint64_t spill_rcx, spill_rax, spill_rdx, spill_scr;
   uint64_t xcr0_lo, xcr0_hi;
   uint64_t ibl_count;
-  uint64_t pad0[1];
+  uint64_t sig_pending;
   struct arch_mctx mctx;
   uint64_t pad1[6];
   uint8_t xsave[TLS_XSAVE_SIZE] __attribute__((aligned(64)));

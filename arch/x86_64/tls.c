@@ -18,11 +18,14 @@ _Static_assert(offsetof(struct arch_tls, spill_rcx) == TLS_SPILL_RCX, "TLS_SPILL
 _Static_assert(offsetof(struct arch_tls, spill_scr) == TLS_SPILL_SCR, "TLS_SPILL_SCR");
 _Static_assert(offsetof(struct arch_tls, xcr0_lo) == TLS_XCR0_LO, "TLS_XCR0_LO");
 _Static_assert(offsetof(struct arch_tls, ibl_count) == TLS_IBL_COUNT, "TLS_IBL_COUNT");
+_Static_assert(offsetof(struct arch_tls, sig_pending) == TLS_SIG_PENDING, "TLS_SIG_PENDING");
 _Static_assert(offsetof(struct arch_tls, mctx) == TLS_MCTX, "TLS_MCTX");
 _Static_assert(offsetof(struct arch_tls, xsave) == TLS_XSAVE, "TLS_XSAVE");
 _Static_assert(sizeof(struct arch_mctx) == 8 * MCTX_NSLOTS, "MCTX size");
 
 extern const uint8_t lurk_ctx_enter[], lurk_ctx_resume[];
+
+size_t arch_xsave_bytes;
 
 void arch_tls_init(struct arch_tls *t, uint8_t *stack_top)
 {
@@ -45,6 +48,7 @@ void arch_tls_init(struct arch_tls *t, uint8_t *stack_top)
   if (need > TLS_XSAVE_SIZE) log_fatal("xsave area of %u bytes is larger than lurk's %d", need, TLS_XSAVE_SIZE);
   t->xcr0_lo = lo;
   t->xcr0_hi = hi;
+  arch_xsave_bytes = need;
   /* Capture the current extended state so the first resume restores it. */
   __asm__ volatile("xsave64 %0" : "+m"(t->xsave) : "a"(lo), "d"(hi) : "memory");
 }
@@ -68,10 +72,10 @@ void arch_resume(struct arch_tls *t)
 
 uint64_t arch_syscall_app(struct arch_mctx *m)
 {
-  return (uint64_t)sys_call6((long)m->gpr[MCTX_RAX], (sys_word)m->gpr[MCTX_RDI],
-                             (sys_word)m->gpr[MCTX_RSI], (sys_word)m->gpr[MCTX_RDX],
-                             (sys_word)m->gpr[MCTX_R10], (sys_word)m->gpr[MCTX_R8],
-                             (sys_word)m->gpr[MCTX_R9]);
+  return (uint64_t)lurk_sys_app6((long)m->gpr[MCTX_RAX], (long)m->gpr[MCTX_RDI],
+                                 (long)m->gpr[MCTX_RSI], (long)m->gpr[MCTX_RDX],
+                                 (long)m->gpr[MCTX_R10], (long)m->gpr[MCTX_R8],
+                                 (long)m->gpr[MCTX_R9]);
 }
 
 void arch_fault_unreadable(uint64_t pc)

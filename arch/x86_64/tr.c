@@ -11,7 +11,9 @@
 #include "emit.h"
 #include "syscall.h"
 #include "target.h"
+#include "xl.h"
 #include "../../engine/log.h"
+#include "../../engine/mem.h"
 #include "../../engine/opt.h"
 
 #define TR_MAX_INSN 96
@@ -75,7 +77,46 @@ static size_t tr_fetch(uint64_t pc, uint8_t *buf, size_t n)
   return (size_t)r;
 }
 
+/* -- Translation records (xl.h) ------------------------------------------------ */
+
+#define TR_MAX_XL 512
+static struct xl_rec tr_xl[TR_MAX_XL];
+static unsigned tr_nxl;
+static uint8_t *tr_start;
+static uint64_t tr_pc0;
+
+/* From p on, the app state is as `kind` says about the app pc at apc. */
+static void tr_rec(const uint8_t *p, int kind, uint64_t apc, int reg)
+{
+  uint16_t coff = (uint16_t)(p - tr_start), aoff = (uint16_t)(apc - tr_pc0);
+  if (tr_nxl && tr_xl[tr_nxl - 1].coff == coff) tr_nxl--; /* superseded */
+  if (tr_nxl && kind == XL_LINEAR && tr_xl[tr_nxl - 1].kind == XL_LINEAR &&
+      tr_xl[tr_nxl - 1].aoff + (coff - tr_xl[tr_nxl - 1].coff) == aoff)
+    return; /* continues the run */
+  LURK_ASSERT(tr_nxl < TR_MAX_XL, "too many translation records");
+  tr_xl[tr_nxl++] = (struct xl_rec){ coff, aoff, (uint8_t)kind, (uint8_t)reg };
+}
+
 /* -- Helpers ------------------------------------------------------------------ */
+
+/* nops so that the rel32 of an oplen-byte-opcode branch emitted at *p is
+** 4-byte aligned: links are patched with one atomic store while other
+** threads may be running the branch. */
+static void tr_align(uint8_t **p, unsigned oplen)
+{
+  while (((uintptr_t)*p + oplen) & 3) emit_u8(p, 0x90);
+}
+
+/* An exit branch: jmp rel32 (cc < 0) or jcc rel32, field aligned. */
+static uint8_t *tr_exit_br(uint8_t **p, int cc)
+{
+  if (cc < 0) {
+    tr_align(p, 1);
+    return emit_jmp32(p, (uint64_t)*p + 5);
+  }
+  tr_align(p, 2);
+  return emit_jcc32(p, cc, (uint64_t)*p + 6);
+}
 
 static int reg_id64(ZydisRegister r)
 {
@@ -148,6 +189,7 @@ static lurk_status tr_riprel(uint8_t **p, uint64_t pc, const uint8_t *bytes,
 {
   uint64_t target = pc + in->length + (uint64_t)in->raw.disp.value;
   if (emit_rel32_ok(*p + in->length, target)) {
+    tr_rec(*p, XL_LINEAR, pc, 0);
     lurk_memcpy(*p, bytes, in->length);
     int32_t d = (int32_t)(target - (uint64_t)(*p + in->length));
     __builtin_memcpy(*p + in->raw.disp.offset, &d, 4);
@@ -155,6 +197,7 @@ static lurk_status tr_riprel(uint8_t **p, uint64_t pc, const uint8_t *bytes,
     return LURK_OK;
   }
   if (in->mnemonic == ZYDIS_MNEMONIC_LEA && ops[0].size == 64) {
+    tr_rec(*p, XL_AT, pc, 0);
     emit_mov_imm64(p, reg_id64(ops[0].reg.value), target);
     return LURK_OK;
   }
@@ -170,12 +213,15 @@ static lurk_status tr_riprel(uint8_t **p, uint64_t pc, const uint8_t *bytes,
       req.operands[i].mem.displacement = 0;
     }
   uint8_t *start = *p;
+  tr_rec(*p, XL_AT, pc, 0);
   emit_gs_store(p, r, TLS_SPILL_SCR);
+  tr_rec(*p, XL_SCR, pc, r);
   emit_mov_imm64(p, r, target);
   if (!tr_encode(&req, p)) {
     *p = start;
     return tr_unsupported(pc, bytes, in->length, "far rip-relative operand cannot be re-encoded");
   }
+  tr_rec(*p, XL_SCR, pc + in->length, r);
   emit_gs_load(p, r, TLS_SPILL_SCR);
   return LURK_OK;
 }
@@ -241,11 +287,15 @@ static void tr_ibl(uint8_t **p, int isret)
 static struct cache_exit *tr_call_push(uint8_t **p, struct cache_block *b, uint64_t ret_pc,
                                        uint8_t **field)
 {
-  emit_call32(p, (uint64_t)*p + 5 + 5);
+  uint8_t *call = *p;
+  emit_call32(p, (uint64_t)*p + 5); /* aimed below, once the pad's size is known */
   b->ret_pc = ret_pc;
   b->ret_pad = *p;
+  tr_rec(*p, XL_AT, ret_pc, 0);
   struct cache_exit *e = cache_exit_new(b, CACHE_EXIT_DIRECT, ret_pc);
-  *field = emit_jmp32(p, (uint64_t)*p + 5);
+  *field = tr_exit_br(p, -1);
+  emit_patch_rel32(call + 1, (uint64_t)*p);
+  tr_rec(*p, XL_NONE, ret_pc, 0);
   emit_store_rsp64(p, ret_pc, R_RAX, TLS_SPILL_RAX);
   return e;
 }
@@ -269,7 +319,10 @@ lurk_status arch_translate(struct cache_block *b)
   }
   uint8_t *start = cache_reserve(b, b->pc, 0), *p = start;
   struct tr_pending pend[TR_MAX_EXITS];
-  unsigned npend = 0, n = 0;
+  unsigned npend = 0, n = 0, max = b->solo ? 1 : TR_MAX_INSN;
+  tr_start = start;
+  tr_pc0 = b->pc;
+  tr_nxl = 0;
   uint64_t pc = b->pc;
   size_t off = 0;
   int done = 0;
@@ -277,7 +330,7 @@ lurk_status arch_translate(struct cache_block *b)
   while (!done) {
     ZydisDecodedInstruction in;
     ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-    if (n == TR_MAX_INSN || off >= avail ||
+    if (n == max || off >= avail ||
         ZYAN_FAILED(ZydisDecoderDecodeFull(&tr_dec, buf + off, avail - off, &in, ops))) {
       if (n == 0) {
         if (avail - off < ZYDIS_MAX_INSTRUCTION_LENGTH) {
@@ -288,8 +341,9 @@ lurk_status arch_translate(struct cache_block *b)
         return tr_unsupported(pc, buf + off, 15, "cannot decode");
       }
       /* Fall through to a new block at pc. */
+      tr_rec(p, XL_AT, pc, 0);
       pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, pc);
-      pend[npend++].field = emit_jmp32(&p, (uint64_t)p + 5);
+      pend[npend++].field = tr_exit_br(&p, -1);
       break;
     }
     const uint8_t *bytes = buf + off;
@@ -303,8 +357,9 @@ lurk_status arch_translate(struct cache_block *b)
       ** so each app call has one landing pad, the one the table maps its
       ** return address to (see tr_call_push). */
       n--;
+      tr_rec(p, XL_AT, pc, 0);
       pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, pc);
-      pend[npend++].field = emit_jmp32(&p, (uint64_t)p + 5);
+      pend[npend++].field = tr_exit_br(&p, -1);
       break;
     }
     switch (in.meta.category) {
@@ -316,19 +371,23 @@ lurk_status arch_translate(struct cache_block *b)
       if (ops[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
         ZyanU64 target;
         ZydisCalcAbsoluteAddress(&in, &ops[0], pc, &target);
+        tr_rec(p, XL_AT, pc, 0);
         if (is_call) {
           pend[npend].e = tr_call_push(&p, b, next, &pend[npend].field);
           npend++;
         }
         pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, target);
-        pend[npend++].field = emit_jmp32(&p, (uint64_t)p + 5);
+        pend[npend++].field = tr_exit_br(&p, -1);
       } else {
+        tr_rec(p, XL_AT, pc, 0);
         emit_gs_store(&p, R_RCX, TLS_SPILL_RCX);
+        tr_rec(p, XL_RCX, pc, 0);
         LURK_CHECK(tr_load_target(&p, pc, bytes, &in, &ops[0]));
         if (is_call) {
           pend[npend].e = tr_call_push(&p, b, next, &pend[npend].field);
           npend++;
         }
+        tr_rec(p, XL_NONE, pc, 0);
         tr_ibl(&p, 0);
       }
       done = 1;
@@ -342,38 +401,49 @@ lurk_status arch_translate(struct cache_block *b)
       if (in.mnemonic == ZYDIS_MNEMONIC_JRCXZ || in.mnemonic == ZYDIS_MNEMONIC_JECXZ ||
           in.mnemonic == ZYDIS_MNEMONIC_LOOP || in.mnemonic == ZYDIS_MNEMONIC_LOOPE ||
           in.mnemonic == ZYDIS_MNEMONIC_LOOPNE) {
-        /* rel8 only: jrcxz +2; jmp short +5; jmp taken; jmp fallthrough */
+        /* rel8 only: jrcxz +2; jmp short over; [nops] jmp taken; [nops] jmp fallthrough */
+        tr_rec(p, XL_AT, pc, 0);
         lurk_memcpy(p, bytes, in.length);
         p[in.length - 1] = 2;
         p += in.length;
+        tr_rec(p, XL_AT, next, 0);
+        unsigned k = 0;
+        while (((uintptr_t)p + 2 + k + 1) & 3) k++;
         emit_u8(&p, 0xeb);
-        emit_u8(&p, 5);
+        emit_u8(&p, (uint8_t)(k + 5));
+        tr_rec(p, XL_NONE, pc, 0);
         pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, target);
-        pend[npend++].field = emit_jmp32(&p, (uint64_t)p + 5);
+        pend[npend++].field = tr_exit_br(&p, -1);
       } else {
         int jcc = (in.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && (in.opcode & 0xf0) == 0x70) ||
                   (in.opcode_map == ZYDIS_OPCODE_MAP_0F && (in.opcode & 0xf0) == 0x80);
         if (!jcc) return tr_unsupported(pc, bytes, in.length, "unknown conditional branch");
+        tr_rec(p, XL_AT, pc, 0);
         pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, target);
-        pend[npend++].field = emit_jcc32(&p, in.opcode & 0xf, (uint64_t)p + 6);
+        pend[npend++].field = tr_exit_br(&p, in.opcode & 0xf);
       }
+      tr_rec(p, XL_AT, next, 0);
       pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, next);
-      pend[npend++].field = emit_jmp32(&p, (uint64_t)p + 5);
+      pend[npend++].field = tr_exit_br(&p, -1);
       done = 1;
       break;
     }
     case ZYDIS_CATEGORY_RET:
       if (in.mnemonic != ZYDIS_MNEMONIC_RET || in.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
         return tr_unsupported(pc, bytes, in.length, "far return");
+      tr_rec(p, XL_AT, pc, 0);
       emit_gs_store(&p, R_RCX, TLS_SPILL_RCX);
+      tr_rec(p, XL_RCX, pc, 0);
       if (in.operand_count_visible > 0 && ops[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE &&
           ops[0].imm.value.u) {
         /* ret imm16 (rare): pop, release the bytes, plain lookup. */
         emit_pop(&p, R_RCX);
+        tr_rec(p, XL_NONE, pc, 0);
         emit_lea_rsp(&p, (int32_t)ops[0].imm.value.u);
         tr_ibl(&p, 0);
       } else {
         emit_load_rcx_top(&p);
+        tr_rec(p, XL_NONE, pc, 0);
         tr_ibl(&p, 1);
       }
       done = 1;
@@ -382,6 +452,9 @@ lurk_status arch_translate(struct cache_block *b)
       if (in.mnemonic != ZYDIS_MNEMONIC_SYSCALL)
         return tr_unsupported(pc, bytes, in.length, "sysenter");
       {
+        /* Up to its last store the stub changes nothing the app sees: a
+        ** signal there is delivered before the syscall. */
+        tr_rec(p, XL_AT, pc, 0);
         struct cache_exit *e = cache_exit_new(b, CACHE_EXIT_SYSCALL, next);
         e->stub = p;
         emit_exit_stub(&p, e->id, TLS_EXIT_ID, TLS_DISP_ENTRY);
@@ -397,6 +470,7 @@ lurk_status arch_translate(struct cache_block *b)
       } else if (in.attributes & ZYDIS_ATTRIB_IS_RELATIVE) {
         return tr_unsupported(pc, bytes, in.length, "relative operand (e.g. xbegin)");
       } else {
+        tr_rec(p, XL_LINEAR, pc, 0);
         lurk_memcpy(p, bytes, in.length);
         p += in.length;
       }
@@ -407,6 +481,7 @@ lurk_status arch_translate(struct cache_block *b)
   }
 
   /* Exit stubs after the body; point each pending branch at its stub. */
+  tr_rec(p, XL_NONE, pc, 0);
   for (unsigned i = 0; i < npend; i++) {
     struct cache_exit *e = pend[i].e;
     e->patch = pend[i].field;
@@ -417,27 +492,30 @@ lurk_status arch_translate(struct cache_block *b)
   b->end = pc;
   b->ninsn = n;
   cache_commit(b, p);
+  struct xl_rec *xl = mem_alloc(tr_nxl * sizeof *xl);
+  lurk_memcpy(xl, tr_xl, tr_nxl * sizeof *xl);
+  b->xl = xl;
+  b->nxl = (uint16_t)tr_nxl;
   return LURK_OK;
 }
 
 /* -- Linking --------------------------------------------------------------------- */
 
+/* Links and unlinks are one aligned 4-byte store into the branch's rel32,
+** safe while other threads run the branch. Out of rel32 reach, the branch
+** is aimed at a fresh trampoline written beforehand; the stub itself is
+** never rewritten. */
 void arch_patch_link(struct cache_exit *e, uint8_t *to)
 {
-  if (emit_rel32_ok(e->patch + 4, (uint64_t)to)) {
-    emit_patch_rel32(e->patch, (uint64_t)to);
-  } else {
-    uint8_t *p = e->stub;
+  if (!emit_rel32_ok(e->patch + 4, (uint64_t)to)) {
+    uint8_t *tramp = cache_alloc_near((uint64_t)e->patch, 16), *p = tramp;
     emit_jmp_far(&p, (uint64_t)to);
+    to = tramp;
   }
+  emit_patch_rel32(e->patch, (uint64_t)to);
 }
 
-void arch_patch_unlink(struct cache_exit *e)
-{
-  uint8_t *p = e->stub;
-  emit_exit_stub(&p, e->id, TLS_EXIT_ID, TLS_DISP_ENTRY);
-  emit_patch_rel32(e->patch, (uint64_t)e->stub);
-}
+void arch_patch_unlink(struct cache_exit *e) { emit_patch_rel32(e->patch, (uint64_t)e->stub); }
 
 /* -- Failure reports ----------------------------------------------------------------- */
 

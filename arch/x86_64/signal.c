@@ -1,0 +1,364 @@
+/* lurk: x86-64 signal frames and lurk's signal handler.
+** The handler runs on lurk's per-thread signal stack with every signal
+** blocked. It takes no lock and allocates nothing: it finds where the
+** thread was (translated code, the app-syscall routine, the engine),
+** queues the signal on the thread, and when the app state is whole at the
+** interrupted cache pc, moves that state into the thread block and sends
+** the thread to the dispatcher, which builds the app's frame (sig.c).
+** Frames follow the kernel's rt_sigframe layout (arch/x86/kernel/signal.c).
+*/
+#include <stddef.h>
+#include "../arch.h"
+#include "syscall.h"
+#include "xl.h"
+#include "../../engine/cache.h"
+#include "../../engine/log.h"
+#include "../../engine/sig.h"
+#include "../../engine/vm.h"
+
+/* -- Kernel layouts ------------------------------------------------------------ */
+
+struct k_sigcontext {
+  uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+  uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+  uint16_t cs, gs, fs, ss;
+  uint64_t err, trapno, oldmask, cr2;
+  uint64_t fpstate;
+  uint64_t reserved1[8];
+};
+
+struct k_stack { uint64_t sp; int32_t flags, pad; uint64_t size; };
+
+struct k_ucontext {
+  uint64_t uc_flags, uc_link;
+  struct k_stack uc_stack;
+  struct k_sigcontext uc_mcontext;
+  uint64_t uc_sigmask;
+};
+
+struct k_rt_sigframe {
+  uint64_t pretcode;
+  struct k_ucontext uc;
+  uint8_t info[128];
+};
+
+_Static_assert(sizeof(struct k_sigcontext) == 256, "sigcontext");
+_Static_assert(offsetof(struct k_rt_sigframe, info) == 312, "rt_sigframe");
+
+#define FP_XSTATE_MAGIC1 0x46505853u
+#define FP_XSTATE_MAGIC2 0x46505845u
+#define EFL_TF 0x100ull
+#define EFL_DF 0x400ull
+#define EFL_RF 0x10000ull
+/* Flags sigreturn takes from the frame (the kernel's FIX_EFLAGS). */
+#define EFL_FIX (0x40000ull | 0x800 | EFL_DF | EFL_TF | 0x80 | 0x40 | 0x10 | 0x4 | 0x1 | EFL_RF)
+
+extern const uint8_t lurk_sys_app_insn[], lurk_sys_app_done[];
+extern const uint8_t lurk_safe_copy_insn[], lurk_safe_copy_fault[];
+extern const uint8_t lurk_sig_reenter[], lurk_reenter[];
+extern size_t lurk_safe_copy(void *dst, const void *src, size_t n);
+
+/* -- Copies that fault softly --------------------------------------------------- */
+
+int arch_copy_in(void *dst, uint64_t src, size_t n) { return lurk_safe_copy(dst, (const void *)src, n) != 0; }
+int arch_copy_out(uint64_t dst, const void *src, size_t n) { return lurk_safe_copy((void *)dst, src, n) != 0; }
+
+/* -- Context conversions --------------------------------------------------------- */
+
+static void sc_to_mctx(const struct k_sigcontext *sc, struct arch_mctx *m)
+{
+  m->gpr[MCTX_RAX] = sc->rax; m->gpr[MCTX_RCX] = sc->rcx;
+  m->gpr[MCTX_RDX] = sc->rdx; m->gpr[MCTX_RBX] = sc->rbx;
+  m->gpr[MCTX_RSP] = sc->rsp; m->gpr[MCTX_RBP] = sc->rbp;
+  m->gpr[MCTX_RSI] = sc->rsi; m->gpr[MCTX_RDI] = sc->rdi;
+  m->gpr[MCTX_R8] = sc->r8; m->gpr[MCTX_R9] = sc->r9;
+  m->gpr[MCTX_R10] = sc->r10; m->gpr[MCTX_R11] = sc->r11;
+  m->gpr[MCTX_R12] = sc->r12; m->gpr[MCTX_R13] = sc->r13;
+  m->gpr[MCTX_R14] = sc->r14; m->gpr[MCTX_R15] = sc->r15;
+  m->rflags = sc->eflags;
+  m->rip = sc->rip;
+}
+
+static void mctx_to_sc(const struct arch_mctx *m, struct k_sigcontext *sc)
+{
+  sc->rax = m->gpr[MCTX_RAX]; sc->rcx = m->gpr[MCTX_RCX];
+  sc->rdx = m->gpr[MCTX_RDX]; sc->rbx = m->gpr[MCTX_RBX];
+  sc->rsp = m->gpr[MCTX_RSP]; sc->rbp = m->gpr[MCTX_RBP];
+  sc->rsi = m->gpr[MCTX_RSI]; sc->rdi = m->gpr[MCTX_RDI];
+  sc->r8 = m->gpr[MCTX_R8]; sc->r9 = m->gpr[MCTX_R9];
+  sc->r10 = m->gpr[MCTX_R10]; sc->r11 = m->gpr[MCTX_R11];
+  sc->r12 = m->gpr[MCTX_R12]; sc->r13 = m->gpr[MCTX_R13];
+  sc->r14 = m->gpr[MCTX_R14]; sc->r15 = m->gpr[MCTX_R15];
+  sc->eflags = m->rflags;
+  sc->rip = m->rip;
+}
+
+/* Make an xsave image safe for xrstor with lurk's feature mask: only our
+** components, standard (not compacted) format, reserved header bytes 0. */
+static void xsave_sanitize(uint8_t *x, uint64_t mask)
+{
+  uint64_t bv;
+  __builtin_memcpy(&bv, x + 512, 8);
+  bv &= mask;
+  __builtin_memcpy(x + 512, &bv, 8);
+  lurk_memset(x + 520, 0, 56);
+}
+
+/* Size of the xsave image with the state lurk saves. */
+static size_t xsave_size(void) { return arch_xsave_bytes; }
+
+/* Copy a kernel (or app) fpstate image into the thread's xsave area. */
+static int fpstate_in(struct arch_tls *tls, uint64_t fp, int from_app)
+{
+  uint8_t *x = tls->xsave;
+  uint64_t mask = tls->xcr0_lo | (tls->xcr0_hi << 32);
+  if (!fp) { /* no FP state: the init state */
+    lurk_memset(x, 0, 576);
+    uint32_t mxcsr = 0x1f80;
+    __builtin_memcpy(x + 24, &mxcsr, 4);
+    return 1;
+  }
+  uint32_t magic1 = 0, xsize = 512;
+  if (from_app) {
+    if (arch_copy_in(&magic1, fp + 464, 4)) return 0;
+  } else {
+    __builtin_memcpy(&magic1, (void *)(fp + 464), 4);
+  }
+  if (magic1 == FP_XSTATE_MAGIC1) {
+    if (from_app) { if (arch_copy_in(&xsize, fp + 464 + 16, 4)) return 0; }
+    else __builtin_memcpy(&xsize, (void *)(fp + 464 + 16), 4);
+    if (xsize > xsave_size()) xsize = (uint32_t)xsave_size();
+    if (xsize < 576) xsize = 512;
+  }
+  if (from_app) { if (arch_copy_in(x, fp, xsize)) return 0; }
+  else lurk_memcpy(x, (void *)fp, xsize);
+  if (xsize == 512) { /* legacy image: x87 and SSE only */
+    lurk_memset(x + 512, 0, 64);
+    mask &= 3;
+    uint64_t bv = 3;
+    __builtin_memcpy(x + 512, &bv, 8);
+  }
+  xsave_sanitize(x, mask);
+  return 1;
+}
+
+/* -- Where the thread was -------------------------------------------------------- */
+
+/* Rebuild the app state at cache pc cpc of block b in m (which holds the
+** interrupted registers). 0 if the state there is not whole. */
+static int xl_apply(const struct cache_block *b, uint64_t cpc, struct arch_mctx *m,
+                    const struct arch_tls *tls)
+{
+  const struct xl_rec *xl = b->xl;
+  uint32_t off = (uint32_t)(cpc - (uint64_t)b->cpc);
+  int lo = 0, hi = (int)b->nxl - 1, k = -1;
+  while (lo <= hi) {
+    int mid = (lo + hi) / 2;
+    if (xl[mid].coff <= off) { k = mid; lo = mid + 1; }
+    else hi = mid - 1;
+  }
+  if (k < 0) return 0;
+  const struct xl_rec *r = &xl[k];
+  switch (r->kind) {
+  case XL_LINEAR: m->rip = b->pc + r->aoff + (off - r->coff); return 1;
+  case XL_AT: m->rip = b->pc + r->aoff; return 1;
+  case XL_RCX: m->rip = b->pc + r->aoff; m->gpr[MCTX_RCX] = tls->spill_rcx; return 1;
+  case XL_SCR: m->rip = b->pc + r->aoff; m->gpr[r->reg] = tls->spill_scr; return 1;
+  default: return 0;
+  }
+}
+
+/* Send the thread to the dispatcher with the app state m (and the FP
+** state of the interrupted context) when lurk's handler returns. */
+static void to_dispatcher(struct lurk_thread *t, struct k_ucontext *uc, const struct arch_mctx *m)
+{
+  struct k_sigcontext *sc = &uc->uc_mcontext;
+  t->tls.mctx = *m;
+  t->tls.mctx.rflags &= ~EFL_TF;
+  fpstate_in(&t->tls, sc->fpstate, 0);
+  sc->rip = (uint64_t)lurk_sig_reenter;
+  sc->rsp = t->tls.engine_sp;
+  sc->eflags &= ~(EFL_TF | EFL_DF);
+}
+
+static int is_sync(int sig, const int32_t *info)
+{
+  return (sig == 11 || sig == 7 || sig == 4 || sig == 8 || sig == 5) && info[2] > 0;
+}
+
+/* Start single-stepping the thread to the next whole-state point. */
+static void step_begin(struct lurk_thread *t, struct k_ucontext *uc)
+{
+  uc->uc_mcontext.eflags |= EFL_TF;
+  if (!t->stepping) {
+    t->stepping = 1;
+    t->step_trap_blocked = (uc->uc_sigmask & SIG_BIT(5)) != 0;
+    uc->uc_sigmask &= ~SIG_BIT(5);
+  }
+}
+
+static void step_end(struct lurk_thread *t, struct k_ucontext *uc)
+{
+  uc->uc_mcontext.eflags &= ~EFL_TF;
+  if (t->step_trap_blocked) uc->uc_sigmask |= SIG_BIT(5);
+  t->stepping = 0;
+}
+
+/* lurk's handler for every signal it owns (installed by sig.c). */
+void lurk_sig_entry(int sig, void *infop, void *ucp)
+{
+  struct lurk_thread *t = thr_self();
+  const int32_t *info = infop;
+  struct k_ucontext *uc = ucp;
+  struct k_sigcontext *sc = &uc->uc_mcontext;
+  uint64_t pc = sc->rip, addr;
+  __builtin_memcpy(&addr, (const uint8_t *)infop + 16, 8);
+  int sync = is_sync(sig, info);
+  const struct cache_block *b;
+
+  /* A write to a code page lurk protects: give the page back its write
+  ** permission; the blocks built from it are flushed before the thread runs
+  ** more app code, and the writer runs alone (so a write into the rest of
+  ** its own block is seen). */
+  if (sig == 11 && info[2] == 2 /* SEGV_ACCERR */ && vm_wp_fault(addr)) {
+    if (t->nsmc < 8) t->smc_pages[t->nsmc++] = addr & ~0xfffull;
+    else t->nsmc = 9; /* too many: flush them all */
+    b = cache_block_at(pc);
+    struct arch_mctx m;
+    sc_to_mctx(sc, &m);
+    if (b && xl_apply(b, pc, &m, &t->tls)) {
+      t->smc_solo = 1;
+      to_dispatcher(t, uc, &m);
+    } else if (b) {
+      sig_internal(sig, pc, addr);
+    }
+    return; /* in the engine: the write is retried */
+  }
+  if ((sig == 11 || sig == 7) && pc == (uint64_t)lurk_safe_copy_insn) {
+    sc->rip = (uint64_t)lurk_safe_copy_fault;
+    return;
+  }
+  /* lurk's own single step towards a whole-state point. */
+  if (sig == 5 && t->stepping && !(info[2] == 0x80 /* SI_KERNEL: int3 */)) {
+    b = cache_block_at(pc);
+    struct arch_mctx m;
+    sc_to_mctx(sc, &m);
+    if (b && xl_apply(b, pc, &m, &t->tls)) {
+      step_end(t, uc);
+      to_dispatcher(t, uc, &m);
+    } else if (!b && !cache_holds(pc)) {
+      step_end(t, uc); /* reached the engine: the dispatcher delivers */
+    }
+    return;
+  }
+  /* The app-syscall routine before or in the kernel: report how far it got
+  ** (sig.h) instead of letting a blocking call sleep with a signal queued. */
+  if (pc >= (uint64_t)(uintptr_t)lurk_sys_app6 && pc <= (uint64_t)lurk_sys_app_insn) {
+    sc->rax = (pc == (uint64_t)lurk_sys_app_insn && sc->rcx == (uint64_t)lurk_sys_app_done)
+                  ? SIG_RESTART_IF_SA : SIG_NOT_STARTED;
+    sc->rip = (uint64_t)lurk_sys_app_done;
+  }
+  b = cache_block_at(pc);
+  if (!b) {
+    if (cache_holds(pc)) { /* a link trampoline: step into the next block */
+      sig_queue(t, infop, sc->err, sc->trapno, sc->cr2);
+      step_begin(t, uc);
+      return;
+    }
+    if (sync) sig_internal(sig, pc, addr);
+    /* In the engine: delivered at the dispatcher's exit. If the dispatcher
+    ** has already looked at the queue, its resume re-enters it instead. */
+    sig_queue(t, infop, sc->err, sc->trapno, sc->cr2);
+    t->tls.jmp_target = (uint64_t)lurk_reenter;
+    return;
+  }
+  struct arch_mctx m;
+  sc_to_mctx(sc, &m);
+  if (!xl_apply(b, pc, &m, &t->tls)) {
+    if (sync) sig_internal(sig, pc, addr);
+    sig_queue(t, infop, sc->err, sc->trapno, sc->cr2);
+    step_begin(t, uc);
+    return;
+  }
+  sig_queue(t, infop, sc->err, sc->trapno, sc->cr2);
+  if (t->stepping) step_end(t, uc);
+  to_dispatcher(t, uc, &m);
+}
+
+/* -- Frames ---------------------------------------------------------------------- */
+
+int arch_sig_frame(struct lurk_thread *t, const struct sig_entry *e, const struct sig_action *act,
+                   uint64_t mask, uint64_t stack_top, const void *app_ss)
+{
+  struct arch_mctx *m = &t->tls.mctx;
+  const struct k_stack *ss = app_ss;
+  uint64_t orig_sp = m->gpr[MCTX_RSP];
+  size_t xsize = xsave_size();
+  uint64_t sp = stack_top ? stack_top : orig_sp - 128;
+  uint64_t fp = (sp - (xsize + 4)) & ~63ull;
+  uint64_t frame = ((fp - sizeof(struct k_rt_sigframe)) & ~15ull) - 8;
+  struct k_rt_sigframe f;
+  lurk_memset(&f, 0, sizeof f);
+  f.pretcode = act->restorer;
+  f.uc.uc_flags = 7; /* UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS */
+  f.uc.uc_stack.sp = ss->sp;
+  f.uc.uc_stack.size = ss->size;
+  f.uc.uc_stack.flags = (!ss->size ? 2 : (orig_sp > ss->sp && orig_sp - ss->sp <= ss->size) ? 1 : 0) |
+                        (ss->flags & (int32_t)0x80000000);
+  mctx_to_sc(m, &f.uc.uc_mcontext);
+  f.uc.uc_mcontext.cs = 0x33;
+  f.uc.uc_mcontext.ss = 0x2b;
+  f.uc.uc_mcontext.err = e->err;
+  f.uc.uc_mcontext.trapno = e->trapno;
+  f.uc.uc_mcontext.cr2 = e->cr2;
+  f.uc.uc_mcontext.oldmask = mask;
+  f.uc.uc_mcontext.fpstate = fp;
+  f.uc.uc_sigmask = mask;
+  lurk_memcpy(f.info, e->info, sizeof f.info);
+  /* The FP state, with the software bytes the kernel adds (fx_sw_bytes). */
+  uint8_t *x = t->tls.xsave;
+  uint32_t sw[12] = { FP_XSTATE_MAGIC1, (uint32_t)xsize + 4, (uint32_t)t->tls.xcr0_lo,
+                      (uint32_t)t->tls.xcr0_hi, (uint32_t)xsize };
+  uint32_t magic2 = FP_XSTATE_MAGIC2;
+  if (arch_copy_out(fp, x, xsize) || arch_copy_out(fp + 464, sw, sizeof sw) ||
+      arch_copy_out(fp + xsize, &magic2, 4) || arch_copy_out(frame, &f, sizeof f))
+    return 0;
+  int sig = *(const int32_t *)(const void *)e->info;
+  m->gpr[MCTX_RDI] = (uint64_t)sig;
+  m->gpr[MCTX_RSI] = frame + offsetof(struct k_rt_sigframe, info);
+  m->gpr[MCTX_RDX] = frame + offsetof(struct k_rt_sigframe, uc);
+  m->gpr[MCTX_RAX] = 0;
+  m->gpr[MCTX_RSP] = frame;
+  m->rip = act->handler;
+  m->rflags &= ~(EFL_DF | EFL_RF | EFL_TF);
+  /* The handler starts with the FPU in its initial state, as natively. */
+  fpstate_in(&t->tls, 0, 0);
+  return 1;
+}
+
+int arch_sig_restore(struct lurk_thread *t, uint64_t *mask, void *app_ss)
+{
+  struct arch_mctx *m = &t->tls.mctx;
+  struct k_stack *ss = app_ss;
+  uint64_t frame = m->gpr[MCTX_RSP] - 8;
+  struct k_rt_sigframe f;
+  if (arch_copy_in(&f, frame, sizeof f)) return 0;
+  uint64_t flags = m->rflags;
+  sc_to_mctx(&f.uc.uc_mcontext, m);
+  m->rflags = (flags & ~EFL_FIX) | (f.uc.uc_mcontext.eflags & EFL_FIX);
+  if (!fpstate_in(&t->tls, f.uc.uc_mcontext.fpstate, 1)) return 0;
+  *mask = f.uc.uc_sigmask;
+  /* The alternate stack as saved in the frame, unless sigreturn runs on it. */
+  uint64_t sp = frame + 8;
+  int on = ss->size && sp > ss->sp && sp - ss->sp <= ss->size;
+  if (!on) {
+    int mode = f.uc.uc_stack.flags & ~(int32_t)0x80000000;
+    if (mode == 2) { ss->sp = 0; ss->size = 0; ss->flags = f.uc.uc_stack.flags; }
+    else if (mode == 0 && f.uc.uc_stack.size >= 2048) {
+      ss->sp = f.uc.uc_stack.sp;
+      ss->size = f.uc.uc_stack.size;
+      ss->flags = f.uc.uc_stack.flags;
+    }
+  }
+  return 1;
+}

@@ -1,0 +1,23 @@
+/* lurk: x86-64 translation records — how to get the app's state back at a
+** cache pc (written by tr.c, read by signal.c). One record per stretch of
+** a block's code, sorted by cache offset; a record holds from its offset
+** to the next one's.
+*/
+#ifndef LURK_ARCH_XL_H
+#define LURK_ARCH_XL_H
+#include <stdint.h>
+
+enum {
+  XL_LINEAR, /* verbatim copies: app pc = aoff + (cache offset - coff) */
+  XL_AT,     /* the app state is whole, before the instruction at aoff */
+  XL_RCX,    /* as XL_AT, but the app's rcx is in gs:TLS_SPILL_RCX */
+  XL_SCR,    /* as XL_AT, but the app's `reg` is in gs:TLS_SPILL_SCR */
+  XL_NONE    /* mid-sequence (lookup, call push, exit stub): not whole */
+};
+
+struct xl_rec {
+  uint16_t coff, aoff;
+  uint8_t kind, reg;
+};
+
+#endif

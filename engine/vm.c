@@ -1,0 +1,207 @@
+/* lurk: app memory protections and write-protected code pages.
+**
+** Code on a writable page (a JIT's, or self-modifying code) is translated
+** and then its page is made read-only. A write to it faults into lurk's
+** handler, which restores the permission; the dispatcher flushes the blocks
+** built from the page before the writer goes on, and runs the writing
+** instruction alone so a write into its own block is seen. The next
+** translation from the page protects it again.
+*/
+#include <fcntl.h>
+#include <sys/mman.h>
+#include "vm.h"
+#include "log.h"
+#include "mem.h"
+#include "../arch/x86_64/syscall.h"
+
+/* -- The app's mappings (/proc/self/maps) ------------------------------------ */
+
+struct vm_area { uint64_t lo, hi; int prot; };
+
+static struct vm_area *areas;
+static uint32_t nareas, cap_areas;
+static int areas_valid;
+
+#define VM_PCACHE 4096
+static struct { uint64_t key; int prot; } pcache[VM_PCACHE]; /* key: page + 1 */
+
+static uint64_t hexval(const char **s)
+{
+  uint64_t v = 0;
+  for (;; (*s)++) {
+    char c = **s;
+    if (c >= '0' && c <= '9') v = v * 16 + (uint64_t)(c - '0');
+    else if (c >= 'a' && c <= 'f') v = v * 16 + (uint64_t)(c - 'a' + 10);
+    else return v;
+  }
+}
+
+/* Add one line "lo-hi rwxp ..." to the table. */
+static void areas_line(const char *s)
+{
+  uint64_t lo = hexval(&s);
+  if (*s++ != '-') return;
+  uint64_t hi = hexval(&s);
+  if (*s++ != ' ') return;
+  int prot = (s[0] == 'r' ? PROT_READ : 0) | (s[1] == 'w' ? PROT_WRITE : 0) |
+             (s[2] == 'x' ? PROT_EXEC : 0);
+  if (nareas == cap_areas) {
+    uint32_t ncap = cap_areas ? cap_areas * 2 : 256;
+    areas = mem_realloc(areas, cap_areas * sizeof *areas, ncap * sizeof *areas);
+    cap_areas = ncap;
+  }
+  areas[nareas++] = (struct vm_area){ lo, hi, prot };
+}
+
+static void areas_read(void)
+{
+  nareas = 0;
+  areas_valid = 1;
+  long fd = sys_openat(AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
+  if (SYS_FAILED(fd)) return;
+  char buf[8192];
+  size_t have = 0;
+  for (;;) {
+    long r = sys_read(fd, buf + have, sizeof buf - 1 - have);
+    if (r == -4) continue;
+    if (r <= 0) break;
+    have += (size_t)r;
+    buf[have] = 0;
+    char *line = buf, *end = buf + have;
+    for (char *c = buf; c < end; c++)
+      if (*c == '\n') {
+        *c = 0;
+        areas_line(line);
+        line = c + 1;
+      }
+    have -= (size_t)(line - buf);
+    lurk_memcpy(buf, line, have);
+  }
+  sys_close(fd);
+}
+
+int vm_prot(uint64_t addr)
+{
+  uint64_t page = addr >> 12;
+  unsigned h = (unsigned)(page & (VM_PCACHE - 1));
+  if (pcache[h].key == page + 1) return pcache[h].prot;
+  if (!areas_valid) areas_read();
+  int prot = -1;
+  uint32_t lo = 0, hi = nareas;
+  while (lo < hi) {
+    uint32_t mid = (lo + hi) / 2;
+    if (areas[mid].hi <= addr) lo = mid + 1;
+    else if (areas[mid].lo > addr) hi = mid;
+    else { prot = areas[mid].prot; break; }
+  }
+  pcache[h].key = page + 1;
+  pcache[h].prot = prot;
+  return prot;
+}
+
+/* -- Write-protected code pages ------------------------------------------------- */
+
+/* Open addressing, never rehashed: key = page + 2 (0 empty, 1 deleted);
+** state = the app's protection | WP_ON while lurk's protection is in force.
+** Entries stay after a fault (WP_ON cleared) so a second thread that
+** faulted on the same write before the permission came back is recognised. */
+#define WP_SIZE 65536u
+#define WP_ON 0x100
+struct wp_ent { uint64_t key; int state; };
+static struct wp_ent *wp;
+static int wp_full_warned;
+
+static struct wp_ent *wp_find(uint64_t page)
+{
+  if (!wp) return NULL;
+  uint32_t h = (uint32_t)((page * 0x9E3779B97F4A7C15ull) >> 48) & (WP_SIZE - 1);
+  for (uint32_t i = 0; i < 64; i++, h = (h + 1) & (WP_SIZE - 1)) {
+    uint64_t k = __atomic_load_n(&wp[h].key, __ATOMIC_ACQUIRE);
+    if (k == page + 2) return &wp[h];
+    if (k == 0) return NULL;
+  }
+  return NULL;
+}
+
+static struct wp_ent *wp_insert(uint64_t page, int state)
+{
+  if (!wp) wp = mem_map(WP_SIZE * sizeof *wp, PROT_READ | PROT_WRITE);
+  uint32_t h = (uint32_t)((page * 0x9E3779B97F4A7C15ull) >> 48) & (WP_SIZE - 1);
+  for (uint32_t i = 0; i < 64; i++, h = (h + 1) & (WP_SIZE - 1))
+    if (wp[h].key <= 1) {
+      wp[h].state = state;
+      __atomic_store_n(&wp[h].key, page + 2, __ATOMIC_RELEASE);
+      return &wp[h];
+    }
+  if (!wp_full_warned++)
+    LOG(LOG_WARN, "lurk: too many writable code pages: changes to some are not detected\n");
+  return NULL;
+}
+
+void vm_changed(uint64_t lo, uint64_t hi)
+{
+  if (hi <= lo) return;
+  areas_valid = 0;
+  uint64_t first = lo >> 12, last = (hi - 1) >> 12;
+  if (last - first >= VM_PCACHE) lurk_memset(pcache, 0, sizeof pcache);
+  else
+    for (uint64_t pg = first; pg <= last; pg++)
+      if (pcache[pg & (VM_PCACHE - 1)].key == pg + 1) pcache[pg & (VM_PCACHE - 1)].key = 0;
+  if (!wp) return;
+  /* The app set these pages' protection itself: lurk's is gone. */
+  if (last - first >= WP_SIZE) {
+    for (uint32_t i = 0; i < WP_SIZE; i++)
+      if (wp[i].key > 1 && wp[i].key - 2 >= first && wp[i].key - 2 <= last) wp[i].key = 1;
+  } else {
+    for (uint64_t pg = first; pg <= last; pg++) {
+      struct wp_ent *e = wp_find(pg);
+      if (e) e->key = 1;
+    }
+  }
+}
+
+int vm_protect_code(uint64_t lo, uint64_t hi)
+{
+  int n = 0;
+  for (uint64_t pg = lo >> 12; pg <= (hi - 1) >> 12; pg++) {
+    struct wp_ent *e = wp_find(pg);
+    int prot;
+    if (e) {
+      if (e->state & WP_ON) continue;
+      prot = e->state;
+    } else {
+      prot = vm_prot(pg << 12);
+      if (prot < 0 || !(prot & PROT_WRITE)) continue;
+      e = wp_insert(pg, prot);
+      if (!e) continue;
+    }
+    if (SYS_FAILED(sys_mprotect(pg << 12, 4096, prot & ~PROT_WRITE))) continue;
+    __atomic_store_n(&e->state, prot | WP_ON, __ATOMIC_RELEASE);
+    n++;
+  }
+  return n;
+}
+
+int vm_wp_fault(uint64_t addr)
+{
+  struct wp_ent *e = wp_find(addr >> 12);
+  if (!e) return 0;
+  int st = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+  sys_mprotect(addr & ~0xfffull, 4096, st & ~WP_ON);
+  __atomic_store_n(&e->state, st & ~WP_ON, __ATOMIC_RELEASE);
+  return 1;
+}
+
+int vm_unprotect_all(void (*flush)(uint64_t page))
+{
+  int n = 0;
+  for (uint32_t i = 0; wp && i < WP_SIZE; i++)
+    if (wp[i].key > 1 && (wp[i].state & WP_ON)) {
+      uint64_t page = wp[i].key - 2;
+      sys_mprotect(page << 12, 4096, wp[i].state & ~WP_ON);
+      wp[i].state &= ~WP_ON;
+      flush(page);
+      n++;
+    }
+  return n;
+}

@@ -1,0 +1,24 @@
+/* lurk: the app's memory as the engine needs to know it — page protections
+** (read from /proc/self/maps when needed) and the code pages lurk keeps
+** write-protected so that writes to translated code are seen.
+*/
+#ifndef LURK_VM_H
+#define LURK_VM_H
+#include "lurk.h"
+
+/* The app's protection of the page holding addr (PROT_* bits), or -1 if
+** unmapped. Call with the cache lock held. */
+int vm_prot(uint64_t addr);
+/* The app changed its mappings over [lo, hi) (cache lock held). */
+void vm_changed(uint64_t lo, uint64_t hi);
+/* Code was translated from [lo, hi): write-protect its writable pages;
+** returns how many were newly protected (cache lock held). */
+int vm_protect_code(uint64_t lo, uint64_t hi);
+/* From lurk's signal handler: a write fault at addr. If it hit a page lurk
+** protects, give the page its permission back and return 1. Lock-free. */
+int vm_wp_fault(uint64_t addr);
+/* Give every protected page its permission back; returns how many were
+** protected (their blocks must be flushed). Cache lock held. */
+int vm_unprotect_all(void (*flush)(uint64_t page));
+
+#endif
