@@ -45,6 +45,8 @@ void lb_open_os(lua_State *L);       /* os (lb_os.c) */
 void lb_open_lurk(lua_State *L);     /* the lurk module (lb_lurk.c) */
 /* Add on/off/thread_data/events/stages to the lurk table on top. */
 void lb_event_open(lua_State *L);
+/* Add decode to the lurk table on top; the insn metatable (lb_insn.c). */
+void lb_insn_open(lua_State *L);
 /* Fire `init` (lb_start, after the scripts). */
 void lb_event_init(void);
 /* Flush every file the scripts opened for writing. */

@@ -47,5 +47,6 @@ void lb_open_lurk(lua_State *L)
   lua_pushliteral(L, LURK_VERSION);
   lua_setfield(L, -2, "version");
   lb_event_open(L);
+  lb_insn_open(L);
   lua_pop(L, 1);
 }
