@@ -131,7 +131,9 @@ static void lb_push_opnds(lua_State *L, const struct insn *in, int n)
 static uint16_t lb_insn_mask(const struct insn *in)
 {
   for (int i = 0; i < in->nopnds; i++)
-    if (in->op[i].kind == INSN_OPND_REG && (in->op[i].flags & INSN_OPF_MASK)) return in->op[i].reg;
+    if (in->op[i].kind == INSN_OPND_REG && (in->op[i].flags & INSN_OPF_MASK) &&
+        !(in->op[i].flags & INSN_OPF_HIDDEN))
+      return in->op[i].reg;
   return 0;
 }
 

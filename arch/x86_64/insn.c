@@ -53,7 +53,11 @@ static void insn_opnd(struct insn *in, const ZydisDecodedInstruction *zi,
   case ZYDIS_OPERAND_TYPE_REGISTER:
     o->kind = INSN_OPND_REG;
     o->reg = (uint16_t)z->reg.value;
-    if (z->encoding == ZYDIS_OPERAND_ENCODING_MASK) o->flags |= INSN_OPF_MASK;
+    if (z->encoding == ZYDIS_OPERAND_ENCODING_MASK) {
+      o->flags |= INSN_OPF_MASK;
+      /* k0 means "no masking": not in the text, so not a visible operand */
+      if (z->reg.value == ZYDIS_REGISTER_K0) o->flags |= INSN_OPF_HIDDEN;
+    }
     break;
   case ZYDIS_OPERAND_TYPE_MEMORY:
     o->kind = INSN_OPND_MEM;
@@ -66,7 +70,9 @@ static void insn_opnd(struct insn *in, const ZydisDecodedInstruction *zi,
         (z->visibility == ZYDIS_OPERAND_VISIBILITY_EXPLICIT && (zi->attributes & ZYDIS_ATTRIB_HAS_SEGMENT)))
       o->flags |= INSN_OPF_SEGMENT;
     if (z->mem.base == ZYDIS_REGISTER_RIP) in->flags |= INSN_F_RIPREL;
-    if (z->mem.type == ZYDIS_MEMOP_TYPE_AGEN || z->mem.type == ZYDIS_MEMOP_TYPE_MIB) {
+    /* lea computes an address; a multi-byte nop names one and touches nothing */
+    if (z->mem.type == ZYDIS_MEMOP_TYPE_AGEN || z->mem.type == ZYDIS_MEMOP_TYPE_MIB ||
+        zi->mnemonic == ZYDIS_MNEMONIC_NOP) {
       o->flags |= INSN_OPF_AGEN;
       o->access = 0;
     } else {
@@ -139,7 +145,17 @@ lurk_status insn_decode(struct insn *in, const uint8_t *bytes, size_t n, uint64_
   in->opsize = zi.operand_width;
   in->nopnds = zi.operand_count < INSN_MAX_OPNDS ? zi.operand_count : INSN_MAX_OPNDS;
   in->nvisible = zi.operand_count_visible < in->nopnds ? zi.operand_count_visible : in->nopnds;
-  for (unsigned i = 0; i < in->nopnds; i++) insn_opnd(in, &zi, &zo[i], &in->op[i]);
+  /* Shown operands first, in text order; then the hidden ones. */
+  unsigned k = 0, vis = in->nvisible;
+  for (int pass = 0; pass < 2; pass++) {
+    for (unsigned i = 0; i < in->nopnds; i++) {
+      int hidden = i >= vis || (zo[i].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+                                zo[i].encoding == ZYDIS_OPERAND_ENCODING_MASK &&
+                                zo[i].reg.value == ZYDIS_REGISTER_K0);
+      if (hidden == pass) insn_opnd(in, &zi, &zo[i], &in->op[k++]);
+    }
+    if (pass == 0) in->nvisible = (uint8_t)k;
+  }
   insn_classify(in, &zi, zo);
   return LURK_OK;
 }
