@@ -1,0 +1,1 @@
+print("pathtool found", arg[0])
