@@ -12,6 +12,18 @@
 #include "sig.h"
 #include "vm.h"
 
+/* An engine invariant whose failure deserves the thread's state. */
+#define LURK_ASSERT_DBG(c, t, msg)                                                          \
+  do {                                                                                      \
+    if (LURK_UNLIKELY(!(c))) {                                                              \
+      log_printf("lurk: exit id 0x%lx, rip 0x%lx, rsp 0x%lx, [rsp] 0x%lx\n",                 \
+                 (unsigned long)(t)->tls.exit_id, (unsigned long)(t)->tls.mctx.rip,         \
+                 (unsigned long)(t)->tls.mctx.gpr[MCTX_RSP],                                \
+                 (unsigned long)*(uint64_t *)(t)->tls.mctx.gpr[MCTX_RSP]);                  \
+      lurk_panic(__FILE__, __LINE__, msg);                                                  \
+    }                                                                                       \
+  } while (0)
+
 #define PENDING(t) (*(volatile uint64_t *)&(t)->tls.sig_pending)
 
 /* Flush the blocks built from code pages this thread wrote. */
@@ -29,6 +41,7 @@ static void smc_flush(struct lurk_thread *t)
 static struct cache_block *disp_block(struct lurk_thread *t, struct cache_exit *e, int ibl)
 {
   uint64_t pc = t->tls.mctx.rip;
+  LURK_ASSERT_DBG(!cache_holds(pc), t, "the app is about to run a code-cache address");
   cache_lock();
   if (t->nsmc) smc_flush(t);
   struct cache_block *b = cache_get(pc);

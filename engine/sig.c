@@ -33,7 +33,9 @@ static long sig_install(int sig)
 {
   struct sig_action k = app_sa[sig];
   if (sig == 9 || sig == 19) return 0;
-  if (k.handler > 1 || (k.handler == 0 && sig_default_fatal(sig))) {
+  /* SIGSEGV and SIGBUS stay lurk's even when ignored: the engine's own
+  ** soft-faulting copies need them (an ignored fault is emulated). */
+  if (k.handler > 1 || (k.handler == 0 && sig_default_fatal(sig)) || sig == 11 || sig == 7) {
     k.handler = (uint64_t)lurk_sig_entry;
     k.restorer = (uint64_t)lurk_sig_restorer;
     k.flags = SIG_SA_SIGINFO | SIG_SA_ONSTACK | SIG_SA_RESTORER | SIG_SA_RESTART |
@@ -130,10 +132,12 @@ int sig_restart_wanted(struct lurk_thread *t)
 {
   if (t->sigq_head == t->sigq_tail) return 0;
   int sig = *(int32_t *)(void *)t->sigq[t->sigq_head % THR_SIGQ].info;
-  return (app_sa[sig].flags & SIG_SA_RESTART) != 0;
+  /* No app handler runs for an ignored signal: natively it interrupts nothing. */
+  return app_sa[sig].handler <= 1 || (app_sa[sig].flags & SIG_SA_RESTART) != 0;
 }
 
-void sig_queue(struct lurk_thread *t, const void *info, uint64_t err, uint64_t trapno, uint64_t cr2)
+void sig_queue(struct lurk_thread *t, const void *info, uint64_t err, uint64_t trapno, uint64_t cr2,
+               int sync)
 {
   uint32_t tail = t->sigq_tail;
   if (tail - t->sigq_head >= THR_SIGQ) {
@@ -147,6 +151,7 @@ void sig_queue(struct lurk_thread *t, const void *info, uint64_t err, uint64_t t
   e->err = err;
   e->trapno = trapno;
   e->cr2 = cr2;
+  e->sync = sync;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   t->sigq_tail = tail + 1;
   t->tls.sig_pending = 1;
@@ -191,7 +196,10 @@ void sig_deliver(struct lurk_thread *t)
     t->sigq_head = head + 1;
     int sig = *(int32_t *)(void *)e.info;
     struct sig_action act = app_sa[sig];
-    if (act.handler == 1 /* SIG_IGN */) continue;
+    if (act.handler == 1 /* SIG_IGN */) {
+      if (e.sync) sig_die(sig); /* a fault cannot be ignored: the kernel forces it */
+      continue;
+    }
     if (act.handler == 0) {
       if (sig_default_fatal(sig)) sig_die(sig);
       continue;
@@ -249,7 +257,7 @@ void sig_fault(struct lurk_thread *t, uint64_t addr, int code)
   info[2] = code;
   __builtin_memcpy(&info[4], &addr, 8);
   t->tls.mctx.rip = addr;
-  sig_queue(t, info, 4 /* user-mode fault */, 14 /* #PF */, addr);
+  sig_queue(t, info, 4 /* user-mode fault */, 14 /* #PF */, addr, 1);
 }
 
 void sig_save(struct sig_action *save) { lurk_memcpy(save, app_sa, sizeof app_sa); }

@@ -42,7 +42,8 @@ int sig_restart_wanted(struct lurk_thread *t);
 ** handler. Called by the dispatcher just before it resumes the app. */
 void sig_deliver(struct lurk_thread *t);
 /* From lurk's handler: queue a signal for t. */
-void sig_queue(struct lurk_thread *t, const void *info, uint64_t err, uint64_t trapno, uint64_t cr2);
+void sig_queue(struct lurk_thread *t, const void *info, uint64_t err, uint64_t trapno, uint64_t cr2,
+               int sync);
 #define SIG_NSAVE 65
 /* The app's dispositions (SIG_NSAVE entries) for a vfork child to change and its parent to get back. */
 void sig_save(struct sig_action *save);

@@ -12,6 +12,7 @@
 struct sig_entry {
   uint8_t info[128];
   uint64_t err, trapno, cr2;
+  int sync;                 /* a fault of the app's own instruction */
 };
 
 #define THR_SIGQ 32

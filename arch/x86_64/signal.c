@@ -261,14 +261,14 @@ void lurk_sig_entry(int sig, void *infop, void *ucp)
   b = cache_block_at(pc);
   if (!b) {
     if (cache_holds(pc)) { /* a link trampoline: step into the next block */
-      sig_queue(t, infop, sc->err, sc->trapno, sc->cr2);
+      sig_queue(t, infop, sc->err, sc->trapno, sc->cr2, sync);
       step_begin(t, uc);
       return;
     }
     if (sync) sig_internal(sig, pc, addr);
     /* In the engine: delivered at the dispatcher's exit. If the dispatcher
     ** has already looked at the queue, its resume re-enters it instead. */
-    sig_queue(t, infop, sc->err, sc->trapno, sc->cr2);
+    sig_queue(t, infop, sc->err, sc->trapno, sc->cr2, sync);
     t->tls.jmp_target = (uint64_t)lurk_reenter;
     return;
   }
@@ -276,11 +276,11 @@ void lurk_sig_entry(int sig, void *infop, void *ucp)
   sc_to_mctx(sc, &m);
   if (!xl_apply(b, pc, &m, &t->tls)) {
     if (sync) sig_internal(sig, pc, addr);
-    sig_queue(t, infop, sc->err, sc->trapno, sc->cr2);
+    sig_queue(t, infop, sc->err, sc->trapno, sc->cr2, sync);
     step_begin(t, uc);
     return;
   }
-  sig_queue(t, infop, sc->err, sc->trapno, sc->cr2);
+  sig_queue(t, infop, sc->err, sc->trapno, sc->cr2, sync);
   if (t->stepping) step_end(t, uc);
   to_dispatcher(t, uc, &m);
 }

@@ -65,7 +65,9 @@ static size_t tr_fetch(uint64_t pc, uint8_t *buf, size_t n)
     return n;
   }
   struct iovec local = { buf, n }, remote = { (void *)pc, n };
-  long r = sys_call6(SYS_process_vm_readv, sys_getpid(), (sys_word)&local, 1,
+  /* By thread id: once the main thread has exited (a zombie leader with
+  ** no mm), the process id no longer names a task that can be read. */
+  long r = sys_call6(SYS_process_vm_readv, sys_gettid(), (sys_word)&local, 1,
                      (sys_word)&remote, 1, 0);
   if (r == -38 || r == -1) { /* ENOSYS/EPERM (seccomp): read directly */
     lurk_memcpy(buf, (void *)pc, n);
