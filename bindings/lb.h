@@ -37,6 +37,10 @@ void lb_event_fork(long parent_tid);
 ** files are flushed, since a successful exec discards them). */
 void lb_event_exec(const char *path, char *const argv[]);
 
+/* The Lua lock, held by the forking thread across fork (proc.c). */
+void lb_fork_prepare(void);
+void lb_fork_finish(void);
+
 /* An ELF module, as the module events report it. */
 struct lb_module {
   const char *path;

@@ -7,6 +7,7 @@
 #include <linux/futex.h>
 #include "lb_int.h"
 #include "lb_events.h"
+#include "../engine/lock.h"
 #include "../engine/log.h"
 #include "../arch/x86_64/syscall.h"
 
@@ -30,26 +31,15 @@ static double lb_seq;
 
 /* -- The lock ---------------------------------------------------------- */
 
-/* 0: free, 1: held, 2: held with waiters (Drepper's "Futexes are tricky"). */
-static int lb_lock_word;
+static struct lurk_lock lb_lk = LOCK_INIT;
 
-static void lb_lock(void)
-{
-  int c = 0;
-  if (__atomic_compare_exchange_n(&lb_lock_word, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-    return;
-  if (c != 2) c = __atomic_exchange_n(&lb_lock_word, 2, __ATOMIC_ACQUIRE);
-  while (c != 0) {
-    sys_call4(SYS_futex, &lb_lock_word, FUTEX_WAIT_PRIVATE, 2, 0);
-    c = __atomic_exchange_n(&lb_lock_word, 2, __ATOMIC_ACQUIRE);
-  }
-}
+static void lb_lock(void) { lock_acquire(&lb_lk); }
+static void lb_unlock(void) { lock_release(&lb_lk); }
 
-static void lb_unlock(void)
-{
-  if (__atomic_exchange_n(&lb_lock_word, 0, __ATOMIC_RELEASE) == 2)
-    sys_call4(SYS_futex, &lb_lock_word, FUTEX_WAKE_PRIVATE, 1, 0);
-}
+/* Held across fork by the forking thread: the child's copy of the Lua
+** state is then consistent, and the child releases it (lb_event_fork). */
+void lb_fork_prepare(void) { lb_lock(); }
+void lb_fork_finish(void) { lb_unlock(); }
 
 /* -- Registry ---------------------------------------------------------- */
 
@@ -333,9 +323,6 @@ void lb_event_fork(long parent_tid)
 {
   if (!lb_L) return;
   lua_State *L = lb_L;
-  /* Only the forking thread exists here; a lock another thread held in
-  ** the parent is not held by anyone in the child. */
-  lb_lock_word = 0;
   lb_exit_done = 0;
   lb_lock();
   long tid = sys_gettid();

@@ -80,6 +80,7 @@ int inj_init(int argc, char **argv, char **envp, uint64_t *saved)
   cache_init();
   struct lurk_thread *t = thr_main();
   sig_init();
+  lb_event_thread_init(t->tid);
   struct arch_mctx *m = &t->tls.mctx;
   m->gpr[MCTX_R15] = saved[0];
   m->gpr[MCTX_R14] = saved[1];

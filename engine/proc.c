@@ -17,6 +17,7 @@
 #include "mem.h"
 #include "sig.h"
 #include "../arch/x86_64/syscall.h"
+#include "../bindings/lb.h"
 
 #define E(x) ((uint64_t)-(int64_t)(x))
 
@@ -32,8 +33,9 @@ static uint64_t proc_fork(struct lurk_thread *t, long nr, uint64_t flags, uint64
                           uint64_t casize)
 {
   struct arch_mctx *m = &t->tls.mctx;
-  long r;
+  long r, parent_tid = t->tid;
   cache_lock();
+  lb_fork_prepare();
   thr_lock();
   sig_lock();
   mem_fork_prepare();
@@ -50,10 +52,12 @@ static uint64_t proc_fork(struct lurk_thread *t, long nr, uint64_t flags, uint64
   if (r == 0) thr_after_fork(t);
   sig_unlock();
   thr_unlock();
+  lb_fork_finish();
   cache_unlock();
   if (r == 0) {
     if (stack) m->gpr[MCTX_RSP] = stack;
     if (flags & CLONE_CLEAR_SIGHAND) sig_clear_handlers();
+    lb_event_fork(parent_tid);
   }
   return (uint64_t)r;
 }

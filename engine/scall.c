@@ -18,6 +18,7 @@
 #include "proc.h"
 #include "sig.h"
 #include "vm.h"
+#include "../bindings/lb.h"
 #include "../arch/x86_64/syscall.h"
 
 #define E(x) ((uint64_t)-(int64_t)(x))
@@ -69,6 +70,7 @@ static uint64_t scall_execve(struct arch_mctx *m, int at)
   int dirfd = at ? (int)ARCH_SC_ARG(m, 0) : AT_FDCWD;
   const char *path = (const char *)ARCH_SC_ARG(m, at);
   char **envp = (char **)ARCH_SC_ARG(m, at + 2);
+  lb_event_exec(path, (char *const *)ARCH_SC_ARG(m, at + 1));
   if (!opt.follow || !opt.lib) return arch_syscall_app(m);
   if (path) exec_check(dirfd, path);
   size_t n = 0;
@@ -134,10 +136,11 @@ static int efault_retry(void)
 
 /* -- The handler --------------------------------------------------------------------- */
 
-void scall_on_exit(void)
+void scall_on_exit(int status)
 {
   static int done;
   if (__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL)) return;
+  lb_event_exit(status);
   if (opt.stats) {
     stats.ibl_lookups += thr_ibl_count();
     cache_print_stats();
@@ -153,7 +156,7 @@ void scall_handle(struct lurk_thread *t)
   t->no_result = 0;
   switch (nr) {
   case SYS_exit_group:
-    scall_on_exit();
+    scall_on_exit((int)a0);
     r = arch_syscall_app(m);
     break;
   case SYS_exit: thr_exit(t, (int)a0);

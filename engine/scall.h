@@ -7,6 +7,6 @@
 ** syscall register, resume pc in mctx.rip), with the engine's handling. */
 void scall_handle(struct lurk_thread *t);
 /* lurk is about to end with the process: print what must be printed. */
-void scall_on_exit(void);
+void scall_on_exit(int status);
 
 #endif

@@ -159,7 +159,7 @@ void sig_queue(struct lurk_thread *t, const void *info, uint64_t err, uint64_t t
 
 void sig_die(int sig)
 {
-  scall_on_exit();
+  scall_on_exit(128 + sig);
   struct sig_action dfl = { 0, 0, 0, 0 };
   sys_call4(SYS_rt_sigaction, sig, &dfl, 0, 8);
   uint64_t unblock = SIG_BIT(sig);

@@ -15,6 +15,7 @@
 #include "scall.h"
 #include "sig.h"
 #include "../arch/x86_64/syscall.h"
+#include "../bindings/lb.h"
 
 #define THR_STACK (256u << 10)
 #define THR_SIGSTACK (64u << 10)
@@ -128,11 +129,13 @@ void thr_child_start(struct lurk_thread *t)
   if (t->clone_flags & 0x100000000ull /* CLONE_CLEAR_SIGHAND */) sig_clear_handlers();
   /* The creator blocked every signal around the clone; restore the app's. */
   sys_call4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, &t->start_mask, 0, 8);
+  lb_event_thread_init(t->tid);
   disp_resume_new(t);
 }
 
 void thr_exit(struct lurk_thread *t, int status)
 {
+  lb_event_thread_exit(t->tid);
   uint64_t all = ~0ull;
   sys_call4(SYS_rt_sigprocmask, 2, &all, 0, 8);
   thr_lock();
@@ -144,7 +147,7 @@ void thr_exit(struct lurk_thread *t, int status)
   t->next = thr_reuse;
   thr_reuse = t;
   thr_unlock();
-  if (last) scall_on_exit();
+  if (last) scall_on_exit(status);
   lurk_thread_exit(&t->done, status);
 }
 

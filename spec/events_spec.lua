@@ -92,7 +92,7 @@ describe("lurk.on", function()
     assert.equal("1\ttrue\ttrue\n", r.stderr)
   end)
 
-  pending("raises exit when the program exits (needs the engine's lb_event_exit call site)", function()
+  it("raises exit when the program exits", function()
     local r = h.eval("lurk.on('exit', function(e) print('exit', e.status) end)", { "/bin/sh", "-c", "exit 3" })
     assert.equal(3, r.status)
     assert.equal("exit\t3\n", r.stderr)
