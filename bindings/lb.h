@@ -41,10 +41,22 @@ void lb_event_exec(const char *path, char *const argv[]);
 void lb_fork_prepare(void);
 void lb_fork_finish(void);
 
+/* `syscall_pre`: the app is about to make syscall nr with the arguments
+** *args[0..5] (the registers themselves: a handler may change them). Returns
+** 1 if a handler skipped the call (e:skip(v)); *result is then v. Call only
+** when lb_event_wanted(LB_EV_syscall_pre). */
+int lb_event_syscall_pre(long nr, uint64_t *const args[6], long tid, uint64_t *result);
+/* `syscall_post`: syscall nr returned result (a real result: never for a
+** call that did not return, nor for a signal's restart marker); skipped: the
+** pre handlers skipped it. Returns the result, which handlers may change. */
+uint64_t lb_event_syscall_post(long nr, uint64_t *const args[6], long tid, uint64_t result,
+                               int skipped);
+
 /* An ELF module, as the module events report it. */
 struct lb_module {
   const char *path;
   uint64_t base, size, entry; /* mapped range [base, base+size), entry pc */
+  int main;                   /* the program's own executable */
 };
 void lb_event_module_load(const struct lb_module *m);
 void lb_event_module_unload(const struct lb_module *m);

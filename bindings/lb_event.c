@@ -33,8 +33,8 @@ static double lb_seq;
 
 static struct lurk_lock lb_lk = LOCK_INIT;
 
-static void lb_lock(void) { lock_acquire(&lb_lk); }
-static void lb_unlock(void) { lock_release(&lb_lk); }
+void lb_lock(void) { lock_acquire(&lb_lk); }
+void lb_unlock(void) { lock_release(&lb_lk); }
 
 /* Held across fork by the forking thread: the child's copy of the Lua
 ** state is then consistent, and the child releases it (lb_event_fork). */
@@ -188,7 +188,7 @@ static int lb_lurk_off(lua_State *L)
 
 /* Call every handler of ev with the event table on top (popped). An error
 ** in a handler ends the run: message, file:line, traceback, status 1. */
-static void lb_fire(lua_State *L, int ev)
+void lb_fire(lua_State *L, int ev)
 {
   int t = lua_gettop(L);
   lua_pushstring(L, lb_event_names[ev]);
@@ -211,7 +211,7 @@ static void lb_fire(lua_State *L, int ev)
 }
 
 /* Push a new event table with room for n more fields. */
-static lua_State *lb_event_new(int n)
+lua_State *lb_event_new(int n)
 {
   lua_createtable(lb_L, 0, n + 1);
   return lb_L;
@@ -364,21 +364,14 @@ void lb_event_exec(const char *path, char *const argv[])
   lb_unlock();
 }
 
-/* module_load/module_unload: {path, base, size, entry}. */
+/* module_load/module_unload: the module's table (lb_mod.c). */
 static void lb_event_module(int ev, const struct lb_module *m)
 {
   if (!lb_event_wanted(ev)) return;
   lua_State *L = lb_L;
   lb_lock();
-  lb_event_new(4);
-  lua_pushstring(L, m->path ? m->path : "");
-  lua_setfield(L, -2, "path");
-  lua_pushnumber(L, (lua_Number)m->base);
-  lua_setfield(L, -2, "base");
-  lua_pushnumber(L, (lua_Number)m->size);
-  lua_setfield(L, -2, "size");
-  lua_pushnumber(L, (lua_Number)m->entry);
-  lua_setfield(L, -2, "entry");
+  lb_event_new(7);
+  lb_module_fields(L, m);
   lb_fire(L, ev);
   lb_unlock();
 }

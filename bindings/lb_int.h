@@ -47,6 +47,22 @@ void lb_open_lurk(lua_State *L);     /* the lurk module (lb_lurk.c) */
 void lb_event_open(lua_State *L);
 /* Add decode to the lurk table on top; the insn metatable (lb_insn.c). */
 void lb_insn_open(lua_State *L);
+/* Events (lb_event.c) for the binding files that raise their own: take
+** the Lua lock, push a new event table with room for n fields, fill it,
+** lb_fire (runs ev's handlers with the table on top, pops it), unlock. */
+void lb_lock(void);
+void lb_unlock(void);
+lua_State *lb_event_new(int n);
+void lb_fire(lua_State *L, int ev);
+/* Add syscall to the lurk table on top (lb_syscall.c). */
+void lb_syscall_open(lua_State *L);
+/* Add read/cstring to the lurk table on top (lb_mem.c). */
+void lb_mem_open(lua_State *L);
+/* Add modules/module_at to the lurk table on top (lb_mod.c). */
+void lb_mod_open(lua_State *L);
+/* Set a module's fields (path, name, base, size, end, entry, main) in the
+** table on top. */
+void lb_module_fields(lua_State *L, const struct lb_module *m);
 /* Fire `init` (lb_start, after the scripts). */
 void lb_event_init(void);
 /* Flush every file the scripts opened for writing. */

@@ -7,6 +7,7 @@
 #include "disp.h"
 #include "log.h"
 #include "mem.h"
+#include "mod.h"
 #include "opt.h"
 #include "scall.h"
 #include "sig.h"
@@ -79,6 +80,7 @@ int inj_init(int argc, char **argv, char **envp, uint64_t *saved)
   lb_start(envp);
   cache_init();
   struct lurk_thread *t = thr_main();
+  mod_init();
   sig_init();
   lb_event_thread_init(t->tid);
   struct arch_mctx *m = &t->tls.mctx;

@@ -14,8 +14,10 @@
 #include "lock.h"
 #include "log.h"
 #include "mem.h"
+#include "mod.h"
 #include "opt.h"
 #include "proc.h"
+#include "scall_ev.h"
 #include "sig.h"
 #include "vm.h"
 #include "../bindings/lb.h"
@@ -150,10 +152,13 @@ void scall_on_exit(int status)
 void scall_handle(struct lurk_thread *t)
 {
   struct arch_mctx *m = &t->tls.mctx;
-  uint64_t nr = ARCH_SC_NR(m), r;
+  uint64_t r = 0; /* syscall_pre may change the arguments, or skip the call */
+  int skipped = lb_event_wanted(LB_EV_syscall_pre) && scall_ev_pre(t, &r);
+  uint64_t nr = ARCH_SC_NR(m);
   uint64_t a0 = ARCH_SC_ARG(m, 0), a1 = ARCH_SC_ARG(m, 1), a2 = ARCH_SC_ARG(m, 2);
   LURK_COUNT(stats.syscalls);
   t->no_result = 0;
+  if (skipped) goto result;
   switch (nr) {
   case SYS_exit_group:
     scall_on_exit((int)a0);
@@ -171,11 +176,13 @@ void scall_handle(struct lurk_thread *t)
       vm_changed(r, r + a1);
       cache_unlock();
     }
+    mod_mmap(r, a1, (int)a2, (int)ARCH_SC_ARG(m, 3), (int)ARCH_SC_ARG(m, 4), ARCH_SC_ARG(m, 5));
     break;
   case SYS_munmap:
   case SYS_mprotect:
     r = arch_syscall_app(m);
     if (!SYS_FAILED(r)) maps_changed(a0, a0 + a1);
+    if (nr == SYS_munmap && !SYS_FAILED(r)) mod_munmap(a0, a1);
     break;
   case SYS_mremap:
     r = arch_syscall_app(m);
@@ -235,6 +242,8 @@ void scall_handle(struct lurk_thread *t)
     return;
   }
   if (r == SIG_RESTART_IF_SA) r = E(4 /* EINTR */);
+result:
+  if (lb_event_wanted(LB_EV_syscall_post)) r = scall_ev_post(t, nr, r, skipped);
   m->gpr[MCTX_RAX] = r;
   m->gpr[MCTX_RCX] = m->rip;
   m->gpr[MCTX_R11] = m->rflags;

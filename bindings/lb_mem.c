@@ -1,0 +1,101 @@
+/* lurk: reading the program's memory from Lua: lurk.read(addr, n) and
+** lurk.cstring(addr [, max]). Reads never fault: an unreadable address
+** gives nil and a message (process_vm_readv on ourselves, as the
+** translator fetches code).
+*/
+#include <sys/uio.h>
+#include "lb_int.h"
+#include "../arch/arch.h"
+#include "../arch/x86_64/syscall.h"
+
+/* Copy up to n bytes at addr; the count copied (short at an unreadable
+** page). */
+static size_t lb_mem_copy(void *dst, uint64_t addr, size_t n)
+{
+  if (!n) return 0;
+  struct iovec local = { dst, n }, remote = { (void *)addr, n };
+  long r = sys_call6(SYS_process_vm_readv, sys_gettid(), (sys_word)&local, 1, (sys_word)&remote, 1,
+                     0);
+  if (r == -38 || r == -1) /* ENOSYS/EPERM (seccomp): a copy that faults softly */
+    return arch_copy_in(dst, addr, n) ? 0 : n;
+  return SYS_FAILED(r) ? 0 : (size_t)r;
+}
+
+static uint64_t lb_mem_addr(lua_State *L, int i)
+{
+  lua_Number d = luaL_checknumber(L, i);
+  return d < 0 ? (uint64_t)(int64_t)d : (uint64_t)d;
+}
+
+/* lurk.read(addr, n): n bytes at addr as a string, or nil, message. */
+static int lb_lurk_read(lua_State *L)
+{
+  uint64_t addr = lb_mem_addr(L, 1);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, n >= 0, 2, "negative count");
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  size_t done = 0;
+  while (done < (size_t)n) {
+    char *p = luaL_prepbuffer(&b);
+    size_t want = (size_t)n - done < LUAL_BUFFERSIZE ? (size_t)n - done : LUAL_BUFFERSIZE;
+    size_t got = lb_mem_copy(p, addr + done, want);
+    luaL_addsize(&b, got);
+    done += got;
+    if (got < want) {
+      lua_pushnil(L);
+      lua_pushfstring(L, "cannot read %d bytes at 0x%p", (int)n, (void *)(addr + done));
+      return 2;
+    }
+  }
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/* lurk.cstring(addr [, max]): the NUL-terminated string at addr (without
+** the NUL), at most max bytes (default 4096); a second result true when it
+** was cut at max. nil, message when addr is not readable. */
+static int lb_lurk_cstring(lua_State *L)
+{
+  uint64_t addr = lb_mem_addr(L, 1);
+  lua_Integer max = luaL_optinteger(L, 2, 4096);
+  luaL_argcheck(L, max >= 0, 2, "negative length");
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  size_t done = 0;
+  for (;;) {
+    if (done >= (size_t)max) {
+      luaL_pushresult(&b);
+      lua_pushboolean(L, 1);
+      return 2;
+    }
+    /* Up to the end of the page, so a string ending before an unreadable
+    ** page is read whole. */
+    uint64_t at = addr + done;
+    size_t want = 4096 - (size_t)(at & 4095);
+    if (want > (size_t)max - done) want = (size_t)max - done;
+    if (want > LUAL_BUFFERSIZE) want = LUAL_BUFFERSIZE;
+    char *p = luaL_prepbuffer(&b);
+    size_t got = lb_mem_copy(p, at, want);
+    size_t k = 0;
+    while (k < got && p[k]) k++;
+    luaL_addsize(&b, k);
+    done += k;
+    if (k < got) break;
+    if (got < want) {
+      lua_pushnil(L);
+      lua_pushfstring(L, "cannot read a string at 0x%p", (void *)(addr + done));
+      return 2;
+    }
+  }
+  luaL_pushresult(&b);
+  return 1;
+}
+
+void lb_mem_open(lua_State *L)
+{
+  lua_pushcfunction(L, lb_lurk_read);
+  lua_setfield(L, -2, "read");
+  lua_pushcfunction(L, lb_lurk_cstring);
+  lua_setfield(L, -2, "cstring");
+}

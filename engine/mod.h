@@ -1,0 +1,37 @@
+/* lurk: the modules (ELF files, and the vdso) mapped in the app.
+** Found at takeover in /proc/self/maps, then followed through the app's
+** mmap of a file with PROT_EXEC and its munmap; each change raises
+** module_load / module_unload. Records are never freed, so a pointer from
+** mod_find stays valid (its fields do not change) after an unload.
+*/
+#ifndef LURK_MOD_H
+#define LURK_MOD_H
+#include "lurk.h"
+
+struct mod_info {
+  const char *path;        /* as /proc/self/maps names it ("[vdso]" for the vdso) */
+  uint64_t base, end;      /* [lowest mapped address, end of the highest segment) */
+  uint64_t entry;          /* e_entry, relocated for ET_DYN */
+  uint64_t text_lo, text_hi; /* the executable segment seen first: its unmapping unloads */
+  int main;                /* the program itself (entry == AT_ENTRY) */
+  int loaded;
+};
+
+/* At takeover (after thr_main): record the modules already mapped (lurk's
+** own library excepted) and raise module_load for each, in address order. */
+void mod_init(void);
+/* The app's mmap returned addr for (len, prot, flags, fd, off). */
+void mod_mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t off);
+/* The app unmapped [addr, addr+len). */
+void mod_munmap(uint64_t addr, uint64_t len);
+/* The loaded module holding pc, or NULL. */
+const struct mod_info *mod_find(uint64_t pc);
+/* Up to max loaded modules in address order into out; returns how many
+** there are (may be more than max). */
+size_t mod_list(const struct mod_info **out, size_t max);
+/* The module lock, for fork: held across it like the other engine locks,
+** released on both sides. Never held while an event is raised. */
+void mod_lock(void);
+void mod_unlock(void);
+
+#endif
