@@ -10,7 +10,8 @@
 /* Argument and result kinds: one letter each in the table's signatures,
 ** and a name Lua sees (lurk.syscall(x).args). ORDER SYSKIND */
 #define SYSKINDDEF(_)                                                          \
-  _('d', int)         /* signed integer */                                     \
+  _('d', int)         /* signed integer (an int: 32 bits) */                   \
+  _('l', long)        /* signed 64-bit integer (offsets, lengths) */           \
   _('u', uint)        /* unsigned integer */                                   \
   _('x', hex)         /* a number best shown in hex (masks, ioctl requests) */ \
   _('o', mode)        /* file mode bits, shown in octal */                     \

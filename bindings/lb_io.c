@@ -392,6 +392,17 @@ static int lb_file_tostring(lua_State *L)
 #define LB_IN "lurk.io.input"
 #define LB_OUT "lurk.io.output"
 
+/* Move a new file descriptor up, next to lurk's output (1000+), so the
+** program's own open() gets the numbers it gets natively; stays where it
+** is when the fd limit is too low for that. */
+static long lb_fd_high(long fd)
+{
+  long hi = sys_fcntl(fd, F_DUPFD_CLOEXEC, 1010);
+  if (SYS_FAILED(hi)) return fd;
+  sys_close(fd);
+  return hi;
+}
+
 /* Open fname with an fopen-style mode; pushes the file or nil, msg, errno. */
 static int lb_open_path(lua_State *L, const char *fname, const char *mode)
 {
@@ -408,7 +419,7 @@ static int lb_open_path(lua_State *L, const char *fname, const char *mode)
   if (*m) return luaL_argerror(L, 2, "invalid mode");
   long fd = sys_openat(AT_FDCWD, fname, fl | O_CLOEXEC, 0666);
   if (SYS_FAILED(fd)) return lb_fileresult(L, fname, fd);
-  lb_newfile(L, (int)fd, ff);
+  lb_newfile(L, (int)lb_fd_high(fd), ff);
   return 1;
 }
 
@@ -425,7 +436,7 @@ static int lb_io_tmpfile(lua_State *L)
 {
   long fd = sys_openat(AT_FDCWD, "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (SYS_FAILED(fd)) return lb_fileresult(L, "/tmp", fd);
-  lb_newfile(L, (int)fd, F_READ | F_WRITE);
+  lb_newfile(L, (int)lb_fd_high(fd), F_READ | F_WRITE);
   return 1;
 }
 

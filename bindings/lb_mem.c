@@ -7,6 +7,7 @@
 #include "lb_int.h"
 #include "../arch/arch.h"
 #include "../arch/x86_64/syscall.h"
+#include "../engine/log.h"
 
 /* Copy up to n bytes at addr; the count copied (short at an unreadable
 ** page). */
@@ -19,6 +20,16 @@ static size_t lb_mem_copy(void *dst, uint64_t addr, size_t n)
   if (r == -38 || r == -1) /* ENOSYS/EPERM (seccomp): a copy that faults softly */
     return arch_copy_in(dst, addr, n) ? 0 : n;
   return SYS_FAILED(r) ? 0 : (size_t)r;
+}
+
+/* Push nil and "cannot read <what> at 0x<addr>"; returns 2. */
+static int lb_mem_fail(lua_State *L, const char *what, uint64_t addr)
+{
+  char msg[96];
+  log_snprintf(msg, sizeof msg, "cannot read %s at 0x%lx", what, (unsigned long)addr);
+  lua_pushnil(L);
+  lua_pushstring(L, msg);
+  return 2;
 }
 
 static uint64_t lb_mem_addr(lua_State *L, int i)
@@ -43,9 +54,9 @@ static int lb_lurk_read(lua_State *L)
     luaL_addsize(&b, got);
     done += got;
     if (got < want) {
-      lua_pushnil(L);
-      lua_pushfstring(L, "cannot read %d bytes at 0x%p", (int)n, (void *)(addr + done));
-      return 2;
+      char what[32];
+      log_snprintf(what, sizeof what, "%ld bytes", (long)n);
+      return lb_mem_fail(L, what, addr + done);
     }
   }
   luaL_pushresult(&b);
@@ -82,11 +93,7 @@ static int lb_lurk_cstring(lua_State *L)
     luaL_addsize(&b, k);
     done += k;
     if (k < got) break;
-    if (got < want) {
-      lua_pushnil(L);
-      lua_pushfstring(L, "cannot read a string at 0x%p", (void *)(addr + done));
-      return 2;
-    }
+    if (got < want) return lb_mem_fail(L, "a string", addr + done);
   }
   luaL_pushresult(&b);
   return 1;

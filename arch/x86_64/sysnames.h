@@ -17,7 +17,7 @@
   _(5, fstat, 'd', "fp") \
   _(6, lstat, 'd', "sp") \
   _(7, poll, 'd', "pud") \
-  _(8, lseek, 'd', "fdW") \
+  _(8, lseek, 'l', "flW") \
   _(9, mmap, 'x', "pzPMfx") \
   _(10, mprotect, 'd', "pzP") \
   _(11, munmap, 'd', "pz") \
@@ -26,8 +26,8 @@
   _(14, rt_sigprocmask, 'd', "Hppz") \
   _(15, rt_sigreturn, '?', "") \
   _(16, ioctl, 'd', "fxp") \
-  _(17, pread64, 'z', "fBzd") \
-  _(18, pwrite64, 'z', "fbzd") \
+  _(17, pread64, 'z', "fBzl") \
+  _(18, pwrite64, 'z', "fbzl") \
   _(19, readv, 'z', "fpd") \
   _(20, writev, 'z', "fpd") \
   _(21, access, 'd', "sA") \
@@ -85,8 +85,8 @@
   _(73, flock, 'd', "fd") \
   _(74, fsync, 'd', "f") \
   _(75, fdatasync, 'd', "f") \
-  _(76, truncate, 'd', "sd") \
-  _(77, ftruncate, 'd', "fd") \
+  _(76, truncate, 'd', "sl") \
+  _(77, ftruncate, 'd', "fl") \
   _(78, getdents, 'z', "fpz") \
   _(79, getcwd, 'z', "Bz") \
   _(80, chdir, 'd', "s") \
@@ -196,7 +196,7 @@
   _(184, tuxcall, 'd', "xxx") \
   _(185, security, 'd', "xxx") \
   _(186, gettid, 'd', "") \
-  _(187, readahead, 'd', "fdz") \
+  _(187, readahead, 'd', "flz") \
   _(188, setxattr, 'd', "sspzx") \
   _(189, lsetxattr, 'd', "sspzx") \
   _(190, fsetxattr, 'd', "fspzx") \
@@ -230,7 +230,7 @@
   _(218, set_tid_address, 'd', "p") \
   _(219, restart_syscall, 'd', "") \
   _(220, semtimedop, 'd', "dpzp") \
-  _(221, fadvise64, 'd', "fddd") \
+  _(221, fadvise64, 'd', "flld") \
   _(222, timer_create, 'd', "dpp") \
   _(223, timer_settime, 'd', "dxpp") \
   _(224, timer_gettime, 'd', "dp") \
@@ -286,7 +286,7 @@
   _(274, get_robust_list, 'd', "dpp") \
   _(275, splice, 'z', "fpfpzx") \
   _(276, tee, 'z', "ffzx") \
-  _(277, sync_file_range, 'd', "fddx") \
+  _(277, sync_file_range, 'd', "fllx") \
   _(278, vmsplice, 'z', "fpzx") \
   _(279, move_pages, 'd', "dzpppx") \
   _(280, utimensat, 'd', "aspX") \
@@ -294,7 +294,7 @@
   _(282, signalfd, 'f', "fpz") \
   _(283, timerfd_create, 'f', "dx") \
   _(284, eventfd, 'f', "u") \
-  _(285, fallocate, 'd', "fxdd") \
+  _(285, fallocate, 'd', "fxll") \
   _(286, timerfd_settime, 'd', "fxpp") \
   _(287, timerfd_gettime, 'd', "fp") \
   _(288, accept4, 'f', "fppx") \
@@ -304,8 +304,8 @@
   _(292, dup3, 'f', "ffO") \
   _(293, pipe2, 'd', "pO") \
   _(294, inotify_init1, 'f', "x") \
-  _(295, preadv, 'z', "fpdd") \
-  _(296, pwritev, 'z', "fpdd") \
+  _(295, preadv, 'z', "fpdl") \
+  _(296, pwritev, 'z', "fpdl") \
   _(297, rt_tgsigqueueinfo, 'd', "ddSp") \
   _(298, perf_event_open, 'f', "pddfx") \
   _(299, recvmmsg, 'd', "fpuxp") \
@@ -336,14 +336,14 @@
   _(324, membarrier, 'd', "xxd") \
   _(325, mlock2, 'd', "pzx") \
   _(326, copy_file_range, 'z', "fpfpzx") \
-  _(327, preadv2, 'z', "fpddx") \
-  _(328, pwritev2, 'z', "fpddx") \
+  _(327, preadv2, 'z', "fpdlx") \
+  _(328, pwritev2, 'z', "fpdlx") \
   _(329, pkey_mprotect, 'd', "pzPd") \
   _(330, pkey_alloc, 'd', "xx") \
   _(331, pkey_free, 'd', "d") \
   _(332, statx, 'd', "asXxp") \
   _(333, io_pgetevents, 'd', "xddppp") \
-  _(334, rseq, 'd', "puxx") \
+  _(334, rseq, 'd', "pxxx") \
   _(424, pidfd_send_signal, 'd', "fSpx") \
   _(425, io_uring_setup, 'f', "up") \
   _(426, io_uring_enter, 'd', "fuuxpz") \
