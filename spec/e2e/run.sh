@@ -151,7 +151,7 @@ prepare_fixtures() {
         set -e
         umask 022
         cd "$fix"
-        cp "$here"/fixtures/* .
+        cp -R "$here"/fixtures/* .
         # ls tree: fixed contents, modes and times
         mkdir -p tree/sub/deeper
         printf 'hello\n' >tree/a.txt
