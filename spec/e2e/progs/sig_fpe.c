@@ -23,16 +23,17 @@ __asm__(
     "fpe_after:\n"
     "  ret\n");
 
-static int count, bad;
+static int count, bad_code, bad_addr, bad_rip, bad_regs;
 static long want_rax;
 
 static void on_fpe(int sig, siginfo_t *si, void *ucv)
 {
     ucontext_t *uc = ucv;
     greg_t *g = uc->uc_mcontext.gregs;
-    if (sig != SIGFPE || si->si_code != FPE_INTDIV || si->si_addr != fpe_pc || (char *)g[REG_RIP] != fpe_pc ||
-        g[REG_RAX] != want_rax || g[REG_RCX] != 0 || g[REG_RDX] != (want_rax < 0 ? -1 : 0))
-        bad++;
+    bad_code += sig != SIGFPE || si->si_code != FPE_INTDIV;
+    bad_addr += si->si_addr != fpe_pc;
+    bad_rip += (char *)g[REG_RIP] != fpe_pc;
+    bad_regs += g[REG_RAX] != want_rax || g[REG_RCX] != 0 || g[REG_RDX] != (want_rax < 0 ? -1 : 0);
     count++;
     g[REG_RIP] = (greg_t)fpe_after;
     g[REG_RAX] = -1;
@@ -50,6 +51,7 @@ int main(void)
         want_rax = i * 1000;
         sum += div_probe(i * 1000, i % 3);    /* every third divisor is zero */
     }
-    printf("SIGFPE %d times, %d with a wrong si_code/si_addr/registers, sum %ld\n", count, bad, sum);
+    printf("SIGFPE %d times; wrong: si_code %d, si_addr %d, rip %d, rax/rcx/rdx %d; sum %ld\n", count, bad_code,
+           bad_addr, bad_rip, bad_regs, sum);
     return 0;
 }

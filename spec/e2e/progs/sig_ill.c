@@ -20,14 +20,14 @@ __asm__(
     "  imul $3, %rax, %rax\n"
     "  ret\n");
 
-static int count, bad;
+static int count, bad_code, bad_addr, bad_rip;
 
 static void on_ill(int sig, siginfo_t *si, void *ucv)
 {
     ucontext_t *uc = ucv;
-    if (sig != SIGILL || si->si_code != ILL_ILLOPN || si->si_addr != ill_pc ||
-        (char *)uc->uc_mcontext.gregs[REG_RIP] != ill_pc)
-        bad++;
+    bad_code += sig != SIGILL || si->si_code != ILL_ILLOPN;
+    bad_addr += si->si_addr != ill_pc;
+    bad_rip += (char *)uc->uc_mcontext.gregs[REG_RIP] != ill_pc;
     count++;
     uc->uc_mcontext.gregs[REG_RIP] += 2;
 }
@@ -41,6 +41,6 @@ int main(void)
     sigaction(SIGILL, &sa, NULL);
     long sum = 0;
     for (long i = 0; i < 1000; i++) sum += ill_probe(i);
-    printf("SIGILL %d times, %d with a wrong si_code/si_addr/rip, sum %ld\n", count, bad, sum);
+    printf("SIGILL %d times; wrong: si_code %d, si_addr %d, rip %d; sum %ld\n", count, bad_code, bad_addr, bad_rip, sum);
     return 0;
 }

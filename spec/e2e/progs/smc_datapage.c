@@ -4,7 +4,7 @@
  * rip-relative "inc qword") and returns a constant plus its argument; the C
  * loop also writes another word of that page on every iteration.  Halfway
  * through, the function's constant is rewritten once, and the new constant
- * must take effect at once.  100,000 iterations. */
+ * must take effect at once.  30,000 iterations. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,9 +31,9 @@ int main(void)
     fn f = (fn)p;
     long sum = 0;
     int stale = 0;
-    for (long i = 0; i < 100000; i++) {
+    for (long i = 0; i < 30000; i++) {
         *cdata += i;                       /* data write on the code's page */
-        if (i == 50000) { k = 5000; memcpy(imm, &k, 4); }
+        if (i == 15000) { k = 5000; memcpy(imm, &k, 4); }
         long r = f(i);
         stale += r != k + i;
         sum += r;
