@@ -124,6 +124,7 @@ void sig_return(struct lurk_thread *t)
     sig_die(11);
   }
   mask &= ~(SIG_BIT(9) | SIG_BIT(19));
+  mask |= t->sig_tmpblocked; /* still waiting in the queue */
   sys_call4(SYS_rt_sigprocmask, 2, &mask, 0, 8);
   t->no_result = 1;
 }
@@ -143,7 +144,8 @@ void sig_queue(struct lurk_thread *t, const void *info, uint64_t err, uint64_t t
   if (tail - t->sigq_head >= THR_SIGQ) {
     /* Full: only possible with a flood while the thread cannot deliver. A
     ** standard signal coalesces natively too; a real-time one is lost. */
-    LOG(LOG_WARN, "lurk: signal queue full, signal %d dropped\n", *(const int32_t *)info);
+    static int warned;
+    if (!warned++) LOG(LOG_WARN, "lurk: signal queue full, signal %d dropped\n", *(const int32_t *)info);
     return;
   }
   struct sig_entry *e = &t->sigq[tail % THR_SIGQ];
@@ -184,8 +186,11 @@ void sig_internal(int sig, uint64_t pc, uint64_t addr)
 
 void sig_deliver(struct lurk_thread *t)
 {
-  uint64_t orig, mask;
-  sys_call4(SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, 0, &orig, 8);
+  uint64_t cur, orig, mask;
+  sys_call4(SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, 0, &cur, 8);
+  /* The app's mask: without what lurk blocked while signals waited. */
+  orig = cur & ~t->sig_tmpblocked;
+  t->sig_tmpblocked = 0;
   mask = orig;
   for (;;) {
     t->tls.sig_pending = 0;
@@ -228,7 +233,7 @@ void sig_deliver(struct lurk_thread *t)
       lock_release(&sa_lock);
     }
   }
-  if (mask != orig) sys_call4(SYS_rt_sigprocmask, 2, &mask, 0, 8);
+  if (mask != cur) sys_call4(SYS_rt_sigprocmask, 2, &mask, 0, 8);
 }
 
 void sig_lock(void) { lock_acquire(&sa_lock); }

@@ -32,6 +32,7 @@ struct lurk_thread {
   struct { uint64_t sp; int32_t flags, pad; uint64_t size; } app_ss; /* app's sigaltstack */
   volatile uint32_t sigq_head, sigq_tail;
   struct sig_entry sigq[THR_SIGQ];
+  uint64_t sig_tmpblocked;  /* signals lurk blocked while they wait in the queue */
   int stepping;             /* single-stepping to a point where the app state is whole */
   int step_trap_blocked;    /* SIGTRAP was blocked by the app when stepping began */
   int no_result;            /* the syscall set the whole context (rt_sigreturn) */

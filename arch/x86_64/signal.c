@@ -181,6 +181,27 @@ static void to_dispatcher(struct lurk_thread *t, struct k_ucontext *uc, const st
   sc->eflags &= ~(EFL_TF | EFL_DF);
 }
 
+/* Queue the signal; an asynchronous one also stays blocked in the kernel
+** until it is delivered, so more of it wait there (coalescing as natively,
+** where it would be blocked while its handler runs) instead of arriving
+** over and over before the thread reaches a delivery point. */
+static void queue(struct lurk_thread *t, int sig, void *infop, struct k_ucontext *uc, int sync,
+                  uint64_t app_pc)
+{
+  struct k_sigcontext *sc = &uc->uc_mcontext;
+  uint64_t addr;
+  __builtin_memcpy(&addr, (uint8_t *)infop + 16, 8);
+  if (sync && app_pc && addr == sc->rip) {
+    /* SIGILL, SIGFPE, SIGTRAP report the instruction: the app's, not lurk's. */
+    __builtin_memcpy((uint8_t *)infop + 16, &app_pc, 8);
+  }
+  sig_queue(t, infop, sc->err, sc->trapno, sc->cr2, sync);
+  if (!sync && sig != 9 && sig != 19 && !(uc->uc_sigmask & SIG_BIT(sig))) {
+    uc->uc_sigmask |= SIG_BIT(sig);
+    t->sig_tmpblocked |= SIG_BIT(sig);
+  }
+}
+
 static int is_sync(int sig, const int32_t *info)
 {
   return (sig == 11 || sig == 7 || sig == 4 || sig == 8 || sig == 5) && info[2] > 0;
@@ -261,14 +282,14 @@ void lurk_sig_entry(int sig, void *infop, void *ucp)
   b = cache_block_at(pc);
   if (!b) {
     if (cache_holds(pc)) { /* a link trampoline: step into the next block */
-      sig_queue(t, infop, sc->err, sc->trapno, sc->cr2, sync);
+      queue(t, sig, infop, uc, sync, 0);
       step_begin(t, uc);
       return;
     }
     if (sync) sig_internal(sig, pc, addr);
     /* In the engine: delivered at the dispatcher's exit. If the dispatcher
     ** has already looked at the queue, its resume re-enters it instead. */
-    sig_queue(t, infop, sc->err, sc->trapno, sc->cr2, sync);
+    queue(t, sig, infop, uc, sync, 0);
     t->tls.jmp_target = (uint64_t)lurk_reenter;
     return;
   }
@@ -276,11 +297,11 @@ void lurk_sig_entry(int sig, void *infop, void *ucp)
   sc_to_mctx(sc, &m);
   if (!xl_apply(b, pc, &m, &t->tls)) {
     if (sync) sig_internal(sig, pc, addr);
-    sig_queue(t, infop, sc->err, sc->trapno, sc->cr2, sync);
+    queue(t, sig, infop, uc, sync, 0);
     step_begin(t, uc);
     return;
   }
-  sig_queue(t, infop, sc->err, sc->trapno, sc->cr2, sync);
+  queue(t, sig, infop, uc, sync, m.rip);
   if (t->stepping) step_end(t, uc);
   to_dispatcher(t, uc, &m);
 }
