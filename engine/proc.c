@@ -15,6 +15,7 @@
 #include "lock.h"
 #include "log.h"
 #include "mem.h"
+#include "mod.h"
 #include "sig.h"
 #include "../arch/x86_64/syscall.h"
 #include "../bindings/lb.h"
@@ -36,6 +37,7 @@ static uint64_t proc_fork(struct lurk_thread *t, long nr, uint64_t flags, uint64
   long r, parent_tid = t->tid;
   cache_lock();
   lb_fork_prepare();
+  mod_lock();
   thr_lock();
   sig_lock();
   mem_fork_prepare();
@@ -52,6 +54,7 @@ static uint64_t proc_fork(struct lurk_thread *t, long nr, uint64_t flags, uint64
   if (r == 0) thr_after_fork(t);
   sig_unlock();
   thr_unlock();
+  mod_unlock();
   lb_fork_finish();
   cache_unlock();
   if (r == 0) {
