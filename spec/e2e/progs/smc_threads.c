@@ -5,6 +5,7 @@
  * the function and must see the new value; 2000 rounds.  A DBI engine must
  * drop the translation for every thread, not just the writer. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,11 +18,20 @@ static atomic_int turn;            /* 2*r: writer's turn for round r, 2*r+1: run
 static int stale;
 static long sum;
 
+/* Spin (no system call) while the other thread runs on another core; yield
+ * only after a while, in case both share one core (else each hand-over
+ * could cost a whole time slice). */
+static void wait_turn(int t)
+{
+    for (int i = 0; atomic_load(&turn) != t; i++)
+        if (i > 20000) sched_yield();
+}
+
 static void *writer(void *arg)
 {
     (void)arg;
     for (int r = 0; r < ROUNDS; r++) {
-        while (atomic_load(&turn) != 2 * r) ;
+        wait_turn(2 * r);
         int32_t v = r * 3 + 1;
         memcpy(code + 1, &v, 4);           /* mov eax, imm32 <- v */
         atomic_store(&turn, 2 * r + 1);
@@ -34,7 +44,7 @@ static void *runner(void *arg)
     (void)arg;
     int (*f)(void) = (int (*)(void))code;
     for (int r = 0; r < ROUNDS; r++) {
-        while (atomic_load(&turn) != 2 * r + 1) ;
+        wait_turn(2 * r + 1);
         int got = f();
         stale += got != r * 3 + 1;
         sum += got;

@@ -4,6 +4,7 @@
  * and the si_code (SI_TKILL); the main thread never runs it. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -47,7 +48,7 @@ int main(void)
     int order[NT] = { 2, 0, 3, 1 };
     for (int k = 0; k < NT; k++) {
         pthread_kill(t[order[k]], SIGUSR1);
-        while (!atomic_load(&handled_by[order[k]])) ;
+        while (!atomic_load(&handled_by[order[k]])) sched_yield();
     }
     atomic_store(&stop, 1);
     for (int i = 0; i < NT; i++) pthread_join(t[i], NULL);
