@@ -81,14 +81,11 @@ esac
 [ "$RUNS" -ge 1 ] || { echo "run.sh: --runs must be >= 1" >&2; exit 2; }
 
 # ---------------------------------------------------------------------------
-# Workloads.  DEFAULT_WORKLOADS run by default; THREAD_WORKLOADS only with
-# --all (and can be narrowed with --filter, e.g. --all --filter pthread).
+# Workloads.  DEFAULT_WORKLOADS run by default, the multi-threaded ones
+# included; --all is kept for compatibility (THREAD_WORKLOADS is empty).
 # "startup" is special: /bin/true, reported in ms as an absolute overhead.
-DEFAULT_WORKLOADS=(python3 perl lua5.4 xz sqlite3 sort fib loop cc1 gzip startup)
-# Needs threads (issue 3) -- not in the default set until the engine
-# supports clone/threads:
-#   DEFAULT_WORKLOADS+=(xz-T2 pthread)
-THREAD_WORKLOADS=(xz-T2 pthread)
+DEFAULT_WORKLOADS=(python3 perl lua5.4 xz sqlite3 sort fib loop cc1 gzip xz-T2 pthread startup)
+THREAD_WORKLOADS=()
 
 describe() {
     case "$1" in
@@ -103,14 +100,14 @@ describe() {
     cc1) echo "cc1 -O2 of a generated ~11k-line preprocessed C file" ;;
     gzip) echo "gzip -9 then gzip -d of a 16 MB semi-compressible file" ;;
     startup) echo "/bin/true, absolute overhead in ms" ;;
-    xz-T2) echo "xz -9 -T2 (2 blocks), needs threads (issue 3)" ;;
-    pthread) echo "2-thread mat-vec kernel with mutex+barrier, needs threads (issue 3)" ;;
+    xz-T2) echo "xz -9 -T2 (2 blocks, 2 threads)" ;;
+    pthread) echo "2-thread mat-vec kernel with mutex+barrier" ;;
     esac
 }
 
 if [ $LIST = 1 ]; then
     for w in "${DEFAULT_WORKLOADS[@]}"; do printf '%-8s  %s\n' "$w" "$(describe "$w")"; done
-    for w in "${THREAD_WORKLOADS[@]}"; do printf '%-8s  %s  [--all]\n' "$w" "$(describe "$w")"; done
+    for w in "${THREAD_WORKLOADS[@]+"${THREAD_WORKLOADS[@]}"}"; do printf '%-8s  %s  [--all]\n' "$w" "$(describe "$w")"; done
     exit 0
 fi
 
@@ -142,7 +139,7 @@ run_wl() {
 # Select workloads.
 SELECTED=()
 CANDIDATES=("${DEFAULT_WORKLOADS[@]}")
-[ $ALL = 1 ] && CANDIDATES+=("${THREAD_WORKLOADS[@]}")
+[ $ALL = 1 ] && CANDIDATES+=("${THREAD_WORKLOADS[@]+"${THREAD_WORKLOADS[@]}"}")
 for w in "${CANDIDATES[@]}"; do
     if [ -z "$FILTER" ] || printf '%s\n' "$w" | grep -Eq -- "$FILTER"; then
         SELECTED+=("$w")
