@@ -12,8 +12,14 @@
 
 #include "../engine/cache.h"
 
-/* Translate b->pc into the cache (fills b); LURK_OK or a failure status. */
-lurk_status arch_translate(struct cache_block *b);
+struct bb_plan;
+struct insn;
+/* Translate b->pc into the cache (fills b), with the instrumentation of
+** plan (or none); LURK_OK or a failure status. */
+lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan);
+/* Decode the app instructions a block at pc will hold (at most max) into
+** out; how many. Same block rules as arch_translate. */
+unsigned arch_block_insns(uint64_t pc, struct insn *out, unsigned max);
 /* Report a failed translation (bytes, address, reason) and end the run. */
 LURK_NORETURN void arch_translate_failed(struct cache_block *b, lurk_status s);
 /* The app jumped to an unreadable address: die as natively (SIGSEGV). */
@@ -39,6 +45,16 @@ int arch_sig_frame(struct lurk_thread *t, const struct sig_entry *e, const struc
 /* rt_sigreturn: restore t's context from the frame at its stack pointer;
 ** the mask to restore in *mask, the alternate stack into *app_ss. */
 int arch_sig_restore(struct lurk_thread *t, uint64_t *mask, void *app_ss);
+/* -- Clean calls (cc.c) ---------------------------------------------------------- */
+struct cc_site;
+struct cc_arg;
+/* The value of a clean-call argument in t's app context at the call. */
+uint64_t arch_cc_arg(const struct lurk_thread *t, const struct cc_site *s, const struct cc_arg *a);
+/* App registers by arch id (as in struct insn) and by name. */
+uint64_t arch_reg_value(const struct arch_mctx *m, uint16_t reg);
+int arch_reg_set(struct arch_mctx *m, uint16_t reg, uint64_t v);
+uint16_t arch_reg_by_name(const char *name);
+
 /* Bytes of the xsave image lurk keeps per thread. */
 extern size_t arch_xsave_bytes;
 

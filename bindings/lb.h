@@ -37,6 +37,12 @@ void lb_event_fork(long parent_tid);
 ** files are flushed, since a successful exec discards them). */
 void lb_event_exec(const char *path, char *const argv[]);
 
+/* `bb`: a block is being translated; the handlers see its app instructions
+** and leave their edits and clean calls in plan (engine/bb.h). Called with
+** the cache lock held. */
+struct bb_plan;
+void lb_event_bb(struct bb_plan *plan);
+
 /* The Lua lock, held by the forking thread across fork (proc.c). */
 void lb_fork_prepare(void);
 void lb_fork_finish(void);

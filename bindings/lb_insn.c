@@ -29,13 +29,13 @@ static const char *const lb_insn_fields[] = {
   NULL
 };
 
-static struct insn *lb_toinsn(lua_State *L, int i)
+struct insn *lb_toinsn(lua_State *L, int i)
 {
   return luaL_checkudata(L, i, LB_INSN);
 }
 
 /* Push a new insn object (a copy of in). */
-static void lb_insn_push(lua_State *L, const struct insn *in)
+void lb_insn_push(lua_State *L, const struct insn *in)
 {
   struct insn *u = lua_newuserdata(L, sizeof *u);
   lurk_memcpy(u, in, sizeof *u);
@@ -255,8 +255,15 @@ static int lb_lurk_decode(lua_State *L)
   return 1;
 }
 
+/* ins:clone(): an independent copy (to insert elsewhere). */
+static int lb_insn_clone(lua_State *L)
+{
+  lb_insn_push(L, lb_toinsn(L, 1));
+  return 1;
+}
+
 static const luaL_Reg lb_insn_methods[] = {
-  { "operand", lb_insn_operand }, { NULL, NULL }
+  { "operand", lb_insn_operand }, { "clone", lb_insn_clone }, { NULL, NULL }
 };
 
 /* Add decode to the lurk table on top; create the insn metatable. */

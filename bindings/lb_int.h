@@ -47,6 +47,12 @@ void lb_open_lurk(lua_State *L);     /* the lurk module (lb_lurk.c) */
 void lb_event_open(lua_State *L);
 /* Add decode to the lurk table on top; the insn metatable (lb_insn.c). */
 void lb_insn_open(lua_State *L);
+struct insn;
+/* The insn object at index i (raises if it is not one); push a copy of in. */
+struct insn *lb_toinsn(lua_State *L, int i);
+void lb_insn_push(lua_State *L, const struct insn *in);
+/* Add the bb object, clean calls and write to the lurk table on top (lb_bb.c). */
+void lb_bb_open(lua_State *L);
 /* Events (lb_event.c) for the binding files that raise their own: take
 ** the Lua lock, push a new event table with room for n fields, fill it,
 ** lb_fire (runs ev's handlers with the table on top, pops it), unlock. */

@@ -10,6 +10,8 @@
 #include "lock.h"
 #include "log.h"
 #include "vm.h"
+#include "bb.h"
+#include "../bindings/lb.h"
 #include "mem.h"
 #include "opt.h"
 #include "../arch/arch.h"
@@ -354,12 +356,32 @@ void cache_init(void)
   ibl_alloc(1u << 16);
 }
 
+/* The `bb` event: decode the block's app instructions and let the scripts
+** plan their edits and clean calls (NULL: no bb handler). */
+static struct bb_plan *plan_block(uint64_t pc, struct bb_plan *plan, unsigned max)
+{
+  static struct insn insns[128];
+  static uint8_t removed[128];
+  if (!lb_event_wanted(LB_EV_bb)) return NULL;
+  lurk_memset(plan, 0, sizeof *plan);
+  plan->pc = pc;
+  plan->insns = insns;
+  plan->removed = removed;
+  plan->n = arch_block_insns(pc, insns, max);
+  if (!plan->n) return NULL; /* unreadable: the translation faults */
+  lurk_memset(removed, 0, plan->n);
+  lb_event_bb(plan);
+  return plan;
+}
+
 /* Translate pc into a new block (not yet published). */
 static struct cache_block *translate(uint64_t pc, int solo)
 {
   struct cache_block *b = cache_block_new(pc);
+  struct bb_plan plan_mem, *plan = plan_block(pc, &plan_mem, solo ? 1 : 128);
   b->solo = (uint8_t)solo;
-  lurk_status s = arch_translate(b);
+  lurk_status s = arch_translate(b, plan);
+  if (plan && plan->ops) mem_free(plan->ops, plan->cap * sizeof *plan->ops);
   if (s == LURK_ERR(FAULT)) return NULL; /* unreadable: the caller faults the app */
   if (LURK_FAILED(s)) arch_translate_failed(b, s); /* does not return */
   return b;

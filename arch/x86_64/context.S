@@ -301,4 +301,68 @@ lurk_safe_copy_fault:
         mov %rcx, %rax
         ret
 
+/* -- Clean calls --------------------------------------------------------------
+** A call site in a block is `lea rsp, [rsp-128]` (past the red zone), `mov
+** gs:TLS_CC_SITE, id`, `call gs:TLS_CC_ENTRY`, `lea rsp, [rsp+128]`. This
+** saves the app's registers and flags into the thread block (rsp as the app
+** has it), x87/SSE state (engine C and LuaJIT use no AVX), runs
+** lb_cc_dispatch on the engine stack, and restores everything, so a
+** handler's writes to the registers take effect. lurk_cc_epi..lurk_cc_end is
+** the part lurk's single step may run through (sig handler).
+*/
+        .globl lurk_cc
+        .hidden lurk_cc
+        .globl lurk_cc_epi
+        .hidden lurk_cc_epi
+        .globl lurk_cc_end
+        .hidden lurk_cc_end
+lurk_cc:
+        mov %rsp, %gs:TLS_CC_RSP
+        mov %rax, M(RAX)
+        mov %rcx, M(RCX)
+        mov %rdx, M(RDX)
+        mov %rbx, M(RBX)
+        mov %rbp, M(RBP)
+        mov %rsi, M(RSI)
+        mov %rdi, M(RDI)
+        mov %r8, M(R8)
+        mov %r9, M(R9)
+        mov %r10, M(R10)
+        mov %r11, M(R11)
+        mov %r12, M(R12)
+        mov %r13, M(R13)
+        mov %r14, M(R14)
+        mov %r15, M(R15)
+        lea 136(%rsp), %rax
+        mov %rax, M(RSP)
+        pushfq
+        popq M(RFLAGS)
+        mov %gs:TLS_ENGINE_SP, %rsp
+        cld
+        fxsave64 %gs:TLS_XSAVE
+        mov %gs:TLS_SELF, %rdi
+        call lb_cc_dispatch
+        fxrstor64 %gs:TLS_XSAVE
+lurk_cc_epi:
+        pushq M(RFLAGS)
+        popfq
+        mov M(RAX), %rax
+        mov M(RCX), %rcx
+        mov M(RDX), %rdx
+        mov M(RBX), %rbx
+        mov M(RBP), %rbp
+        mov M(RSI), %rsi
+        mov M(RDI), %rdi
+        mov M(R8), %r8
+        mov M(R9), %r9
+        mov M(R10), %r10
+        mov M(R11), %r11
+        mov M(R12), %r12
+        mov M(R13), %r13
+        mov M(R14), %r14
+        mov M(R15), %r15
+        mov %gs:TLS_CC_RSP, %rsp
+        ret
+lurk_cc_end:
+
         .section .note.GNU-stack, "", @progbits

@@ -70,6 +70,14 @@ static inline void emit_gs_jmp(uint8_t **p, int32_t off)
   emit_abs32(p, 4, off);
 }
 
+/* call qword gs:[off] */
+static inline void emit_gs_call(uint8_t **p, int32_t off)
+{
+  emit_u8(p, XO_SEG_GS);
+  emit_u8(p, 0xff);
+  emit_abs32(p, 2, off);
+}
+
 /* jmp rel32 to target (asserts reach); returns the rel32 field. */
 static inline uint8_t *emit_jmp32(uint8_t **p, uint64_t target)
 {

@@ -56,6 +56,7 @@ _Static_assert(offsetof(struct k_rt_sigframe, info) == 312, "rt_sigframe");
 extern const uint8_t lurk_sys_app_insn[], lurk_sys_app_done[];
 extern const uint8_t lurk_safe_copy_insn[], lurk_safe_copy_fault[];
 extern const uint8_t lurk_sig_reenter[], lurk_reenter[];
+extern const uint8_t lurk_cc_epi[], lurk_cc_end[];
 extern size_t lurk_safe_copy(void *dst, const void *src, size_t n);
 
 /* -- Copies that fault softly --------------------------------------------------- */
@@ -147,7 +148,7 @@ static int fpstate_in(struct arch_tls *tls, uint64_t fp, int from_app)
 /* Rebuild the app state at cache pc cpc of block b in m (which holds the
 ** interrupted registers). 0 if the state there is not whole. */
 static int xl_apply(const struct cache_block *b, uint64_t cpc, struct arch_mctx *m,
-                    const struct arch_tls *tls)
+                    const struct arch_tls *tls, int sync)
 {
   const struct xl_rec *xl = b->xl;
   uint32_t off = (uint32_t)(cpc - (uint64_t)b->cpc);
@@ -159,7 +160,8 @@ static int xl_apply(const struct cache_block *b, uint64_t cpc, struct arch_mctx 
   }
   if (k < 0) return 0;
   const struct xl_rec *r = &xl[k];
-  switch (r->kind) {
+  if ((r->kind & XL_F_FAULT) && !sync) return 0;
+  switch (r->kind & ~XL_F_FAULT) {
   case XL_LINEAR: m->rip = b->pc + r->aoff + (off - r->coff); return 1;
   case XL_AT: m->rip = b->pc + r->aoff; return 1;
   case XL_RCX: m->rip = b->pc + r->aoff; m->gpr[MCTX_RCX] = tls->spill_rcx; return 1;
@@ -247,7 +249,7 @@ void lurk_sig_entry(int sig, void *infop, void *ucp)
     b = cache_block_at(pc);
     struct arch_mctx m;
     sc_to_mctx(sc, &m);
-    if (b && xl_apply(b, pc, &m, &t->tls)) {
+    if (b && xl_apply(b, pc, &m, &t->tls, sync)) {
       t->smc_solo = 1;
       to_dispatcher(t, uc, &m);
     } else if (b) {
@@ -264,9 +266,11 @@ void lurk_sig_entry(int sig, void *infop, void *ucp)
     b = cache_block_at(pc);
     struct arch_mctx m;
     sc_to_mctx(sc, &m);
-    if (b && xl_apply(b, pc, &m, &t->tls)) {
+    if (b && xl_apply(b, pc, &m, &t->tls, 0)) {
       step_end(t, uc);
       to_dispatcher(t, uc, &m);
+    } else if (pc >= (uint64_t)lurk_cc_epi && pc < (uint64_t)lurk_cc_end) {
+      /* leaving a clean call that re-armed the step: go on to a block start */
     } else if (!b && !cache_holds(pc)) {
       step_end(t, uc); /* reached the engine: the dispatcher delivers */
     }
@@ -295,7 +299,7 @@ void lurk_sig_entry(int sig, void *infop, void *ucp)
   }
   struct arch_mctx m;
   sc_to_mctx(sc, &m);
-  if (!xl_apply(b, pc, &m, &t->tls)) {
+  if (!xl_apply(b, pc, &m, &t->tls, sync)) {
     if (sync) sig_internal(sig, pc, addr);
     queue(t, sig, infop, uc, sync, 0);
     step_begin(t, uc);

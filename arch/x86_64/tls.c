@@ -21,9 +21,12 @@ _Static_assert(offsetof(struct arch_tls, ibl_count) == TLS_IBL_COUNT, "TLS_IBL_C
 _Static_assert(offsetof(struct arch_tls, sig_pending) == TLS_SIG_PENDING, "TLS_SIG_PENDING");
 _Static_assert(offsetof(struct arch_tls, mctx) == TLS_MCTX, "TLS_MCTX");
 _Static_assert(offsetof(struct arch_tls, xsave) == TLS_XSAVE, "TLS_XSAVE");
+_Static_assert(offsetof(struct arch_tls, cc_site) == TLS_CC_SITE, "TLS_CC_SITE");
+_Static_assert(offsetof(struct arch_tls, cc_entry) == TLS_CC_ENTRY, "TLS_CC_ENTRY");
+_Static_assert(offsetof(struct arch_tls, cc_rsp) == TLS_CC_RSP, "TLS_CC_RSP");
 _Static_assert(sizeof(struct arch_mctx) == 8 * MCTX_NSLOTS, "MCTX size");
 
-extern const uint8_t lurk_ctx_enter[], lurk_ctx_resume[];
+extern const uint8_t lurk_ctx_enter[], lurk_ctx_resume[], lurk_cc[];
 
 size_t arch_xsave_bytes;
 
@@ -32,6 +35,7 @@ void arch_tls_init(struct arch_tls *t, uint8_t *stack_top)
   uint32_t a, b, c, d, lo, hi;
   t->self = t;
   t->disp_entry = (uint64_t)lurk_ctx_enter;
+  t->cc_entry = (uint64_t)lurk_cc;
   t->engine_sp = (uint64_t)stack_top & ~(uint64_t)15;
   cache_ibl_table(&t->ibl_table, &t->ibl_mask);
   /* Save only the state engine code can touch: x87, SSE, AVX, AVX-512

@@ -12,6 +12,7 @@
 #include "syscall.h"
 #include "target.h"
 #include "xl.h"
+#include "../../engine/bb.h"
 #include "../../engine/log.h"
 #include "../../engine/mem.h"
 #include "../../engine/opt.h"
@@ -84,6 +85,7 @@ static size_t tr_fetch(uint64_t pc, uint8_t *buf, size_t n)
 #define TR_MAX_XL 512
 static struct xl_rec tr_xl[TR_MAX_XL];
 static unsigned tr_nxl;
+static int tr_fault_only; /* the block is instrumented (XL_F_FAULT) */
 static uint8_t *tr_start;
 static uint64_t tr_pc0;
 
@@ -91,6 +93,7 @@ static uint64_t tr_pc0;
 static void tr_rec(const uint8_t *p, int kind, uint64_t apc, int reg)
 {
   uint16_t coff = (uint16_t)(p - tr_start), aoff = (uint16_t)(apc - tr_pc0);
+  if (tr_fault_only && coff) kind |= XL_F_FAULT;
   if (tr_nxl && tr_xl[tr_nxl - 1].coff == coff) tr_nxl--; /* superseded */
   if (tr_nxl && kind == XL_LINEAR && tr_xl[tr_nxl - 1].kind == XL_LINEAR &&
       tr_xl[tr_nxl - 1].aoff + (coff - tr_xl[tr_nxl - 1].coff) == aoff)
@@ -302,11 +305,73 @@ static struct cache_exit *tr_call_push(uint8_t **p, struct cache_block *b, uint6
   return e;
 }
 
+/* -- Instrumentation ------------------------------------------------------------- */
+
+/* A clean call: past the red zone, site id, call lurk_cc (context.S). */
+static void tr_cc(uint8_t **p, uint32_t site)
+{
+  emit_lea_rsp(p, -128);
+  tr_rec(*p, XL_NONE, tr_pc0, 0); /* rsp is off from here to the end */
+  emit_gs_store_imm(p, TLS_CC_SITE, (int32_t)site);
+  emit_gs_call(p, TLS_CC_ENTRY);
+  emit_lea_rsp(p, 128);
+}
+
+/* Emit the plan's ops at app instruction i, before (after = 0) or after it. */
+static void tr_plan_ops(uint8_t **p, const struct bb_plan *plan, unsigned i, int after, uint64_t apc)
+{
+  for (unsigned k = 0; k < plan->nops; k++) {
+    const struct bb_op *o = &plan->ops[k];
+    if (o->at != i || o->after != after) continue;
+    /* Before the first op of the block the app state is whole (the block
+    ** start, where asynchronous signals of an instrumented block wait). */
+    tr_rec(*p, *p == tr_start ? XL_AT : XL_NONE, apc, 0);
+    if (o->kind == BB_OP_CALL) tr_cc(p, o->site);
+    else { lurk_memcpy(*p, o->bytes, o->len); *p += o->len; }
+  }
+}
+
+/* Does a block end after this instruction (a control transfer or syscall)? */
+static int tr_ends_block(const ZydisDecodedInstruction *in)
+{
+  switch (in->meta.category) {
+  case ZYDIS_CATEGORY_UNCOND_BR: case ZYDIS_CATEGORY_CALL: case ZYDIS_CATEGORY_COND_BR:
+  case ZYDIS_CATEGORY_RET: case ZYDIS_CATEGORY_SYSCALL:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+unsigned arch_block_insns(uint64_t pc, struct insn *out, unsigned max)
+{
+  uint8_t buf[TR_FETCH];
+  if (!tr_ready) {
+    ZydisDecoderInit(&tr_dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+    tr_ready = 1;
+  }
+  size_t avail = tr_fetch(pc, buf, sizeof buf), off = 0;
+  unsigned n = 0;
+  if (max > TR_MAX_INSN) max = TR_MAX_INSN;
+  while (n < max && off < avail) {
+    ZydisDecodedInstruction in;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    if (ZYAN_FAILED(ZydisDecoderDecodeFull(&tr_dec, buf + off, avail - off, &in, ops))) break;
+    if (in.meta.category == ZYDIS_CATEGORY_CALL && n > 0) break; /* as arch_translate */
+    if (LURK_FAILED(insn_decode(&out[n], buf + off, avail - off, pc))) break;
+    n++;
+    if (tr_ends_block(&in)) break;
+    pc += in.length;
+    off += in.length;
+  }
+  return n;
+}
+
 /* -- Translation ----------------------------------------------------------------- */
 
 struct tr_pending { uint8_t *field; struct cache_exit *e; };
 
-lurk_status arch_translate(struct cache_block *b)
+lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
 {
   uint8_t buf[TR_FETCH];
   if (!tr_ready) {
@@ -322,6 +387,8 @@ lurk_status arch_translate(struct cache_block *b)
   uint8_t *start = cache_reserve(b, b->pc, 0), *p = start;
   struct tr_pending pend[TR_MAX_EXITS];
   unsigned npend = 0, n = 0, max = b->solo ? 1 : TR_MAX_INSN;
+  if (plan && plan->n < max) max = plan->n;
+  tr_fault_only = plan && plan->nops;
   tr_start = start;
   tr_pc0 = b->pc;
   tr_nxl = 0;
@@ -363,6 +430,15 @@ lurk_status arch_translate(struct cache_block *b)
       pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, pc);
       pend[npend++].field = tr_exit_br(&p, -1);
       break;
+    }
+    if (plan) {
+      tr_plan_ops(&p, plan, n - 1, 0, pc);
+      if (plan->removed[n - 1] && !tr_ends_block(&in)) { /* removed app instruction */
+        pc = next;
+        off += in.length;
+        tr_plan_ops(&p, plan, n - 1, 1, pc);
+        continue;
+      }
     }
     switch (in.meta.category) {
     case ZYDIS_CATEGORY_UNCOND_BR:
@@ -476,6 +552,7 @@ lurk_status arch_translate(struct cache_block *b)
         lurk_memcpy(p, bytes, in.length);
         p += in.length;
       }
+      if (plan) tr_plan_ops(&p, plan, n - 1, 1, next);
       break;
     }
     pc = next;

@@ -15,6 +15,12 @@ enum {
   XL_NONE    /* mid-sequence (lookup, call push, exit stub): not whole */
 };
 
+/* In a block with clean calls or edits, every record past the block's
+** first instruction holds for faults only: an asynchronous signal waits
+** for the next block start, so instrumentation before an instruction never
+** runs twice for one execution of it. */
+#define XL_F_FAULT 0x80
+
 struct xl_rec {
   uint16_t coff, aoff;
   uint8_t kind, reg;

@@ -1,0 +1,476 @@
+/* lurk: the `bb` event (instruction list, edits, clean calls) and the clean
+** calls' way into Lua.
+**
+** A bb handler gets the block as a table (metatable lurk.bb) valid during
+** the event: bb.pc, #bb, bb[i] (app instruction i, an insn object),
+** bb:insns() (app and meta instructions in emission order), and the
+** edits and calls it plans (engine/bb.h), which the translator then emits.
+** A clean call runs its handler through one LuaJIT FFI callback per
+** (handler, argument count): arguments travel as doubles in xmm registers,
+** the handler gets the context object first. lb_cc_dispatch is entered from
+** lurk_cc (context.S) with the app state saved in the thread block.
+*/
+#include "lb_int.h"
+#include "../engine/bb.h"
+#include "../engine/thr.h"
+#include "../engine/mem.h"
+#include "../arch/arch.h"
+
+#define LB_BB "lurk.bb"
+#define LB_CTX "lurk.ctx"
+#define LB_CBS "lurk.handlers.cc" /* registry: clean-call handlers, fn <-> id */
+
+static struct bb_plan *lb_plan;          /* the block of the running bb event */
+static struct lurk_thread *lb_cc_thread; /* the thread of the running clean call */
+static const struct cc_site *lb_cc_cur;
+
+static const char *const lb_arg_names[] = {
+#define LB_ARGNAME(n, s) s,
+  CC_ARGDEF(LB_ARGNAME)
+#undef LB_ARGNAME
+};
+
+/* -- The bb object -------------------------------------------------------------- */
+
+static struct bb_plan *lb_tobb(lua_State *L, int i)
+{
+  luaL_checktype(L, i, LUA_TTABLE);
+  if (!lb_plan) luaL_error(L, "bb used outside its 'bb' event");
+  return lb_plan;
+}
+
+/* The app instruction index an argument names: an insn of this block or
+** an index 1..#bb. */
+static unsigned lb_bb_index(lua_State *L, struct bb_plan *p, int arg, const char *fname)
+{
+  if (lua_type(L, arg) == LUA_TNUMBER) {
+    lua_Integer i = lua_tointeger(L, arg);
+    if (i < 1 || (lua_Integer)p->n < i)
+      luaL_argerror(L, arg, lua_pushfstring(L, "no app instruction %d in this block", (int)i));
+    return (unsigned)(i - 1);
+  }
+  struct insn *in = lb_toinsn(L, arg);
+  for (unsigned i = 0; i < p->n; i++)
+    if (p->insns[i].pc == in->pc) return i;
+  (void)fname;
+  luaL_argerror(L, arg, "not an app instruction of this block");
+  return 0;
+}
+
+static int lb_bb_index_mm(lua_State *L)
+{
+  if (lua_type(L, 2) == LUA_TNUMBER) {
+    struct bb_plan *p = lb_tobb(L, 1);
+    lua_Integer i = lua_tointeger(L, 2);
+    if (i < 1 || (lua_Integer)p->n < i) return 0;
+    lb_insn_push(L, &p->insns[i - 1]);
+    return 1;
+  }
+  luaL_getmetatable(L, LB_BB);
+  lua_getfield(L, -1, "methods");
+  lua_pushvalue(L, 2);
+  lua_rawget(L, -2);
+  return 1;
+}
+
+static int lb_bb_len(lua_State *L)
+{
+  lua_pushinteger(L, lb_tobb(L, 1)->n);
+  return 1;
+}
+
+/* Iterator state: position k over (i, phase, op) in emission order. */
+static int lb_bb_iter(lua_State *L)
+{
+  struct bb_plan *p = lb_tobb(L, lua_upvalueindex(1));
+  int pos = (int)lua_tointeger(L, lua_upvalueindex(2)), k = 0;
+  for (unsigned i = 0; i < p->n; i++)
+    for (int phase = 0; phase < 3; phase++) {
+      if (phase == 1) {
+        if (p->removed[i]) continue;
+        if (k++ == pos) {
+          lua_pushinteger(L, pos + 1);
+          lua_replace(L, lua_upvalueindex(2));
+          lb_insn_push(L, &p->insns[i]);
+          lua_pushliteral(L, "app");
+          lua_pushinteger(L, i + 1);
+          return 3;
+        }
+        continue;
+      }
+      for (unsigned o = 0; o < p->nops; o++) {
+        const struct bb_op *op = &p->ops[o];
+        if (op->at != i || op->kind != BB_OP_META || op->after != (phase == 2)) continue;
+        if (k++ == pos) {
+          struct insn in;
+          lua_pushinteger(L, pos + 1);
+          lua_replace(L, lua_upvalueindex(2));
+          if (LURK_FAILED(insn_decode(&in, op->bytes, op->len, 0))) return 0;
+          lb_insn_push(L, &in);
+          lua_pushliteral(L, "meta");
+          lua_pushinteger(L, i + 1);
+          return 3;
+        }
+      }
+    }
+  return 0;
+}
+
+/* bb:insns() -> iterator of (insn, "app"|"meta", app index). */
+static int lb_bb_insns(lua_State *L)
+{
+  lb_tobb(L, 1);
+  lua_pushvalue(L, 1);
+  lua_pushinteger(L, 0);
+  lua_pushcclosure(L, lb_bb_iter, 2);
+  return 1;
+}
+
+/* A meta instruction to insert: any insn without pc-relative parts. */
+static const struct insn *lb_meta_arg(lua_State *L, int arg)
+{
+  const struct insn *in = lb_toinsn(L, arg);
+  if (in->flags & (INSN_F_BRANCH | INSN_F_RIPREL | INSN_F_SYSCALL))
+    luaL_argerror(L, arg, "a meta instruction cannot branch, be rip-relative or a syscall");
+  return in;
+}
+
+static void lb_meta_add(struct bb_plan *p, unsigned at, int after, const struct insn *in)
+{
+  struct bb_op *o = bb_op_add(p);
+  o->at = (uint16_t)at;
+  o->after = (uint8_t)after;
+  o->kind = BB_OP_META;
+  o->len = in->len;
+  lurk_memcpy(o->bytes, in->bytes, in->len);
+}
+
+static int lb_bb_insert(lua_State *L, int after)
+{
+  struct bb_plan *p = lb_tobb(L, 1);
+  unsigned i = lb_bb_index(L, p, 2, after ? "insert_after" : "insert_before");
+  const struct insn *in = lb_meta_arg(L, 3);
+  if (after && (p->insns[i].flags & (INSN_F_BRANCH | INSN_F_SYSCALL)))
+    luaL_argerror(L, 2, "nothing runs after a branch or syscall in its block");
+  lb_meta_add(p, i, after, in);
+  return 0;
+}
+
+static int lb_bb_insert_before(lua_State *L) { return lb_bb_insert(L, 0); }
+static int lb_bb_insert_after(lua_State *L) { return lb_bb_insert(L, 1); }
+
+static int lb_bb_remove(lua_State *L)
+{
+  struct bb_plan *p = lb_tobb(L, 1);
+  unsigned i = lb_bb_index(L, p, 2, "remove");
+  if (p->insns[i].flags & (INSN_F_BRANCH | INSN_F_SYSCALL))
+    luaL_argerror(L, 2, "a branch or syscall cannot be removed");
+  p->removed[i] = 1;
+  return 0;
+}
+
+static int lb_bb_replace(lua_State *L)
+{
+  struct bb_plan *p = lb_tobb(L, 1);
+  unsigned i = lb_bb_index(L, p, 2, "replace");
+  const struct insn *in = lb_meta_arg(L, 3);
+  if (p->insns[i].flags & (INSN_F_BRANCH | INSN_F_SYSCALL))
+    luaL_argerror(L, 2, "a branch or syscall cannot be replaced");
+  p->removed[i] = 1;
+  lb_meta_add(p, i, 0, in);
+  return 0;
+}
+
+/* -- Clean calls ------------------------------------------------------------------- */
+
+/* The id of handler fn (the same function keeps its id) in the registry
+** table of clean-call handlers. */
+static uint32_t lb_handler_id(lua_State *L, int fn)
+{
+  lua_getfield(L, LUA_REGISTRYINDEX, LB_CBS);      /* {fn -> id, [id] -> fn} */
+  lua_pushvalue(L, fn);
+  lua_rawget(L, -2);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_Integer id = (lua_Integer)lua_objlen(L, -1) + 1;
+    lua_pushvalue(L, fn);
+    lua_rawseti(L, -2, (int)id);
+    lua_pushvalue(L, fn);
+    lua_pushinteger(L, id);
+    lua_rawset(L, -3);
+    lua_pushinteger(L, id);
+  }
+  uint32_t id = (uint32_t)lua_tointeger(L, -1);
+  lua_pop(L, 2);
+  return id;
+}
+
+/* The FFI callback for n arguments: one per argument count, made on first
+** use; it calls handler[id](ctx, ...) (lb_mkcb_src). */
+static void *lb_callback(lua_State *L, int n)
+{
+  static void *cbs[CC_MAX_ARGS + 1];
+  if (!cbs[n]) {
+    lua_getfield(L, LUA_REGISTRYINDEX, "lurk.mkcb");
+    lua_pushinteger(L, n);
+    lua_call(L, 1, 1);
+    cbs[n] = (void *)(uintptr_t)lua_tonumber(L, -1);
+    lua_pop(L, 1);
+  }
+  return cbs[n];
+}
+
+/* The k-th memory operand of in (1-based), or NULL. */
+static const struct insn_opnd *lb_memop(const struct insn *in, int k)
+{
+  for (unsigned i = 0; i < in->nvisible; i++)
+    if (in->op[i].kind == INSN_OPND_MEM && --k == 0) return &in->op[i];
+  return NULL;
+}
+
+/* Parse argument spec at stack index arg for the call at in. */
+static void lb_cc_arg(lua_State *L, int arg, const struct insn *in, unsigned count, struct cc_arg *a)
+{
+  lurk_memset(a, 0, sizeof *a);
+  if (lua_type(L, arg) == LUA_TNUMBER) {
+    a->kind = CC_ARG_CONST;
+    a->val = (uint64_t)(int64_t)lua_tonumber(L, arg);
+    return;
+  }
+  const char *s = luaL_checkstring(L, arg);
+  if (!lurk_strcmp(s, "pc")) { a->kind = CC_ARG_PC; a->val = in->pc; return; }
+  if (!lurk_strcmp(s, "count")) { a->kind = CC_ARG_COUNT; a->val = count; return; }
+  if (!lurk_strcmp(s, "taken")) {
+    if (!(in->flags & INSN_F_CBR)) luaL_argerror(L, arg, "'taken' needs a conditional branch");
+    a->kind = CC_ARG_TAKEN;
+    return;
+  }
+  if (!lurk_strcmp(s, "target")) {
+    if (!(in->flags & INSN_F_BRANCH)) luaL_argerror(L, arg, "'target' needs a branch");
+    a->kind = CC_ARG_TARGET;
+    if (in->nvisible) a->op = in->op[0];
+    return;
+  }
+  if (!lurk_strncmp(s, "ea", 2) || !lurk_strncmp(s, "size", 4)) {
+    int is_ea = s[0] == 'e';
+    const char *d = s + (is_ea ? 2 : 4);
+    int k = *d ? 0 : 1;
+    for (; *d >= '0' && *d <= '9'; d++) k = k * 10 + (*d - '0');
+    const struct insn_opnd *op = *d ? NULL : lb_memop(in, k);
+    if (op) {
+      a->kind = is_ea ? CC_ARG_EA : CC_ARG_SIZE;
+      a->op = *op;
+      a->val = (uint64_t)(op->size / 8);
+      return;
+    }
+    if (!*d) luaL_argerror(L, arg, lua_pushfstring(L, "no memory operand %d", k));
+  }
+  uint16_t r = arch_reg_by_name(s);
+  if (!r) luaL_argerror(L, arg, lua_pushfstring(L, "unknown argument '%s'", s));
+  a->kind = CC_ARG_REG;
+  a->reg = r;
+}
+
+/* bb:call_before(ins, fn, args...) / bb:call_after(...) */
+static int lb_bb_call(lua_State *L, int after)
+{
+  struct bb_plan *p = lb_tobb(L, 1);
+  unsigned i = lb_bb_index(L, p, 2, after ? "call_after" : "call_before");
+  luaL_checktype(L, 3, LUA_TFUNCTION);
+  const struct insn *in = &p->insns[i];
+  if (after && (in->flags & (INSN_F_BRANCH | INSN_F_SYSCALL)))
+    luaL_argerror(L, 2, "nothing runs after a branch or syscall in its block");
+  int nargs = lua_gettop(L) - 3;
+  if (nargs > CC_MAX_ARGS) luaL_error(L, "too many clean-call arguments (at most %d)", CC_MAX_ARGS);
+  struct cc_site *s;
+  uint32_t id = cc_site_new(&s);
+  lurk_memset(s, 0, sizeof *s);
+  s->in = *in;
+  s->pc = in->pc;
+  s->nargs = (uint8_t)nargs;
+  for (int k = 0; k < nargs; k++) lb_cc_arg(L, 4 + k, in, p->n, &s->args[k]);
+  s->fn = lb_callback(L, nargs);
+  s->handler = lb_handler_id(L, 3);
+  struct bb_op *o = bb_op_add(p);
+  o->at = (uint16_t)i;
+  o->after = (uint8_t)after;
+  o->kind = BB_OP_CALL;
+  o->site = id;
+  return 0;
+}
+
+static int lb_bb_call_before(lua_State *L) { return lb_bb_call(L, 0); }
+static int lb_bb_call_after(lua_State *L) { return lb_bb_call(L, 1); }
+
+static int lb_bb_tostring(lua_State *L)
+{
+  if (!lb_plan) { lua_pushliteral(L, "<bb (expired)>"); return 1; }
+  lua_pushfstring(L, "<bb 0x%p, %d instructions>", (void *)(uintptr_t)lb_plan->pc, (int)lb_plan->n);
+  return 1;
+}
+
+void lb_event_bb(struct bb_plan *plan)
+{
+  if (!lb_L) return;
+  lb_lock();
+  lua_State *L = lb_event_new(2);
+  lua_pushnumber(L, (lua_Number)plan->pc);
+  lua_setfield(L, -2, "pc");
+  luaL_getmetatable(L, LB_BB);
+  lua_setmetatable(L, -2);
+  lb_plan = plan;
+  lb_fire(L, LB_EV_bb);
+  lb_plan = NULL;
+  lb_unlock();
+}
+
+/* -- The context object and the call itself --------------------------------------- */
+
+static struct arch_mctx *lb_ctx_mctx(lua_State *L)
+{
+  if (!lb_cc_thread) luaL_error(L, "the context is only valid inside a clean call");
+  return &lb_cc_thread->tls.mctx;
+}
+
+static int lb_ctx_index(lua_State *L)
+{
+  struct arch_mctx *m = lb_ctx_mctx(L);
+  const char *k = luaL_checkstring(L, 2);
+  if (!lurk_strcmp(k, "pc")) { lua_pushnumber(L, (lua_Number)lb_cc_cur->pc); return 1; }
+  if (!lurk_strcmp(k, "tid")) { lua_pushinteger(L, lb_cc_thread->tid); return 1; }
+  uint16_t r = arch_reg_by_name(k);
+  if (!r) return luaL_error(L, "context has no register '%s'", k);
+  lua_pushnumber(L, (lua_Number)arch_reg_value(m, r));
+  return 1;
+}
+
+static int lb_ctx_newindex(lua_State *L)
+{
+  struct arch_mctx *m = lb_ctx_mctx(L);
+  const char *k = luaL_checkstring(L, 2);
+  lua_Number v = luaL_checknumber(L, 3);
+  uint16_t r = arch_reg_by_name(k);
+  if (!r || !lurk_strcmp(k, "rsp") || !arch_reg_set(m, r, (uint64_t)(int64_t)v))
+    return luaL_error(L, "cannot set '%s' (64-bit general registers but rsp, and rflags)", k);
+  return 0;
+}
+
+static int lb_ctx_tostring(lua_State *L)
+{
+  if (!lb_cc_thread) lua_pushliteral(L, "<ctx (outside a clean call)>");
+  else lua_pushfstring(L, "<ctx thread %d at 0x%p>", lb_cc_thread->tid, (void *)(uintptr_t)lb_cc_cur->pc);
+  return 1;
+}
+
+typedef void (*lb_cc_fn)(double, double, double, double, double, double, double, double);
+/* (the handler id travels first, then up to CC_MAX_ARGS = 7 arguments) */
+
+void lb_cc_dispatch(struct arch_tls *tls)
+{
+  struct lurk_thread *t = thr_of(tls);
+  const struct cc_site *s = cc_site_get((uint32_t)tls->cc_site);
+  double a[CC_MAX_ARGS + 1] = { 0 };
+  for (unsigned i = 0; i < s->nargs; i++) {
+    uint64_t v = arch_cc_arg(t, s, &s->args[i]);
+    a[i] = s->args[i].kind == CC_ARG_CONST ? (double)(int64_t)v : (double)v;
+  }
+  lb_lock();
+  lb_cc_thread = t;
+  lb_cc_cur = s;
+  ((lb_cc_fn)s->fn)((double)s->handler, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+  lb_cc_thread = NULL;
+  lb_unlock();
+  /* A signal came during the call: step on to the next block start. */
+  if (tls->sig_pending) {
+    tls->mctx.rflags |= 0x100;
+    t->stepping = 1;
+  }
+}
+
+/* lurk.write(addr, s): write s into app memory; raises on a fault. */
+static int lb_lurk_write(lua_State *L)
+{
+  uint64_t addr = (uint64_t)luaL_checknumber(L, 1);
+  size_t n;
+  const char *s = luaL_checklstring(L, 2, &n);
+  if (arch_copy_out(addr, s, n)) return luaL_error(L, "cannot write %d bytes at 0x%p", (int)n, (void *)(uintptr_t)addr);
+  return 0;
+}
+
+static const luaL_Reg lb_bb_methods[] = {
+  { "insns", lb_bb_insns }, { "call_before", lb_bb_call_before },
+  { "call_after", lb_bb_call_after }, { "insert_before", lb_bb_insert_before },
+  { "insert_after", lb_bb_insert_after }, { "remove", lb_bb_remove },
+  { "replace", lb_bb_replace }, { NULL, NULL }
+};
+
+/* The callback maker: n -> address of an FFI callback taking a handler id
+** and n doubles, which calls handlers[id](ctx, ...) under a traceback
+** handler (fixed arity, so LuaJIT can compile it). */
+static const char lb_mkcb_src[] =
+  "local ffi, ctx, fail, tb, handlers = ...\n"
+  "local keep = {}\n"
+  "return function(n)\n"
+  "  local ps, as = {'double id'}, {}\n"
+  "  for i = 1, n do ps[#ps + 1] = 'double a' .. i; as[#as + 1] = 'a' .. i end\n"
+  "  local src = 'local xpcall, ctx, fail, tb, h = ... return function(id'\n"
+  "    .. (n > 0 and ', ' or '') .. table.concat(as, ', ') .. ')'\n"
+  "    .. ' local ok, err = xpcall(h[id], tb, ctx' .. (n > 0 and ', ' or '')\n"
+  "    .. table.concat(as, ', ') .. ') if not ok then fail(err) end end'\n"
+  "  local f = loadstring(src, '=lurk.cc')(xpcall, ctx, fail, tb, handlers)\n"
+  "  local cb = ffi.cast('void (*)(' .. table.concat(ps, ', ') .. ')', f)\n"
+  "  keep[#keep + 1] = cb\n"
+  "  return tonumber(ffi.cast('uintptr_t', cb))\n"
+  "end\n";
+
+/* fail(msg): a clean-call handler raised; end the run like other handlers. */
+static int lb_cc_fail(lua_State *L)
+{
+  const char *msg = lua_tostring(L, 1);
+  lua_pushfstring(L, "error in a clean call: %s", msg ? msg : "(error object is not a string)");
+  lb_fail(L);
+}
+
+extern int luaopen_ffi(lua_State *L);
+
+void lb_bb_open(lua_State *L)
+{
+  lua_pushcfunction(L, lb_lurk_write);
+  lua_setfield(L, -2, "write");
+  luaL_newmetatable(L, LB_BB);
+  lua_pushcfunction(L, lb_bb_index_mm);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, lb_bb_len);
+  lua_setfield(L, -2, "__len");
+  lua_pushcfunction(L, lb_bb_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_newtable(L);
+  luaL_register(L, NULL, lb_bb_methods);
+  lua_setfield(L, -2, "methods");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, LB_CTX);
+  lua_pushcfunction(L, lb_ctx_index);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, lb_ctx_newindex);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushcfunction(L, lb_ctx_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, LB_CBS);
+  /* The maker, with ffi (kept internal), the context object, fail, traceback. */
+  if (luaL_loadbuffer(L, lb_mkcb_src, sizeof lb_mkcb_src - 1, "=lurk.mkcb")) lb_fail(L);
+  lua_pushcfunction(L, luaopen_ffi);
+  lua_call(L, 0, 1);
+  lua_newuserdata(L, 1);
+  luaL_getmetatable(L, LB_CTX);
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -5, "context"); /* lurk.context: the same object */
+  lua_pushcfunction(L, lb_cc_fail);
+  lua_pushcfunction(L, lb_traceback);
+  lua_getfield(L, LUA_REGISTRYINDEX, LB_CBS);
+  lua_call(L, 5, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "lurk.mkcb");
+  (void)lb_arg_names;
+}

@@ -1,0 +1,80 @@
+/* lurk: instrumentation of a block — the plan the `bb` event leaves for the
+** translator (edits and clean calls per app instruction), and clean-call
+** sites (what a call passes to its handler). Arch-neutral: instructions
+** are struct insn (arch/insn.h), argument values are computed by arch/.
+*/
+#ifndef LURK_BB_H
+#define LURK_BB_H
+#include "lurk.h"
+#include "../arch/insn.h"
+
+/* -- Clean-call sites --------------------------------------------------------- */
+
+/* Argument kinds (CC_ARGDEF: name, Lua spelling). ORDER CC_ARG */
+#define CC_ARGDEF(_)                                                  \
+  _(CONST, "constant")  /* val */                                    \
+  _(PC, "pc")           /* the instruction's app pc (val) */          \
+  _(REG, "register")    /* reg: an app register's value */            \
+  _(EA, "ea")           /* effective address of memory operand op */  \
+  _(SIZE, "size")       /* size in bytes of memory operand op (val) */\
+  _(TARGET, "target")   /* branch target (direct: val; else computed) */ \
+  _(TAKEN, "taken")     /* 1 if the conditional branch will jump */    \
+  _(COUNT, "count")     /* app instructions in the block (val) */
+
+enum {
+#define CC_ARGENUM(n, s) CC_ARG_##n,
+  CC_ARGDEF(CC_ARGENUM)
+#undef CC_ARGENUM
+  CC_ARG__MAX
+};
+
+#define CC_MAX_ARGS 7
+
+struct cc_arg {
+  uint8_t kind;
+  uint16_t reg;             /* REG: arch register id */
+  uint64_t val;             /* CONST, PC, SIZE, COUNT, direct TARGET */
+  struct insn_opnd op;      /* EA, indirect TARGET: the operand */
+  uint64_t next_pc;         /* EA/TARGET of rip-relative operands */
+  const struct insn *in;    /* TAKEN, TARGET: the branch (copied into the site) */
+};
+
+struct cc_site {
+  void *fn;                 /* callback for nargs: void (*)(double id, double x nargs) */
+  uint32_t handler;         /* the Lua handler's id */
+  uint64_t pc;              /* app pc of the instruction it is attached to */
+  uint8_t nargs;
+  struct cc_arg args[CC_MAX_ARGS];
+  struct insn in;           /* the instruction (TAKEN/TARGET evaluation) */
+};
+
+/* A new site (never freed: translations that use it are never reused). */
+uint32_t cc_site_new(struct cc_site **out);
+struct cc_site *cc_site_get(uint32_t id);
+
+/* -- The plan a bb handler leaves ---------------------------------------------- */
+
+enum { BB_OP_CALL, BB_OP_META };
+
+struct bb_op {
+  uint16_t at;              /* app instruction index */
+  uint8_t after;            /* 0: before it, 1: after it */
+  uint8_t kind;             /* BB_OP_* */
+  uint32_t site;            /* CALL: site id */
+  uint8_t len;              /* META: raw bytes emitted as they are */
+  uint8_t bytes[INSN_MAX_BYTES];
+};
+
+struct bb_plan {
+  uint64_t pc;              /* the block's first app pc */
+  unsigned n;               /* app instructions */
+  struct insn *insns;       /* [n] */
+  uint8_t *removed;         /* [n]: app instruction removed (or replaced) */
+  struct bb_op *ops;        /* in the order they are emitted at one place */
+  unsigned nops, cap;
+};
+
+/* Append an op (engine memory). */
+struct bb_op *bb_op_add(struct bb_plan *p);
+
+#endif
