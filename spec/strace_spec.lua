@@ -255,7 +255,8 @@ describe("syscall events", function()
       lurk.on("syscall_post", function(e)
         post[e.name] = (post[e.name] or 0) + 1
         if e.name == "clone" or e.name == "fork" then
-          io.write(e.result == 0 and "child " or "parent ", tostring(lurk.pid() ~= e.result), "\n")
+          -- one write per line: parent and child share stderr
+          io.write((e.result == 0 and "child " or "parent ") .. tostring(lurk.pid() ~= e.result) .. "\n")
         end
       end)
       lurk.on("exit", function() print("exit_group", pre.exit_group, post.exit_group) end)]],
