@@ -8,6 +8,44 @@
 
         .text
 
+/* The app's general registers but rsp, to and from the thread block. */
+.macro SAVE_GPRS_NO_RSP
+        mov %rax, M(RAX)
+        mov %rcx, M(RCX)
+        mov %rdx, M(RDX)
+        mov %rbx, M(RBX)
+        mov %rbp, M(RBP)
+        mov %rsi, M(RSI)
+        mov %rdi, M(RDI)
+        mov %r8, M(R8)
+        mov %r9, M(R9)
+        mov %r10, M(R10)
+        mov %r11, M(R11)
+        mov %r12, M(R12)
+        mov %r13, M(R13)
+        mov %r14, M(R14)
+        mov %r15, M(R15)
+.endm
+
+.macro RESTORE_GPRS_NO_RSP
+        mov M(RAX), %rax
+        mov M(RCX), %rcx
+        mov M(RDX), %rdx
+        mov M(RBX), %rbx
+        mov M(RBP), %rbp
+        mov M(RSI), %rsi
+        mov M(RDI), %rdi
+        mov M(R8), %r8
+        mov M(R9), %r9
+        mov M(R10), %r10
+        mov M(R11), %r11
+        mov M(R12), %r12
+        mov M(R13), %r13
+        mov M(R14), %r14
+        mov M(R15), %r15
+.endm
+
+
 /* -- Takeover --------------------------------------------------------------
 ** Called by ld.so as an .init_array function (argc, argv, envp). Pushes the
 ** callee-saved registers and hands their address to inj_init, which either
@@ -55,22 +93,8 @@ lurk_takeover:
         .hidden lurk_ctx_enter
         .type lurk_ctx_enter, @function
 lurk_ctx_enter:
-        mov %rax, M(RAX)
-        mov %rcx, M(RCX)
-        mov %rdx, M(RDX)
-        mov %rbx, M(RBX)
+        SAVE_GPRS_NO_RSP
         mov %rsp, M(RSP)
-        mov %rbp, M(RBP)
-        mov %rsi, M(RSI)
-        mov %rdi, M(RDI)
-        mov %r8, M(R8)
-        mov %r9, M(R9)
-        mov %r10, M(R10)
-        mov %r11, M(R11)
-        mov %r12, M(R12)
-        mov %r13, M(R13)
-        mov %r14, M(R14)
-        mov %r15, M(R15)
         mov %gs:TLS_ENGINE_SP, %rsp
         pushfq
         popq M(RFLAGS)
@@ -88,21 +112,7 @@ lurk_ctx_resume:
         xrstor64 %gs:TLS_XSAVE
         pushq M(RFLAGS)
         popfq
-        mov M(RAX), %rax
-        mov M(RCX), %rcx
-        mov M(RDX), %rdx
-        mov M(RBX), %rbx
-        mov M(RBP), %rbp
-        mov M(RSI), %rsi
-        mov M(RDI), %rdi
-        mov M(R8), %r8
-        mov M(R9), %r9
-        mov M(R10), %r10
-        mov M(R11), %r11
-        mov M(R12), %r12
-        mov M(R13), %r13
-        mov M(R14), %r14
-        mov M(R15), %r15
+        RESTORE_GPRS_NO_RSP
         mov M(RSP), %rsp
         jmp *%gs:TLS_JMP_TARGET
         .size lurk_ctx_enter, .-lurk_ctx_enter
@@ -318,21 +328,7 @@ lurk_safe_copy_fault:
         .hidden lurk_cc_end
 lurk_cc:
         mov %rsp, %gs:TLS_CC_RSP
-        mov %rax, M(RAX)
-        mov %rcx, M(RCX)
-        mov %rdx, M(RDX)
-        mov %rbx, M(RBX)
-        mov %rbp, M(RBP)
-        mov %rsi, M(RSI)
-        mov %rdi, M(RDI)
-        mov %r8, M(R8)
-        mov %r9, M(R9)
-        mov %r10, M(R10)
-        mov %r11, M(R11)
-        mov %r12, M(R12)
-        mov %r13, M(R13)
-        mov %r14, M(R14)
-        mov %r15, M(R15)
+        SAVE_GPRS_NO_RSP
         lea 136(%rsp), %rax
         mov %rax, M(RSP)
         pushfq
@@ -346,21 +342,7 @@ lurk_cc:
 lurk_cc_epi:
         pushq M(RFLAGS)
         popfq
-        mov M(RAX), %rax
-        mov M(RCX), %rcx
-        mov M(RDX), %rdx
-        mov M(RBX), %rbx
-        mov M(RBP), %rbp
-        mov M(RSI), %rsi
-        mov M(RDI), %rdi
-        mov M(R8), %r8
-        mov M(R9), %r9
-        mov M(R10), %r10
-        mov M(R11), %r11
-        mov M(R12), %r12
-        mov M(R13), %r13
-        mov M(R14), %r14
-        mov M(R15), %r15
+        RESTORE_GPRS_NO_RSP
         mov %gs:TLS_CC_RSP, %rsp
         ret
 lurk_cc_end:
