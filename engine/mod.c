@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include "mod.h"
+#include "vm.h"
 #include "lock.h"
 #include "log.h"
 #include "mem.h"
@@ -155,16 +156,6 @@ static int mod_is_lurk(const struct mod_info *m)
 
 /* -- At takeover: /proc/self/maps ---------------------------------------------------- */
 
-static uint64_t mod_hex(const char **s)
-{
-  uint64_t v = 0;
-  for (;; (*s)++) {
-    char c = **s;
-    if (c >= '0' && c <= '9') v = v * 16 + (uint64_t)(c - '0');
-    else if (c >= 'a' && c <= 'f') v = v * 16 + (uint64_t)(c - 'a' + 10);
-    else return v;
-  }
-}
 
 static void mod_auxv(void)
 {
@@ -180,14 +171,14 @@ static void mod_auxv(void)
 ** mapping of a path not yet known starts a module. */
 static void mod_maps_line(const char *s)
 {
-  uint64_t lo = mod_hex(&s);
+  uint64_t lo = vm_hex(&s);
   if (*s++ != '-') return;
-  mod_hex(&s);
+  vm_hex(&s);
   if (*s++ != ' ') return;
   int exec = s[2] == 'x';
   s += 4;
   if (*s++ != ' ') return;
-  uint64_t off = mod_hex(&s);
+  uint64_t off = vm_hex(&s);
   for (int field = 0; field < 2; field++) { /* dev, inode */
     while (*s == ' ') s++;
     while (*s && *s != ' ') s++;
@@ -217,27 +208,8 @@ static void mod_maps_line(const char *s)
 void mod_init(void)
 {
   mod_auxv();
-  long fd = sys_openat(AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
-  if (SYS_FAILED(fd)) return;
-  char buf[8192];
-  size_t have = 0;
   mod_lock();
-  for (;;) {
-    long r = sys_read(fd, buf + have, sizeof buf - 1 - have);
-    if (r == -4) continue;
-    if (r <= 0) break;
-    have += (size_t)r;
-    char *line = buf, *end = buf + have;
-    for (char *c = buf; c < end; c++)
-      if (*c == '\n') {
-        *c = 0;
-        mod_maps_line(line);
-        line = c + 1;
-      }
-    have -= (size_t)(line - buf);
-    lurk_memcpy(buf, line, have);
-  }
-  sys_close(fd);
+  vm_maps_read(mod_maps_line);
   size_t n = nmods;
   struct mod_info **all = mem_alloc((n + 1) * sizeof *all);
   lurk_memcpy(all, mods, n * sizeof *all);

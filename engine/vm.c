@@ -25,7 +25,7 @@ static int areas_valid;
 #define VM_PCACHE 4096
 static struct { uint64_t key; int prot; } pcache[VM_PCACHE]; /* key: page + 1 */
 
-static uint64_t hexval(const char **s)
+uint64_t vm_hex(const char **s)
 {
   uint64_t v = 0;
   for (;; (*s)++) {
@@ -39,9 +39,9 @@ static uint64_t hexval(const char **s)
 /* Add one line "lo-hi rwxp ..." to the table. */
 static void areas_line(const char *s)
 {
-  uint64_t lo = hexval(&s);
+  uint64_t lo = vm_hex(&s);
   if (*s++ != '-') return;
-  uint64_t hi = hexval(&s);
+  uint64_t hi = vm_hex(&s);
   if (*s++ != ' ') return;
   int prot = (s[0] == 'r' ? PROT_READ : 0) | (s[1] == 'w' ? PROT_WRITE : 0) |
              (s[2] == 'x' ? PROT_EXEC : 0);
@@ -53,10 +53,8 @@ static void areas_line(const char *s)
   areas[nareas++] = (struct vm_area){ lo, hi, prot };
 }
 
-static void areas_read(void)
+void vm_maps_read(void (*line)(const char *))
 {
-  nareas = 0;
-  areas_valid = 1;
   long fd = sys_openat(AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
   if (SYS_FAILED(fd)) return;
   char buf[8192];
@@ -66,18 +64,24 @@ static void areas_read(void)
     if (r == -4) continue;
     if (r <= 0) break;
     have += (size_t)r;
-    buf[have] = 0;
-    char *line = buf, *end = buf + have;
+    char *start = buf, *end = buf + have;
     for (char *c = buf; c < end; c++)
       if (*c == '\n') {
         *c = 0;
-        areas_line(line);
-        line = c + 1;
+        line(start);
+        start = c + 1;
       }
-    have -= (size_t)(line - buf);
-    lurk_memcpy(buf, line, have);
+    have -= (size_t)(start - buf);
+    lurk_memcpy(buf, start, have);
   }
   sys_close(fd);
+}
+
+static void areas_read(void)
+{
+  nareas = 0;
+  areas_valid = 1;
+  vm_maps_read(areas_line);
 }
 
 int vm_prot(uint64_t addr)

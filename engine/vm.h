@@ -9,6 +9,11 @@
 /* The app's protection of the page holding addr (PROT_* bits), or -1 if
 ** unmapped. Call with the cache lock held. */
 int vm_prot(uint64_t addr);
+/* Call line for each line of /proc/self/maps (raw syscalls, no allocation;
+** the line is NUL-terminated). */
+void vm_maps_read(void (*line)(const char *));
+/* Parse lowercase hex at *s, advancing *s past it (maps lines). */
+uint64_t vm_hex(const char **s);
 /* The app changed its mappings over [lo, hi) (cache lock held). */
 void vm_changed(uint64_t lo, uint64_t hi);
 /* Code was translated from [lo, hi): write-protect its writable pages;
