@@ -22,8 +22,6 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan);
 unsigned arch_block_insns(uint64_t pc, struct insn *out, unsigned max);
 /* Report a failed translation (bytes, address, reason) and end the run. */
 LURK_NORETURN void arch_translate_failed(struct cache_block *b, lurk_status s);
-/* The app jumped to an unreadable address: die as natively (SIGSEGV). */
-LURK_NORETURN void arch_fault_unreadable(uint64_t pc);
 /* The app changed its mappings over [lo, hi): forget what the translator
 ** knew about those pages being readable. */
 void arch_memory_changed(uint64_t lo, uint64_t hi);

@@ -24,12 +24,6 @@ static struct bb_plan *lb_plan;          /* the block of the running bb event */
 static struct lurk_thread *lb_cc_thread; /* the thread of the running clean call */
 static const struct cc_site *lb_cc_cur;
 
-static const char *const lb_arg_names[] = {
-#define LB_ARGNAME(n, s) s,
-  CC_ARGDEF(LB_ARGNAME)
-#undef LB_ARGNAME
-};
-
 /* -- The bb object -------------------------------------------------------------- */
 
 static struct bb_plan *lb_tobb(lua_State *L, int i)
@@ -472,5 +466,4 @@ void lb_bb_open(lua_State *L)
   lua_getfield(L, LUA_REGISTRYINDEX, LB_CBS);
   lua_call(L, 5, 1);
   lua_setfield(L, LUA_REGISTRYINDEX, "lurk.mkcb");
-  (void)lb_arg_names;
 }

@@ -157,7 +157,6 @@ void scall_handle(struct lurk_thread *t)
   uint64_t nr = ARCH_SC_NR(m);
   uint64_t a0 = ARCH_SC_ARG(m, 0), a1 = ARCH_SC_ARG(m, 1), a2 = ARCH_SC_ARG(m, 2);
   LURK_COUNT(stats.syscalls);
-  t->no_result = 0;
   if (skipped) goto result;
   switch (nr) {
   case SYS_exit_group:

@@ -126,7 +126,6 @@ void sig_return(struct lurk_thread *t)
   mask &= ~(SIG_BIT(9) | SIG_BIT(19));
   mask |= t->sig_tmpblocked; /* still waiting in the queue */
   sys_call4(SYS_rt_sigprocmask, 2, &mask, 0, 8);
-  t->no_result = 1;
 }
 
 int sig_restart_wanted(struct lurk_thread *t)

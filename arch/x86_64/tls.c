@@ -81,16 +81,3 @@ uint64_t arch_syscall_app(struct arch_mctx *m)
                                  (long)m->gpr[MCTX_R10], (long)m->gpr[MCTX_R8],
                                  (long)m->gpr[MCTX_R9]);
 }
-
-void arch_fault_unreadable(uint64_t pc)
-{
-  LOG(LOG_WARN, "the app jumped to unreadable address 0x%lx; ending with SIGSEGV as natively\n",
-      (unsigned long)pc);
-  struct { uint64_t handler, flags, restorer, mask; } sa = { 0, 0, 0, 0 }; /* SIG_DFL */
-  sys_call4(SYS_rt_sigaction, 11, &sa, 0, 8);
-  uint64_t unblock = 1ull << 10;
-  sys_call4(SYS_rt_sigprocmask, 1 /* SIG_UNBLOCK */, &unblock, 0, 8);
-  sys_call2(SYS_tkill, sys_gettid(), 11);
-  sys_exit_group(128 + 11);
-  __builtin_unreachable();
-}

@@ -601,7 +601,7 @@ void arch_patch_unlink(struct cache_exit *e) { emit_patch_rel32(e->patch, (uint6
 void arch_translate_failed(struct cache_block *b, lurk_status s)
 {
   (void)b;
-  if (s == LURK_ERR(FAULT)) arch_fault_unreadable(tr_fail.pc);
+  LURK_ASSERT(s != LURK_ERR(FAULT), "an unreadable block is the caller's SIGSEGV (cache.c)");
   char hex[16 * 3 + 1];
   for (unsigned i = 0; i < tr_fail.nbytes; i++)
     log_snprintf(hex + 3 * i, 4, "%02x ", tr_fail.bytes[i]);
