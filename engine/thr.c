@@ -24,6 +24,10 @@ struct lurk_thread *thr_list;           /* live threads */
 static struct lurk_thread *thr_reuse;   /* exited (or exiting) threads */
 static struct lurk_lock thr_lk = LOCK_INIT;
 static int thr_live;
+/* Threads that share this address space's Lua state, counted from before
+** the clone (thr_alloc) until the thread is gone, so that a thread which
+** sees 1 knows no other can be running a handler (thr_alone). */
+static int thr_users = 1;
 
 extern LURK_NORETURN void lurk_thread_exit(int *done, int status);
 
@@ -67,16 +71,20 @@ struct lurk_thread *thr_alloc(void)
       *pp = t->next;
       break;
     }
+  thr_users++;
   thr_unlock();
   if (!t) t = thr_map();
   thr_init(t);
   return t;
 }
 
+int thr_alone(void) { return __atomic_load_n(&thr_users, __ATOMIC_ACQUIRE) == 1; }
+
 void thr_release(struct lurk_thread *t)
 {
   t->done = 1;
   thr_lock();
+  thr_users--;
   t->next = thr_reuse;
   thr_reuse = t;
   thr_unlock();
@@ -102,6 +110,7 @@ void thr_forget(struct lurk_thread *t)
   if (*pp) { /* still listed: it exec'd or exit_group'ed (SYS_exit unlists itself) */
     *pp = t->next;
     thr_live--;
+    thr_users--;
     t->done = 1;
     t->next = thr_reuse;
     thr_reuse = t;
@@ -143,6 +152,7 @@ void thr_exit(struct lurk_thread *t, int status)
   while (*pp && *pp != t) pp = &(*pp)->next;
   if (*pp) *pp = t->next;
   int last = --thr_live == 0;
+  __atomic_store_n(&thr_users, thr_users - 1, __ATOMIC_RELEASE);
   t->done = 0;
   t->next = thr_reuse;
   thr_reuse = t;
@@ -158,6 +168,7 @@ void thr_after_fork(struct lurk_thread *t)
   t->next = NULL;
   thr_list = t;
   thr_live = 1;
+  thr_users = 1;
   /* Blocks of threads that do not exist in the child are not reused: a
   ** stale reuse entry may be mid-exit in the parent's copy. Leaked. */
   thr_reuse = NULL;

@@ -57,6 +57,10 @@ struct lurk_thread *thr_main(void);
 struct lurk_thread *thr_alloc(void);
 /* A block that never became live (the clone failed, or a vfork child is gone). */
 void thr_release(struct lurk_thread *t);
+/* 1 if this is the only thread sharing the address space (and so the Lua
+** state): no other thread can be in a handler, nor appear before this one
+** goes back to app code. */
+int thr_alone(void);
 /* A vfork-style child is gone (exec'd or exited): take its block back. */
 void thr_forget(struct lurk_thread *t);
 /* Entry of a new thread, on its engine stack (from lurk_clone). */

@@ -315,17 +315,36 @@ lurk_safe_copy_fault:
 ** A call site in a block is `lea rsp, [rsp-128]` (past the red zone), `mov
 ** gs:TLS_CC_SITE, id`, `call gs:TLS_CC_ENTRY`, `lea rsp, [rsp+128]`. This
 ** saves the app's registers and flags into the thread block (rsp as the app
-** has it), x87/SSE state (engine C and LuaJIT use no AVX), runs
-** lb_cc_dispatch on the engine stack, and restores everything, so a
-** handler's writes to the registers take effect. lurk_cc_epi..lurk_cc_end is
-** the part lurk's single step may run through (sig handler).
+** has it), runs lb_cc_dispatch on the engine stack, and restores everything,
+** so a handler's writes to the registers take effect.
+**
+** Vector and x87 state: engine C and LuaJIT use SSE only (no AVX, no x87
+** but LuaJIT's math.ldexp), and legacy SSE instructions leave the upper
+** halves of ymm/zmm alone, so xmm0-15 and MXCSR are what a call can change.
+** They are stored at their fxsave-image offsets of TLS_XSAVE (xmm_i at
+** 160+16i, MXCSR at 24), which costs a fraction of fxsave/fxrstor (those two
+** were half of a call's time). The x87 control and status words are kept
+** too; only if the call changed one is the x87 environment reloaded (fldenv,
+** slow and rare). lurk_cc_epi..lurk_cc_end is the part lurk's single step
+** may run through; lurk_cc_post..lurk_cc_end, where a signal makes the
+** handler arm that step itself (sig handler, cc_signal).
 */
+#define CCX(i) TLS_XSAVE + 160 + 16 * i
+#define CC_FCW TLS_XSAVE + 0
+#define CC_FSW TLS_XSAVE + 2
+#define CC_MXCSR TLS_XSAVE + 24
+#define CC_TMP TLS_XSAVE + 416  /* 28-byte fnstenv image (slow path) */
+#define CC_TMP2 TLS_XSAVE + 448 /* MXCSR and x87 words after the call */
         .globl lurk_cc
         .hidden lurk_cc
         .globl lurk_cc_epi
         .hidden lurk_cc_epi
         .globl lurk_cc_end
         .hidden lurk_cc_end
+        .globl lurk_cc_post
+        .hidden lurk_cc_post
+        .globl lurk_cc_popf
+        .hidden lurk_cc_popf
 lurk_cc:
         mov %rsp, %gs:TLS_CC_RSP
         SAVE_GPRS_NO_RSP
@@ -335,12 +354,91 @@ lurk_cc:
         popq M(RFLAGS)
         mov %gs:TLS_ENGINE_SP, %rsp
         cld
-        fxsave64 %gs:TLS_XSAVE
+        movaps %xmm0, %gs:CCX(0)
+        movaps %xmm1, %gs:CCX(1)
+        movaps %xmm2, %gs:CCX(2)
+        movaps %xmm3, %gs:CCX(3)
+        movaps %xmm4, %gs:CCX(4)
+        movaps %xmm5, %gs:CCX(5)
+        movaps %xmm6, %gs:CCX(6)
+        movaps %xmm7, %gs:CCX(7)
+        movaps %xmm8, %gs:CCX(8)
+        movaps %xmm9, %gs:CCX(9)
+        movaps %xmm10, %gs:CCX(10)
+        movaps %xmm11, %gs:CCX(11)
+        movaps %xmm12, %gs:CCX(12)
+        movaps %xmm13, %gs:CCX(13)
+        movaps %xmm14, %gs:CCX(14)
+        movaps %xmm15, %gs:CCX(15)
+        stmxcsr %gs:CC_MXCSR
+        fnstcw %gs:CC_FCW
+        fnstsw %ax
+        mov %ax, %gs:CC_FSW
         mov %gs:TLS_SELF, %rdi
         call lb_cc_dispatch
-        fxrstor64 %gs:TLS_XSAVE
+lurk_cc_post:
+        /* A signal queued during the call: step on to the next block start
+        ** (one that comes after this check is seen by the handler, which
+        ** knows lurk_cc_post..lurk_cc_end). */
+        cmpq $0, %gs:TLS_SIG_PENDING
+        je 4f
+        mov %gs:TLS_SELF, %rdi
+        call arch_cc_step
+4:      /* MXCSR: reload only if the call changed it (ldmxcsr is not cheap). */
+        stmxcsr %gs:CC_TMP2
+        mov %gs:CC_TMP2, %eax
+        cmp %gs:CC_MXCSR, %eax
+        je 1f
+        ldmxcsr %gs:CC_MXCSR
+1:      fnstsw %ax
+        cmp %gs:CC_FSW, %ax
+        jne 2f
+        fnstcw %gs:CC_TMP2
+        mov %gs:CC_TMP2, %ax
+        cmp %gs:CC_FCW, %ax
+        je 3f
+2:      fnstenv %gs:CC_TMP
+        mov %gs:CC_FCW, %ax
+        mov %ax, %gs:CC_TMP
+        mov %gs:CC_FSW, %ax
+        mov %ax, %gs:CC_TMP + 4
+        fldenv %gs:CC_TMP
+3:      movaps %gs:CCX(0), %xmm0
+        movaps %gs:CCX(1), %xmm1
+        movaps %gs:CCX(2), %xmm2
+        movaps %gs:CCX(3), %xmm3
+        movaps %gs:CCX(4), %xmm4
+        movaps %gs:CCX(5), %xmm5
+        movaps %gs:CCX(6), %xmm6
+        movaps %gs:CCX(7), %xmm7
+        movaps %gs:CCX(8), %xmm8
+        movaps %gs:CCX(9), %xmm9
+        movaps %gs:CCX(10), %xmm10
+        movaps %gs:CCX(11), %xmm11
+        movaps %gs:CCX(12), %xmm12
+        movaps %gs:CCX(13), %xmm13
+        movaps %gs:CCX(14), %xmm14
+        movaps %gs:CCX(15), %xmm15
 lurk_cc_epi:
-        pushq M(RFLAGS)
+        /* Flags: popfq is slow (a sixth of a call). When only the arithmetic
+        ** flags can differ from the usual (IF and bit 1 set; no DF, TF, AC),
+        ** sahf sets SF ZF AF PF CF and an add sets OF (its result 0x80
+        ** overflows exactly when OF was set). */
+        mov M(RFLAGS), %rdx
+        mov %rdx, %rax
+        and $~0x8d5, %rax
+        cmp $0x202, %rax
+        jne 5f
+        mov %dl, %ah
+        bt $11, %edx
+        setc %al
+        add $0x7f, %al
+        sahf
+        RESTORE_GPRS_NO_RSP
+        mov %gs:TLS_CC_RSP, %rsp
+        ret
+5:      pushq M(RFLAGS)
+lurk_cc_popf:
         popfq
         RESTORE_GPRS_NO_RSP
         mov %gs:TLS_CC_RSP, %rsp

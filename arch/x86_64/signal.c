@@ -56,7 +56,7 @@ _Static_assert(offsetof(struct k_rt_sigframe, info) == 312, "rt_sigframe");
 extern const uint8_t lurk_sys_app_insn[], lurk_sys_app_done[];
 extern const uint8_t lurk_safe_copy_insn[], lurk_safe_copy_fault[];
 extern const uint8_t lurk_sig_reenter[], lurk_reenter[];
-extern const uint8_t lurk_cc_epi[], lurk_cc_end[];
+extern const uint8_t lurk_cc_post[], lurk_cc_epi[], lurk_cc_popf[], lurk_cc_end[];
 extern size_t lurk_safe_copy(void *dst, const void *src, size_t n);
 
 /* -- Copies that fault softly --------------------------------------------------- */
@@ -227,6 +227,36 @@ static void step_end(struct lurk_thread *t, struct k_ucontext *uc)
   t->stepping = 0;
 }
 
+/* A clean call saw a signal queued (lurk_cc, after lb_cc_dispatch): the app
+** flags it restores get TF, so the thread steps on to a block start where
+** the signal is delivered. Not in a handler: SIGTRAP is unblocked with a
+** system call (rare path), and blocked again at the step's end. */
+void arch_cc_step(struct arch_tls *tls)
+{
+  struct lurk_thread *t = thr_of(tls);
+  tls->mctx.rflags |= EFL_TF;
+  if (t->stepping) return;
+  uint64_t trap = SIG_BIT(5), old = 0;
+  sys_call4(SYS_rt_sigprocmask, 1 /* SIG_UNBLOCK */, &trap, &old, 8);
+  t->step_trap_blocked = (old & trap) != 0;
+  t->stepping = 1;
+}
+
+/* A signal at pc in lurk_cc_post..lurk_cc_end, after the clean call's own
+** check: make the app flags about to be restored carry TF, wherever they
+** are at pc, so the thread steps on to a block start. Before lurk_cc_epi
+** they are only in the thread block; from there on TF is also set live
+** (the epilogue's instructions may be stepped through, and its fast path
+** leaves TF as it is), and on the stack at the popfq. */
+static void cc_signal(struct lurk_thread *t, struct k_ucontext *uc, uint64_t pc)
+{
+  struct k_sigcontext *sc = &uc->uc_mcontext;
+  t->tls.mctx.rflags |= EFL_TF;
+  if (pc == (uint64_t)lurk_cc_popf) *(uint64_t *)sc->rsp |= EFL_TF;
+  step_begin(t, uc);
+  if (pc < (uint64_t)lurk_cc_epi) sc->eflags &= ~EFL_TF; /* no trap in lurk's code */
+}
+
 /* lurk's handler for every signal it owns (installed by sig.c). */
 void lurk_sig_entry(int sig, void *infop, void *ucp)
 {
@@ -284,6 +314,11 @@ void lurk_sig_entry(int sig, void *infop, void *ucp)
     sc->rip = (uint64_t)lurk_sys_app_done;
   }
   b = cache_block_at(pc);
+  if (!b && pc >= (uint64_t)lurk_cc_post && pc < (uint64_t)lurk_cc_end) {
+    queue(t, sig, infop, uc, sync, 0);
+    cc_signal(t, uc, pc);
+    return;
+  }
   if (!b) {
     if (cache_holds(pc)) { /* a link trampoline: step into the next block */
       queue(t, sig, infop, uc, sync, 0);
