@@ -14,6 +14,7 @@
 #include "../engine/bb.h"
 #include "../engine/thr.h"
 #include "../engine/mem.h"
+#include "../engine/log.h"
 #include "../arch/arch.h"
 
 #define LB_BB "lurk.bb"
@@ -51,25 +52,15 @@ static unsigned lb_bb_index(lua_State *L, struct bb_plan *p, int arg, const char
   return 0;
 }
 
+/* Methods; bb[i] is in the table itself (lb_event_bb), emptied after the
+** event, so a late bb[i] gets here. */
 static int lb_bb_index_mm(lua_State *L)
 {
-  if (lua_type(L, 2) == LUA_TNUMBER) {
-    struct bb_plan *p = lb_tobb(L, 1);
-    lua_Integer i = lua_tointeger(L, 2);
-    if (i < 1 || (lua_Integer)p->n < i) return 0;
-    lb_insn_push(L, &p->insns[i - 1]);
-    return 1;
-  }
+  if (lua_type(L, 2) == LUA_TNUMBER) lb_tobb(L, 1); /* raises when expired */
   luaL_getmetatable(L, LB_BB);
   lua_getfield(L, -1, "methods");
   lua_pushvalue(L, 2);
   lua_rawget(L, -2);
-  return 1;
-}
-
-static int lb_bb_len(lua_State *L)
-{
-  lua_pushinteger(L, lb_tobb(L, 1)->n);
   return 1;
 }
 
@@ -214,10 +205,11 @@ static void *lb_callback(lua_State *L, int n)
   return cbs[n];
 }
 
-/* The k-th memory operand of in (1-based), or NULL. */
+/* The k-th memory operand of in (1-based), shown ones first, then hidden
+** ones (movs, push, call, ret); NULL if none. */
 static const struct insn_opnd *lb_memop(const struct insn *in, int k)
 {
-  for (unsigned i = 0; i < in->nvisible; i++)
+  for (unsigned i = 0; i < in->nopnds; i++)
     if (in->op[i].kind == INSN_OPND_MEM && --k == 0) return &in->op[i];
   return NULL;
 }
@@ -255,6 +247,11 @@ static void lb_cc_arg(lua_State *L, int arg, const struct insn *in, unsigned cou
       a->kind = is_ea ? CC_ARG_EA : CC_ARG_SIZE;
       a->op = *op;
       a->val = (uint64_t)(op->size / 8);
+      /* The slot a push or call writes is below the stack pointer the
+      ** decoder names: report the address written, as DynamoRIO does. */
+      if ((op->flags & INSN_OPF_HIDDEN) && op->access == INSN_WRITE && op->mem.base == arch_reg_by_name("rsp") &&
+          !op->mem.index && !op->mem.disp)
+        a->op.mem.disp = -(int64_t)(op->size / 8);
       return;
     }
     if (!*d) luaL_argerror(L, arg, lua_pushfstring(L, "no memory operand %d", k));
@@ -299,7 +296,9 @@ static int lb_bb_call_after(lua_State *L) { return lb_bb_call(L, 1); }
 static int lb_bb_tostring(lua_State *L)
 {
   if (!lb_plan) { lua_pushliteral(L, "<bb (expired)>"); return 1; }
-  lua_pushfstring(L, "<bb 0x%p, %d instructions>", (void *)(uintptr_t)lb_plan->pc, (int)lb_plan->n);
+  char pc[24];
+  log_snprintf(pc, sizeof pc, "0x%lx", (unsigned long)lb_plan->pc);
+  lua_pushfstring(L, "<bb %s, %d instructions>", pc, (int)lb_plan->n);
   return 1;
 }
 
@@ -307,14 +306,29 @@ void lb_event_bb(struct bb_plan *plan)
 {
   if (!lb_L) return;
   lb_lock();
-  lua_State *L = lb_event_new(2);
+  /* The app instructions fill the array part: #bb, bb[i] and ipairs(bb)
+  ** work as for any sequence (LuaJIT, like Lua 5.1, has no __len for
+  ** tables), and bb[i] is the same object each time. */
+  lua_State *L = lb_L;
+  lua_createtable(L, (int)plan->n, 3);
+  for (unsigned i = 0; i < plan->n; i++) {
+    lb_insn_push(L, &plan->insns[i]);
+    lua_rawseti(L, -2, (int)i + 1);
+  }
   lua_pushnumber(L, (lua_Number)plan->pc);
   lua_setfield(L, -2, "pc");
   luaL_getmetatable(L, LB_BB);
   lua_setmetatable(L, -2);
+  int t = lua_gettop(L);
+  lua_pushvalue(L, t); /* lb_fire pops its copy */
   lb_plan = plan;
   lb_fire(L, LB_EV_bb);
   lb_plan = NULL;
+  for (unsigned i = 0; i < plan->n; i++) { /* expired: bb[i] raises */
+    lua_pushnil(L);
+    lua_rawseti(L, t, (int)i + 1);
+  }
+  lua_settop(L, t - 1);
   lb_unlock();
 }
 
@@ -352,7 +366,11 @@ static int lb_ctx_newindex(lua_State *L)
 static int lb_ctx_tostring(lua_State *L)
 {
   if (!lb_cc_thread) lua_pushliteral(L, "<ctx (outside a clean call)>");
-  else lua_pushfstring(L, "<ctx thread %d at 0x%p>", lb_cc_thread->tid, (void *)(uintptr_t)lb_cc_cur->pc);
+  else {
+    char pc[24];
+    log_snprintf(pc, sizeof pc, "0x%lx", (unsigned long)lb_cc_cur->pc);
+    lua_pushfstring(L, "<ctx thread %d at %s>", lb_cc_thread->tid, pc);
+  }
   return 1;
 }
 
@@ -368,17 +386,16 @@ void lb_cc_dispatch(struct arch_tls *tls)
     uint64_t v = arch_cc_arg(t, s, &s->args[i]);
     a[i] = s->args[i].kind == CC_ARG_CONST ? (double)(int64_t)v : (double)v;
   }
-  lb_lock();
+  /* The Lua lock, unless this thread is alone (thr_alone): two atomic
+  ** operations, a sixth of a call's time. */
+  int locked = !thr_alone();
+  if (locked) lb_lock();
   lb_cc_thread = t;
   lb_cc_cur = s;
   ((lb_cc_fn)s->fn)((double)s->handler, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
   lb_cc_thread = NULL;
-  lb_unlock();
-  /* A signal came during the call: step on to the next block start. */
-  if (tls->sig_pending) {
-    tls->mctx.rflags |= 0x100;
-    t->stepping = 1;
-  }
+  if (locked) lb_unlock();
+  /* (A signal that came during the call: lurk_cc steps on to a block start.) */
 }
 
 /* lurk.write(addr, s): write s into app memory; raises on a fault. */
@@ -387,7 +404,11 @@ static int lb_lurk_write(lua_State *L)
   uint64_t addr = (uint64_t)luaL_checknumber(L, 1);
   size_t n;
   const char *s = luaL_checklstring(L, 2, &n);
-  if (arch_copy_out(addr, s, n)) return luaL_error(L, "cannot write %d bytes at 0x%p", (int)n, (void *)(uintptr_t)addr);
+  if (arch_copy_out(addr, s, n)) {
+    char a[24];
+    log_snprintf(a, sizeof a, "0x%lx", (unsigned long)addr);
+    return luaL_error(L, "cannot write %d bytes at %s", (int)n, a);
+  }
   return 0;
 }
 
@@ -434,8 +455,6 @@ void lb_bb_open(lua_State *L)
   luaL_newmetatable(L, LB_BB);
   lua_pushcfunction(L, lb_bb_index_mm);
   lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, lb_bb_len);
-  lua_setfield(L, -2, "__len");
   lua_pushcfunction(L, lb_bb_tostring);
   lua_setfield(L, -2, "__tostring");
   lua_newtable(L);
