@@ -322,7 +322,7 @@ lurk_safe_copy_fault:
 ** but LuaJIT's math.ldexp), and legacy SSE instructions leave the upper
 ** halves of ymm/zmm alone, so xmm0-15 and MXCSR are what a call can change.
 ** They are stored at their fxsave-image offsets of TLS_XSAVE (xmm_i at
-** 160+16i, MXCSR at 24), which costs a fraction of fxsave/fxrstor (those two
+** 160+16i; MXCSR in the image's unused bytes), which costs a fraction of fxsave/fxrstor (those two
 ** were half of a call's time). The x87 control and status words are kept
 ** too; only if the call changed one is the x87 environment reloaded (fldenv,
 ** slow and rare). lurk_cc_epi..lurk_cc_end is the part lurk's single step
@@ -332,9 +332,9 @@ lurk_safe_copy_fault:
 #define CCX(i) TLS_XSAVE + 160 + 16 * i
 #define CC_FCW TLS_XSAVE + 0
 #define CC_FSW TLS_XSAVE + 2
-#define CC_MXCSR TLS_XSAVE + 24
 #define CC_TMP TLS_XSAVE + 416  /* 28-byte fnstenv image (slow path) */
 #define CC_TMP2 TLS_XSAVE + 448 /* MXCSR and x87 words after the call */
+#define CC_MXCSR TLS_XSAVE + 456 /* not 24: xstate.c's xsave writes there */
         .globl lurk_cc
         .hidden lurk_cc
         .globl lurk_cc_epi
@@ -375,7 +375,9 @@ lurk_cc:
         fnstsw %ax
         mov %ax, %gs:CC_FSW
         mov %gs:TLS_SELF, %rdi
+        movq $1, %gs:TLS_CC_ACTIVE
         call lb_cc_dispatch
+        movq $0, %gs:TLS_CC_ACTIVE
 lurk_cc_post:
         /* A signal queued during the call: step on to the next block start
         ** (one that comes after this check is seen by the handler, which

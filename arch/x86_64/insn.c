@@ -132,7 +132,8 @@ static void insn_classify(struct insn *in, const ZydisDecodedInstruction *zi,
   }
 }
 
-lurk_status insn_decode(struct insn *in, const uint8_t *bytes, size_t n, uint64_t pc)
+/* insn_decode and insn_format are the guards in xstate.c. */
+lurk_status insn_decode_raw(struct insn *in, const uint8_t *bytes, size_t n, uint64_t pc)
 {
   ZydisDecodedInstruction zi;
   ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
@@ -160,7 +161,7 @@ lurk_status insn_decode(struct insn *in, const uint8_t *bytes, size_t n, uint64_
   return LURK_OK;
 }
 
-size_t insn_format(const struct insn *in, char *buf, size_t n)
+size_t insn_format_raw(const struct insn *in, char *buf, size_t n)
 {
   ZydisDecodedInstruction zi;
   ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];

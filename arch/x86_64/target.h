@@ -26,6 +26,7 @@
 #define TLS_CC_SITE 272   /* clean-call site id (set by the call site) */
 #define TLS_CC_ENTRY 280  /* address of lurk_cc */
 #define TLS_CC_RSP 288    /* rsp inside lurk_cc, at its return address */
+#define TLS_CC_ACTIVE 296 /* nonzero while lurk_cc runs lb_cc_dispatch */
 #define TLS_XSAVE 320     /* xsave area, 64-byte aligned */
 #define TLS_XSAVE_SIZE 4096
 #define TLS_SIZE (TLS_XSAVE + TLS_XSAVE_SIZE)
@@ -77,8 +78,8 @@ struct arch_tls {
   uint64_t ibl_count;
   uint64_t sig_pending;
   struct arch_mctx mctx;
-  uint64_t cc_site, cc_entry, cc_rsp;
-  uint64_t pad1[3];
+  uint64_t cc_site, cc_entry, cc_rsp, cc_active;
+  uint64_t pad1[2];
   uint8_t xsave[TLS_XSAVE_SIZE] __attribute__((aligned(64)));
 };
 #endif

@@ -24,6 +24,7 @@ _Static_assert(offsetof(struct arch_tls, xsave) == TLS_XSAVE, "TLS_XSAVE");
 _Static_assert(offsetof(struct arch_tls, cc_site) == TLS_CC_SITE, "TLS_CC_SITE");
 _Static_assert(offsetof(struct arch_tls, cc_entry) == TLS_CC_ENTRY, "TLS_CC_ENTRY");
 _Static_assert(offsetof(struct arch_tls, cc_rsp) == TLS_CC_RSP, "TLS_CC_RSP");
+_Static_assert(offsetof(struct arch_tls, cc_active) == TLS_CC_ACTIVE, "TLS_CC_ACTIVE");
 _Static_assert(sizeof(struct arch_mctx) == 8 * MCTX_NSLOTS, "MCTX size");
 
 extern const uint8_t lurk_ctx_enter[], lurk_ctx_resume[], lurk_cc[];
@@ -57,8 +58,11 @@ void arch_tls_init(struct arch_tls *t, uint8_t *stack_top)
   __asm__ volatile("xsave64 %0" : "+m"(t->xsave) : "a"(lo), "d"(hi) : "memory");
 }
 
+int arch_tls_ready;
+
 void arch_tls_install(struct arch_tls *t)
 {
+  arch_tls_ready = 1;
   /* wrgsbase where the kernel allows it (HWCAP2 bit 1), else arch_prctl. */
   if (getauxval(AT_HWCAP2) & 2)
     __asm__ volatile("wrgsbase %0" : : "r"(t) : "memory");

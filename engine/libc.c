@@ -1,0 +1,131 @@
+/* lurk: liblurk.so's own string functions, in place of libc's inside it.
+**
+** LuaJIT (linked in statically), and the engine's struct copies, call
+** memcpy, strlen and friends. glibc picks AVX2 or AVX-512 versions of these
+** at load time, and those leave the upper halves of ymm0-15 zeroed
+** (vzeroupper) and zmm16-31 and k0-7 changed. Inside a clean call that is
+** app state: lurk_cc saves only xmm0-15 (the registers SSE code can touch),
+** because saving the rest costs more than the call. So liblurk.so defines
+** these names itself, hidden: every reference inside it binds here, and
+** the program and its libraries still get libc's. They use general
+** registers only (and rep movsb/stosb, which change no vector state).
+**
+** This file is compiled without builtins and without loop-to-call
+** rewriting, so that none of these turns into a call to itself.
+*/
+#include <stddef.h>
+#include <stdint.h>
+
+#define LIBC __attribute__((visibility("hidden")))
+
+LIBC void *memcpy(void *d, const void *s, size_t n)
+{
+  void *r = d;
+  __asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+  return r;
+}
+
+LIBC void *memmove(void *d, const void *s, size_t n)
+{
+  uint8_t *dp = d;
+  const uint8_t *sp = s;
+  if (dp <= sp || dp >= sp + n) return memcpy(d, s, n);
+  /* Overlapping with the destination above: copy backwards. */
+  void *r = d;
+  dp += n - 1;
+  sp += n - 1;
+  __asm__ volatile("std; rep movsb; cld" : "+D"(dp), "+S"(sp), "+c"(n) : : "memory", "cc");
+  return r;
+}
+
+LIBC void *memset(void *d, int c, size_t n)
+{
+  void *r = d;
+  __asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+  return r;
+}
+
+LIBC int memcmp(const void *a, const void *b, size_t n)
+{
+  const uint8_t *p = a, *q = b;
+  for (; n >= 8; n -= 8, p += 8, q += 8) {
+    uint64_t x, y;
+    __builtin_memcpy(&x, p, 8);
+    __builtin_memcpy(&y, q, 8);
+    if (x != y) break;
+  }
+  for (; n; n--, p++, q++)
+    if (*p != *q) return *p - *q;
+  return 0;
+}
+
+LIBC void *memchr(const void *s, int c, size_t n)
+{
+  const uint8_t *p = s;
+  for (; n; n--, p++)
+    if (*p == (uint8_t)c) return (void *)p;
+  return NULL;
+}
+
+LIBC size_t strlen(const char *s)
+{
+  const char *p = s;
+  while (*p) p++;
+  return (size_t)(p - s);
+}
+
+LIBC char *strchr(const char *s, int c)
+{
+  for (;; s++) {
+    if (*s == (char)c) return (char *)s;
+    if (!*s) return NULL;
+  }
+}
+
+LIBC char *strrchr(const char *s, int c)
+{
+  const char *r = NULL;
+  for (;; s++) {
+    if (*s == (char)c) r = s;
+    if (!*s) return (char *)r;
+  }
+}
+
+LIBC int strcmp(const char *a, const char *b)
+{
+  for (; *a && *a == *b; a++, b++) {}
+  return (uint8_t)*a - (uint8_t)*b;
+}
+
+LIBC int strncmp(const char *a, const char *b, size_t n)
+{
+  for (; n; n--, a++, b++) {
+    if (*a != *b) return (uint8_t)*a - (uint8_t)*b;
+    if (!*a) return 0;
+  }
+  return 0;
+}
+
+LIBC char *strcpy(char *d, const char *s)
+{
+  char *r = d;
+  while ((*d++ = *s++)) {}
+  return r;
+}
+
+LIBC char *strncpy(char *d, const char *s, size_t n)
+{
+  char *r = d;
+  for (; n && *s; n--) *d++ = *s++;
+  for (; n; n--) *d++ = 0;
+  return r;
+}
+
+LIBC char *strstr(const char *h, const char *n)
+{
+  size_t k = strlen(n);
+  if (!k) return (char *)h;
+  for (; *h; h++)
+    if (*h == *n && !strncmp(h, n, k)) return (char *)h;
+  return NULL;
+}
