@@ -35,6 +35,7 @@ struct lurk_thread {
   uint64_t sig_tmpblocked;  /* signals lurk blocked while they wait in the queue */
   int stepping;             /* single-stepping to a point where the app state is whole */
   int step_trap_blocked;    /* SIGTRAP was blocked by the app when stepping began */
+  int step_pushf;           /* the instruction being stepped is a pushf */
   int smc_solo;             /* resume with the faulting writer translated alone */
   uint32_t nsmc;
   uint64_t smc_pages[8];    /* code pages written by this thread, to flush */

@@ -209,10 +209,20 @@ static int is_sync(int sig, const int32_t *info)
   return (sig == 11 || sig == 7 || sig == 4 || sig == 8 || sig == 5) && info[2] > 0;
 }
 
+/* Is the instruction at pc a pushf (any operand size)? Stepped, it would
+** push lurk's TF: the trap after it takes TF out of the pushed value. */
+static int is_pushf(uint64_t pc)
+{
+  const uint8_t *p = (const uint8_t *)pc;
+  while (*p == 0x66 || (*p & 0xf0) == 0x40) p++;
+  return *p == 0x9c;
+}
+
 /* Start single-stepping the thread to the next whole-state point. */
 static void step_begin(struct lurk_thread *t, struct k_ucontext *uc)
 {
   uc->uc_mcontext.eflags |= EFL_TF;
+  t->step_pushf = is_pushf(uc->uc_mcontext.rip);
   if (!t->stepping) {
     t->stepping = 1;
     t->step_trap_blocked = (uc->uc_sigmask & SIG_BIT(5)) != 0;
@@ -225,6 +235,7 @@ static void step_end(struct lurk_thread *t, struct k_ucontext *uc)
   uc->uc_mcontext.eflags &= ~EFL_TF;
   if (t->step_trap_blocked) uc->uc_sigmask |= SIG_BIT(5);
   t->stepping = 0;
+  t->step_pushf = 0;
 }
 
 /* A clean call saw a signal queued (lurk_cc, after lb_cc_dispatch): the app
@@ -235,6 +246,7 @@ void arch_cc_step(struct arch_tls *tls)
 {
   struct lurk_thread *t = thr_of(tls);
   tls->mctx.rflags |= EFL_TF;
+  t->step_pushf = 0; /* lurk's code comes first */
   if (t->stepping) return;
   uint64_t trap = SIG_BIT(5), old = 0;
   sys_call4(SYS_rt_sigprocmask, 1 /* SIG_UNBLOCK */, &trap, &old, 8);
@@ -293,6 +305,8 @@ void lurk_sig_entry(int sig, void *infop, void *ucp)
   }
   /* lurk's own single step towards a whole-state point. */
   if (sig == 5 && t->stepping && !(info[2] == 0x80 /* SI_KERNEL: int3 */)) {
+    if (t->step_pushf) *(uint16_t *)sc->rsp &= (uint16_t)~EFL_TF; /* the app never sees it */
+    t->step_pushf = is_pushf(pc);
     b = cache_block_at(pc);
     struct arch_mctx m;
     sc_to_mctx(sc, &m);
