@@ -27,10 +27,12 @@ static const struct cc_site *lb_cc_cur;
 
 /* -- The bb object -------------------------------------------------------------- */
 
+static const void *lb_bb_cur;            /* its table */
+
 static struct bb_plan *lb_tobb(lua_State *L, int i)
 {
   luaL_checktype(L, i, LUA_TTABLE);
-  if (!lb_plan) luaL_error(L, "bb used outside its 'bb' event");
+  if (!lb_plan || lua_topointer(L, i) != lb_bb_cur) luaL_error(L, "bb used outside its 'bb' event");
   return lb_plan;
 }
 
@@ -224,7 +226,7 @@ static void lb_cc_arg(lua_State *L, int arg, const struct insn *in, unsigned cou
     return;
   }
   const char *s = luaL_checkstring(L, arg);
-  if (!lurk_strcmp(s, "pc")) { a->kind = CC_ARG_PC; a->val = in->pc; return; }
+  if (!lurk_strcmp(s, "pc") || !lurk_strcmp(s, "rip")) { a->kind = CC_ARG_PC; a->val = in->pc; return; }
   if (!lurk_strcmp(s, "count")) { a->kind = CC_ARG_COUNT; a->val = count; return; }
   if (!lurk_strcmp(s, "taken")) {
     if (!(in->flags & INSN_F_CBR)) luaL_argerror(L, arg, "'taken' needs a conditional branch");
@@ -295,7 +297,7 @@ static int lb_bb_call_after(lua_State *L) { return lb_bb_call(L, 1); }
 
 static int lb_bb_tostring(lua_State *L)
 {
-  if (!lb_plan) { lua_pushliteral(L, "<bb (expired)>"); return 1; }
+  if (!lb_plan || lua_topointer(L, 1) != lb_bb_cur) { lua_pushliteral(L, "<bb (expired)>"); return 1; }
   char pc[24];
   log_snprintf(pc, sizeof pc, "0x%lx", (unsigned long)lb_plan->pc);
   lua_pushfstring(L, "<bb %s, %d instructions>", pc, (int)lb_plan->n);
@@ -322,8 +324,10 @@ void lb_event_bb(struct bb_plan *plan)
   int t = lua_gettop(L);
   lua_pushvalue(L, t); /* lb_fire pops its copy */
   lb_plan = plan;
+  lb_bb_cur = lua_topointer(L, t);
   lb_fire(L, LB_EV_bb);
   lb_plan = NULL;
+  lb_bb_cur = NULL;
   for (unsigned i = 0; i < plan->n; i++) { /* expired: bb[i] raises */
     lua_pushnil(L);
     lua_rawseti(L, t, (int)i + 1);
@@ -344,7 +348,7 @@ static int lb_ctx_index(lua_State *L)
 {
   struct arch_mctx *m = lb_ctx_mctx(L);
   const char *k = luaL_checkstring(L, 2);
-  if (!lurk_strcmp(k, "pc")) { lua_pushnumber(L, (lua_Number)lb_cc_cur->pc); return 1; }
+  if (!lurk_strcmp(k, "pc") || !lurk_strcmp(k, "rip")) { lua_pushnumber(L, (lua_Number)lb_cc_cur->pc); return 1; }
   if (!lurk_strcmp(k, "tid")) { lua_pushinteger(L, lb_cc_thread->tid); return 1; }
   uint16_t r = arch_reg_by_name(k);
   if (!r) return luaL_error(L, "context has no register '%s'", k);

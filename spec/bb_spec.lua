@@ -912,7 +912,7 @@ describe("errors", function()
     assert.equal(string.rep("false\tbb used outside its 'bb' event\n", 8), r.stderr)
   end)
 
-  it("bb[i] and #bb raise after the event, in a later handler and in a later bb event", function()
+  it("bb[i] raises and #bb is 0 after the event, in a later handler and in a later bb event", function()
     local p = ops()
     local use = [[
         try(function() return first[1] end)
@@ -921,7 +921,8 @@ describe("errors", function()
     local r = run(p, (STALE:gsub("USE", use)), { "block" })
     assert.equal(0, r.status)
     same(r, p, { "block" }, "block 15\n")
-    local twice = string.rep("false\tbb used outside its 'bb' event\n", 2) .. "true\t<bb (expired)>\n"
+    -- (#bb cannot raise: bb is a table, and LuaJIT has no __len for tables)
+    local twice = "false\tbb used outside its 'bb' event\ntrue\t0\ntrue\t<bb (expired)>\n"
     assert.equal(twice .. twice, r.stderr)
   end)
 end)
