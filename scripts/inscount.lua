@@ -1,0 +1,81 @@
+--- inscount: count the instructions the program executes (DynamoRIO's and
+-- Pin's inscount), in total or only in the main executable.
+--
+--   lurk run -t inscount -- ls /tmp             # every instruction after takeover
+--   lurk run -t inscount=main -- ./prog          # only the main executable's code
+--   lurk run -t inscount=main,modules -- ./prog  # also a line per module
+--
+-- Options (any order): `main` counts only instructions of the program
+-- itself (its text, .init/.fini and PLT stubs; not ld.so, libc or other
+-- libraries); `modules` adds one line per module, largest first.
+--
+-- Sample output (lurk run -t inscount=modules -- /bin/echo hi):
+--
+--   hi
+--   inscount: 173,569 instructions
+--     libc.so.6                   161,751
+--     ld-linux-x86-64.so.2         11,406
+--     echo                            346
+--     (no module)                      22
+--     libZydis.so.4.0.0.0              22
+--     libm.so.6                        22
+--
+-- (libm and libZydis are mapped for liblurk.so; their destructors, and
+-- liblurk.so's own, run as the program exits.)
+--
+-- How it counts: one clean call per block, before its first instruction,
+-- with the block's instruction count as argument ("count"). An instruction
+-- counts once each time it runs. A rep-prefixed string instruction
+-- (`rep movsb`, `repne scasb`) counts ONCE per execution however many
+-- iterations it makes, as in DynamoRIO and Pin (valgrind counts every
+-- iteration). A block cut short by a fault still counts whole. What runs
+-- before lurk takes over (ld.so's start, up to liblurk.so's constructor)
+-- is not counted; lurk's own code never is. A forked child counts its own
+-- instructions from the fork on, starting from the parent's count at the
+-- fork, and prints its own total when it exits.
+local opts = {}
+for _, a in ipairs({ ... }) do
+  if a == "main" or a == "modules" then opts[a] = true
+  else error(string.format("inscount: unknown option '%s' (main, modules)", a), 0) end
+end
+
+local total = 0
+local per = {}                   -- module path -> count (option modules)
+local function count(ctx, n) total = total + n end
+
+local function count_in(path)    -- one handler per module (few)
+  return function(ctx, n)
+    total = total + n
+    per[path] = per[path] + n
+  end
+end
+local handlers = {}
+
+lurk.on("bb", function(bb)
+  local m = lurk.module_at(bb.pc)
+  if opts.main and not (m and m.main) then return end
+  if opts.modules then
+    local path = m and m.path or "(no module)"
+    if not handlers[path] then handlers[path], per[path] = count_in(path), 0 end
+    bb:call_before(1, handlers[path], "count")
+  else
+    bb:call_before(1, count, "count")
+  end
+end)
+
+-- 1234567 -> "1,234,567"
+local function group(n)
+  local s = string.format("%d", n)
+  return (s:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", ""))
+end
+
+lurk.on("exit", function()
+  local what = opts.main and " in the main executable" or ""
+  lurk.log("inscount: %s instructions%s", group(total), what)
+  if opts.modules then
+    local list = {}
+    for path, n in pairs(per) do list[#list + 1] = { name = path:match("[^/]*$"), n = n } end
+    table.sort(list, function(a, b) if a.n ~= b.n then return a.n > b.n end return a.name < b.name end)
+    for _, e in ipairs(list) do lurk.log("  %-22s %12s", e.name, group(e.n)) end
+  end
+end)
