@@ -58,6 +58,13 @@ int lb_event_syscall_pre(long nr, uint64_t *const args[6], long tid, uint64_t *r
 uint64_t lb_event_syscall_post(long nr, uint64_t *const args[6], long tid, uint64_t result,
                                int skipped);
 
+/* `signal`: signal sig (siginfo at info: si_code, si_addr) is about to be
+** delivered to thread tid at app pc; action 0 default, 1 ignored, 2 the
+** app's handler; sync: a fault of the app's instruction. Returns 1 if a
+** handler suppressed it (e:suppress(); never for a fault). Call only when
+** lb_event_wanted(LB_EV_signal), from the dispatcher (not a signal handler). */
+int lb_event_signal(int sig, const void *info, long tid, uint64_t pc, int action, int sync);
+
 /* An ELF module, as the module events report it. */
 struct lb_module {
   const char *path;

@@ -364,6 +364,59 @@ void lb_event_exec(const char *path, char *const argv[])
   lb_unlock();
 }
 
+/* -- signal ---------------------------------------------------------------- */
+
+/* e:suppress(): the signal is not delivered (not for a fault). */
+static int lb_sig_suppress(lua_State *L)
+{
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "sync");
+  if (lua_toboolean(L, -1))
+    luaL_error(L, "a fault cannot be suppressed (the instruction would fault again)");
+  lua_pushboolean(L, 1);
+  lua_setfield(L, 1, "suppressed");
+  return 0;
+}
+
+int lb_event_signal(int sig, const void *info, long tid, uint64_t pc, int action, int sync)
+{
+  static const char *const actions[] = { "default", "ignore", "handler" };
+  lua_State *L = lb_L;
+  if (!L) return 0;
+  const int32_t *si = info;
+  uint64_t addr;
+  lurk_memcpy(&addr, (const uint8_t *)info + 16, 8);
+  lb_lock();
+  lb_event_new(9);
+  lua_pushinteger(L, sig);
+  lua_setfield(L, -2, "signal");
+  lua_pushinteger(L, si[2]);
+  lua_setfield(L, -2, "code");
+  lua_pushinteger(L, (lua_Integer)tid);
+  lua_setfield(L, -2, "tid");
+  lua_pushnumber(L, (lua_Number)pc);
+  lua_setfield(L, -2, "pc");
+  if (sig == 4 || sig == 7 || sig == 8 || sig == 11 || sig == 5) { /* si_addr: faults */
+    lua_pushnumber(L, (lua_Number)addr);
+    lua_setfield(L, -2, "addr");
+  }
+  lua_pushstring(L, actions[action]);
+  lua_setfield(L, -2, "action");
+  lua_pushboolean(L, sync);
+  lua_setfield(L, -2, "sync");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "suppressed");
+  lua_pushcfunction(L, lb_sig_suppress);
+  lua_setfield(L, -2, "suppress");
+  lua_pushvalue(L, -1); /* kept below the one lb_fire pops */
+  lb_fire(L, LB_EV_signal);
+  lua_getfield(L, -1, "suppressed");
+  int r = lua_toboolean(L, -1) && !sync;
+  lua_pop(L, 2);
+  lb_unlock();
+  return r;
+}
+
 /* module_load/module_unload: the module's table (lb_mod.c). */
 static void lb_event_module(int ev, const struct lb_module *m)
 {

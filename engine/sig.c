@@ -6,6 +6,7 @@
 #include "log.h"
 #include "mem.h"
 #include "scall.h"
+#include "../bindings/lb.h"
 #include "../arch/x86_64/syscall.h"
 
 #define E(x) ((uint64_t)-(int64_t)(x))
@@ -200,6 +201,9 @@ void sig_deliver(struct lurk_thread *t)
     t->sigq_head = head + 1;
     int sig = *(int32_t *)(void *)e.info;
     struct sig_action act = app_sa[sig];
+    if (lb_event_wanted(LB_EV_signal) &&
+        lb_event_signal(sig, e.info, t->tid, t->tls.mctx.rip, act.handler > 1 ? 2 : (int)act.handler, e.sync))
+      continue; /* a script suppressed it */
     if (act.handler == 1 /* SIG_IGN */) {
       if (e.sync) sig_die(sig); /* a fault cannot be ignored: the kernel forces it */
       continue;
