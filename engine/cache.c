@@ -45,6 +45,10 @@ void cache_unlock(void) { lock_release(&cache_lk); }
 static uint64_t dist(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
 
 /* Map a chunk near pc: try fixed spots below and above, then anywhere. */
+/* The program's heap start (brk at takeover) and the room left for it. */
+static uint64_t cache_heap;
+#define HEAP_ROOM (512ull << 20)
+
 static struct cache_chunk *chunk_new(uint64_t pc)
 {
   uint8_t *p = NULL;
@@ -61,11 +65,15 @@ static struct cache_chunk *chunk_new(uint64_t pc)
     }
     far_next += CHUNK_SIZE;
   }
-  for (int i = 1; i < 24 && !p; i++) {
+  /* Near pc, below it first; never where the program's brk heap grows
+  ** (cache_heap..+HEAP_ROOM): the kernel starts the heap at a random place
+  ** up to 1 GiB above a non-PIE executable, and a cache there made brk fail. */
+  for (int i = 1; i < 30 && !p; i++) { /* within CHUNK_REACH */
     uint64_t off = (uint64_t)i * (32ull << 20);
     uint64_t tries[2] = { page - off - CHUNK_SIZE, page + off };
     for (int k = 0; k < 2 && !p; k++) {
       if (tries[k] < 0x10000 || tries[k] > 0x7fff00000000ull) continue;
+      if (tries[k] + CHUNK_SIZE > cache_heap && tries[k] < cache_heap + HEAP_ROOM) continue;
       long r = sys_mmap(tries[k], CHUNK_SIZE, prot,
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
       if (!SYS_FAILED(r)) {
@@ -350,6 +358,7 @@ static void ibl_remove(uint64_t pc, const uint8_t *lo, const uint8_t *hi)
 
 void cache_init(void)
 {
+  cache_heap = (uint64_t)sys_call1(SYS_brk, 0);
   btab_mask = (1u << 16) - 1;
   btab = mem_alloc((btab_mask + 1) * sizeof *btab);
   pageset = mem_alloc(PAGESET_SIZE * sizeof *pageset);

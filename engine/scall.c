@@ -141,6 +141,9 @@ static int efault_retry(void)
 void scall_on_exit(int status)
 {
   static int done;
+  /* A vfork child shares the parent's memory and Lua state: its end is not
+  ** the program's (the parent, resumed, reports its own exit). */
+  if (thr_self()->clone_flags & 0x4000 /* CLONE_VFORK */) return;
   if (__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL)) return;
   lb_event_exit(status);
   if (opt.stats) {
