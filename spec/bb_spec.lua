@@ -8,14 +8,8 @@
 local h = require "spec.util.helper"
 local D = h.root .. "/spec/lua/"
 
-local function sh(cmd)
-  local _, how, code = os.execute(cmd)
-  return how == "exit" and code or 128 + (code or 0)
-end
-
-local tmp = os.tmpname()
-os.remove(tmp)
-assert(sh("mkdir -p " .. tmp) == 0)
+local sh = h.sh
+local tmp = h.tmpdir()
 teardown(function() sh("rm -rf " .. h.quote(tmp)) end)
 
 -- -- Programs ---------------------------------------------------------------------------
@@ -25,9 +19,7 @@ local built = {}
 local function build(name, ...)
   if built[name] then return built[name] end
   local out = tmp .. "/" .. name
-  local cmd = "gcc -O2 -no-pie -fno-pie -o " .. out .. " " .. h.quote(D .. name .. ".c")
-  for _, a in ipairs({ ... }) do cmd = cmd .. " " .. h.quote(a) end
-  assert(sh(cmd .. " 2>&1") == 0, "cannot build " .. name)
+  h.gcc(out, "-O2", "-no-pie", "-fno-pie", D .. name .. ".c", ...)
   local syms, p = {}, assert(io.popen("nm " .. out))
   for line in p:lines() do
     local addr, sym = line:match("^(%x+) %a ([td]_[%w_]+)$")

@@ -14,24 +14,10 @@
 local h = require "spec.util.helper"
 local S = h.root .. "/spec/lua/"
 
-local function sh(cmd)
-  local _, how, code = os.execute(cmd)
-  return how == "exit" and code or 128 + (code or 0)
-end
-local function capture(cmd)
-  local p = assert(io.popen(cmd))
-  local s = p:read("a")
-  p:close()
-  return s
-end
+local sh, capture = h.sh, h.capture
 
-local tmp = os.tmpname()
-os.remove(tmp)
-assert(sh("mkdir -p " .. tmp) == 0)
-local function cc(out, src, flags)
-  assert(sh("gcc " .. flags .. " -o " .. tmp .. "/" .. out .. " " .. S .. src .. " 2>&1") == 0, "cannot build " .. out)
-  return tmp .. "/" .. out
-end
+local tmp = h.tmpdir()
+local function cc(out, src, ...) return h.gcc(tmp .. "/" .. out, S .. src, ...) end
 
 -- Section address ranges of an ELF file (readelf -SW): name -> {lo, hi}.
 local function sections(path)
@@ -112,7 +98,7 @@ describe("inscount", function()
   end)
 
   it("counts the main executable's instructions exactly as callgrind's per-instruction dump", function()
-    local prog = cc("hot", "inscount_hot.c", "-O1 -fno-inline -no-pie")
+    local prog = cc("hot", "inscount_hot.c", "-O1", "-fno-inline", "-no-pie")
     local native = capture(prog .. " 40")
     local r, n = inscount(prog, { "40" })
     assert.equal(0, r.status)
@@ -162,7 +148,7 @@ describe("inscount", function()
   end)
 
   it("counts a rep-prefixed instruction once per execution (callgrind: once per iteration)", function()
-    local prog = cc("rep", "inscount_rep.c", "-O1 -no-pie")
+    local prog = cc("rep", "inscount_rep.c", "-O1", "-no-pie")
     local r, n = inscount(prog)
     assert.equal(0, r.status)
     local out = tmp .. "/cg-rep.out"

@@ -2,15 +2,10 @@
 -- asynchronous one, never a fault.
 local h = require "spec.util.helper"
 
-local function sh(cmd)
-  local _, how, code = os.execute(cmd)
-  return how == "exit" and code or 128 + (code or 0)
-end
-local tmp = os.tmpname()
-os.remove(tmp)
-assert(sh("mkdir -p " .. tmp) == 0)
+local sh = h.sh
+local tmp = h.tmpdir()
 local prog = tmp .. "/signal_ev"
-assert(sh("gcc -O1 -o " .. prog .. " " .. h.root .. "/spec/lua/signal_ev.c") == 0)
+h.gcc(prog, "-O1", h.root .. "/spec/lua/signal_ev.c")
 
 local OBSERVE = [[
   lurk.on("signal", function(e)

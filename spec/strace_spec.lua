@@ -3,20 +3,10 @@
 local h = require "spec.util.helper"
 local S = h.root .. "/spec/lua/"
 
-local function sh(cmd)
-  local _, how, code = os.execute(cmd)
-  return how == "exit" and code or 128 + (code or 0)
-end
-
-local tmp = os.tmpname()
-os.remove(tmp)
-assert(sh("mkdir -p " .. tmp) == 0)
-local function cc(out, ...)
-  local cmd = "gcc -O2 -o " .. tmp .. "/" .. out
-  for _, a in ipairs({ ... }) do cmd = cmd .. " " .. h.quote(a) end
-  assert(sh(cmd .. " 2>&1") == 0, "cannot build " .. out)
-  return tmp .. "/" .. out
-end
+local sh = h.sh
+local tmp = h.tmpdir()
+teardown(function() sh("rm -rf " .. h.quote(tmp)) end)
+local function cc(out, ...) return h.gcc(tmp .. "/" .. out, "-O2", ...) end
 
 -- strace must be installed and allowed to ptrace.
 local have_strace = sh("strace -o /dev/null /bin/true >/dev/null 2>&1") == 0

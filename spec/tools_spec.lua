@@ -5,28 +5,11 @@
 local h = require "spec.util.helper"
 local S = h.root .. "/spec/lua/"
 
-local function sh(cmd)
-  local _, how, code = os.execute(cmd)
-  return how == "exit" and code or 128 + (code or 0)
-end
+local sh, capture = h.sh, h.capture
 
-local function capture(cmd)
-  local p = assert(io.popen(cmd))
-  local s = p:read("a")
-  p:close()
-  return s
-end
-
-local tmp = os.tmpname()
-os.remove(tmp)
-assert(sh("mkdir -p " .. tmp) == 0)
-
-local function cc(out, src, ...)
-  local cmd = "gcc -o " .. tmp .. "/" .. out .. " " .. h.quote(S .. src)
-  for _, a in ipairs({ ... }) do cmd = cmd .. " " .. h.quote(a) end
-  assert(sh(cmd .. " 2>&1") == 0, "cannot build " .. out)
-  return tmp .. "/" .. out
-end
+local tmp = h.tmpdir()
+teardown(function() sh("rm -rf " .. h.quote(tmp)) end)
+local function cc(out, src, ...) return h.gcc(tmp .. "/" .. out, S .. src, ...) end
 
 local progs = {} -- built once, on first use
 local function prog(name)

@@ -30,6 +30,36 @@ local function slurp(path)
 end
 M.slurp = slurp
 
+--- Run a shell command; its exit status (128 + signal if killed).
+function M.sh(cmd)
+  local _, how, code = os.execute(cmd)
+  return how == "exit" and code or 128 + (code or 0)
+end
+
+--- Run a shell command; its standard output.
+function M.capture(cmd)
+  local p = assert(io.popen(cmd))
+  local s = p:read("a")
+  p:close()
+  return s
+end
+
+--- A new empty temporary directory (the spec removes it in teardown).
+function M.tmpdir()
+  local d = os.tmpname()
+  os.remove(d)
+  assert(M.sh("mkdir -p " .. M.quote(d)) == 0, "cannot make " .. d)
+  return d
+end
+
+--- gcc -o out WORDS... (sources and flags, each quoted); raises if it fails.
+function M.gcc(out, ...)
+  local cmd = { "gcc -o", M.quote(out) }
+  for _, a in ipairs({ ... }) do cmd[#cmd + 1] = M.quote(a) end
+  assert(M.sh(table.concat(cmd, " ") .. " 2>&1") == 0, "cannot build " .. out)
+  return out
+end
+
 --- Write s to a new temporary file; returns its path.
 function M.tmpfile(s, suffix)
   local p = os.tmpname()
