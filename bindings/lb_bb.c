@@ -14,7 +14,6 @@
 #include "../engine/bb.h"
 #include "../engine/thr.h"
 #include "../engine/mem.h"
-#include "../engine/log.h"
 #include "../arch/arch.h"
 
 #define LB_BB "lurk.bb"
@@ -299,8 +298,7 @@ static int lb_bb_tostring(lua_State *L)
 {
   if (!lb_plan || lua_topointer(L, 1) != lb_bb_cur) { lua_pushliteral(L, "<bb (expired)>"); return 1; }
   char pc[24];
-  log_snprintf(pc, sizeof pc, "0x%lx", (unsigned long)lb_plan->pc);
-  lua_pushfstring(L, "<bb %s, %d instructions>", pc, (int)lb_plan->n);
+  lua_pushfstring(L, "<bb %s, %d instructions>", lb_hex(pc, lb_plan->pc), (int)lb_plan->n);
   return 1;
 }
 
@@ -372,8 +370,7 @@ static int lb_ctx_tostring(lua_State *L)
   if (!lb_cc_thread) lua_pushliteral(L, "<ctx (outside a clean call)>");
   else {
     char pc[24];
-    log_snprintf(pc, sizeof pc, "0x%lx", (unsigned long)lb_cc_cur->pc);
-    lua_pushfstring(L, "<ctx thread %d at %s>", lb_cc_thread->tid, pc);
+    lua_pushfstring(L, "<ctx thread %d at %s>", lb_cc_thread->tid, lb_hex(pc, lb_cc_cur->pc));
   }
   return 1;
 }
@@ -408,11 +405,8 @@ static int lb_lurk_write(lua_State *L)
   uint64_t addr = (uint64_t)luaL_checknumber(L, 1);
   size_t n;
   const char *s = luaL_checklstring(L, 2, &n);
-  if (arch_copy_out(addr, s, n)) {
-    char a[24];
-    log_snprintf(a, sizeof a, "0x%lx", (unsigned long)addr);
-    return luaL_error(L, "cannot write %d bytes at %s", (int)n, a);
-  }
+  char a[24];
+  if (arch_copy_out(addr, s, n)) return luaL_error(L, "cannot write %d bytes at %s", (int)n, lb_hex(a, addr));
   return 0;
 }
 

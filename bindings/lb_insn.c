@@ -4,7 +4,6 @@
 */
 #include "lb_int.h"
 #include "../arch/insn.h"
-#include "../engine/log.h"
 
 #define LB_INSN "lurk.insn"
 
@@ -91,8 +90,7 @@ static void lb_push_opnd(lua_State *L, const struct insn *in, const struct insn_
     char hex[24];
     uint64_t bits = o->imm.value;
     if (o->size && o->size < 64) bits &= (1ull << o->size) - 1;
-    log_snprintf(hex, sizeof hex, "0x%lx", (unsigned long)bits);
-    lua_pushstring(L, hex);
+    lua_pushstring(L, lb_hex(hex, bits));
     lua_setfield(L, -2, "hex");
     if (sgn) lb_setbool(L, "signed", 1);
     if (o->flags & INSN_OPF_RELATIVE) {
@@ -205,8 +203,7 @@ static int lb_insn_tostring(lua_State *L)
   const struct insn *in = lb_toinsn(L, 1);
   char buf[256], pc[24];
   insn_format(in, buf, sizeof buf);
-  log_snprintf(pc, sizeof pc, "0x%lx", (unsigned long)in->pc);
-  lua_pushfstring(L, "<insn %s %s>", pc, buf);
+  lua_pushfstring(L, "<insn %s %s>", lb_hex(pc, in->pc), buf);
   return 1;
 }
 

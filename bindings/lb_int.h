@@ -26,6 +26,8 @@ void lb_call(lua_State *L, int nargs, int nresults);
 int lb_loadfile(lua_State *L, const char *path, const char *chunkname);
 /* Message for a -errno value (glibc's words for the common ones). */
 const char *lb_strerror(long err);
+/* v as "0x..." in buf (addresses in messages and __tostring); returns buf. */
+const char *lb_hex(char buf[24], uint64_t v);
 /* Push nil, "<what>: <strerror>", errno and return 3 (liolib's shape). */
 int lb_fileresult(lua_State *L, const char *what, long err);
 /* The environment the program started with (os.getenv). */

@@ -112,3 +112,9 @@ const char *lb_env_get(const char *name, size_t n)
     if (lurk_strncmp(*e, name, n) == 0 && (*e)[n] == '=') return *e + n + 1;
   return NULL;
 }
+
+const char *lb_hex(char buf[24], uint64_t v)
+{
+  log_snprintf(buf, 24, "0x%lx", (unsigned long)v);
+  return buf;
+}
