@@ -45,6 +45,9 @@ void lb_event_bb(struct bb_plan *plan);
 
 /* The Lua lock, held by the forking thread across fork (proc.c). */
 void lb_fork_prepare(void);
+/* Fold the counters of inlined clean calls into Lua now (a vfork child's
+** block is about to be taken back). */
+void lb_inl_flush(void);
 void lb_fork_finish(void);
 
 /* `syscall_pre`: the app is about to make syscall nr with the arguments

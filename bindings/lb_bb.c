@@ -11,6 +11,7 @@
 ** lurk_cc (context.S) with the app state saved in the thread block.
 */
 #include "lb_int.h"
+#include "../engine/cache.h"
 #include "../engine/bb.h"
 #include "../engine/thr.h"
 #include "../engine/mem.h"
@@ -274,15 +275,21 @@ static int lb_bb_call(lua_State *L, int after)
     luaL_argerror(L, 2, "nothing runs after a branch or syscall in its block");
   int nargs = lua_gettop(L) - 3;
   if (nargs > CC_MAX_ARGS) luaL_error(L, "too many clean-call arguments (at most %d)", CC_MAX_ARGS);
-  struct cc_site *s;
+  struct cc_site site, *s;
+  lurk_memset(&site, 0, sizeof site);
+  site.in = *in;
+  site.pc = in->pc;
+  site.nargs = (uint8_t)nargs;
+  for (int k = 0; k < nargs; k++) lb_cc_arg(L, 4 + k, in, p->n, &site.args[k]);
+  site.handler = lb_handler_id(L, 3);
+  if (lb_inl_plan(L, 3, site.handler, &site, p, i, after)) {
+    stats.cc_inlined++;
+    return 0;
+  }
+  stats.cc_called++;
+  site.fn = lb_callback(L, nargs);
   uint32_t id = cc_site_new(&s);
-  lurk_memset(s, 0, sizeof *s);
-  s->in = *in;
-  s->pc = in->pc;
-  s->nargs = (uint8_t)nargs;
-  for (int k = 0; k < nargs; k++) lb_cc_arg(L, 4 + k, in, p->n, &s->args[k]);
-  s->fn = lb_callback(L, nargs);
-  s->handler = lb_handler_id(L, 3);
+  *s = site;
   struct bb_op *o = bb_op_add(p);
   o->at = (uint16_t)i;
   o->after = (uint8_t)after;
@@ -391,6 +398,7 @@ void lb_cc_dispatch(struct arch_tls *tls)
   ** operations, a sixth of a call's time. */
   int locked = !thr_alone();
   if (locked) lb_lock();
+  else lb_inl_sync();
   lb_cc_thread = t;
   lb_cc_cur = s;
   ((lb_cc_fn)s->fn)((double)s->handler, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);

@@ -62,6 +62,16 @@ void lb_lock(void);
 void lb_unlock(void);
 lua_State *lb_event_new(int n);
 void lb_fire(lua_State *L, int ev);
+/* Inlined clean calls (lb_inl.c): set up (after lb_bb_open); inline the
+** call of handler fn (stack index, id hid) with site s's arguments into p
+** at (at, after) and return 1, or return 0 (emit the call); fold the
+** threads' counters into Lua (before any Lua runs: lb_lock does it). */
+struct cc_site;
+struct bb_plan;
+void lb_inl_open(lua_State *L);
+int lb_inl_plan(lua_State *L, int fn, uint32_t hid, const struct cc_site *s, struct bb_plan *p,
+                unsigned at, int after);
+void lb_inl_sync(void);
 /* Add syscall to the lurk table on top (lb_syscall.c). */
 void lb_syscall_open(lua_State *L);
 /* Add read/cstring to the lurk table on top (lb_mem.c). */

@@ -54,13 +54,20 @@ struct cc_site *cc_site_get(uint32_t id);
 
 /* -- The plan a bb handler leaves ---------------------------------------------- */
 
-enum { BB_OP_CALL, BB_OP_META };
+/* CALL: a clean call. META: an instruction the handler inserted. ADD: add
+** k to the running thread's counter slot (an inlined clean call, see
+** bindings/lb_inl.c); the arch emits it without touching flags. */
+enum { BB_OP_CALL, BB_OP_META, BB_OP_ADD };
+
+/* Per-thread 64-bit counters that BB_OP_ADD adds to (arch_tls.inl). */
+#define BB_ADD_SLOTS ARCH_INL_SLOTS
 
 struct bb_op {
   uint16_t at;              /* app instruction index */
   uint8_t after;            /* 0: before it, 1: after it */
   uint8_t kind;             /* BB_OP_* */
-  uint32_t site;            /* CALL: site id */
+  uint32_t site;            /* CALL: site id; ADD: counter slot */
+  int64_t k;                /* ADD: the addend */
   uint8_t len;              /* META: raw bytes emitted as they are */
   uint8_t bytes[INSN_MAX_BYTES];
 };

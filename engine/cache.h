@@ -50,7 +50,9 @@ struct cache_block {
   _(syscalls, "syscalls")                                 \
   _(flushes, "flushes")                                   \
   _(flushed_blocks, "blocks flushed")                     \
-  _(chunks, "cache chunks")
+  _(chunks, "cache chunks")                               \
+  _(cc_called, "clean calls placed")                      \
+  _(cc_inlined, "clean calls inlined")
 
 struct lurk_stats {
 #define STATFIELD(n, d) uint64_t n;

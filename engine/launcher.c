@@ -33,6 +33,8 @@ static const char usage_text[] =
   "  --log LEVEL      error, warn (default), info or debug (or 0-3)\n"
   "  --stats          print engine statistics when the program exits\n"
   "  --no-follow      do not follow the program into the programs it execs\n"
+  "  --no-inline      call every clean-call handler, even those simple enough\n"
+  "                   to be inlined (docs/lua-api.md, Inlined clean calls)\n"
   "  --far-cache      testing aid: keep the code cache out of rel32 reach of\n"
   "                   the program, so every rip-relative operand is rewritten\n"
   "  -h, --help       show this help\n"
@@ -379,6 +381,7 @@ static int cmd_run(int argc, char **argv)
     else if (TAKES("-t")) { val = VALUE(); add_tool(val); }
     else if (TAKES("--no-follow") && !eq) opt.follow = 0;
     else if (TAKES("--far-cache") && !eq) opt.far_cache = 1;
+    else if (TAKES("--no-inline") && !eq) opt.inline_calls = 0;
     else usage_error("unknown option '%s'", a);
   }
   if (i < dashdash) add_script(argv[i], dashdash - i - 1, argv + i + 1);

@@ -103,7 +103,10 @@ static uint64_t proc_thread(struct lurk_thread *t, long nr, uint64_t flags, uint
   }
   sys_call4(SYS_rt_sigprocmask, 2, &c->start_mask, 0, 8);
   if (SYS_FAILED(r)) thr_release(c);
-  else if (flags & CLONE_VFORK) thr_forget(c); /* it has exec'd or exited */
+  else if (flags & CLONE_VFORK) { /* it has exec'd or exited */
+    lb_inl_flush();
+    thr_forget(c);
+  }
   if (saved) {
     if (flags & CLONE_VFORK) sig_restore(saved);
     mem_free(saved, SIG_NSAVE * sizeof *saved);

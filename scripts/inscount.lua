@@ -24,7 +24,10 @@
 -- liblurk.so's own, run as the program exits.)
 --
 -- How it counts: one clean call per block, before its first instruction,
--- with the block's instruction count as argument ("count"). An instruction
+-- with the block's instruction count as argument ("count"). The handlers
+-- only add the count to an upvalue, so lurk inlines them: the block adds
+-- to a counter, no Lua runs (docs/lua-api.md, Inlined clean calls; about
+-- 2.7x native on python3, against 74x with --no-inline). An instruction
 -- counts once each time it runs. A rep-prefixed string instruction
 -- (`rep movsb`, `repne scasb`) counts ONCE per execution however many
 -- iterations it makes, as in DynamoRIO and Pin (valgrind counts every
@@ -40,14 +43,14 @@ for _, a in ipairs({ ... }) do
 end
 
 local total = 0
-local per = {}                   -- module path -> count (option modules)
+local per = {}                   -- module path -> function returning its count (modules)
 local function count(ctx, n) total = total + n end
 
-local function count_in(path)    -- one handler per module (few)
-  return function(ctx, n)
-    total = total + n
-    per[path] = per[path] + n
-  end
+-- One counter per module, an upvalue of its own handler (so still inlined).
+local function count_in(path)
+  local c = 0
+  per[path] = function() return c end
+  return function(ctx, n) c = c + n end
 end
 local handlers = {}
 
@@ -56,7 +59,7 @@ lurk.on("bb", function(bb)
   if opts.main and not (m and m.main) then return end
   if opts.modules then
     local path = m and m.path or "(no module)"
-    if not handlers[path] then handlers[path], per[path] = count_in(path), 0 end
+    if not handlers[path] then handlers[path] = count_in(path) end
     bb:call_before(1, handlers[path], "count")
   else
     bb:call_before(1, count, "count")
@@ -70,11 +73,12 @@ local function group(n)
 end
 
 lurk.on("exit", function()
+  for _, get in pairs(per) do total = total + get() end
   local what = opts.main and " in the main executable" or ""
   lurk.log("inscount: %s instructions%s", group(total), what)
   if opts.modules then
     local list = {}
-    for path, n in pairs(per) do list[#list + 1] = { name = path:match("[^/]*$"), n = n } end
+    for path, get in pairs(per) do list[#list + 1] = { name = path:match("[^/]*$"), n = get() } end
     table.sort(list, function(a, b) if a.n ~= b.n then return a.n > b.n end return a.name < b.name end)
     for _, e in ipairs(list) do lurk.log("  %-22s %12s", e.name, group(e.n)) end
   end

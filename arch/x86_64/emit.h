@@ -114,6 +114,15 @@ static inline void emit_mov_imm64(uint8_t **p, int r, uint64_t v)
   emit_u64(p, v);
 }
 
+/* lea rax, [rax + disp32] (adds without touching flags) */
+static inline void emit_lea_rax_disp(uint8_t **p, int32_t disp)
+{
+  emit_u8(p, 0x48);
+  emit_u8(p, 0x8d);
+  emit_u8(p, 0x80);
+  emit_u32(p, (uint32_t)disp);
+}
+
 /* mov dst, src (64-bit) */
 static inline void emit_mov_rr(uint8_t **p, int dst, int src)
 {

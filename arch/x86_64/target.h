@@ -29,7 +29,10 @@
 #define TLS_CC_ACTIVE 296 /* nonzero while lurk_cc runs lb_cc_dispatch */
 #define TLS_XSAVE 320     /* xsave area, 64-byte aligned */
 #define TLS_XSAVE_SIZE 4096
-#define TLS_SIZE (TLS_XSAVE + TLS_XSAVE_SIZE)
+#define TLS_INL (TLS_XSAVE + TLS_XSAVE_SIZE) /* inlined-call counters (bb.h BB_OP_ADD) */
+#define ARCH_INL_SLOTS 256
+#define TLS_INL_DONE (TLS_INL + 8 * ARCH_INL_SLOTS) /* their values already folded into Lua */
+#define TLS_SIZE (TLS_INL_DONE + 8 * ARCH_INL_SLOTS)
 
 /* Machine context slots (ORDER GPR: hardware encoding order). */
 #define MCTX_RAX 0
@@ -81,6 +84,8 @@ struct arch_tls {
   uint64_t cc_site, cc_entry, cc_rsp, cc_active;
   uint64_t pad1[2];
   uint8_t xsave[TLS_XSAVE_SIZE] __attribute__((aligned(64)));
+  uint64_t inl[ARCH_INL_SLOTS];      /* written by this thread's blocks only */
+  uint64_t inl_done[ARCH_INL_SLOTS]; /* under the Lua lock (lb_inl_sync) */
 };
 #endif
 

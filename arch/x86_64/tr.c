@@ -317,6 +317,21 @@ static void tr_cc(uint8_t **p, uint32_t site)
   emit_lea_rsp(p, 128);
 }
 
+/* An inlined clean call: add k to counter slot s of the running thread,
+** gs:[TLS_INL + 8s], through rax with lea, so the app's flags stay live
+** (`add [mem], imm` would need them saved). TLS_SPILL_SCR is free here:
+** it is used only inside one app instruction's rewrite. */
+static void tr_add(uint8_t **p, uint32_t s, int64_t k)
+{
+  int32_t slot = TLS_INL + 8 * (int32_t)s;
+  LURK_ASSERT(k == (int32_t)k && s < ARCH_INL_SLOTS, "inlined addend or slot out of range");
+  emit_gs_store(p, R_RAX, TLS_SPILL_SCR);
+  emit_gs_load(p, R_RAX, slot);
+  emit_lea_rax_disp(p, (int32_t)k);
+  emit_gs_store(p, R_RAX, slot);
+  emit_gs_load(p, R_RAX, TLS_SPILL_SCR);
+}
+
 /* Emit the plan's ops at app instruction i, before (after = 0) or after it. */
 static void tr_plan_ops(uint8_t **p, const struct bb_plan *plan, unsigned i, int after, uint64_t apc)
 {
@@ -327,6 +342,7 @@ static void tr_plan_ops(uint8_t **p, const struct bb_plan *plan, unsigned i, int
     ** start, where asynchronous signals of an instrumented block wait). */
     tr_rec(*p, *p == tr_start ? XL_AT : XL_NONE, apc, 0);
     if (o->kind == BB_OP_CALL) tr_cc(p, o->site);
+    else if (o->kind == BB_OP_ADD) tr_add(p, o->site, o->k);
     else { lurk_memcpy(*p, o->bytes, o->len); *p += o->len; }
   }
 }
