@@ -30,10 +30,11 @@
 -- destructors (__do_global_dtors_aux, _fini), which ld.so runs at exit
 -- like the program's own.
 --
--- How: a `bb` handler gives every translated block an id, and its module,
--- and inserts one clean call at the block's start with the id as a constant
--- argument; the call adds one to the block's counter. The report sums the
--- counters by module at exit. A block is counted when it starts, so one
+-- How: a `bb` handler inserts one clean call at the block's start, to a
+-- handler of the block's module that adds one to that module's counter (an
+-- upvalue, so lurk inlines the call: a counter add in the block, no Lua;
+-- docs/lua-api.md). With `threads`, a second call (made, not inlined: it
+-- reads ctx.tid) counts per thread. A block is counted when it starts, so one
 -- that faults halfway counts as executed. Distinct blocks are counted at
 -- translation, in a set of start pcs: a block may be translated more than
 -- once (after a flush, or when its page turned read-only), which the
@@ -50,20 +51,25 @@ local M = {}
 local format, sort = string.format, table.sort
 local module_at, log = lurk.module_at, lurk.log
 
-local execs = {}     -- block id -> executions
-local bmod = {}      -- block id -> module path ("(no module)" outside them)
+local count = {}     -- module path -> handler adding one to the module's counter
+local executed = {}  -- module path -> function returning that counter
 local nblocks = 0    -- translations
 local seen = {}      -- start pc -> module path, the first time it is translated
 local distinct = 0
 local per = {}       -- tid -> blocks executed (with `threads`)
 local mypid = lurk.pid() -- the process this state belongs to
 
-local function on_block(ctx, id)
-  execs[id] = execs[id] + 1
+-- The counting handler of module m (one per module: an upvalue each).
+local function counter(m)
+  if not count[m] then
+    local c = 0
+    count[m] = function(ctx) c = c + 1 end
+    executed[m] = function() return c end
+  end
+  return count[m]
 end
 
-local function on_block_thread(ctx, id)
-  execs[id] = execs[id] + 1
+local function on_block_thread(ctx)
   local t = ctx.tid
   per[t] = (per[t] or 0) + 1
 end
@@ -74,10 +80,9 @@ end
 
 local function report()
   local total, bymod, dmod = 0, {}, {}
-  for id = 1, nblocks do
-    local n, m = execs[id], bmod[id]
-    total = total + n
-    bymod[m] = (bymod[m] or 0) + n
+  for m, get in pairs(executed) do
+    bymod[m] = get()
+    total = total + bymod[m]
   end
   for _, m in pairs(seen) do dmod[m] = (dmod[m] or 0) + 1 end
   log("bbcount: %d blocks executed, %d distinct (%d translations)", total, distinct, nblocks)
@@ -100,7 +105,6 @@ function M.start(...)
     if a == "threads" then threads = true
     elseif a ~= "" then error(format("bbcount: unknown option '%s' (known: threads)", tostring(a)), 2) end
   end
-  local fn = threads and on_block_thread or on_block
   lurk.on("bb", function(bb)
     local pc = bb.pc
     nblocks = nblocks + 1
@@ -111,8 +115,8 @@ function M.start(...)
       seen[pc] = m
       distinct = distinct + 1
     end
-    execs[nblocks], bmod[nblocks] = 0, m
-    bb:call_before(1, fn, nblocks)
+    bb:call_before(1, counter(m))
+    if threads then bb:call_before(1, on_block_thread) end
   end)
   if threads then
     lurk.on("thread_exit", function(e)
