@@ -24,6 +24,7 @@ usage: bench/run.sh [options]
   --runs N         timed runs per side per workload (default 3; 1 with --quick)
   --filter REGEX   only workloads whose name matches REGEX (grep -E)
   --tool SCRIPT    run lurk as `lurk run SCRIPT -- PROG ARGS` (default: null tool)
+  --lurk-opt OPT   pass OPT to `lurk run` (repeatable), e.g. --lurk-opt --no-inline
   --quick          smoke mode: 1 run per side, no warm-up, 5 startup reps
   --all            also run the workloads that need threads (issue 3)
   --startup-reps N /bin/true repetitions per side (default 20; 5 with --quick)
@@ -41,6 +42,7 @@ LURK=$ROOT/build/lurk
 RUNS=
 FILTER=
 TOOL=
+LURK_OPTS=()
 QUICK=0
 ALL=0
 STARTUP_REPS=
@@ -57,6 +59,8 @@ while [ $# -gt 0 ]; do
     --filter=*) FILTER=${1#*=}; shift ;;
     --tool) TOOL=${2:?--tool needs a script}; shift 2 ;;
     --tool=*) TOOL=${1#*=}; shift ;;
+    --lurk-opt) LURK_OPTS+=("${2:?--lurk-opt needs an option}"); shift 2 ;;
+    --lurk-opt=*) LURK_OPTS+=("${1#*=}"); shift ;;
     --quick) QUICK=1; shift ;;
     --all) ALL=1; shift ;;
     --startup-reps) STARTUP_REPS=${2:?}; shift 2 ;;
@@ -158,7 +162,7 @@ if [ ! -x "$LURK" ]; then
     echo "run.sh: lurk not found or not executable: $LURK (build it, or pass --lurk PATH)" >&2
     exit 2
 fi
-LURK_CMD=("$LURK" run)
+LURK_CMD=("$LURK" run "${LURK_OPTS[@]}")
 if [ -n "$TOOL" ]; then
     case "$TOOL" in /*) ;; *) TOOL=$PWD/$TOOL ;; esac
     [ -r "$TOOL" ] || { echo "run.sh: tool script not readable: $TOOL" >&2; exit 2; }
