@@ -62,6 +62,12 @@ static unsigned lb_nslots;
 #define LB_PLANS "lurk.inl.plans" /* registry: handler id * 8 + nargs -> plan | false */
 #define LB_ANALYZE "lurk.inl.analyze"
 
+/* Addends are at most 2^16 in magnitude (counts, sizes, small constants;
+** a pc is too big): a counter then wraps only after 2^47 executions of a
+** block with no Lua run in between, past 13 hours at 3 blocks a ns, and
+** the handler would have lost exactness (2^53) long before. */
+#define LB_MAX_ADDEND 65536
+
 /* An analysed handler: its statements, each adding an argument (arg > 0,
 ** 1-based) or the constant k, negated for a subtraction, into a slot. */
 #define LB_MAX_STMTS 8
@@ -121,7 +127,7 @@ void lb_inl_flush(void)
 ** neg = subtraction, line = where}. Opcodes are read off reference
 ** functions compiled here. */
 static const char lb_analyze_src[] =
-  "local util, bit = ...\n"
+  "local util, bit, MAXSTMTS, MAXK = ...\n"
   "local band, rshift, floor = bit.band, bit.rshift, math.floor\n"
   "local function dec(f, pc)\n"
   "  local ins = util.funcbc(f, pc)\n"
@@ -149,7 +155,7 @@ static const char lb_analyze_src[] =
   "  while true do\n"
   "    local o, t, _, _, uv = dec(f, pc)\n"
   "    if o == RET0 then return pc == n - 1 and stmts end\n"
-  "    if o ~= UGET or t < params or #stmts >= 8 then return false end\n"
+  "    if o ~= UGET or t < params or #stmts >= MAXSTMTS then return false end\n"
   "    local o2, a2, c2, b2 = dec(f, pc + 1)\n"
   "    local o3, a3, _, _, d3 = dec(f, pc + 2)\n"
   "    if o3 ~= USETV or a3 ~= uv or d3 ~= a2 then return false end\n"
@@ -160,7 +166,7 @@ static const char lb_analyze_src[] =
   "    elseif o2 == ADDVV and c2 == t and arg(b2) then s.arg = b2\n"
   "    elseif (ADDK[o2] or o2 == SUBVN) and b2 == t then\n"
   "      local k = util.funck(f, c2)\n"
-  "      if type(k) ~= 'number' or k ~= floor(k) or k > 65536 or k < -65536 then return false end\n"
+  "      if type(k) ~= 'number' or k ~= floor(k) or k > MAXK or k < -MAXK then return false end\n"
   "      s.k = k\n"
   "    else return false end\n"
   "    s.neg = o2 == SUBVV or o2 == SUBVN\n"
@@ -233,12 +239,6 @@ static int lb_inl_analyze(lua_State *L, int fn, uint32_t hid, unsigned nargs)
   lua_pop(L, 1);
   return r;
 }
-
-/* Addends are at most 2^16 in magnitude (counts, sizes, small constants;
-** a pc is too big): a counter then wraps only after 2^47 executions of a
-** block with no Lua run in between, past 13 hours at 3 blocks a ns, and
-** the handler would have lost exactness (2^53) long before. */
-#define LB_MAX_ADDEND 65536
 
 /* The value argument a passes to its handler, if it is known at
 ** translation and small enough (LB_MAX_ADDEND). */
@@ -332,7 +332,9 @@ void lb_inl_open(lua_State *L)
   if (luaL_loadbuffer(L, lb_analyze_src, sizeof lb_analyze_src - 1, "=lurk.inline")) lb_fail(L);
   lua_insert(L, -2);
   lua_getglobal(L, "bit");
-  lua_call(L, 2, 1);
+  lua_pushinteger(L, LB_MAX_STMTS);
+  lua_pushinteger(L, LB_MAX_ADDEND);
+  lua_call(L, 4, 1);
   if (!lua_isfunction(L, -1)) { lua_pop(L, 1); return; }
   lua_setfield(L, LUA_REGISTRYINDEX, LB_ANALYZE);
   lb_inl_ok = 1;
