@@ -458,22 +458,16 @@ void lb_bb_open(lua_State *L)
 {
   lua_pushcfunction(L, lb_lurk_write);
   lua_setfield(L, -2, "write");
-  luaL_newmetatable(L, LB_BB);
-  lua_pushcfunction(L, lb_bb_index_mm);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, lb_bb_tostring);
-  lua_setfield(L, -2, "__tostring");
+  static const luaL_Reg bb_mm[] = { { "__index", lb_bb_index_mm }, { "__tostring", lb_bb_tostring }, { NULL, NULL } };
+  static const luaL_Reg ctx_mm[] = {
+    { "__index", lb_ctx_index }, { "__newindex", lb_ctx_newindex }, { "__tostring", lb_ctx_tostring }, { NULL, NULL }
+  };
+  lb_class(L, LB_BB, bb_mm);
   lua_newtable(L);
   luaL_register(L, NULL, lb_bb_methods);
   lua_setfield(L, -2, "methods");
   lua_pop(L, 1);
-  luaL_newmetatable(L, LB_CTX);
-  lua_pushcfunction(L, lb_ctx_index);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, lb_ctx_newindex);
-  lua_setfield(L, -2, "__newindex");
-  lua_pushcfunction(L, lb_ctx_tostring);
-  lua_setfield(L, -2, "__tostring");
+  lb_class(L, LB_CTX, ctx_mm);
   lua_pop(L, 1);
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, LB_CBS);

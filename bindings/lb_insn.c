@@ -268,7 +268,10 @@ void lb_insn_open(lua_State *L)
 {
   lua_pushcfunction(L, lb_lurk_decode);
   lua_setfield(L, -2, "decode");
-  luaL_newmetatable(L, LB_INSN);
+  static const luaL_Reg mm[] = {
+    { "__tostring", lb_insn_tostring }, { "__len", lb_insn_len }, { "__eq", lb_insn_eq }, { NULL, NULL }
+  };
+  lb_class(L, LB_INSN, mm);
   lua_newtable(L);
   for (int i = 0; lb_insn_fields[i]; i++) {
     lua_pushinteger(L, i);
@@ -279,11 +282,5 @@ void lb_insn_open(lua_State *L)
   lua_newtable(L);
   luaL_register(L, NULL, lb_insn_methods);
   lua_setfield(L, -2, "methods");
-  lua_pushcfunction(L, lb_insn_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pushcfunction(L, lb_insn_len);
-  lua_setfield(L, -2, "__len");
-  lua_pushcfunction(L, lb_insn_eq);
-  lua_setfield(L, -2, "__eq");
   lua_pop(L, 1);
 }

@@ -26,6 +26,9 @@ void lb_call(lua_State *L, int nargs, int nresults);
 int lb_loadfile(lua_State *L, const char *path, const char *chunkname);
 /* Message for a -errno value (glibc's words for the common ones). */
 const char *lb_strerror(long err);
+/* Create the metatable registered as name, with the metamethods in mm, and
+** leave it on the stack (the caller adds the rest and pops it). */
+void lb_class(lua_State *L, const char *name, const luaL_Reg *mm);
 /* v as "0x..." in buf (addresses in messages and __tostring); returns buf. */
 const char *lb_hex(char buf[24], uint64_t v);
 /* Push nil, "<what>: <strerror>", errno and return 3 (liolib's shape). */

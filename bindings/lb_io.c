@@ -539,14 +539,11 @@ static const luaL_Reg lb_io_funcs[] = {
 
 void lb_open_io(lua_State *L)
 {
-  luaL_newmetatable(L, LB_FILE);
+  static const luaL_Reg mm[] = { { "__gc", lb_file_gc }, { "__tostring", lb_file_tostring }, { NULL, NULL } };
+  lb_class(L, LB_FILE, mm);
   lua_newtable(L);
   luaL_register(L, NULL, lb_file_methods);
   lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, lb_file_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, lb_file_tostring);
-  lua_setfield(L, -2, "__tostring");
   lua_pop(L, 1);
   lua_newtable(L);                                  /* weak set of files */
   lua_newtable(L);

@@ -99,10 +99,8 @@ static int lb_lurk_cstring(lua_State *L)
   return 1;
 }
 
-void lb_mem_open(lua_State *L)
-{
-  lua_pushcfunction(L, lb_lurk_read);
-  lua_setfield(L, -2, "read");
-  lua_pushcfunction(L, lb_lurk_cstring);
-  lua_setfield(L, -2, "cstring");
-}
+static const luaL_Reg lb_mem_funcs[] = {
+  { "read", lb_lurk_read }, { "cstring", lb_lurk_cstring }, { NULL, NULL }
+};
+
+void lb_mem_open(lua_State *L) { luaL_register(L, NULL, lb_mem_funcs); }

@@ -61,10 +61,8 @@ static int lb_lurk_module_at(lua_State *L)
   return 1;
 }
 
-void lb_mod_open(lua_State *L)
-{
-  lua_pushcfunction(L, lb_lurk_modules);
-  lua_setfield(L, -2, "modules");
-  lua_pushcfunction(L, lb_lurk_module_at);
-  lua_setfield(L, -2, "module_at");
-}
+static const luaL_Reg lb_mod_funcs[] = {
+  { "modules", lb_lurk_modules }, { "module_at", lb_lurk_module_at }, { NULL, NULL }
+};
+
+void lb_mod_open(lua_State *L) { luaL_register(L, NULL, lb_mod_funcs); }

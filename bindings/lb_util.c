@@ -113,6 +113,12 @@ const char *lb_env_get(const char *name, size_t n)
   return NULL;
 }
 
+void lb_class(lua_State *L, const char *name, const luaL_Reg *mm)
+{
+  luaL_newmetatable(L, name);
+  luaL_register(L, NULL, mm);
+}
+
 const char *lb_hex(char buf[24], uint64_t v)
 {
   log_snprintf(buf, 24, "0x%lx", (unsigned long)v);
