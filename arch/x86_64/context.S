@@ -131,6 +131,17 @@ lurk_ctx_resume:
 ** return-stack buffer (filled by the `call` of the translated call site,
 ** whose landing pad the table maps the app return address to) predicts it.
 ** On a miss it pops the slot before entering the dispatcher. */
+/* C call (nr, a0..a4) -> syscall registers: rax = nr, rdi, rsi, rdx,
+** r10, r8 (a5, on the stack, is the caller's to load into r9). */
+.macro SYSCALL_ARGS
+        mov %rdi, %rax
+        mov %rsi, %rdi
+        mov %rdx, %rsi
+        mov %rcx, %rdx
+        mov %r8, %r10
+        mov %r9, %r8
+.endm
+
 .macro IBL name, count, isret
         .globl \name\()_begin
         .hidden \name\()_begin
@@ -231,12 +242,7 @@ lurk_sig_reenter:
 lurk_sys_app6:
         cmpq $0, %gs:TLS_SIG_PENDING
         jne 1f
-        mov %rdi, %rax
-        mov %rsi, %rdi
-        mov %rdx, %rsi
-        mov %rcx, %rdx
-        mov %r8, %r10
-        mov %r9, %r8
+        SYSCALL_ARGS
         mov 8(%rsp), %r9
         xor %ecx, %ecx
 lurk_sys_app_insn:
@@ -258,12 +264,7 @@ lurk_sys_app_done:
 lurk_clone:
         push %r12
         mov 16(%rsp), %r12
-        mov %rdi, %rax
-        mov %rsi, %rdi
-        mov %rdx, %rsi
-        mov %rcx, %rdx
-        mov %r8, %r10
-        mov %r9, %r8
+        SYSCALL_ARGS
         syscall
         test %rax, %rax
         jz 1f
