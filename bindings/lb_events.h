@@ -18,7 +18,8 @@
   _(syscall_post)  /* after a syscall: (number, arguments, result) */       \
   _(signal)        /* a signal is delivered to the program */              \
   _(fork)          /* in a new child process: (pid, ppid) */                \
-  _(exec)          /* the program is about to exec: (path, argv) */
+  _(exec)          /* the program is about to exec: (path, argv) */         \
+  _(sample)        /* a sampling tick on a thread: (tid, pc, sp) */
 
 enum lb_event {
 #define LB_EVENUM(name) LB_EV_##name,

@@ -84,6 +84,8 @@ void lb_mod_open(lua_State *L);
 /* Set a module's fields (path, name, base, size, end, entry, main) in the
 ** table on top. */
 void lb_module_fields(lua_State *L, const struct lb_module *m);
+/* Add sampling to the lurk table on top; the sample event's hook (lb_prof.c). */
+void lb_prof_open(lua_State *L);
 /* Fire `init` (lb_start, after the scripts). */
 void lb_event_init(void);
 /* Flush every file the scripts opened for writing. */

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mem.h"
 #include "mod.h"
+#include "prof.h"
 #include "sig.h"
 #include "../arch/x86_64/syscall.h"
 #include "../bindings/lb.h"
@@ -51,7 +52,7 @@ static uint64_t proc_fork(struct lurk_thread *t, long nr, uint64_t flags, uint64
     r = lurk_sys_app6(SYS_clone, (long)flags, 0, (long)ptid, (long)ctid, (long)tls, 0);
   }
   mem_fork_finish();
-  if (r == 0) thr_after_fork(t);
+  if (r == 0) { thr_after_fork(t); prof_after_fork(t); }
   sig_unlock();
   thr_unlock();
   mod_unlock();

@@ -5,6 +5,7 @@
 #include "lock.h"
 #include "log.h"
 #include "mem.h"
+#include "prof.h"
 #include "scall.h"
 #include "../bindings/lb.h"
 #include "../arch/x86_64/syscall.h"
@@ -14,6 +15,8 @@
 
 static struct sig_action app_sa[NSIG_ + 1];
 static struct lurk_lock sa_lock = LOCK_INIT;
+static uint8_t sa_reserved[NSIG_ + 1]; /* lurk's handler stays whatever the app asks */
+static int sa_ready; /* sig_init has read the inherited dispositions */
 
 extern void lurk_sig_entry(int sig, void *info, void *uc);
 extern void lurk_sig_restorer(void);
@@ -36,7 +39,8 @@ static long sig_install(int sig)
   if (sig == 9 || sig == 19) return 0;
   /* SIGSEGV and SIGBUS stay lurk's even when ignored: the engine's own
   ** soft-faulting copies need them (an ignored fault is emulated). */
-  if (k.handler > 1 || (k.handler == 0 && sig_default_fatal(sig)) || sig == 11 || sig == 7) {
+  if (k.handler > 1 || (k.handler == 0 && sig_default_fatal(sig)) || sig == 11 || sig == 7 ||
+      sa_reserved[sig]) {
     k.handler = (uint64_t)lurk_sig_entry;
     k.restorer = (uint64_t)lurk_sig_restorer;
     k.flags = SIG_SA_SIGINFO | SIG_SA_ONSTACK | SIG_SA_RESTORER | SIG_SA_RESTART |
@@ -52,6 +56,7 @@ void sig_init(void)
     sys_call4(SYS_rt_sigaction, s, 0, &app_sa[s], 8);
     sig_install(s);
   }
+  sa_ready = 1;
 }
 
 void sig_thread_start(struct lurk_thread *t)
@@ -132,7 +137,9 @@ void sig_return(struct lurk_thread *t)
 int sig_restart_wanted(struct lurk_thread *t)
 {
   if (t->sigq_head == t->sigq_tail) return 0;
-  int sig = *(int32_t *)(void *)t->sigq[t->sigq_head % THR_SIGQ].info;
+  const void *info = t->sigq[t->sigq_head % THR_SIGQ].info;
+  int sig = *(const int32_t *)info;
+  if (prof_is_sample(t, info)) return 1; /* invisible: the call goes on */
   /* No app handler runs for an ignored signal: natively it interrupts nothing. */
   return app_sa[sig].handler <= 1 || (app_sa[sig].flags & SIG_SA_RESTART) != 0;
 }
@@ -200,6 +207,7 @@ void sig_deliver(struct lurk_thread *t)
     struct sig_entry e = t->sigq[head % THR_SIGQ];
     t->sigq_head = head + 1;
     int sig = *(int32_t *)(void *)e.info;
+    if (prof_is_sample(t, e.info)) { prof_take(t); continue; }
     struct sig_action act = app_sa[sig];
     if (lb_event_wanted(LB_EV_signal) &&
         lb_event_signal(sig, e.info, t->tid, t->tls.mctx.rip, act.handler > 1 ? 2 : (int)act.handler, e.sync))
@@ -237,6 +245,14 @@ void sig_deliver(struct lurk_thread *t)
     }
   }
   if (mask != cur) sys_call4(SYS_rt_sigprocmask, 2, &mask, 0, 8);
+}
+
+void sig_reserve(int sig, int on)
+{
+  lock_acquire(&sa_lock);
+  sa_reserved[sig] = (uint8_t)on;
+  if (sa_ready) sig_install(sig); /* else sig_init installs it after reading the app's */
+  lock_release(&sa_lock);
 }
 
 void sig_lock(void) { lock_acquire(&sa_lock); }

@@ -50,6 +50,8 @@ void sig_save(struct sig_action *save);
 void sig_restore(const struct sig_action *save);
 /* CLONE_CLEAR_SIGHAND in a new child: app handlers back to SIG_DFL. */
 void sig_clear_handlers(void);
+/* Keep (on) lurk's handler on sig whatever the app's disposition (sampling). */
+void sig_reserve(int sig, int on);
 /* The dispositions lock, held across fork. */
 void sig_lock(void);
 void sig_unlock(void);

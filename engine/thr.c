@@ -13,6 +13,7 @@
 #include "log.h"
 #include "mem.h"
 #include "scall.h"
+#include "prof.h"
 #include "sig.h"
 #include "../arch/x86_64/syscall.h"
 #include "../bindings/lb.h"
@@ -126,6 +127,7 @@ struct lurk_thread *thr_main(void)
   arch_tls_install(&t->tls);
   sig_thread_start(t);
   thr_add(t);
+  prof_thread_start(t);
   return t;
 }
 
@@ -137,6 +139,7 @@ void thr_child_start(struct lurk_thread *t)
   thr_add(t);
   if (t->clone_flags & 0x100000000ull /* CLONE_CLEAR_SIGHAND */) sig_clear_handlers();
   /* The creator blocked every signal around the clone; restore the app's. */
+  prof_thread_start(t);
   sys_call4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, &t->start_mask, 0, 8);
   lb_event_thread_init(t->tid);
   disp_resume_new(t);
@@ -147,6 +150,7 @@ void thr_exit(struct lurk_thread *t, int status)
   lb_event_thread_exit(t->tid);
   uint64_t all = ~0ull;
   sys_call4(SYS_rt_sigprocmask, 2, &all, 0, 8);
+  prof_thread_exit(t);
   thr_lock();
   struct lurk_thread **pp = &thr_list;
   while (*pp && *pp != t) pp = &(*pp)->next;

@@ -16,6 +16,7 @@ struct sig_entry {
 };
 
 #define THR_SIGQ 32
+enum { PROF_NONE, PROF_PERF, PROF_TIMER };
 
 struct lurk_thread {
   struct arch_tls tls;      /* first: gs base points here */
@@ -39,6 +40,8 @@ struct lurk_thread {
   int smc_solo;             /* resume with the faulting writer translated alone */
   uint32_t nsmc;
   uint64_t smc_pages[8];    /* code pages written by this thread, to flush */
+  int32_t prof_kind;        /* its sampling source (prof.c): PROF_NONE, _PERF, _TIMER */
+  int32_t prof_fd, prof_timer;
 };
 
 extern struct lurk_thread *thr_list;
