@@ -268,6 +268,15 @@ int wrap_cc(struct lurk_thread *t)
   if (fl & WP_ENTRY) {
     uint64_t ra = 0;
     if (arch_copy_in(&ra, sp, 8)) ra = 0;
+    /* A call at the same sp is still running only if this is a tail call
+    ** from it: same return address, another function. The same function
+    ** again (longjmp back to a loop that calls it) or another return
+    ** address in the slot means that call is gone. */
+    while (s->n > base && s->c[s->n - 1].sp == sp &&
+           (s->c[s->n - 1].retaddr != ra || s->c[s->n - 1].func == pt->pc)) {
+      struct wrap_call c = s->c[--s->n];
+      if (wrap_h.post) wrap_h.post(t, &c, 1);
+    }
     if (ra) post_point(ra);
     wrap_flush_pending(); /* before the function can return */
     struct wrap_call *c = stack_push(s);
