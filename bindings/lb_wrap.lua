@@ -81,7 +81,13 @@ end
 local cb = ffi.cast("void (*)(int, int, int)", dispatch)
 
 -- -- Targets ------------------------------------------------------------------------
-local function argerr(n, fname, msg) error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), 3) end
+-- Raise at the script's call: the first level outside this chunk.
+local getinfo = debug.getinfo
+local function argerr(n, fname, msg)
+  local level = 2
+  while getinfo(level, "S") and getinfo(level, "S").source == "=lurk.wrap" do level = level + 1 end
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), level)
+end
 
 -- The addresses a name stands for now (a list, maybe empty).
 local function resolve(name, fname)
@@ -155,7 +161,7 @@ end
 local methods = {}
 
 function methods.remove(h)
-  if getmetatable(h) ~= HMT then error("bad argument #1 to 'remove' (wrap handle expected)", 2) end
+  if getmetatable(h) ~= HMT then argerr(1, "remove", "wrap handle expected") end
   if h.removed then return false end
   h.removed = true
   named[h] = nil
