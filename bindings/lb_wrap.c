@@ -2,10 +2,10 @@
 **
 ** The engine (engine/wrap.c) keeps the points and the per-thread call
 ** stack and calls the hooks below at a wrapped function's entry and after
-** it returned (or was unwound). The hooks run the Lua handlers through one
-** LuaJIT FFI callback, cb(kind, wid, gen): kind 0 pre, 1 post, 2 unwound
-** post; wid names the handler list of one function (registry, Lua side);
-** gen tells the handlers attached after the call's pre (they get no post).
+** it returned (or was unwound). The hooks run the Lua handlers through two
+** LuaJIT FFI callbacks, pre(wid) and post(wid, gen): wid names the handler
+** list of one function (Lua side); gen tells the handlers attached after
+** the call's pre (they get no post).
 ** The handlers get one object, `call` (metatable lurk.call), valid while a
 ** handler runs; fields a pre handler sets on it live in a per-call table
 ** (a registry reference in struct wrap_call) that its post sees.
@@ -26,7 +26,8 @@
 enum { LBW_PRE = 0, LBW_POST = 1, LBW_UNWOUND = 2 };
 enum { LBW_HAS_PRE = 1, LBW_HAS_POST = 2 };
 
-static void (*lbw_cb)(int, int, int);  /* the Lua dispatcher (FFI callback) */
+static void (*lbw_cb_pre)(int);       /* the Lua dispatchers (FFI callbacks) */
+static void (*lbw_cb_post)(int, int);
 static uint8_t *lbw_flags;             /* [wid]: LBW_HAS_* */
 static uint32_t lbw_nflags;
 /* The call of the running handler (all Lua runs under one lock). */
@@ -102,7 +103,8 @@ static void lbw_run(struct lurk_thread *t, struct wrap_call *c, int kind)
   lbw_thread = t;
   lbw_kind = kind;
   lbw_skip = 0;
-  lbw_cb(kind, (int)c->id, (int)c->gen);
+  if (kind == LBW_PRE) lbw_cb_pre((int)c->id);
+  else lbw_cb_post((int)c->id, (int)c->gen);
   lbw_cur = NULL;
   lbw_thread = NULL;
 }
@@ -435,10 +437,11 @@ void lb_wrap_open(lua_State *L)
   lua_pushcfunction(L, lb_traceback);
   lua_pushvalue(L, -7); /* the lurk table, below the chunk */
   luaL_getmetatable(L, LB_WRAP);
-  lua_call(L, 7, 3); /* -> callback address, u64, u64split */
+  lua_call(L, 7, 4); /* -> callback addresses (pre, post), u64, u64split */
   lua_setfield(L, LUA_REGISTRYINDEX, "lurk.u64split");
   lua_setfield(L, LUA_REGISTRYINDEX, "lurk.u64");
-  lbw_cb = (void (*)(int, int, int))(uintptr_t)lua_tonumber(L, -1);
-  lua_pop(L, 1);
+  lbw_cb_post = (void (*)(int, int))(uintptr_t)lua_tonumber(L, -1);
+  lbw_cb_pre = (void (*)(int))(uintptr_t)lua_tonumber(L, -2);
+  lua_pop(L, 2);
   wrap_set_hooks(&hooks);
 }

@@ -5,7 +5,8 @@
 --   call  the one call object handlers get (lurk.call)
 --   ffi, fail (ends the run with a message), tb (traceback), lurk, HMT (the
 --   lurk.wrap metatable for handles)
--- Returns the dispatcher's FFI callback address and the 64-bit helpers.
+-- Returns the dispatchers' FFI callback addresses (pre, post) and the 64-bit
+-- helpers.
 local C, call, ffi, fail, tb, lurk, HMT = ...
 local type, tonumber, tostring, error, ipairs, pairs, select, xpcall, setmetatable, rawget =
   type, tonumber, tostring, error, ipairs, pairs, select, xpcall, setmetatable, rawget
@@ -13,16 +14,23 @@ local bit, string = bit, string
 
 -- -- Handler lists ----------------------------------------------------------------
 -- lists[wid]: the handles attached to one function (a new table on every
--- change, so a list being run is never edited). wid_of[pc] = wid.
+-- change, so a list being run is never edited). wid_of[pc] = wid. pres[wid]
+-- and posts[wid]: what to call, the handler itself when there is one (the
+-- common case: no loop between the callback and the handler).
 local lists, wid_of, gen = {}, {}, 0
+local pres, posts, newest = {}, {}, {}
+local run_pre, run_post
 
 local function refresh(wid, pc)
-  local l, pre, post = lists[wid], false, false
+  local l, npre, npost, fpre, fpost = lists[wid], 0, 0, nil, nil
   for i = 1, #l do
-    pre = pre or l[i].pre ~= nil
-    post = post or l[i].post ~= nil
+    if l[i].pre then npre, fpre = npre + 1, l[i].pre end
+    if l[i].post then npost, fpost = npost + 1, l[i].post end
   end
-  C.flags(wid, pre, post)
+  pres[wid] = npre == 1 and fpre or function(c) run_pre(wid) end
+  posts[wid] = npost == 1 and fpost or function(c, g) run_post(wid, g) end
+  newest[wid] = l[#l] and l[#l].gen or 0
+  C.flags(wid, npre > 0, npost > 0)
   if #l == 0 then C.remove(pc) else C.add(pc, wid) end
 end
 
@@ -51,8 +59,8 @@ local function detach(h, pc)
   refresh(wid, pc)
 end
 
--- -- The dispatcher (kind 0 pre, 1 post, 2 unwound post) --------------------------------
-local function run_pre(wid)
+-- -- The dispatchers ------------------------------------------------------------------
+function run_pre(wid)
   local l = lists[wid]
   local n = #l
   for i = 1, n do
@@ -64,7 +72,7 @@ local function run_pre(wid)
   end
 end
 
-local function run_post(wid, g)
+function run_post(wid, g)
   local l = lists[wid]
   for i = #l, 1, -1 do
     local h = l[i]
@@ -73,12 +81,25 @@ local function run_post(wid, g)
   end
 end
 
-local function dispatch(kind, wid, g)
-  local ok, err = xpcall(kind == 0 and run_pre or run_post, tb, wid, g)
+local function pre_cb(wid)
+  local ok, err = xpcall(pres[wid], tb, call)
   if not ok then fail(err) end
 end
 
-local cb = ffi.cast("void (*)(int, int, int)", dispatch)
+-- g: the call's generation; a handle attached after its pre gets no post
+local function slow_post(wid, g)
+  local ok, err = xpcall(run_post, tb, wid, g)
+  if not ok then fail(err) end
+end
+
+local function post_cb(wid, g)
+  if g < newest[wid] then return slow_post(wid, g) end
+  local ok, err = xpcall(posts[wid], tb, call, g)
+  if not ok then fail(err) end
+end
+
+local cbpre = ffi.cast("void (*)(int)", pre_cb)
+local cbpost = ffi.cast("void (*)(int, int)", post_cb)
 
 -- -- Targets ------------------------------------------------------------------------
 -- Raise at the script's call: the first level outside this chunk.
@@ -245,4 +266,4 @@ local function u64split(x)
   return nil
 end
 
-return tonumber(ffi.cast("uintptr_t", cb)), u64, u64split
+return tonumber(ffi.cast("uintptr_t", cbpre)), tonumber(ffi.cast("uintptr_t", cbpost)), u64, u64split

@@ -22,6 +22,7 @@ struct wrap_point {
   uint32_t flags;   /* WP_* (atomic: read by wrap_cc without the lock) */
   uint32_t id;      /* ENTRY: the hooks' id */
   uint64_t to;      /* REPL: the replacement */
+  uint64_t last_ra; /* ENTRY: the last return address made a post point */
 };
 
 #define WP_PAGE_BITS 10
@@ -266,8 +267,12 @@ int wrap_cc(struct lurk_thread *t)
   ** frame is below this one's must be gone (a tail call keeps the same sp). */
   stack_pop(t, s, base, sp, (fl & WP_POST) ? pt->pc : 0);
   if (fl & WP_ENTRY) {
+    /* The return address: [sp] was just written by the call (a jmp to
+    ** the entry with a bad stack is not worth a safe copy's 30 cycles:
+    ** the function's own first push or ret would fault natively). */
     uint64_t ra = 0;
-    if (arch_copy_in(&ra, sp, 8)) ra = 0;
+    if (!(sp & 7)) ra = *(const uint64_t *)sp;
+    else if (arch_copy_in(&ra, sp, 8)) ra = 0;
     /* A call at the same sp is still running only if this is a tail call
     ** from it: same return address, another function. The same function
     ** again (longjmp back to a loop that calls it) or another return
@@ -277,8 +282,11 @@ int wrap_cc(struct lurk_thread *t)
       struct wrap_call c = s->c[--s->n];
       if (wrap_h.post) wrap_h.post(t, &c, 1);
     }
-    if (ra) post_point(ra);
-    wrap_flush_pending(); /* before the function can return */
+    if (ra && ra != __atomic_load_n(&pt->last_ra, __ATOMIC_RELAXED)) {
+      post_point(ra);
+      wrap_flush_pending(); /* before the function can return */
+      __atomic_store_n(&pt->last_ra, ra, __ATOMIC_RELAXED);
+    }
     struct wrap_call *c = stack_push(s);
     c->func = pt->pc;
     c->retaddr = ra;
