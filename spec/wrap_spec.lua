@@ -250,6 +250,51 @@ describe("lurk.wrap", function()
     assert.equal("<wrap ADDR, 1 address>\t1\ntrue\tfalse\n5\t<wrap ADDR, 1 address, removed>\n", r.stderr)
   end)
 
+  it("a wrap attached during a call gets the later calls, not that call's post", function()
+    local p = prog()
+    local r = run(p, [[
+      local added = false
+      lurk.wrap(S.w_fib, { pre = function(c)
+        print("pre a", c.args[1])
+        if not added then
+          added = true
+          lurk.wrap(S.w_fib, { pre = function(c) print("pre b", c.args[1]) end, post = function(c) print("post b", c.ret) end })
+        end
+      end, post = function(c) print("post a", c.ret) end })]], { "fib", "2" })
+    assert.equal(0, r.status)
+    assert.equal("pre a\t2\npre a\t1\npre b\t1\npost b\t1\npost a\t1\npre a\t0\npre b\t0\npost b\t0\npost a\t0\npost a\t1\n", r.stderr)
+  end)
+
+  it("a post-only wrap attached during a pre gets no post for that call", function()
+    local p = prog()
+    local r = run(p, [[
+      local added = false
+      lurk.wrap(S.w_fib, { pre = function(c)
+        if not added then
+          added = true
+          lurk.wrap(S.w_fib, { post = function(c) print("post b", c.ret) end })
+        end
+      end })]], { "fib", "2" })
+    assert.equal(0, r.status)
+    assert.equal("post b\t1\npost b\t0\n", r.stderr)
+  end)
+
+  it("wraps a function whose call site already ran: its return is seen", function()
+    local p = prog()
+    local r = run(p, [[
+      local on = false
+      lurk.on("syscall_pre", function(e)
+        if e.name == "write" and not on then
+          on = true
+          lurk.wrap(S.w_leaf, { pre = function(c) c.a = c.args[1] end,
+            post = function(c) print(c.a, c.ret, c.unwound); c.ret = c.ret * 10 end })
+        end
+      end)]], { "again" })
+    assert.equal(0, r.status)
+    assert.equal("again 7\nagain 80\nagain 90\n", r.stdout)
+    assert.equal("1\t8\tfalse\n2\t9\tfalse\n", r.stderr)
+  end)
+
   it("runs several wraps of one function: pre in order, post in reverse", function()
     local p = prog()
     local r = run(p, [[

@@ -106,6 +106,12 @@ int main(int argc, char **argv)
     long s = 0;
     for (long i = 0; i < 10; i++) s += f(i);
     printf("dlopen %ld\n", s);
+  } else if (!strcmp(m, "again")) {
+    for (long i = 0; i < 3; i++) { /* one call site, run before the wrap exists */
+      long r = w_leaf(i);
+      printf("again %ld\n", r);
+      fflush(stdout);
+    }
   } else if (!strcmp(m, "bench")) {
     long n = argc > 2 ? atol(argv[2]) : 10000000, s = 0;
     for (long i = 0; i < n; i++) s += w_empty(i);
