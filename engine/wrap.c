@@ -199,12 +199,6 @@ void wrap_plan(struct bb_plan *p)
 
 /* -- The wrap stack --------------------------------------------------------------- */
 
-void wrap_thread_reset(struct lurk_thread *t)
-{
-  t->wrap.n = 0;
-  t->wrap.nfr = 0;
-}
-
 static struct wrap_call *stack_push(struct wrap_stack *s)
 {
   if (s->n == s->cap) {

@@ -28,8 +28,8 @@ struct wrap_call {
   uint32_t depth;    /* 1 for the outermost call in flight */
 };
 
-/* Per-thread state (inside struct lurk_thread; kept when a thread block is
-** reused: calls and frames are cleared, the memory is not). */
+/* Per-thread state (inside struct lurk_thread; thr_init clears it for a
+** new thread but keeps the memory of a reused block's stack). */
 struct wrap_stack {
   struct wrap_call *c;
   uint32_t n, cap;
@@ -77,8 +77,5 @@ void wrap_flush_pending_locked(void);
 ** the thread's context (a skipped call) instead of the block. */
 int wrap_cc(struct lurk_thread *t);
 #define WRAP_SITE_BIT 0x80000000u
-
-/* Thread start (a reused block): no calls in flight. */
-void wrap_thread_reset(struct lurk_thread *t);
 
 #endif
