@@ -122,6 +122,8 @@ static void point_set(uint64_t pc, uint32_t clear, uint32_t set, uint32_t id, ui
 }
 
 void wrap_set_hooks(const struct wrap_hooks *h) { wrap_h = *h; }
+void wrap_lock(void) { lock_acquire(&wrap_lk); }
+void wrap_unlock(void) { lock_release(&wrap_lk); }
 void wrap_add(uint64_t pc, uint32_t id) { point_set(pc, 0, WP_ENTRY, id, 0); }
 void wrap_remove(uint64_t pc) { point_set(pc, WP_ENTRY, 0, 0, 0); }
 void wrap_replace(uint64_t pc, uint64_t to)

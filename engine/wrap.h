@@ -72,6 +72,10 @@ void wrap_plan(struct bb_plan *p);
 void wrap_flush_pending(void);
 void wrap_flush_pending_locked(void);
 
+/* The wrap lock, held across fork with the other engine locks (proc.c). */
+void wrap_lock(void);
+void wrap_unlock(void);
+
 /* From lurk_cc, for a site id with the top bit set (context.S): the point's
 ** work. Returns 1 when the app must resume at the pc and stack pointer in
 ** the thread's context (a skipped call) instead of the block. */

@@ -295,6 +295,18 @@ describe("lurk.wrap", function()
     assert.equal("1\t8\tfalse\n2\t9\tfalse\n", r.stderr)
   end)
 
+  it("follows a fork inside a wrapped call: each process returns from it", function()
+    local p = prog()
+    local r = run(p, [[
+      local function w(name) lurk.wrap(S[name], { pre = function(c) c.pid = lurk.pid() end,
+        post = function(c) print((c.pid == lurk.pid() and "same " or "other ") .. name .. "=" .. c.ret .. " d" .. c.depth) end }) end
+      w("w_forker") w("w_leaf")]], { "fork" })
+    assert.equal(0, r.status)
+    assert.equal("child 8\nfork 9\n", r.stdout)
+    -- the child's post of w_forker never comes: it calls _exit inside it
+    assert.equal("same w_leaf=8 d2\nsame w_leaf=9 d2\nother w_forker=9 d1\n", r.stderr)
+  end)
+
   it("runs several wraps of one function: pre in order, post in reverse", function()
     local p = prog()
     local r = run(p, [[

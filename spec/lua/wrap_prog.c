@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define NOINLINE __attribute__((noinline, noclone))
 
@@ -55,6 +57,17 @@ static volatile long sig_seen;
 NOINLINE long w_leaf(long x) { __asm__ volatile("" ::: "memory"); return x + 7; }
 static void on_sig(int s) { (void)s; sig_seen = w_leaf(100); }
 NOINLINE long w_outer(long x) { raise(SIGUSR1); return w_leaf(x) + sig_seen; }
+
+/* fork inside a wrapped function */
+NOINLINE long w_forker(long x)
+{
+  fflush(stdout);
+  pid_t p = fork();
+  if (p == 0) { printf("child %ld\n", w_leaf(x)); fflush(stdout); _exit(0); }
+  int st;
+  waitpid(p, &st, 0);
+  return w_leaf(x + 1);
+}
 
 /* the bench loop */
 NOINLINE long w_empty(long x) { __asm__ volatile("" ::: "memory"); return x; }
@@ -112,6 +125,9 @@ int main(int argc, char **argv)
       printf("again %ld\n", r);
       fflush(stdout);
     }
+  } else if (!strcmp(m, "fork")) {
+    /* a fork inside a wrapped call: both processes see it return */
+    printf("fork %ld\n", w_forker(1));
   } else if (!strcmp(m, "bench")) {
     long n = argc > 2 ? atol(argv[2]) : 10000000, s = 0;
     for (long i = 0; i < n; i++) s += w_empty(i);
