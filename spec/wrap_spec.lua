@@ -304,7 +304,7 @@ describe("lurk.wrap", function()
     assert.equal(0, r.status)
     assert.equal("child 8\nfork 9\n", r.stdout)
     -- the child's post of w_forker never comes: it calls _exit inside it
-    assert.equal("same w_leaf=8 d2\nsame w_leaf=9 d2\nother w_forker=9 d1\n", r.stderr)
+    assert.equal("same w_leaf=8 d2\nsame w_leaf=9 d2\nsame w_forker=9 d1\n", r.stderr)
   end)
 
   it("runs several wraps of one function: pre in order, post in reverse", function()
