@@ -52,6 +52,17 @@ uint64_t arch_cc_arg(const struct lurk_thread *t, const struct cc_site *s, const
 uint64_t arch_reg_value(const struct arch_mctx *m, uint16_t reg);
 int arch_reg_set(struct arch_mctx *m, uint16_t reg, uint64_t v);
 uint16_t arch_reg_by_name(const char *name);
+/* The calling convention, for function wrapping (engine/wrap.h): the
+** machine-context slots of the integer arguments and the result; stack
+** arguments past them sit at sp + ARCH_ABI_STACK0 + 8k at entry; the
+** floating-point arguments (and result, index 0) are vector registers
+** saved by a clean call: arch_cc_vreg gives where (16 bytes). */
+#define ARCH_ABI_NARGS 6
+#define ARCH_ABI_NFARGS 8
+#define ARCH_ABI_RET MCTX_RAX
+#define ARCH_ABI_STACK0 8
+extern const uint8_t arch_abi_args[ARCH_ABI_NARGS];
+uint8_t *arch_cc_vreg(struct lurk_thread *t, unsigned i);
 
 /* Bytes of the xsave image lurk keeps per thread. */
 extern size_t arch_xsave_bytes;

@@ -14,6 +14,7 @@
 #include "../engine/cache.h"
 #include "../engine/bb.h"
 #include "../engine/thr.h"
+#include "../engine/wrap.h"
 #include "../engine/mem.h"
 #include "../arch/arch.h"
 
@@ -404,6 +405,7 @@ void lb_cc_dispatch(struct arch_tls *tls)
   ((lb_cc_fn)s->fn)((double)s->handler, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
   lb_cc_thread = NULL;
   if (locked) lb_unlock();
+  wrap_flush_pending(); /* functions the handler wrapped */
   /* (A signal that came during the call: lurk_cc steps on to a block start.) */
 }
 
@@ -475,6 +477,8 @@ void lb_bb_open(lua_State *L)
   if (luaL_loadbuffer(L, lb_mkcb_src, sizeof lb_mkcb_src - 1, "=lurk.mkcb")) lb_fail(L);
   lua_pushcfunction(L, luaopen_ffi);
   lua_call(L, 0, 1);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "lurk.ffi"); /* for lb_wrap.c */
   lua_newuserdata(L, 1);
   luaL_getmetatable(L, LB_CTX);
   lua_setmetatable(L, -2);

@@ -79,6 +79,9 @@ void lb_inl_sync(void);
 void lb_syscall_open(lua_State *L);
 /* Add read/cstring to the lurk table on top (lb_mem.c). */
 void lb_mem_open(lua_State *L);
+/* Add wrap/unwrap/replace to the lurk table on top (lb_wrap.c; after
+** lb_bb_open, whose ffi it uses). */
+void lb_wrap_open(lua_State *L);
 /* Add modules/module_at to the lurk table on top (lb_mod.c). */
 void lb_mod_open(lua_State *L);
 /* Set a module's fields (path, name, base, size, end, entry, main) in the

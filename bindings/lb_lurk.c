@@ -54,5 +54,6 @@ void lb_open_lurk(lua_State *L)
   lb_mem_open(L);
   lb_mod_open(L);
   lb_prof_open(L);
+  lb_wrap_open(L);
   lua_pop(L, 1);
 }

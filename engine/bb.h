@@ -56,8 +56,11 @@ struct cc_site *cc_site_get(uint32_t id);
 
 /* CALL: a clean call. META: an instruction the handler inserted. ADD: add
 ** k to the running thread's counter slot (an inlined clean call, see
-** bindings/lb_inl.c); the arch emits it without touching flags. */
-enum { BB_OP_CALL, BB_OP_META, BB_OP_ADD };
+** bindings/lb_inl.c); the arch emits it without touching flags. WRAP: a
+** call into wrap_cc for point `site` (engine/wrap.h; WRAP_SITE_BIT set).
+** JMP: go to app pc k instead of the instruction (a replaced function);
+** the block ends there. */
+enum { BB_OP_CALL, BB_OP_META, BB_OP_ADD, BB_OP_WRAP, BB_OP_JMP };
 
 /* Per-thread 64-bit counters that BB_OP_ADD adds to (arch_tls.inl). */
 #define BB_ADD_SLOTS ARCH_INL_SLOTS

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "vm.h"
 #include "bb.h"
+#include "wrap.h"
 #include "../bindings/lb.h"
 #include "mem.h"
 #include "opt.h"
@@ -366,12 +367,14 @@ void cache_init(void)
 }
 
 /* The `bb` event: decode the block's app instructions and let the scripts
-** plan their edits and clean calls (NULL: no bb handler). */
+** plan their edits and clean calls, then add the wrap points' (NULL: no bb
+** handler and no wrap point). */
 static struct bb_plan *plan_block(uint64_t pc, struct bb_plan *plan, unsigned max)
 {
   static struct insn insns[128];
   static uint8_t removed[128];
-  if (!lb_event_wanted(LB_EV_bb)) return NULL;
+  int bb = lb_event_wanted(LB_EV_bb), wrap = wrap_any();
+  if (!bb && !wrap) return NULL;
   lurk_memset(plan, 0, sizeof *plan);
   plan->pc = pc;
   plan->insns = insns;
@@ -379,7 +382,8 @@ static struct bb_plan *plan_block(uint64_t pc, struct bb_plan *plan, unsigned ma
   plan->n = arch_block_insns(pc, insns, max);
   if (!plan->n) return NULL; /* unreadable: the translation faults */
   lurk_memset(removed, 0, plan->n);
-  lb_event_bb(plan);
+  if (bb) lb_event_bb(plan);
+  if (wrap) wrap_plan(plan);
   return plan;
 }
 

@@ -44,6 +44,7 @@ static struct cache_block *disp_block(struct lurk_thread *t, struct cache_exit *
   LURK_ASSERT_DBG(!cache_holds(pc), t, "the app is about to run a code-cache address");
   cache_lock();
   if (t->nsmc) smc_flush(t);
+  wrap_flush_pending_locked(); /* wraps added or removed by handlers */
   struct cache_block *b = cache_get(pc);
   if (b) {
     if (e) cache_link(e, b);

@@ -53,11 +53,15 @@ static void thr_init(struct lurk_thread *t)
 {
   uint8_t *stk = t->stack;
   size_t size = t->stack_size;
+  struct wrap_call *wc = t->wrap.c; /* a reused block keeps its wrap stack's memory */
+  uint32_t wcap = t->wrap.cap;
   /* Clear everything after the arch block's xsave area, which arch_tls_init
   ** refills; the struct is large (xsave + queue), so clear field by field. */
   lurk_memset((uint8_t *)t + sizeof t->tls, 0, sizeof *t - sizeof t->tls);
   t->stack = stk;
   t->stack_size = size;
+  t->wrap.c = wc;
+  t->wrap.cap = wcap;
   arch_tls_init(&t->tls, stk + 4096 + THR_STACK);
   t->app_ss.flags = 2; /* SS_DISABLE */
 }

@@ -6,6 +6,7 @@
 #define LURK_THR_H
 #include "lurk.h"
 #include "../arch/arch.h"
+#include "wrap.h"
 
 /* A signal waiting in a thread's queue until it can be delivered: the
 ** kernel's siginfo plus the fault details that go into the app's frame. */
@@ -42,6 +43,7 @@ struct lurk_thread {
   uint64_t smc_pages[8];    /* code pages written by this thread, to flush */
   int32_t prof_kind;        /* its sampling source (prof.c): PROF_NONE, _PERF, _TIMER */
   int32_t prof_fd, prof_timer;
+  struct wrap_stack wrap;   /* wrapped calls in flight (wrap.c) */
 };
 
 extern struct lurk_thread *thr_list;

@@ -40,6 +40,12 @@ int arch_reg_set(struct arch_mctx *m, uint16_t reg, uint64_t v)
   return 0;
 }
 
+/* SysV x86-64: rdi, rsi, rdx, rcx, r8, r9; xmm0-7. */
+const uint8_t arch_abi_args[ARCH_ABI_NARGS] = { MCTX_RDI, MCTX_RSI, MCTX_RDX, MCTX_RCX, MCTX_R8, MCTX_R9 };
+
+/* xmm i as lurk_cc saved it (context.S: at its fxsave-image offset). */
+uint8_t *arch_cc_vreg(struct lurk_thread *t, unsigned i) { return t->tls.xsave + 160 + 16 * i; }
+
 /* The register id of a name ("rax", "r12d", "rflags"); 0 if none. */
 uint16_t arch_reg_by_name(const char *name)
 {

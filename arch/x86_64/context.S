@@ -377,8 +377,14 @@ lurk_cc:
         mov %ax, %gs:CC_FSW
         mov %gs:TLS_SELF, %rdi
         movq $1, %gs:TLS_CC_ACTIVE
+        testl $0x80000000, %gs:TLS_CC_SITE  /* WRAP_SITE_BIT: a wrap point */
+        jnz 6f
         call lb_cc_dispatch
-        movq $0, %gs:TLS_CC_ACTIVE
+        jmp 7f
+6:      call wrap_cc
+        test %eax, %eax
+        jnz lurk_cc_redirect
+7:      movq $0, %gs:TLS_CC_ACTIVE
 lurk_cc_post:
         /* A signal queued during the call: step on to the next block start
         ** (one that comes after this check is seen by the handler, which
@@ -447,5 +453,45 @@ lurk_cc_popf:
         mov %gs:TLS_CC_RSP, %rsp
         ret
 lurk_cc_end:
+
+/* wrap_cc asked to resume elsewhere (a skipped call): the app's pc and
+** stack pointer in the thread block have changed. Put the vector and x87
+** state back as the app had it, save it whole (xsave) and go through the
+** dispatcher, as lurk_ctx_enter does; the general registers and flags are
+** already in the thread block. A signal queued meanwhile is delivered by
+** the dispatcher. */
+lurk_cc_redirect:
+        movq $0, %gs:TLS_CC_ACTIVE
+        ldmxcsr %gs:CC_MXCSR
+        fnstenv %gs:CC_TMP
+        mov %gs:CC_FCW, %ax
+        mov %ax, %gs:CC_TMP
+        mov %gs:CC_FSW, %ax
+        mov %ax, %gs:CC_TMP + 4
+        fldenv %gs:CC_TMP
+        movaps %gs:CCX(0), %xmm0
+        movaps %gs:CCX(1), %xmm1
+        movaps %gs:CCX(2), %xmm2
+        movaps %gs:CCX(3), %xmm3
+        movaps %gs:CCX(4), %xmm4
+        movaps %gs:CCX(5), %xmm5
+        movaps %gs:CCX(6), %xmm6
+        movaps %gs:CCX(7), %xmm7
+        movaps %gs:CCX(8), %xmm8
+        movaps %gs:CCX(9), %xmm9
+        movaps %gs:CCX(10), %xmm10
+        movaps %gs:CCX(11), %xmm11
+        movaps %gs:CCX(12), %xmm12
+        movaps %gs:CCX(13), %xmm13
+        movaps %gs:CCX(14), %xmm14
+        movaps %gs:CCX(15), %xmm15
+        mov %gs:TLS_ENGINE_SP, %rsp
+        mov %gs:TLS_XCR0_LO, %eax
+        mov %gs:TLS_XCR0_HI, %edx
+        xsave64 %gs:TLS_XSAVE
+        movq $-2, %gs:TLS_EXIT_ID       /* EXIT_REENTER: resume at TLS_MCTX rip */
+        mov %gs:TLS_SELF, %rdi
+        call disp_dispatch
+        jmp lurk_ctx_resume
 
         .section .note.GNU-stack, "", @progbits

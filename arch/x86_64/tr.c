@@ -332,19 +332,24 @@ static void tr_add(uint8_t **p, uint32_t s, int64_t k)
   emit_gs_load(p, R_RAX, TLS_SPILL_SCR);
 }
 
-/* Emit the plan's ops at app instruction i, before (after = 0) or after it. */
-static void tr_plan_ops(uint8_t **p, const struct bb_plan *plan, unsigned i, int after, uint64_t apc)
+/* Emit the plan's ops at app instruction i, before (after = 0) or after it.
+** Stops at a BB_OP_JMP and returns its app target (else 0): the caller
+** ends the block with an exit there. */
+static uint64_t tr_plan_ops(uint8_t **p, const struct bb_plan *plan, unsigned i, int after,
+                            uint64_t apc)
 {
   for (unsigned k = 0; k < plan->nops; k++) {
     const struct bb_op *o = &plan->ops[k];
     if (o->at != i || o->after != after) continue;
+    if (o->kind == BB_OP_JMP) return (uint64_t)o->k;
     /* Before the first op of the block the app state is whole (the block
     ** start, where asynchronous signals of an instrumented block wait). */
     tr_rec(*p, *p == tr_start ? XL_AT : XL_NONE, apc, 0);
-    if (o->kind == BB_OP_CALL) tr_cc(p, o->site);
+    if (o->kind == BB_OP_CALL || o->kind == BB_OP_WRAP) tr_cc(p, o->site);
     else if (o->kind == BB_OP_ADD) tr_add(p, o->site, o->k);
     else { lurk_memcpy(*p, o->bytes, o->len); *p += o->len; }
   }
+  return 0;
 }
 
 /* Does a block end after this instruction (a control transfer or syscall)? */
@@ -448,7 +453,14 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
       break;
     }
     if (plan) {
-      tr_plan_ops(&p, plan, n - 1, 0, pc);
+      uint64_t jmp = tr_plan_ops(&p, plan, n - 1, 0, pc);
+      if (jmp) { /* a replaced function: the block covers the instruction it skips */
+        tr_rec(p, XL_AT, pc, 0);
+        pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, jmp);
+        pend[npend++].field = tr_exit_br(&p, -1);
+        pc = next;
+        break;
+      }
       if (plan->removed[n - 1] && !tr_ends_block(&in)) { /* removed app instruction */
         pc = next;
         off += in.length;

@@ -1,0 +1,2 @@
+/* wrap_spec: a library wrap_prog dlopens. */
+long wl_twice(long x) { return 2 * x; }
