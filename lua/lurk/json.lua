@@ -145,12 +145,12 @@ M.quote = function(s, ascii) return quote(tostring(s), ascii) end
 local TWO63 = 2 ^ 63
 
 --- The JSON text of the number v (see the rules above).
+local mathtype = math.type
+
 local function number(v)
+  if mathtype and mathtype(v) == "integer" then return format("%d", v) end
   if v ~= v or v == huge or v == -huge then return "null" end
-  if floor(v) == v and v > -TWO63 and v < TWO63 then
-    if math.type and math.type(v) == "integer" then return format("%d", v) end
-    return format("%.0f", v)
-  end
+  if floor(v) == v and v >= -TWO63 and v < TWO63 then return format("%.0f", v) end
   for _, f in ipairs({ "%.15g", "%.16g" }) do
     local s = format(f, v)
     if tonumber(s) == v then return s end
