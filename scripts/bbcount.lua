@@ -5,10 +5,19 @@
 --   lurk run -t bbcount -- ls /tmp              # report at exit
 --   lurk run -t bbcount=threads -- ./prog       # and one line per thread
 --   lurk run bbcount.lua threads -- ./prog      # the same as a script
+--   lurk run -t bbcount=json -- ./prog          # the report as JSON
 --
 -- Options (any order): `threads` prints each thread's executed blocks when
 -- it exits (the threads still running, the main one among them, at the
--- process's exit).
+-- process's exit). `json` writes the report as one line of JSON on lurk's
+-- output instead of the text; `json=FILE` appends it to FILE (`%p`: the
+-- pid) and keeps the text:
+--
+--   {"distinct":2547,"executed":98865,"modules":[{"distinct":1755,"executed":59841,
+--    "path":"/usr/lib/x86_64-linux-gnu/libc.so.6"},...],"pid":4242,"threads":[],
+--    "tool":"bbcount","translations":2547}
+--
+-- ("threads" lists { tid, main, executed } with `threads`.)
 --
 -- Sample output (cd /usr/share && lurk run -t bbcount -- /bin/ls, to lurk's
 -- output; with `threads`, "bbcount: thread 20968: 30486 blocks executed"
@@ -49,7 +58,15 @@
 local M = {}
 
 local format, sort = string.format, table.sort
-local module_at, log = lurk.module_at, lurk.log
+local module_at = lurk.module_at
+local report_ = require "lurk.report"
+local json                -- the json option's destination (true: lurk's output)
+local records = {}        -- threads' lines, for json
+
+-- lurk.log, unless the report goes to lurk's output as JSON.
+local function log(...)
+  if json ~= true then lurk.log(...) end
+end
 
 local count = {}     -- module path -> handler adding one to the module's counter
 local executed = {}  -- module path -> function returning that counter
@@ -75,6 +92,7 @@ local function on_block_thread(ctx)
 end
 
 local function thread_line(tid, n)
+  if json then records[#records + 1] = { tid = tid, main = tid == lurk.pid(), executed = n } end
   log("bbcount: thread %d%s: %d blocks executed", tid, tid == lurk.pid() and " (main)" or "", n)
 end
 
@@ -95,6 +113,13 @@ local function report()
   end)
   log("bbcount: %12s  %8s  %s", "executed", "distinct", "module")
   for _, m in ipairs(mods) do log("bbcount: %12d  %8d  %s", bymod[m] or 0, dmod[m], m) end
+  if json then
+    local list = {}
+    for i, m in ipairs(mods) do list[i] = { path = m, executed = bymod[m] or 0, distinct = dmod[m] } end
+    local J = require "lurk.json"
+    assert(report_.json({ tool = "bbcount", pid = lurk.pid(), executed = total, distinct = distinct,
+      translations = nblocks, modules = J.array(list), threads = J.array(records) }, json))
+  end
 end
 
 --- Start counting; the arguments are the options above.
@@ -102,8 +127,10 @@ function M.start(...)
   local threads = false
   for i = 1, select("#", ...) do
     local a = select(i, ...)
+    local j = report_.json_option(a)
     if a == "threads" then threads = true
-    elseif a ~= "" then error(format("bbcount: unknown option '%s' (known: threads)", tostring(a)), 2) end
+    elseif j then json = j
+    elseif a ~= "" then error(format("bbcount: unknown option '%s' (known: threads, json, json=FILE)", tostring(a)), 2) end
   end
   lurk.on("bb", function(bb)
     local pc = bb.pc

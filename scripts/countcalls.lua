@@ -4,8 +4,15 @@
 --
 --   lurk run -t countcalls -- ls /tmp
 --   lurk run countcalls.lua -- ./prog           # the same as a script
+--   lurk run -t countcalls=json -- ./prog       # the report as JSON
 --
--- Options: none.
+-- Options: `json` writes the report as one line of JSON on lurk's output
+-- instead of the text; `json=FILE` appends it to FILE (`%p`: the pid) and
+-- keeps the text. The JSON holds the same facts (docs/tools.md):
+--
+--   {"pid":20917,"threads":[{"direct":6710,"indirect":929,"main":true,"returns":7636,
+--    "tid":20917}],"tool":"countcalls","total":{"direct":6710,"indirect":929,
+--    "returns":7636,"threads":1}}
 --
 -- Each thread's line is printed when the thread exits; the threads still
 -- running when the process ends (the main thread among them, marked
@@ -44,12 +51,15 @@ local M = {}
 
 local format, sort = string.format, table.sort
 local log = lurk.log
+local report = require "lurk.report"
 
 local DIRECT, INDIRECT, RET = 1, 2, 3
 local per = {}             -- tid -> { direct, indirect, returns }
 local done = { 0, 0, 0 }   -- threads that exited
 local nthreads = 0
 local mypid = lurk.pid()   -- the process this state belongs to
+local json               -- the json option's destination (true: lurk's output)
+local records = {}       -- the threads' lines, for json
 
 local function counts_of(tid)
   local c = per[tid]
@@ -67,7 +77,15 @@ local function on_branch(ctx, kind)
 end
 
 local function line(who, c)
-  log("countcalls: %s: %d direct calls, %d indirect calls, %d returns", who, c[1], c[2], c[3])
+  if json ~= true then
+    log("countcalls: %s: %d direct calls, %d indirect calls, %d returns", who, c[1], c[2], c[3])
+  end
+end
+
+local function record(tid, c)
+  if json then
+    records[#records + 1] = { tid = tid, main = tid == lurk.pid(), direct = c[1], indirect = c[2], returns = c[3] }
+  end
 end
 
 local function thread_name(tid)
@@ -78,11 +96,13 @@ local function add(to, c)
   for k = 1, 3 do to[k] = to[k] + c[k] end
 end
 
---- Start counting (no options).
+--- Start counting; the argument is the json option (or none).
 function M.start(...)
   for i = 1, select("#", ...) do
     local a = select(i, ...)
-    if a ~= "" then error(format("countcalls: unknown option '%s' (it has none)", tostring(a)), 2) end
+    local j = report.json_option(a)
+    if j then json = j
+    elseif a ~= "" then error(format("countcalls: unknown option '%s' (json, json=FILE)", tostring(a)), 2) end
   end
   lurk.on("bb", function(bb)
     local n = #bb
@@ -97,6 +117,7 @@ function M.start(...)
   lurk.on("thread_exit", function(e)
     local c = counts_of(e.tid)
     line(thread_name(e.tid), c)
+    record(e.tid, c)
     add(done, c)
     per[e.tid] = nil
   end)
@@ -121,9 +142,14 @@ function M.start(...)
     sort(tids)
     for _, t in ipairs(tids) do
       line(thread_name(t), per[t])
+      record(t, per[t])
       add(total, per[t])
     end
     line(format("total, %d thread%s", nthreads, nthreads == 1 and "" or "s"), total)
+    if json then
+      assert(report.json({ tool = "countcalls", pid = lurk.pid(), threads = records,
+        total = { threads = nthreads, direct = total[1], indirect = total[2], returns = total[3] } }, json))
+    end
   end)
 end
 

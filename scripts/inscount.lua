@@ -4,10 +4,19 @@
 --   lurk run -t inscount -- ls /tmp             # every instruction after takeover
 --   lurk run -t inscount=main -- ./prog          # only the main executable's code
 --   lurk run -t inscount=main,modules -- ./prog  # also a line per module
+--   lurk run -t inscount=json -- ./prog          # the report as JSON
 --
 -- Options (any order): `main` counts only instructions of the program
 -- itself (its text, .init/.fini and PLT stubs; not ld.so, libc or other
--- libraries); `modules` adds one line per module, largest first.
+-- libraries); `modules` adds one line per module, largest first. `json`
+-- writes the report as one line of JSON on lurk's output instead of the
+-- text; `json=FILE` appends it to FILE (`%p`: the pid) and keeps the text:
+--
+--   {"instructions":173569,"main_only":false,"modules":[{"instructions":161751,
+--    "name":"libc.so.6","path":"/usr/lib/x86_64-linux-gnu/libc.so.6"},...],
+--    "pid":4242,"tool":"inscount"}
+--
+-- ("modules" is there with `modules`.)
 --
 -- Sample output (lurk run -t inscount=modules -- /bin/echo hi):
 --
@@ -36,10 +45,13 @@
 -- is not counted; lurk's own code never is. A forked child counts its own
 -- instructions from the fork on, starting from the parent's count at the
 -- fork, and prints its own total when it exits.
+local report = require "lurk.report"
 local opts = {}
 for _, a in ipairs({ ... }) do
+  local j = report.json_option(a)
   if a == "main" or a == "modules" then opts[a] = true
-  else error(string.format("inscount: unknown option '%s' (main, modules)", a), 0) end
+  elseif j then opts.json = j
+  else error(string.format("inscount: unknown option '%s' (main, modules, json, json=FILE)", a), 0) end
 end
 
 local total = 0
@@ -75,11 +87,20 @@ end
 lurk.on("exit", function()
   for _, get in pairs(per) do total = total + get() end
   local what = opts.main and " in the main executable" or ""
-  lurk.log("inscount: %s instructions%s", group(total), what)
+  local text = opts.json ~= true
+  if text then lurk.log("inscount: %s instructions%s", group(total), what) end
+  local list = {}
   if opts.modules then
-    local list = {}
-    for path, get in pairs(per) do list[#list + 1] = { name = path:match("[^/]*$"), n = get() } end
+    for path, get in pairs(per) do list[#list + 1] = { name = path:match("[^/]*$"), path = path, n = get() } end
     table.sort(list, function(a, b) if a.n ~= b.n then return a.n > b.n end return a.name < b.name end)
-    for _, e in ipairs(list) do lurk.log("  %-22s %12s", e.name, group(e.n)) end
+    if text then for _, e in ipairs(list) do lurk.log("  %-22s %12s", e.name, group(e.n)) end end
+  end
+  if opts.json then
+    local doc = { tool = "inscount", pid = lurk.pid(), instructions = total, main_only = opts.main == true }
+    if opts.modules then
+      doc.modules = {}
+      for i, e in ipairs(list) do doc.modules[i] = { name = e.name, path = e.path, instructions = e.n } end
+    end
+    assert(report.json(doc, opts.json))
   end
 end)

@@ -5,9 +5,15 @@
 --   lurk run -t opcodes=50 -- ./prog            # the top 50
 --   lurk run -t opcodes=all -- ./prog           # every mnemonic seen
 --   lurk run opcodes.lua 10 -- ./prog           # as a script, the top 10
+--   lurk run -t opcodes=10,json -- ./prog       # the report as JSON
 --
 -- Options: N (or `top=N`), how many mnemonics to print (default 20);
--- `all` prints all of them. Ties are sorted by name.
+-- `all` prints all of them. Ties are sorted by name. `json` writes the
+-- report as one line of JSON on lurk's output instead of the text;
+-- `json=FILE` appends it to FILE (`%p`: the pid) and keeps the text:
+--
+--   {"instructions":403406,"mnemonics":108,"pid":4242,"tool":"opcodes",
+--    "top":[{"count":96937,"mnemonic":"mov","percent":24.03},...]}
 --
 -- Sample output (cd /usr/share && lurk run -t opcodes=8 -- /bin/ls, to
 -- lurk's output):
@@ -70,13 +76,15 @@ end
 
 --- Start counting; the argument is the number of mnemonics to print.
 function M.start(...)
-  local top = 20
+  local top, json = 20, nil
   for i = 1, select("#", ...) do
     local a = select(i, ...)
     local n = type(a) == "string" and (a:match("^top=(%d+)$") or a:match("^(%d+)$"))
+    local j = report.json_option(a)
     if n then top = tonumber(n)
     elseif a == "all" then top = math.huge
-    elseif a ~= "" then error(format("opcodes: unknown option '%s' (N, top=N or all)", tostring(a)), 2) end
+    elseif j then json = j
+    elseif a ~= "" then error(format("opcodes: unknown option '%s' (N, top=N, all, json, json=FILE)", tostring(a)), 2) end
   end
   lurk.on("bb", on_bb)
   lurk.on("exit", function()
@@ -93,6 +101,17 @@ function M.start(...)
     local keys = report.sorted(byname)
     for _, m in ipairs(keys) do total = total + byname[m] end
     local shown = math.min(top, #keys)
+    if json then
+      local list = {}
+      for i = 1, shown do
+        local n = byname[keys[i]]
+        -- the percentage as the text shows it (two decimals)
+        list[i] = { mnemonic = keys[i], count = n, percent = tonumber(format("%.2f", 100 * n / total)) }
+      end
+      assert(report.json({ tool = "opcodes", pid = lurk.pid(), instructions = total, mnemonics = #keys,
+        top = require("lurk.json").array(list) }, json))
+      if json == true then return end
+    end
     log("opcodes: %d instructions executed, %d mnemonics; %s:", total, #keys,
         shown == #keys and "all" or "top " .. shown)
     log("opcodes: %14s  %6s  %s", "count", "%", "mnemonic")

@@ -6,12 +6,22 @@
 --   lurk run -t strace=out.txt -- ls /tmp           # to a file (appended)
 --   lurk run -t strace=out.txt,s=64,pids -- ./prog  # options, see below
 --   lurk run strace.lua out.txt -- ./prog           # the same as a script
+--   lurk run -t strace=json=calls.json -- ./prog    # JSON Lines instead
 --
 -- Arguments (each optional, any order): a file name to write to instead of
 -- lurk's output; `s=N` to show N bytes of strings and buffers (strace's -s,
 -- default 32); `pids` to prefix every line with `[pid TID] `, which is
 -- otherwise done only while the process has several threads, or after it
--- forked (as strace -f does).
+-- forked (as strace -f does); `json` writes one JSON object per call
+-- instead of the text line (JSON Lines, to the file or lurk's output),
+-- `json=FILE` the same to FILE (appended). Each object has the facts of
+-- the text line: tid, name, args (each as the text shows it), result (the
+-- number; absent for `?`), retval (the text after ` = `) and errno (its
+-- name, for errors); `"unfinished":true` for an execve's start,
+-- `"resumed":true` for its return; the last line is {"exited":STATUS}:
+--
+--   {"args":["AT_FDCWD","\"/etc/ld.so.cache\"","O_RDONLY|O_CLOEXEC"],"name":"openat","result":3,"retval":"3","tid":4242}
+--   {"args":["\"/x\"","O_RDONLY"],"errno":"ENOENT","name":"open","result":-2,"retval":"-1 ENOENT (No such file or directory)","tid":4242}
 --
 -- Sample output (lurk run -t strace -- /bin/echo hi):
 --
@@ -37,6 +47,7 @@
 local M = {}
 
 local errno = require "lurk.errno"
+local json = require "lurk.json"
 local format, byte, char, sub, rep = string.format, string.byte, string.char, string.sub, string.rep
 local concat, floor = table.concat, math.floor
 local syscall, cstring, read = lurk.syscall, lurk.cstring, lurk.read
@@ -44,6 +55,7 @@ local syscall, cstring, read = lurk.syscall, lurk.cstring, lurk.read
 local maxstr = 32
 local out            -- function(line) writing one line
 local always_pid = false
+local jsonmode = false     -- one JSON object per call instead of text
 local live, nlive = {}, 0  -- threads of this process
 local forked = false       -- this process has a parent or a child that is traced too
 local pending = {}         -- tid -> the call started on that thread
@@ -469,7 +481,7 @@ local function emit(tid, call, res)
   out(line .. " = " .. res .. "\n")
 end
 
-local function call_text(c)
+local function call_args(c)
   local t = {}
   for k = 1, c.nargs do
     local f = c.fmt[k]
@@ -477,7 +489,19 @@ local function call_text(c)
     if type(f) == "function" then f = f() end
     t[#t + 1] = f
   end
-  return c.name .. "(" .. concat(t, ", ") .. ")"
+  return t
+end
+
+local function call_text(c)
+  return c.name .. "(" .. concat(call_args(c), ", ") .. ")"
+end
+
+-- The JSON line of call c (r: its result, nil for "?"; res: its text).
+local function emit_json(tid, c, r, res, extra)
+  local o = { tid = tid, name = c.name, args = json.array(call_args(c)), result = r, retval = res }
+  if r and r < 0 and r >= -4095 and res:match("^%-1 ") then o.errno = res:match("^%-1 (%S+)") end
+  if extra then o[extra] = true end
+  out(json.encode(o) .. "\n")
 end
 
 local NORETURN = { exit = true, exit_group = true, rt_sigreturn = true }
@@ -501,11 +525,12 @@ local function on_pre(e)
   end
   if special[name] then special[name](a, c.fmt, c) end
   if NORETURN[name] then
-    emit(e.tid, call_text(c), "?")
+    if jsonmode then emit_json(e.tid, c, nil, "?") else emit(e.tid, call_text(c), "?") end
     return
   end
   if name == "execve" or name == "execveat" then
-    out(prefix(e.tid) .. call_text(c) .. " <unfinished ...>\n")
+    if jsonmode then emit_json(e.tid, c, nil, nil, "unfinished")
+    else out(prefix(e.tid) .. call_text(c) .. " <unfinished ...>\n") end
     c.resumed = true
   end
   -- A call restarted after a signal raises pre again: the first start is dropped.
@@ -539,7 +564,9 @@ local function on_post(e)
     elseif c.name == "clone3" then fl = u64_at(read(c.args[1], 8) or "\0\0\0\0\0\0\0\0", 1) % 4294967296 end
     if bit.band(fl, 0x10000) == 0 then forked = true end
   end
-  if c.resumed then
+  if jsonmode then
+    emit_json(e.tid, c, r, res, c.resumed and "resumed" or nil)
+  elseif c.resumed then
     out(prefix(e.tid) .. "<... " .. c.name .. " resumed>) = " .. res .. "\n")
   else
     emit(e.tid, call_text(c), res)
@@ -557,6 +584,8 @@ function M.start(...)
     local n = a:match("^s=(%d+)$")
     if n then maxstr = tonumber(n)
     elseif a == "pids" then always_pid = true
+    elseif a == "json" then jsonmode = true
+    elseif a:match("^json=.") then jsonmode, file = true, a:sub(6)
     elseif a ~= "" then file = a end
   end
   if file then
@@ -579,7 +608,8 @@ function M.start(...)
     live, nlive, pending, forked = { [lurk.tid()] = true }, 1, {}, true
   end)
   lurk.on("exit", function(e)
-    out(prefix(lurk.tid()) .. format("+++ exited with %d +++\n", e.status))
+    if jsonmode then out(json.encode({ tid = lurk.tid(), exited = e.status }) .. "\n")
+    else out(prefix(lurk.tid()) .. format("+++ exited with %d +++\n", e.status)) end
   end)
 end
 

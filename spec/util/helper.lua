@@ -91,6 +91,27 @@ function M.run(args, opts)
   return r
 end
 
+--- Make lurk's Lua library (lua/lurk/*.lua) loadable by require in the
+-- specs' Lua (the pure-Lua tier, spec/unit/*_spec.lua).
+function M.lualib()
+  local p = root .. "/lua/?.lua;"
+  if package.path:sub(1, #p) ~= p then package.path = p .. package.path end
+end
+
+--- Run python3 on the program text prog with the arguments (each
+-- quoted); returns its exit status and its stdout+stderr.
+function M.python(prog, ...)
+  local file = M.tmpfile(prog, ".py")
+  local words = { "python3", M.quote(file) }
+  for _, a in ipairs({ ... }) do words[#words + 1] = M.quote(a) end
+  local out = os.tmpname()
+  local status = M.sh(table.concat(words, " ") .. " >" .. out .. " 2>&1")
+  local text = slurp(out) or ""
+  os.remove(out)
+  os.remove(file)
+  return status, text
+end
+
 --- Run a Lua chunk under lurk with /bin/true as the program; the chunk's
 -- output (lurk's output = stderr) is returned as r.stderr.
 function M.eval(code, prog)
