@@ -24,11 +24,11 @@ static int lb_print(lua_State *L)
     lua_call(L, 1, 1);
     const char *s = lua_tolstring(L, -1, &len);
     if (!s) return luaL_error(L, "'tostring' must return a string to 'print'");
-    if (i > 1) log_write("\t", 1);
-    log_write(s, len);
+    if (i > 1) log_out("\t", 1);
+    log_out(s, len);
     lua_pop(L, 1);
   }
-  log_write("\n", 1);
+  log_out("\n", 1);
   return 0;
 }
 

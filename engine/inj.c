@@ -69,6 +69,15 @@ static void output_open(void)
   log_fd = (int)hi;
 }
 
+/* Scripts' output to a terminal is line-buffered (as stdio's stdout), so a
+** user sees each line as it is printed; to a file or pipe, fully buffered. */
+static void output_mode(void)
+{
+  char termios[64];
+  if (!SYS_FAILED(sys_call3(SYS_ioctl, log_fd, 0x5401 /* TCGETS */, termios)))
+    log_bufmode = LOG_BUF_LINE;
+}
+
 /* saved: r15 r14 r13 r12 rbx rbp, then the constructor's return address. */
 int inj_init(int argc, char **argv, char **envp, uint64_t *saved)
 {
@@ -76,6 +85,7 @@ int inj_init(int argc, char **argv, char **envp, uint64_t *saved)
   const char *o = env_get(envp, "LURK_OPTIONS");
   if (o && LURK_FAILED(opt_parse(o))) log_fatal("bad LURK_OPTIONS: %s", o);
   output_open();
+  output_mode();
   env_clean(envp);
   lb_start(envp);
   cache_init();
