@@ -87,6 +87,7 @@ int inj_init(int argc, char **argv, char **envp, uint64_t *saved)
   output_open();
   output_mode();
   env_clean(envp);
+  mod_scan();
   lb_start(envp);
   cache_init();
   struct lurk_thread *t = thr_main();
