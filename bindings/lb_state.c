@@ -1,8 +1,9 @@
 /* lurk: the engine's LuaJIT state and the scripts of the command line.
 ** One state per process, created before takeover. Opened: base, table,
 ** string, math, bit, jit and debug (without debug.debug), lurk's own
-** package/require, io and os (engine-safe, raw syscalls) and the lurk
-** module. Not opened: ffi, LuaJIT's io/os/package (stdio, dlopen, getenv).
+** package/require, io and os (engine-safe, raw syscalls), ffi (as a module
+** for require, without ffi.C and ffi.load: lb_ffi.c) and the lurk module.
+** Not opened: LuaJIT's io/os/package (stdio, dlopen, getenv).
 */
 #include <lualib.h>
 #include "lb_int.h"
@@ -97,6 +98,7 @@ static lua_State *lb_newstate(void)
   lb_open_package(L, opt.path);
   lb_open_io(L);
   lb_open_os(L);
+  lb_ffi_open(L);
   lb_open_lurk(L);
   return L;
 }

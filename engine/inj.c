@@ -74,6 +74,7 @@ static void output_open(void)
 static void output_mode(void)
 {
   char termios[64];
+  log_sync_app = !opt.output;
   if (!SYS_FAILED(sys_call3(SYS_ioctl, log_fd, 0x5401 /* TCGETS */, termios)))
     log_bufmode = LOG_BUF_LINE;
 }

@@ -92,6 +92,7 @@ static char log_buf[LOG_BUFSIZE];
 static size_t log_len;
 static int log_busy;
 int log_bufmode = LOG_BUF_FULL;
+int log_sync_app;
 
 /* Write all of s to lurk's output now, retrying short writes and EINTR. */
 static void log_raw(const char *s, size_t n)

@@ -23,6 +23,10 @@ void log_flush(void);
 /* Buffering of log_out: full (64 KiB; the default), line (a terminal), no. */
 enum { LOG_BUF_FULL, LOG_BUF_LINE, LOG_BUF_NO };
 extern int log_bufmode;
+/* lurk's output is the program's stderr (no --output): the dispatcher
+** flushes the buffer before each of the program's system calls, so the
+** two keep their order (scall.c). */
+extern int log_sync_app;
 /* Around fork: the buffer is written out and held, then freed on both sides. */
 void log_fork_prepare(void);
 void log_fork_finish(void);

@@ -713,9 +713,11 @@ describe("the context object", function()
           local function try(f) local ok, e = pcall(f) print(ok, (tostring(e):gsub("^[^:]*:%d+: ", ""))) end
           try(function() ctx.rsp = 0 end)
           try(function() ctx.eax = 0 end)
-          try(function() ctx.rip = 0 end)
+          try(function() ctx.rip = 1.5 end)
           try(function() return ctx.nope end)
+          try(function() return ctx.zmm0 end)
           try(function() ctx.rax = "x" end)
+          try(function() ctx.xmm0 = "short" end)
         end)
       end)
       lurk.on("exit", function() print(pcall(function() return saved.rax end)) end) -- LATER
@@ -723,10 +725,14 @@ describe("the context object", function()
     local r = run(p, body, { "nop" })
     assert.equal(0, r.status)
     same(r, p, { "nop" }, "nop\n")
-    local set = "false\tcannot set '%s' (64-bit general registers but rsp, and rflags)\n"
-    assert.equal(set:format("rsp") .. set:format("eax") .. set:format("rip") ..
-                 "false\tcontext has no register 'nope'\n" ..
-                 "false\tbad argument #3 to '__newindex' (number expected, got string)\n" ..
+    local regs = " (general registers, rflags, pc, xmm0-15, ymm0-15)\n"
+    assert.equal("false\tcannot set rsp to 0x0 (the stack below it is not writable)\n" ..
+                 "false\tcannot set 'eax' (64-bit general registers, rflags, pc, xmm0-15, ymm0-15)\n" ..
+                 "false\tbad argument to ctx.rip (integer expected (a number or a 64-bit cdata), got 1.5)\n" ..
+                 "false\tcontext has no register 'nope'" .. regs ..
+                 "false\tcontext has no register 'zmm0'" .. regs ..
+                 "false\tbad argument to ctx.rax (integer expected (a number or a 64-bit cdata), got string)\n" ..
+                 "false\tbad argument to ctx.xmm0 (a string of 16 bytes expected, got 5 bytes)\n" ..
                  "false\t" .. r.script .. ":" .. line_of(body, "LATER") ..
                  ": the context is only valid inside a clean call\n", r.stderr)
   end)

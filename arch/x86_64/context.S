@@ -448,4 +448,15 @@ lurk_cc_popf:
         ret
 lurk_cc_end:
 
+/* A handler wrote ctx.pc: lb_cc_dispatch made lurk_cc return here (the app
+** state is in the registers, rsp 128 below the app's) with TLS_IBL_TARGET
+** = the new pc. Leave the block as an indirect-branch miss does: the
+** dispatcher goes on at that pc (the rest of the block does not run). */
+        .globl lurk_cc_redirect
+        .hidden lurk_cc_redirect
+lurk_cc_redirect:
+        lea 128(%rsp), %rsp
+        movq $-1, %gs:TLS_EXIT_ID       /* EXIT_IBL, sign-extended */
+        jmp *%gs:TLS_DISP_ENTRY
+
         .section .note.GNU-stack, "", @progbits
