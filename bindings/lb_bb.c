@@ -124,12 +124,42 @@ static const struct insn *lb_meta_arg(lua_State *L, int arg)
   return in;
 }
 
-static void lb_meta_add(struct bb_plan *p, unsigned at, int after, const struct insn *in)
+/* Name an insertion for a fault report: "'TEXT' inserted before|after
+** 0xPC by FILE:LINE" (the caller of insert_before, insert_after or
+** replace), interned. */
+static uint32_t lb_meta_where(lua_State *L, const struct insn *in, uint64_t pc, int after)
 {
+  char text[160], a[24];
+  insn_format(in, text, sizeof text);
+  int top = lua_gettop(L);
+  luaL_where(L, 1);                                         /* top+1: "file:line: " */
+  size_t n;
+  const char *w = lua_tolstring(L, top + 1, &n);
+  if (n >= 2 && w[n - 2] == ':' && w[n - 1] == ' ') n -= 2;
+  lua_pushlstring(L, w, n);                                 /* top+2 */
+  lua_pushfstring(L, "'%s' inserted %s %s by %s", text, after ? "after" : "before", lb_hex(a, pc),
+                  n ? lua_tostring(L, top + 2) : "(unknown)"); /* top+3 */
+  const char *key = lua_tostring(L, top + 3);
+  lua_getfield(L, LUA_REGISTRYINDEX, "lurk.meta_where");    /* top+4 */
+  lua_getfield(L, top + 4, key);
+  uint32_t id = (uint32_t)lua_tointeger(L, -1);
+  if (!id) {
+    id = bb_where_add(key);
+    lua_pushinteger(L, id);
+    lua_setfield(L, top + 4, key);
+  }
+  lua_settop(L, top);
+  return id;
+}
+
+static void lb_meta_add(lua_State *L, struct bb_plan *p, unsigned at, int after, const struct insn *in)
+{
+  uint32_t where = lb_meta_where(L, in, p->insns[at].pc, after);
   struct bb_op *o = bb_op_add(p);
   o->at = (uint16_t)at;
   o->after = (uint8_t)after;
   o->kind = BB_OP_META;
+  o->where = where;
   o->len = in->len;
   lurk_memcpy(o->bytes, in->bytes, in->len);
 }
@@ -141,7 +171,7 @@ static int lb_bb_insert(lua_State *L, int after)
   const struct insn *in = lb_meta_arg(L, 3);
   if (after && (p->insns[i].flags & (INSN_F_BRANCH | INSN_F_SYSCALL)))
     luaL_argerror(L, 2, "nothing runs after a branch or syscall in its block");
-  lb_meta_add(p, i, after, in);
+  lb_meta_add(L, p, i, after, in);
   return 0;
 }
 
@@ -166,7 +196,7 @@ static int lb_bb_replace(lua_State *L)
   if (p->insns[i].flags & (INSN_F_BRANCH | INSN_F_SYSCALL))
     luaL_argerror(L, 2, "a branch or syscall cannot be replaced");
   p->removed[i] = 1;
-  lb_meta_add(p, i, 0, in);
+  lb_meta_add(L, p, i, 0, in);
   return 0;
 }
 
@@ -625,6 +655,8 @@ void lb_bb_open(lua_State *L)
   lua_pop(L, 1);
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, LB_CBS);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, "lurk.meta_where");
   /* The maker, with ffi (kept internal), the context object, fail, traceback. */
   if (luaL_loadbuffer(L, lb_mkcb_src, sizeof lb_mkcb_src - 1, "=lurk.mkcb")) lb_fail(L);
   lb_ffi_get(L);

@@ -38,6 +38,13 @@ local function run(mode, body)
   return r
 end
 
+local function S_addr(name)
+  for _, kv in ipairs(S) do
+    local k, v = kv:match("^([%w_]+)=(0x%x+)$")
+    if k == name then return v end
+  end
+end
+
 local function native(mode) return h.capture(h.quote(prog) .. " " .. mode) end
 
 describe("ctx: 64-bit values", function()
@@ -145,6 +152,24 @@ describe("meta instructions", function()
       end)]])
     assert.equal(0, r.status)
     assert.matches("^true\t<insn 0x%x+ nop>\n$", r.stderr)
+  end)
+end)
+
+describe("meta instructions that fault", function()
+  it("end the run with status 1 and a message naming the instruction and the script line", function()
+    local r = run("gpr", [[
+      lurk.on("bb", function(bb)
+        for i, ins in ipairs(bb) do
+          if ins.pc == S.t_gpr then
+            bb:insert_before(i, lurk.decode("\72\139\4\37\0\0\0\0"))   -- mov rax, [0]
+          end
+        end
+      end)]])
+    assert.equal(1, r.status)
+    assert.equal("", r.stdout)
+    assert.equal(string.format("lurk: a meta instruction faulted (signal 11, address 0x0): " ..
+                               "'mov rax, qword ptr [0x0]' inserted before 0x%x by %s:5\n",
+                               tonumber(S_addr("t_gpr")), r.script), r.stderr)
   end)
 end)
 
