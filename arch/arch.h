@@ -63,6 +63,14 @@ uint16_t arch_reg_by_name(const char *name);
 #define ARCH_ABI_STACK0 8
 extern const uint8_t arch_abi_args[ARCH_ABI_NARGS];
 uint8_t *arch_cc_vreg(struct lurk_thread *t, unsigned i);
+int arch_reg_readable(uint16_t reg);
+/* In a clean call of t: app xmm<i> (16 bytes, read/write, restored when the
+** call returns), and the upper 16 bytes of ymm<i> read into or set from buf
+** (-1 without AVX). */
+uint8_t *arch_cc_xmm(struct lurk_thread *t, int i);
+int arch_cc_ymm_hi(const struct lurk_thread *t, int i, void *buf, int set);
+/* Return address for a clean call that redirects the app (context.S). */
+void lurk_cc_redirect(void);
 
 /* Bytes of the xsave image lurk keeps per thread. */
 extern size_t arch_xsave_bytes;

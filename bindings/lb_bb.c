@@ -16,6 +16,7 @@
 #include "../engine/thr.h"
 #include "../engine/wrap.h"
 #include "../engine/mem.h"
+#include "../engine/log.h"
 #include "../arch/arch.h"
 
 #define LB_BB "lurk.bb"
@@ -93,7 +94,8 @@ static int lb_bb_iter(lua_State *L)
           struct insn in;
           lua_pushinteger(L, pos + 1);
           lua_replace(L, lua_upvalueindex(2));
-          if (LURK_FAILED(insn_decode(&in, op->bytes, op->len, 0))) return 0;
+          /* a meta instruction reports the app pc it was inserted at */
+          if (LURK_FAILED(insn_decode(&in, op->bytes, op->len, p->insns[i].pc))) return 0;
           lb_insn_push(L, &in);
           lua_pushliteral(L, "meta");
           lua_pushinteger(L, i + 1);
@@ -123,12 +125,42 @@ static const struct insn *lb_meta_arg(lua_State *L, int arg)
   return in;
 }
 
-static void lb_meta_add(struct bb_plan *p, unsigned at, int after, const struct insn *in)
+/* Name an insertion for a fault report: "'TEXT' inserted before|after
+** 0xPC by FILE:LINE" (the caller of insert_before, insert_after or
+** replace), interned. */
+static uint32_t lb_meta_where(lua_State *L, const struct insn *in, uint64_t pc, int after)
 {
+  char text[160], a[24];
+  insn_format(in, text, sizeof text);
+  int top = lua_gettop(L);
+  luaL_where(L, 1);                                         /* top+1: "file:line: " */
+  size_t n;
+  const char *w = lua_tolstring(L, top + 1, &n);
+  if (n >= 2 && w[n - 2] == ':' && w[n - 1] == ' ') n -= 2;
+  lua_pushlstring(L, w, n);                                 /* top+2 */
+  lua_pushfstring(L, "'%s' inserted %s %s by %s", text, after ? "after" : "before", lb_hex(a, pc),
+                  n ? lua_tostring(L, top + 2) : "(unknown)"); /* top+3 */
+  const char *key = lua_tostring(L, top + 3);
+  lua_getfield(L, LUA_REGISTRYINDEX, "lurk.meta_where");    /* top+4 */
+  lua_getfield(L, top + 4, key);
+  uint32_t id = (uint32_t)lua_tointeger(L, -1);
+  if (!id) {
+    id = bb_where_add(key);
+    lua_pushinteger(L, id);
+    lua_setfield(L, top + 4, key);
+  }
+  lua_settop(L, top);
+  return id;
+}
+
+static void lb_meta_add(lua_State *L, struct bb_plan *p, unsigned at, int after, const struct insn *in)
+{
+  uint32_t where = lb_meta_where(L, in, p->insns[at].pc, after);
   struct bb_op *o = bb_op_add(p);
   o->at = (uint16_t)at;
   o->after = (uint8_t)after;
   o->kind = BB_OP_META;
+  o->where = where;
   o->len = in->len;
   lurk_memcpy(o->bytes, in->bytes, in->len);
 }
@@ -140,7 +172,7 @@ static int lb_bb_insert(lua_State *L, int after)
   const struct insn *in = lb_meta_arg(L, 3);
   if (after && (p->insns[i].flags & (INSN_F_BRANCH | INSN_F_SYSCALL)))
     luaL_argerror(L, 2, "nothing runs after a branch or syscall in its block");
-  lb_meta_add(p, i, after, in);
+  lb_meta_add(L, p, i, after, in);
   return 0;
 }
 
@@ -165,7 +197,7 @@ static int lb_bb_replace(lua_State *L)
   if (p->insns[i].flags & (INSN_F_BRANCH | INSN_F_SYSCALL))
     luaL_argerror(L, 2, "a branch or syscall cannot be replaced");
   p->removed[i] = 1;
-  lb_meta_add(p, i, 0, in);
+  lb_meta_add(L, p, i, 0, in);
   return 0;
 }
 
@@ -221,9 +253,9 @@ static const struct insn_opnd *lb_memop(const struct insn *in, int k)
 static void lb_cc_arg(lua_State *L, int arg, const struct insn *in, unsigned count, struct cc_arg *a)
 {
   lurk_memset(a, 0, sizeof *a);
-  if (lua_type(L, arg) == LUA_TNUMBER) {
+  if (lua_type(L, arg) == LUA_TNUMBER || lua_type(L, arg) == 10 /* LUA_TCDATA */) {
     a->kind = CC_ARG_CONST;
-    a->val = (uint64_t)(int64_t)lua_tonumber(L, arg);
+    a->val = lb_ffi_check_u64(L, arg);
     return;
   }
   const char *s = luaL_checkstring(L, arg);
@@ -342,34 +374,148 @@ void lb_event_bb(struct bb_plan *plan)
   lb_unlock();
 }
 
-/* -- The context object and the call itself --------------------------------------- */
+/* -- The context object and the call itself ---------------------------------------
+** ctx reads and writes the app's state at the call: general registers (any
+** width to read; 64-bit ones and rsp to write), rflags, xmm0-15 and ymm0-15
+** (byte strings), pc (writing it redirects: lb_cc_dispatch). 64-bit values
+** are numbers up to 2^53 and uint64_t cdata above (lb_ffi.c). */
 
-static struct arch_mctx *lb_ctx_mctx(lua_State *L)
+static uint64_t lb_cc_newpc;   /* ctx.pc written in this call: the redirect target */
+static int lb_cc_redirect;
+
+static struct lurk_thread *lb_ctx_thread(lua_State *L)
 {
   if (!lb_cc_thread) luaL_error(L, "the context is only valid inside a clean call");
-  return &lb_cc_thread->tls.mctx;
+  return lb_cc_thread;
 }
+
+/* "xmm7" -> 7 (kind 'x'), "ymm12" -> 12 (kind 'y'); -1 if k is neither. */
+static int lb_ctx_vec(const char *k, char *kind)
+{
+  if ((k[0] != 'x' && k[0] != 'y') || k[1] != 'm' || k[2] != 'm') return -1;
+  const char *d = k + 3;
+  int n = 0;
+  if (!*d || (d[0] == '0' && d[1])) return -1;
+  for (; *d; d++) {
+    if (*d < '0' || *d > '9') return -1;
+    n = n * 10 + (*d - '0');
+    if (n > 15) return -1;
+  }
+  *kind = k[0];
+  return n;
+}
+
+/* Push vector register (kind, n) as a 16- or 32-byte string. */
+static void lb_ctx_vec_push(lua_State *L, struct lurk_thread *t, char kind, int n)
+{
+  uint8_t buf[32];
+  lurk_memcpy(buf, arch_cc_xmm(t, n), 16);
+  if (kind == 'y' && arch_cc_ymm_hi(t, n, buf + 16, 0)) luaL_error(L, "no ymm registers: AVX is not enabled");
+  lua_pushlstring(L, (const char *)buf, kind == 'y' ? 32 : 16);
+}
+
+/* ctx:get_f64(reg [, lane]) / ctx:get_u64(reg [, lane]): one 64-bit lane
+** (1-based) of a vector register; ctx:set_f64 / ctx:set_u64(reg, v [, lane]). */
+static int lb_ctx_lane(lua_State *L, int set, int f64)
+{
+  struct lurk_thread *t = lb_ctx_thread(L);
+  char kind;
+  const char *k = luaL_checkstring(L, 2);
+  int n = lb_ctx_vec(k, &kind);
+  if (n < 0) luaL_argerror(L, 2, lua_pushfstring(L, "not a vector register: '%s' (xmm0-15, ymm0-15)", k));
+  int lanes = kind == 'y' ? 4 : 2, vi = set ? 4 : 3;
+  lua_Integer lane = luaL_optinteger(L, vi, 1);
+  luaL_argcheck(L, lane >= 1 && lane <= lanes, vi, "no such lane");
+  uint8_t buf[32];
+  lurk_memcpy(buf, arch_cc_xmm(t, n), 16);
+  if (kind == 'y' && arch_cc_ymm_hi(t, n, buf + 16, 0)) return luaL_error(L, "no ymm registers: AVX is not enabled");
+  uint8_t *p = buf + 8 * (lane - 1);
+  if (!set) {
+    if (f64) { double d; lurk_memcpy(&d, p, 8); lua_pushnumber(L, d); }
+    else { uint64_t v; lurk_memcpy(&v, p, 8); lb_ffi_push_u64(L, v); }
+    return 1;
+  }
+  if (f64) { double d = luaL_checknumber(L, 3); lurk_memcpy(p, &d, 8); }
+  else { uint64_t v = lb_ffi_check_u64(L, 3); lurk_memcpy(p, &v, 8); }
+  lurk_memcpy(arch_cc_xmm(t, n), buf, 16);
+  if (kind == 'y') arch_cc_ymm_hi(t, n, buf + 16, 1);
+  return 0;
+}
+
+static int lb_ctx_get_f64(lua_State *L) { return lb_ctx_lane(L, 0, 1); }
+static int lb_ctx_set_f64(lua_State *L) { return lb_ctx_lane(L, 1, 1); }
+static int lb_ctx_get_u64(lua_State *L) { return lb_ctx_lane(L, 0, 0); }
+static int lb_ctx_set_u64(lua_State *L) { return lb_ctx_lane(L, 1, 0); }
+
+static const luaL_Reg lb_ctx_methods[] = {
+  { "get_f64", lb_ctx_get_f64 }, { "set_f64", lb_ctx_set_f64 },
+  { "get_u64", lb_ctx_get_u64 }, { "set_u64", lb_ctx_set_u64 }, { NULL, NULL }
+};
 
 static int lb_ctx_index(lua_State *L)
 {
-  struct arch_mctx *m = lb_ctx_mctx(L);
   const char *k = luaL_checkstring(L, 2);
-  if (!lurk_strcmp(k, "pc") || !lurk_strcmp(k, "rip")) { lua_pushnumber(L, (lua_Number)lb_cc_cur->pc); return 1; }
-  if (!lurk_strcmp(k, "tid")) { lua_pushinteger(L, lb_cc_thread->tid); return 1; }
+  for (const luaL_Reg *r = lb_ctx_methods; r->name; r++)
+    if (!lurk_strcmp(k, r->name)) { lua_pushcfunction(L, r->func); return 1; }
+  struct lurk_thread *t = lb_ctx_thread(L);
+  if (!lurk_strcmp(k, "pc") || !lurk_strcmp(k, "rip")) {
+    lb_ffi_push_u64(L, lb_cc_redirect ? lb_cc_newpc : lb_cc_cur->pc);
+    return 1;
+  }
+  if (!lurk_strcmp(k, "tid")) { lua_pushinteger(L, t->tid); return 1; }
+  char kind;
+  int n = lb_ctx_vec(k, &kind);
+  if (n >= 0) { lb_ctx_vec_push(L, t, kind, n); return 1; }
   uint16_t r = arch_reg_by_name(k);
-  if (!r) return luaL_error(L, "context has no register '%s'", k);
-  lua_pushnumber(L, (lua_Number)arch_reg_value(m, r));
+  if (!r || !arch_reg_readable(r))
+    return luaL_error(L, "context has no register '%s' (general registers, rflags, pc, xmm0-15, ymm0-15)", k);
+  lb_ffi_push_u64(L, arch_reg_value(&t->tls.mctx, r));
   return 1;
+}
+
+/* Setting rsp moves lurk_cc's return address to just below the new stack
+** (the slot the call site's `lea rsp, [rsp-128]` and `call` would use), so
+** the check is that it can be written there. */
+static void lb_ctx_set_rsp(lua_State *L, struct lurk_thread *t, uint64_t v)
+{
+  uint64_t ret, slot = v - 136;
+  char a[24];
+  lurk_memcpy(&ret, (const void *)(uintptr_t)t->tls.cc_rsp, 8);
+  if (arch_copy_out(slot, &ret, 8))
+    luaL_error(L, "cannot set rsp to %s (the stack below it is not writable)", lb_hex(a, v));
+  t->tls.mctx.gpr[MCTX_RSP] = v;
 }
 
 static int lb_ctx_newindex(lua_State *L)
 {
-  struct arch_mctx *m = lb_ctx_mctx(L);
+  struct lurk_thread *t = lb_ctx_thread(L);
   const char *k = luaL_checkstring(L, 2);
-  lua_Number v = luaL_checknumber(L, 3);
+  char kind;
+  int n = lb_ctx_vec(k, &kind);
+  if (n >= 0) {
+    size_t len;
+    const char *s = lua_type(L, 3) == LUA_TSTRING ? lua_tolstring(L, 3, &len) : NULL;
+    size_t want = kind == 'y' ? 32 : 16;
+    if (!s || len != want)
+      return luaL_error(L, "bad argument to ctx.%s (a string of %d bytes expected, got %s)", k, (int)want,
+                        s ? lua_pushfstring(L, "%d bytes", (int)len) : luaL_typename(L, 3));
+    lurk_memcpy(arch_cc_xmm(t, n), s, 16);
+    if (kind == 'y' && arch_cc_ymm_hi(t, n, (void *)(s + 16), 1)) return luaL_error(L, "no ymm registers: AVX is not enabled");
+    return 0;
+  }
+  uint64_t v;
+  if (!lb_ffi_to_u64(L, 3, &v))
+    return luaL_error(L, "bad argument to ctx.%s (integer expected (a number or a 64-bit cdata), got %s)", k,
+                      lua_type(L, 3) == LUA_TNUMBER ? lua_tostring(L, 3) : luaL_typename(L, 3));
+  if (!lurk_strcmp(k, "pc") || !lurk_strcmp(k, "rip")) {
+    lb_cc_newpc = v;
+    lb_cc_redirect = 1;
+    return 0;
+  }
   uint16_t r = arch_reg_by_name(k);
-  if (!r || !lurk_strcmp(k, "rsp") || !arch_reg_set(m, r, (uint64_t)(int64_t)v))
-    return luaL_error(L, "cannot set '%s' (64-bit general registers but rsp, and rflags)", k);
+  if (r && !lurk_strcmp(k, "rsp")) { lb_ctx_set_rsp(L, t, v); return 0; }
+  if (!r || !arch_reg_set(&t->tls.mctx, r, v))
+    return luaL_error(L, "cannot set '%s' (64-bit general registers, rflags, pc, xmm0-15, ymm0-15)", k);
   return 0;
 }
 
@@ -386,6 +532,37 @@ static int lb_ctx_tostring(lua_State *L)
 typedef void (*lb_cc_fn)(double, double, double, double, double, double, double, double);
 /* (the handler id travels first, then up to CC_MAX_ARGS = 7 arguments) */
 
+/* Arguments that a double cannot hold exactly travel as NaN; the callback
+** then fetches them here, as 64-bit cdata (lb_cc_big). */
+static uint64_t lb_cc_bigv[CC_MAX_ARGS];
+static uint8_t lb_cc_bigs[CC_MAX_ARGS];
+
+static int lb_cc_big(lua_State *L)
+{
+  int i = (int)lua_tointeger(L, 1);
+  if (lb_cc_bigs[i]) lb_ffi_push_i64(L, (int64_t)lb_cc_bigv[i]);
+  else lb_ffi_push_u64(L, lb_cc_bigv[i]);
+  return 1;
+}
+
+/* After a handler: a written rsp moves the return address (lb_ctx_set_rsp
+** checked the slot), a written pc makes lurk_cc return to lurk_cc_redirect. */
+static void lb_cc_finish(struct lurk_thread *t, uint64_t rsp0)
+{
+  struct arch_tls *tls = &t->tls;
+  uint64_t rsp = tls->mctx.gpr[MCTX_RSP];
+  if (!lb_cc_redirect && rsp == rsp0) return;
+  uint64_t ret;
+  lurk_memcpy(&ret, (const void *)(uintptr_t)tls->cc_rsp, 8);
+  if (lb_cc_redirect) {
+    ret = (uint64_t)(uintptr_t)lurk_cc_redirect;
+    tls->ibl_target = lb_cc_newpc;
+    lb_cc_redirect = 0;
+  }
+  if (rsp != rsp0) tls->cc_rsp = rsp - 136;
+  if (arch_copy_out(tls->cc_rsp, &ret, 8)) log_fatal("cannot write the clean call's return address at 0x%lx", (unsigned long)tls->cc_rsp);
+}
+
 void lb_cc_dispatch(struct arch_tls *tls)
 {
   struct lurk_thread *t = thr_of(tls);
@@ -393,17 +570,22 @@ void lb_cc_dispatch(struct arch_tls *tls)
   double a[CC_MAX_ARGS + 1] = { 0 };
   for (unsigned i = 0; i < s->nargs; i++) {
     uint64_t v = arch_cc_arg(t, s, &s->args[i]);
-    a[i] = s->args[i].kind == CC_ARG_CONST ? (double)(int64_t)v : (double)v;
+    int sgn = s->args[i].kind == CC_ARG_CONST;
+    int exact = sgn ? ((int64_t)v <= (int64_t)1 << 53 && (int64_t)v >= -((int64_t)1 << 53)) : v <= (uint64_t)1 << 53;
+    if (exact) a[i] = sgn ? (double)(int64_t)v : (double)v;
+    else { a[i] = __builtin_nan(""); lb_cc_bigv[i] = v; lb_cc_bigs[i] = (uint8_t)sgn; }
   }
   /* The Lua lock, unless this thread is alone (thr_alone): two atomic
   ** operations, a sixth of a call's time. */
   int locked = !thr_alone();
   if (locked) lb_lock();
   else lb_inl_sync();
+  uint64_t rsp0 = tls->mctx.gpr[MCTX_RSP];
   lb_cc_thread = t;
   lb_cc_cur = s;
   ((lb_cc_fn)s->fn)((double)s->handler, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
   lb_cc_thread = NULL;
+  lb_cc_finish(t, rsp0);
   if (locked) lb_unlock();
   wrap_flush_pending(); /* functions the handler wrapped */
   /* (A signal that came during the call: lurk_cc steps on to a block start.) */
@@ -412,7 +594,7 @@ void lb_cc_dispatch(struct arch_tls *tls)
 /* lurk.write(addr, s): write s into app memory; raises on a fault. */
 static int lb_lurk_write(lua_State *L)
 {
-  uint64_t addr = (uint64_t)luaL_checknumber(L, 1);
+  uint64_t addr = lb_ffi_check_u64(L, 1);
   size_t n;
   const char *s = luaL_checklstring(L, 2, &n);
   char a[24];
@@ -429,18 +611,22 @@ static const luaL_Reg lb_bb_methods[] = {
 
 /* The callback maker: n -> address of an FFI callback taking a handler id
 ** and n doubles, which calls handlers[id](ctx, ...) under a traceback
-** handler (fixed arity, so LuaJIT can compile it). */
+** handler (fixed arity, so LuaJIT can compile it). A NaN argument is one a
+** double cannot hold: big(i) gives it exactly (lb_cc_big). */
 static const char lb_mkcb_src[] =
-  "local ffi, ctx, fail, tb, handlers = ...\n"
+  "local ffi, ctx, fail, tb, handlers, big = ...\n"
   "local keep = {}\n"
   "return function(n)\n"
-  "  local ps, as = {'double id'}, {}\n"
-  "  for i = 1, n do ps[#ps + 1] = 'double a' .. i; as[#as + 1] = 'a' .. i end\n"
-  "  local src = 'local xpcall, ctx, fail, tb, h = ... return function(id'\n"
-  "    .. (n > 0 and ', ' or '') .. table.concat(as, ', ') .. ')'\n"
+  "  local ps, as, fix = {'double id'}, {}, {}\n"
+  "  for i = 1, n do\n"
+  "    ps[#ps + 1] = 'double a' .. i; as[#as + 1] = 'a' .. i\n"
+  "    fix[#fix + 1] = ' if a' .. i .. ' ~= a' .. i .. ' then a' .. i .. ' = big(' .. (i - 1) .. ') end'\n"
+  "  end\n"
+  "  local src = 'local xpcall, ctx, fail, tb, h, big = ... return function(id'\n"
+  "    .. (n > 0 and ', ' or '') .. table.concat(as, ', ') .. ')' .. table.concat(fix)\n"
   "    .. ' local ok, err = xpcall(h[id], tb, ctx' .. (n > 0 and ', ' or '')\n"
   "    .. table.concat(as, ', ') .. ') if not ok then fail(err) end end'\n"
-  "  local f = loadstring(src, '=lurk.cc')(xpcall, ctx, fail, tb, handlers)\n"
+  "  local f = loadstring(src, '=lurk.cc')(xpcall, ctx, fail, tb, handlers, big)\n"
   "  local cb = ffi.cast('void (*)(' .. table.concat(ps, ', ') .. ')', f)\n"
   "  keep[#keep + 1] = cb\n"
   "  return tonumber(ffi.cast('uintptr_t', cb))\n"
@@ -453,8 +639,6 @@ static int lb_cc_fail(lua_State *L)
   lua_pushfstring(L, "error in a clean call: %s", msg ? msg : "(error object is not a string)");
   lb_fail(L);
 }
-
-extern int luaopen_ffi(lua_State *L);
 
 void lb_bb_open(lua_State *L)
 {
@@ -473,10 +657,11 @@ void lb_bb_open(lua_State *L)
   lua_pop(L, 1);
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, LB_CBS);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, "lurk.meta_where");
   /* The maker, with ffi (kept internal), the context object, fail, traceback. */
   if (luaL_loadbuffer(L, lb_mkcb_src, sizeof lb_mkcb_src - 1, "=lurk.mkcb")) lb_fail(L);
-  lua_pushcfunction(L, luaopen_ffi);
-  lua_call(L, 0, 1);
+  lb_ffi_get(L);
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, "lurk.ffi"); /* for lb_wrap.c */
   lua_newuserdata(L, 1);
@@ -487,6 +672,7 @@ void lb_bb_open(lua_State *L)
   lua_pushcfunction(L, lb_cc_fail);
   lua_pushcfunction(L, lb_traceback);
   lua_getfield(L, LUA_REGISTRYINDEX, LB_CBS);
-  lua_call(L, 5, 1);
+  lua_pushcfunction(L, lb_cc_big);
+  lua_call(L, 6, 1);
   lua_setfield(L, LUA_REGISTRYINDEX, "lurk.mkcb");
 }

@@ -44,7 +44,8 @@ void lb_unlock(void) { lock_release(&lb_lk); }
 
 /* Held across fork by the forking thread: the child's copy of the Lua
 ** state is then consistent, and the child releases it (lb_event_fork). */
-void lb_fork_prepare(void) { lb_lock(); }
+/* The child must not write the parent's pending output a second time. */
+void lb_fork_prepare(void) { lb_lock(); if (lb_L) lb_io_flush_all(lb_L); }
 void lb_fork_finish(void) { lb_unlock(); }
 
 /* -- Registry ---------------------------------------------------------- */

@@ -41,6 +41,22 @@ const char *lb_env_get(const char *name, size_t n);
 ** scripts' files flushed, exit_group(status). */
 LURK_NORETURN void lb_exit(lua_State *L, int status);
 
+/* -- FFI and 64-bit values (lb_ffi.c) ----------------------------------- */
+/* Create the internal ffi module, the 64-bit helpers and package.loaded.ffi
+** (without ffi.C and ffi.load). Before lb_open_lurk. */
+void lb_ffi_open(lua_State *L);
+/* Push the internal (full) ffi module. */
+void lb_ffi_get(lua_State *L);
+/* Push v: a number when it is exact as one (|v| <= 2^53), else a uint64_t
+** (lb_ffi_push_u64) or int64_t (lb_ffi_push_i64) cdata. */
+void lb_ffi_push_u64(lua_State *L, uint64_t v);
+void lb_ffi_push_i64(lua_State *L, int64_t v);
+/* The value at i as 64 bits: an integer number (negative ones as two's
+** complement; up to 2^64) or a 64-bit integer cdata. 0 if it is neither. */
+int lb_ffi_to_u64(lua_State *L, int i, uint64_t *out);
+/* The same, raising "bad argument #i ... (integer expected ...)". */
+uint64_t lb_ffi_check_u64(lua_State *L, int i);
+
 /* -- Libraries ---------------------------------------------------------- */
 /* require, package.{loaded,preload,path,searchpath}, loadfile, dofile;
 ** path: directories separated by ':' (opt.path), may be NULL. */

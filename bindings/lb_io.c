@@ -1,7 +1,8 @@
 /* lurk: the io library, on raw syscalls (LuaJIT's uses the app's stdio).
 ** Files are userdata "lurk.file" with their own buffer. io.stdout and
-** io.stderr are lurk's output (stderr or --output FILE), unbuffered so they
-** interleave with print and the engine's messages; io.stdin is fd 0 (the
+** io.stderr are lurk's output (stderr or --output FILE), in the one buffer
+** print also writes to (engine/log.c: log_out), so they keep their order
+** with print and the engine's messages; io.stdin is fd 0 (the
 ** program's stdin: reading it takes input from the program).
 */
 #define _GNU_SOURCE 1 /* O_TMPFILE */
@@ -16,7 +17,7 @@
 #define LB_FILEBUF 4096
 
 enum { F_READ = 1, F_WRITE = 2, F_STD = 4, F_LOG = 8, F_CLOSED = 16 };
-enum { B_FULL, B_LINE, B_NO };
+enum { B_FULL, B_LINE, B_NO }; /* ORDER B_/LOG_BUF_ */
 enum { M_IDLE, M_READING, M_WRITING };
 
 struct lb_file {
@@ -55,7 +56,7 @@ static long f_sync(struct lb_file *f)
 
 static long f_write(struct lb_file *f, const char *s, size_t n)
 {
-  if (f->flags & F_LOG) { log_write(s, n); return 0; }
+  if (f->flags & F_LOG) { log_out(s, n); return 0; }
   if (f->mode != M_WRITING) { long r = f_sync(f); if (r < 0) return r; f->mode = M_WRITING; }
   if (f->bufmode == B_NO || n >= LB_FILEBUF) {
     long r = f_sync(f);
@@ -134,6 +135,7 @@ static long f_close(struct lb_file *f)
 /* Flush every open file the scripts wrote to (at exit and on errors). */
 void lb_io_flush_all(lua_State *L)
 {
+  log_flush();
   lua_getfield(L, LUA_REGISTRYINDEX, "lurk.files");
   if (!lua_istable(L, -1)) { lua_pop(L, 1); return; }
   lua_pushnil(L);
@@ -303,6 +305,7 @@ static int lb_file_close(lua_State *L)
 static int lb_file_flush(lua_State *L)
 {
   struct lb_file *f = lb_toopen(L, 1);
+  if (f->flags & F_LOG) log_flush();
   long r = f->mode == M_WRITING ? f_sync(f) : 0;
   if (r < 0) return lb_fileresult(L, NULL, r);
   lua_pushvalue(L, 1);
@@ -330,7 +333,8 @@ static int lb_file_setvbuf(lua_State *L)
   struct lb_file *f = lb_toopen(L, 1);
   int mode = luaL_checkoption(L, 2, NULL, names);
   long r = f_sync(f);
-  if (!(f->flags & F_LOG)) f->bufmode = (uint8_t)mode;
+  if (f->flags & F_LOG) { log_flush(); log_bufmode = mode; } /* ORDER B_/LOG_BUF_ */
+  else f->bufmode = (uint8_t)mode;
   if (r < 0) return lb_fileresult(L, NULL, r);
   lua_pushboolean(L, 1);
   return 1;

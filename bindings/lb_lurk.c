@@ -17,8 +17,8 @@ static int lb_lurk_log(lua_State *L)
   lua_call(L, lua_gettop(L) - 1, 1);
   size_t n;
   const char *s = lua_tolstring(L, -1, &n);
-  log_write(s, n);
-  log_write("\n", 1);
+  log_out(s, n);
+  log_out("\n", 1);
   return 0;
 }
 

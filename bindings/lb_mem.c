@@ -34,8 +34,7 @@ static int lb_mem_fail(lua_State *L, const char *what, uint64_t addr)
 
 static uint64_t lb_mem_addr(lua_State *L, int i)
 {
-  lua_Number d = luaL_checknumber(L, i);
-  return d < 0 ? (uint64_t)(int64_t)d : (uint64_t)d;
+  return lb_ffi_check_u64(L, i);
 }
 
 /* lurk.read(addr, n): n bytes at addr as a string, or nil, message. */

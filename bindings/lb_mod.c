@@ -54,8 +54,7 @@ static int lb_lurk_modules(lua_State *L)
 /* lurk.module_at(pc): the module holding pc, or nil. */
 static int lb_lurk_module_at(lua_State *L)
 {
-  lua_Number d = luaL_checknumber(L, 1);
-  const struct mod_info *m = d < 0 ? NULL : mod_find((uint64_t)d);
+  const struct mod_info *m = mod_find(lb_ffi_check_u64(L, 1));
   if (m) lb_mod_push(L, m);
   else lua_pushnil(L);
   return 1;

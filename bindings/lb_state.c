@@ -1,8 +1,9 @@
 /* lurk: the engine's LuaJIT state and the scripts of the command line.
 ** One state per process, created before takeover. Opened: base, table,
 ** string, math, bit, jit and debug (without debug.debug), lurk's own
-** package/require, io and os (engine-safe, raw syscalls) and the lurk
-** module. Not opened: ffi, LuaJIT's io/os/package (stdio, dlopen, getenv).
+** package/require, io and os (engine-safe, raw syscalls), ffi (as a module
+** for require, without ffi.C and ffi.load: lb_ffi.c) and the lurk module.
+** Not opened: LuaJIT's io/os/package (stdio, dlopen, getenv).
 */
 #include <lualib.h>
 #include "lb_int.h"
@@ -24,11 +25,11 @@ static int lb_print(lua_State *L)
     lua_call(L, 1, 1);
     const char *s = lua_tolstring(L, -1, &len);
     if (!s) return luaL_error(L, "'tostring' must return a string to 'print'");
-    if (i > 1) log_write("\t", 1);
-    log_write(s, len);
+    if (i > 1) log_out("\t", 1);
+    log_out(s, len);
     lua_pop(L, 1);
   }
-  log_write("\n", 1);
+  log_out("\n", 1);
   return 0;
 }
 
@@ -97,6 +98,7 @@ static lua_State *lb_newstate(void)
   lb_open_package(L, opt.path);
   lb_open_io(L);
   lb_open_os(L);
+  lb_ffi_open(L);
   lb_open_lurk(L);
   return L;
 }

@@ -1,31 +1,24 @@
 /* lurk: the syscall_pre / syscall_post events and lurk.syscall(x), the
 ** table of system calls (arch/sysinfo.h) as scripts see it.
-** Numbers cross into Lua as signed 64-bit values (exact up to 2^53: every
-** user address, -1, -errno); a value a handler did not change goes back
-** bit for bit.
+** Values cross into Lua as signed 64-bit integers: a number when |v| <=
+** 2^53 (every user address, -1, -errno), an int64_t cdata beyond (lb_ffi.c),
+** so every value goes back bit for bit; handlers may assign numbers or
+** 64-bit cdata.
 */
 #include "lb_int.h"
 #include "../arch/sysinfo.h"
 
 #define LB_SC_META "lurk.syscall_event"
 
-static lua_Number lb_sc_num(uint64_t v) { return (lua_Number)(int64_t)v; }
-
-/* A Lua number back to a register value. */
-static uint64_t lb_sc_word(lua_Number d)
-{
-  if (d >= 9223372036854775808.0) return (uint64_t)d;
-  return (uint64_t)(int64_t)d;
-}
 
 /* e:skip([result]): do not make the call; the app sees result (default 0). */
 static int lb_sc_skip(lua_State *L)
 {
   luaL_checktype(L, 1, LUA_TTABLE);
-  lua_Number r = luaL_optnumber(L, 2, 0);
+  uint64_t r = lua_isnoneornil(L, 2) ? 0 : lb_ffi_check_u64(L, 2);
   lua_pushboolean(L, 1);
   lua_setfield(L, 1, "skipped");
-  lua_pushnumber(L, r);
+  lb_ffi_push_i64(L, (int64_t)r);
   lua_setfield(L, 1, "result");
   return 0;
 }
@@ -44,7 +37,7 @@ static lua_State *lb_sc_event(long nr, uint64_t *const args[6], long tid)
   lua_setfield(L, -2, "tid");
   lua_createtable(L, 6, 0);
   for (int i = 0; i < 6; i++) {
-    lua_pushnumber(L, lb_sc_num(*args[i]));
+    lb_ffi_push_i64(L, (int64_t)*args[i]);
     lua_rawseti(L, -2, i + 1);
   }
   lua_setfield(L, -2, "args");
@@ -58,11 +51,9 @@ static void lb_sc_writeback(lua_State *L, uint64_t *const args[6])
   lua_getfield(L, -1, "args");
   if (!lua_istable(L, -1)) { lua_pop(L, 1); return; }
   for (int i = 0; i < 6; i++) {
+    uint64_t v;
     lua_rawgeti(L, -1, i + 1);
-    if (lua_type(L, -1) == LUA_TNUMBER) {
-      lua_Number d = lua_tonumber(L, -1);
-      if (d != lb_sc_num(*args[i])) *args[i] = lb_sc_word(d);
-    }
+    if (lb_ffi_to_u64(L, -1, &v)) *args[i] = v;
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
@@ -81,7 +72,7 @@ int lb_event_syscall_pre(long nr, uint64_t *const args[6], long tid, uint64_t *r
   lua_getfield(L, -1, "skipped");
   int skip = lua_toboolean(L, -1);
   lua_getfield(L, -2, "result");
-  if (skip) *result = lua_isnumber(L, -1) ? lb_sc_word(lua_tonumber(L, -1)) : 0;
+  if (skip && !lb_ffi_to_u64(L, -1, result)) *result = 0;
   lua_pop(L, 3);
   lb_unlock();
   return skip;
@@ -93,8 +84,7 @@ uint64_t lb_event_syscall_post(long nr, uint64_t *const args[6], long tid, uint6
   if (!lb_event_wanted(LB_EV_syscall_post)) return result;
   lb_lock();
   lua_State *L = lb_sc_event(nr, args, tid);
-  lua_Number r0 = lb_sc_num(result);
-  lua_pushnumber(L, r0);
+  lb_ffi_push_i64(L, (int64_t)result);
   lua_setfield(L, -2, "result");
   if (skipped) {
     lua_pushboolean(L, 1);
@@ -103,8 +93,8 @@ uint64_t lb_event_syscall_post(long nr, uint64_t *const args[6], long tid, uint6
   lua_pushvalue(L, -1);
   lb_fire(L, LB_EV_syscall_post);
   lua_getfield(L, -1, "result");
-  if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) != r0)
-    result = lb_sc_word(lua_tonumber(L, -1));
+  uint64_t v;
+  if (lb_ffi_to_u64(L, -1, &v)) result = v;
   lua_pop(L, 2);
   lb_unlock();
   return result;

@@ -71,9 +71,21 @@ struct bb_op {
   uint8_t kind;             /* BB_OP_* */
   uint32_t site;            /* CALL: site id; ADD: counter slot */
   int64_t k;                /* ADD: the addend */
+  uint32_t where;           /* META: bb_where_add id naming who inserted it (0: none) */
   uint8_t len;              /* META: raw bytes emitted as they are */
   uint8_t bytes[INSN_MAX_BYTES];
 };
+
+/* -- Meta instructions that fault ------------------------------------------------
+** A meta instruction carries no translation: a fault in it is the tool's
+** bug, reported with the script line that inserted it. The bindings name
+** each insertion (bb_where_add: "'mov ...' inserted before 0x... by
+** FILE:LINE", interned, id >= 1); the translator notes where each one sits
+** in its block (bb_meta_note, cache lock held); lurk's signal handler
+** looks a faulting cache offset up (bb_meta_where: no lock, no allocation). */
+uint32_t bb_where_add(const char *s);
+void bb_meta_note(uint64_t block_pc, uint32_t coff, uint32_t where);
+const char *bb_meta_where(uint64_t block_pc, uint32_t coff);
 
 struct bb_plan {
   uint64_t pc;              /* the block's first app pc */

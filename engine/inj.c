@@ -69,6 +69,16 @@ static void output_open(void)
   log_fd = (int)hi;
 }
 
+/* Scripts' output to a terminal is line-buffered (as stdio's stdout), so a
+** user sees each line as it is printed; to a file or pipe, fully buffered. */
+static void output_mode(void)
+{
+  char termios[64];
+  log_sync_app = !opt.output;
+  if (!SYS_FAILED(sys_call3(SYS_ioctl, log_fd, 0x5401 /* TCGETS */, termios)))
+    log_bufmode = LOG_BUF_LINE;
+}
+
 /* saved: r15 r14 r13 r12 rbx rbp, then the constructor's return address. */
 int inj_init(int argc, char **argv, char **envp, uint64_t *saved)
 {
@@ -76,7 +86,9 @@ int inj_init(int argc, char **argv, char **envp, uint64_t *saved)
   const char *o = env_get(envp, "LURK_OPTIONS");
   if (o && LURK_FAILED(opt_parse(o))) log_fatal("bad LURK_OPTIONS: %s", o);
   output_open();
+  output_mode();
   env_clean(envp);
+  mod_scan();
   lb_start(envp);
   cache_init();
   struct lurk_thread *t = thr_main();

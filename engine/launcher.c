@@ -3,6 +3,7 @@
 ** puts liblurk.so into its environment (LD_PRELOAD, LURK_OPTIONS) and execs
 ** it. This is an ordinary program: it may use libc freely.
 */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -18,16 +19,24 @@
 
 static const char usage_text[] =
   "usage: lurk run [OPTIONS] [SCRIPT [ARGS...]] -- PROGRAM [ARGS...]\n"
+  "       lurk list                 the tool scripts lurk finds, one line each\n"
+  "       lurk help [SCRIPT]        this help, or a script's usage header\n"
   "       lurk --help | --version\n"
   "\n"
   "Runs PROGRAM from lurk's code cache, with the Lua tool SCRIPT (a path, or\n"
   "a name looked up along LURK_PATH and in lurk's scripts/ directory; ARGS\n"
   "go to the script). With no script, the null tool runs.\n"
   "\n"
-  "Options:\n"
+  "  lurk run inscount -- /bin/ls           count the instructions ls runs\n"
+  "  lurk run -t strace -t opcodes=5 -- ls  two tools\n"
+  "  lurk run -e 'print(#lurk.modules())' -- /bin/true\n"
+  "\n"
+  "Options (before '--'; after SCRIPT, lurk's own options are still lurk's\n"
+  "and every other word is an argument of SCRIPT):\n"
   "  -t TOOL[=A,B..]  also run the tool script TOOL (by name or path) with the\n"
-  "                   arguments A, B, ... (repeatable; in order, before SCRIPT)\n"
-  "  -e CODE          also run the Lua chunk CODE (repeatable, in order)\n"
+  "                   arguments A, B, ... (repeatable)\n"
+  "  -e CODE          also run the Lua chunk CODE (repeatable); scripts, tools\n"
+  "                   and chunks run in command-line order\n"
   "  --output FILE    write lurk's output (scripts' print, messages) to FILE\n"
   "                   (default: stderr)\n"
   "  --log LEVEL      error, warn (default), info or debug (or 0-3)\n"
@@ -40,8 +49,12 @@ static const char usage_text[] =
   "  -h, --help       show this help\n"
   "  --version        show the version\n"
   "\n"
+  "Exit status: the program's; 2 for a usage error, 1 for a script error, 125\n"
+  "when lurk fails, 126/127 when the program cannot be run or found.\n"
+  "\n"
   "Environment: LURK_PATH, directories (separated by ':') searched for tool\n"
-  "scripts and for modules that scripts require, before lurk's own.\n";
+  "scripts and for modules that scripts require, before lurk's own.\n"
+  "See lurk(1) and docs/lua-api.md.\n";
 
 static void usage_error(const char *fmt, const char *arg)
 {
@@ -159,19 +172,22 @@ extern char **environ;
 
 /* -- Scripts ---------------------------------------------------------- */
 
-/* The scripts to run, already encoded for LURK_OPTIONS (opt.h). */
+/* The scripts to run, one entry each in command-line order, already
+** encoded for LURK_OPTIONS (opt.h); joined into `scripts` at the end. */
+static struct { char *s; size_t len, cap; } entries[512];
+static int nentries, cur_entry = -1, reserved_entry = -1;
 static char *scripts;
-static size_t scripts_len, scripts_cap;
 
 static void scripts_put(const char *s, size_t n)
 {
-  if (scripts_len + n + 1 > scripts_cap) {
-    scripts_cap = (scripts_len + n + 1) * 2;
-    scripts = realloc(scripts, scripts_cap);
+  typeof(entries[0]) *e = &entries[cur_entry];
+  if (e->len + n + 1 > e->cap) {
+    e->cap = (e->len + n + 1) * 2;
+    e->s = realloc(e->s, e->cap);
   }
-  memcpy(scripts + scripts_len, s, n);
-  scripts_len += n;
-  scripts[scripts_len] = 0;
+  memcpy(e->s + e->len, s, n);
+  e->len += n;
+  e->s[e->len] = 0;
 }
 
 /* One field of a script: the bytes that separate fields and options cannot
@@ -185,10 +201,36 @@ static void scripts_field(const char *s, size_t n, int first)
   scripts_put(s, n);
 }
 
-static void scripts_begin(char kind)
+/* Start a new entry of kind 'f' (file) or 'e' (chunk); the reserved one
+** (the positional SCRIPT, whose arguments come later) if asked. */
+static void scripts_begin(char kind, int reserved)
 {
-  if (scripts_len) scripts_put((char[]){ OPT_SCRIPT_SEP }, 1);
+  if (reserved) cur_entry = reserved_entry;
+  else {
+    if (nentries == (int)(sizeof entries / sizeof entries[0])) usage_error("too many scripts%s", "");
+    cur_entry = nentries++;
+  }
   scripts_put(&kind, 1);
+}
+
+static void scripts_reserve(void)
+{
+  if (nentries == (int)(sizeof entries / sizeof entries[0])) usage_error("too many scripts%s", "");
+  reserved_entry = nentries++;
+}
+
+/* Join the entries (empty ones: a reserved entry never filled) into `scripts`. */
+static void scripts_join(void)
+{
+  size_t n = 1;
+  for (int i = 0; i < nentries; i++) n += entries[i].len + 1;
+  char *p = calloc(n, 1);
+  for (int i = 0; i < nentries; i++) {
+    if (!entries[i].len) continue;
+    if (*p) p[strlen(p)] = OPT_SCRIPT_SEP;
+    strcat(p, entries[i].s);
+  }
+  scripts = *p ? p : NULL;
 }
 
 /* Is path a directory? */
@@ -296,12 +338,13 @@ static void add_script_dir(const char *path)
   if (n_script_dirs < 64) script_dirs[n_script_dirs++] = dir;
 }
 
-/* A script file with its display name and argv-style arguments. */
-static void add_script(const char *name, int argc, char **argv)
+/* A script file with its display name and argv-style arguments; in the
+** reserved place (the positional SCRIPT) if reserved. */
+static void add_script_entry(const char *name, int argc, char **argv, int reserved)
 {
   char *path = find_script(name);
   add_script_dir(path);
-  scripts_begin('f');
+  scripts_begin('f', reserved);
   scripts_field(path, strlen(path), 1);
   scripts_field(name, strlen(name), 0);
   for (int k = 0; k < argc; k++) scripts_field(argv[k], strlen(argv[k]), 0);
@@ -327,12 +370,17 @@ static void add_tool(const char *spec)
       a = c + 1;
     }
   }
-  add_script(name, n, args);
+  add_script_entry(name, n, args, 0);
+}
+
+static void add_script_at(const char *name, int argc, char **argv)
+{
+  add_script_entry(name, argc, argv, 1);
 }
 
 static void add_eval(const char *code)
 {
-  scripts_begin('e');
+  scripts_begin('e', 0);
   scripts_field(code, strlen(code), 1);
   scripts_field("(command line)", 14, 0);
 }
@@ -361,30 +409,59 @@ static char *module_path(void)
 }
 
 
+/* One of lurk's own options at argv[*i] (before end): applied, and 1; 0 if
+** it is not one. An option that takes a value takes the next word. */
+static int run_option(char **argv, int *i, int end)
+{
+  const char *a = argv[*i], *val = NULL;
+  const char *eq = a[0] == '-' && a[1] == '-' ? strchr(a, '=') : NULL;
+  size_t klen = eq ? (size_t)(eq - a) : strlen(a);
+#define TAKES(name) (klen == strlen(name) && !strncmp(a, name, klen))
+#define VALUE() (eq ? eq + 1 : (*i + 1 < end ? argv[++*i] : (usage_error("option '%s' needs a value", a), "")))
+  if (TAKES("--output")) { val = VALUE(); opt.output = val; }
+  else if (TAKES("--log")) { val = VALUE(); opt.log_level = parse_level(val); }
+  else if (TAKES("--stats") && !eq) opt.stats = 1;
+  else if (TAKES("-e")) { val = VALUE(); add_eval(val); }
+  else if (TAKES("-t")) { val = VALUE(); add_tool(val); }
+  else if (TAKES("--no-follow") && !eq) opt.follow = 0;
+  else if (TAKES("--far-cache") && !eq) opt.far_cache = 1;
+  else if (TAKES("--no-inline") && !eq) opt.inline_calls = 0;
+  else return 0;
+#undef TAKES
+#undef VALUE
+  return 1;
+}
+
+static int is_help(const char *a) { return !strcmp(a, "--help") || !strcmp(a, "-h"); }
+
 static int cmd_run(int argc, char **argv)
 {
-  int i = 0, dashdash = -1;
+  int dashdash = -1;
   for (int k = 0; k < argc; k++)
     if (!strcmp(argv[k], "--")) { dashdash = k; break; }
-  if (dashdash < 0) usage_error("missing '--' before the program%s", "");
+  int end = dashdash < 0 ? argc : dashdash;
+  for (int k = 0; k < end; k++)
+    if (is_help(argv[k])) { fputs(usage_text, stdout); exit(0); }
+  if (dashdash < 0) usage_error("missing '--' before the program (lurk run [OPTIONS] [SCRIPT] -- PROGRAM)%s", "");
   if (dashdash == argc - 1) usage_error("missing the program after '--'%s", "");
-  for (; i < dashdash && argv[i][0] == '-'; i++) {
-    const char *a = argv[i], *val = NULL;
-    const char *eq = strchr(a, '=');
-    size_t klen = eq ? (size_t)(eq - a) : strlen(a);
-#define TAKES(name) (klen == strlen(name) && !strncmp(a, name, klen))
-#define VALUE() (eq ? eq + 1 : (i + 1 < dashdash ? argv[++i] : (usage_error("option '%s' needs a value", a), "")))
-    if (TAKES("--output")) { val = VALUE(); opt.output = val; }
-    else if (TAKES("--log")) { val = VALUE(); opt.log_level = parse_level(val); }
-    else if (TAKES("--stats") && !eq) opt.stats = 1;
-    else if (TAKES("-e")) { val = VALUE(); add_eval(val); }
-    else if (TAKES("-t")) { val = VALUE(); add_tool(val); }
-    else if (TAKES("--no-follow") && !eq) opt.follow = 0;
-    else if (TAKES("--far-cache") && !eq) opt.far_cache = 1;
-    else if (TAKES("--no-inline") && !eq) opt.inline_calls = 0;
-    else usage_error("unknown option '%s'", a);
+  /* Options, then SCRIPT and its arguments, among which lurk's own options
+  ** are still lurk's: `lurk run strace -e CODE out.txt -- ls`. */
+  int script = -1;
+  char **sargs = calloc((size_t)argc + 1, sizeof *sargs);
+  int nsargs = 0;
+  for (int i = 0; i < dashdash; i++) {
+    if (run_option(argv, &i, dashdash)) continue;
+    if (script < 0 && argv[i][0] == '-' && argv[i][1]) usage_error("unknown option '%s'", argv[i]);
+    if (script < 0) {
+      script = i;
+      scripts_reserve();               /* its place in command-line order */
+    } else {
+      sargs[nsargs++] = argv[i];
+    }
   }
-  if (i < dashdash) add_script(argv[i], dashdash - i - 1, argv + i + 1);
+  if (script >= 0) add_script_at(argv[script], nsargs, sargs);
+  free(sargs);
+  scripts_join();
   if (scripts) {
     opt.scripts = scripts;
     opt.path = module_path();
@@ -436,13 +513,119 @@ static int cmd_run(int argc, char **argv)
   return err == ENOENT ? 127 : 126;
 }
 
+/* -- list and help ------------------------------------------------------ */
+
+/* The header comment of a script: its leading comment lines (after a #!
+** line), without the comment marks. Returns a malloc'ed text, or NULL if
+** the file cannot be read. */
+static char *script_header(const char *path)
+{
+  FILE *f = fopen(path, "r");
+  if (!f) return NULL;
+  size_t cap = 4096, len = 0;
+  char *out = malloc(cap), line[4096];
+  out[0] = 0;
+  int first = 1;
+  while (fgets(line, sizeof line, f)) {
+    if (first && line[0] == '#' && line[1] == '!') { first = 0; continue; }
+    first = 0;
+    if (strncmp(line, "--", 2) || !strncmp(line, "--[[", 4)) break;
+    const char *t = line + 2;
+    while (*t == '-') t++;
+    if (*t == ' ') t++;
+    size_t n = strlen(t);
+    if (len + n + 1 > cap) { cap = (len + n + 1) * 2; out = realloc(out, cap); }
+    memcpy(out + len, t, n + 1);
+    len += n;
+  }
+  fclose(f);
+  return out;
+}
+
+/* The one-line summary of a header: its first sentence, on one line, with
+** a leading "NAME: " taken off. */
+static char *header_summary(const char *h, const char *name)
+{
+  char *s = malloc(strlen(h) + 1), *d = s;
+  for (const char *p = h; *p; p++) {
+    if (*p == '\n' && (p[1] == '\n' || !p[1])) break;        /* end of the paragraph */
+    char c = *p == '\n' ? ' ' : *p;
+    if (c == ' ' && d > s && d[-1] == ' ') continue;
+    *d++ = c;
+    if (c == '.' && (p[1] == ' ' || p[1] == '\n' || !p[1])) break;
+  }
+  *d = 0;
+  size_t n = strlen(name);
+  if (!strncmp(s, name, n) && s[n] == ':') memmove(s, s + n + 1 + (s[n + 1] == ' '), strlen(s + n + 1) + 1);
+  return s;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* lurk list: every NAME.lua in the script directories (LURK_PATH, then
+** lurk's scripts/), the first one of a name only, with its summary. */
+static int cmd_list(void)
+{
+  char **d = search_dirs(0);
+  char *seen[1024];
+  int nseen = 0;
+  if (!d[0]) { fprintf(stderr, "lurk: no script directory (LURK_PATH is unset and lurk's scripts/ is missing)\n"); return 1; }
+  for (int i = 0; d[i]; i++) {
+    DIR *dir = opendir(d[i]);
+    if (!dir) continue;
+    char *names[1024];
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) && n < 1024) {
+      size_t len = strlen(e->d_name);
+      if (len > 4 && !strcmp(e->d_name + len - 4, ".lua")) names[n++] = strndup(e->d_name, len - 4);
+    }
+    closedir(dir);
+    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    for (int k = 0; k < n; k++) {
+      int dup = 0;
+      for (int j = 0; j < nseen; j++) dup |= !strcmp(seen[j], names[k]);
+      if (dup || nseen == 1024) continue;
+      seen[nseen++] = names[k];
+      char path[PATH_MAX * 2];
+      snprintf(path, sizeof path, "%s/%s.lua", d[i], names[k]);
+      char *h = script_header(path);
+      char *sum = h ? header_summary(h, names[k]) : strdup("");
+      printf("%-12s %s\n", names[k], *sum ? sum : "(no header comment)");
+      free(h);
+      free(sum);
+    }
+  }
+  return 0;
+}
+
+/* lurk help [SCRIPT]: lurk's help, or the script's header comment. */
+static int cmd_help(int argc, char **argv)
+{
+  if (argc == 0 || !strcmp(argv[0], "run")) { fputs(usage_text, stdout); return 0; }
+  if (argc > 1) usage_error("help takes one script name, not '%s'", argv[1]);
+  char *path = find_script(argv[0]);
+  char *h = script_header(path);
+  if (!h) { fprintf(stderr, "lurk: cannot read %s: %s\n", path, strerror(errno)); return 1; }
+  if (!*h) printf("%s has no header comment\n", path);
+  else fputs(h, stdout);
+  free(h);
+  free(path);
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
-  if (argc < 2) usage_error("missing command%s", "");
-  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) { fputs(usage_text, stdout); return 0; }
+  if (argc < 2) usage_error("missing command (run, list or help)%s", "");
+  if (is_help(argv[1])) { fputs(usage_text, stdout); return 0; }
   if (!strcmp(argv[1], "--version")) { printf("lurk " LURK_VERSION "\n"); return 0; }
   if (!strcmp(argv[1], "run")) return cmd_run(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "list")) {
+    if (argc > 2) usage_error("list takes no arguments, not '%s'", argv[2]);
+    return cmd_list();
+  }
+  if (!strcmp(argv[1], "help")) return cmd_help(argc - 2, argv + 2);
   if (argv[1][0] == '-') usage_error("unknown option '%s'", argv[1]);
-  usage_error("unknown command '%s' (try 'lurk run -- PROGRAM')", argv[1]);
+  usage_error("unknown command '%s' (run, list or help; try 'lurk run -- PROGRAM')", argv[1]);
   return USAGE_EXIT;
 }

@@ -77,10 +77,25 @@ int log_snprintf(char *buf, size_t n, const char *fmt, ...)
   return r;
 }
 
-/* -- Output ------------------------------------------------------------ */
+/* -- Output ------------------------------------------------------------
+** Scripts' output (print, io.write to lurk's output) goes through one
+** buffer, written out when full, at a newline when lurk's output is a
+** terminal, and by log_flush (exit, fork, exec, errors). The engine's own
+** messages (log_write) flush it first, so everything lurk prints comes out
+** in the order it was produced. log_busy guards the buffer: scripts only
+** append under the Lua lock, but an engine message may come from another
+** thread, or from lurk's signal handler on this one (which never waits
+** for it: it writes its message unbuffered). */
 
-/* Write all of s to lurk's output, retrying short writes and EINTR. */
-void log_write(const char *s, size_t n)
+#define LOG_BUFSIZE 65536
+static char log_buf[LOG_BUFSIZE];
+static size_t log_len;
+static int log_busy;
+int log_bufmode = LOG_BUF_FULL;
+int log_sync_app;
+
+/* Write all of s to lurk's output now, retrying short writes and EINTR. */
+static void log_raw(const char *s, size_t n)
 {
   while (n) {
     long r = sys_write(log_fd, s, n);
@@ -89,6 +104,62 @@ void log_write(const char *s, size_t n)
     s += r;
     n -= (size_t)r;
   }
+}
+
+static int log_trylock(void) { return !__atomic_exchange_n(&log_busy, 1, __ATOMIC_ACQUIRE); }
+static void log_unlock(void) { __atomic_store_n(&log_busy, 0, __ATOMIC_RELEASE); }
+
+static void log_drain(void)
+{
+  if (log_len) log_raw(log_buf, log_len);
+  log_len = 0;
+}
+
+static int log_has_nl(const char *s, size_t n)
+{
+  while (n--)
+    if (*s++ == '\n') return 1;
+  return 0;
+}
+
+void log_out(const char *s, size_t n)
+{
+  while (!log_trylock()) __builtin_ia32_pause();
+  if (log_bufmode == LOG_BUF_NO || n >= LOG_BUFSIZE) {
+    log_drain();
+    log_raw(s, n);
+  } else {
+    if (log_len + n > LOG_BUFSIZE) log_drain();
+    lurk_memcpy(log_buf + log_len, s, n);
+    log_len += n;
+    if (log_bufmode == LOG_BUF_LINE && log_has_nl(s, n)) log_drain();
+  }
+  log_unlock();
+}
+
+void log_flush(void)
+{
+  if (!__atomic_load_n(&log_len, __ATOMIC_RELAXED)) return;
+  while (!log_trylock()) __builtin_ia32_pause();
+  log_drain();
+  log_unlock();
+}
+
+/* fork: the buffer empty and free on both sides (held across the call). */
+void log_fork_prepare(void)
+{
+  while (!log_trylock()) __builtin_ia32_pause();
+  log_drain();
+}
+
+void log_fork_finish(void) { log_unlock(); }
+
+void log_write(const char *s, size_t n)
+{
+  int locked = log_trylock(); /* busy: a signal came in the middle of log_out */
+  if (locked) log_drain();
+  log_raw(s, n);
+  if (locked) log_unlock();
 }
 
 void log_vprintf(const char *fmt, va_list ap)

@@ -205,11 +205,17 @@ static void mod_maps_line(const char *s)
   mod_insert(m);
 }
 
-void mod_init(void)
+void mod_scan(void)
 {
   mod_auxv();
   mod_lock();
   vm_maps_read(mod_maps_line);
+  mod_unlock();
+}
+
+void mod_init(void)
+{
+  mod_lock();
   size_t n = nmods;
   struct mod_info **all = mem_alloc((n + 1) * sizeof *all);
   lurk_memcpy(all, mods, n * sizeof *all);

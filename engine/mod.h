@@ -17,8 +17,12 @@ struct mod_info {
   int loaded;
 };
 
-/* At takeover (after thr_main): record the modules already mapped (lurk's
-** own library excepted) and raise module_load for each, in address order. */
+/* At takeover, before the scripts run (so lurk.modules() sees them at a
+** script's top level): record the modules already mapped (lurk's own
+** library excepted). No event. */
+void mod_scan(void);
+/* At takeover (after thr_main and init): raise module_load for each module
+** mod_scan found, in address order. */
 void mod_init(void);
 /* The app's mmap returned addr for (len, prot, flags, fd, off). */
 void mod_mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t off);

@@ -42,6 +42,7 @@ static uint64_t proc_fork(struct lurk_thread *t, long nr, uint64_t flags, uint64
   thr_lock();
   sig_lock();
   wrap_lock();
+  log_fork_prepare();
   mem_fork_prepare();
   if (nr == SYS_clone3) {
     ca->stack = 0; /* the child's new stack is the app's, applied below */
@@ -54,6 +55,7 @@ static uint64_t proc_fork(struct lurk_thread *t, long nr, uint64_t flags, uint64
   }
   mem_fork_finish();
   if (r == 0) { thr_after_fork(t); prof_after_fork(t); }
+  log_fork_finish();
   wrap_unlock();
   sig_unlock();
   thr_unlock();

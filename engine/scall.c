@@ -160,6 +160,9 @@ void scall_handle(struct lurk_thread *t)
   uint64_t nr = ARCH_SC_NR(m);
   uint64_t a0 = ARCH_SC_ARG(m, 0), a1 = ARCH_SC_ARG(m, 1), a2 = ARCH_SC_ARG(m, 2);
   LURK_COUNT(stats.syscalls);
+  /* lurk's output shares stderr with the program: what scripts printed
+  ** comes out before anything the program writes with this call. */
+  if (log_sync_app) log_flush();
   if (skipped) goto result;
   switch (nr) {
   case SYS_exit_group:

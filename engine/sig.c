@@ -178,6 +178,13 @@ void sig_die(int sig)
   __builtin_unreachable();
 }
 
+void sig_meta_fault(int sig, uint64_t addr, const char *where)
+{
+  log_printf("lurk: a meta instruction faulted (signal %d, address 0x%lx): %s\n", sig, (unsigned long)addr, where);
+  sys_exit_group(1);
+  __builtin_unreachable();
+}
+
 void sig_internal(int sig, uint64_t pc, uint64_t addr)
 {
   log_printf("lurk: internal error: signal %d at pc 0x%lx (address 0x%lx) inside lurk\n", sig,

@@ -62,5 +62,8 @@ void sig_fault(struct lurk_thread *t, uint64_t addr, int code);
 LURK_NORETURN void sig_die(int sig);
 /* lurk's handler cannot go on (a fault inside the engine): say so and die by sig. */
 LURK_NORETURN void sig_internal(int sig, uint64_t pc, uint64_t addr);
+/* A meta instruction (where: who inserted it, bb.h) faulted: the tool's
+** bug. Report it and end the process with status 1, like a script error. */
+LURK_NORETURN void sig_meta_fault(int sig, uint64_t addr, const char *where);
 
 #endif

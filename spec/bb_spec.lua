@@ -151,7 +151,7 @@ describe("bb event: the block", function()
     assert.matches("^true\t<bb 0x%x+, 4 instructions>\ntrue\t<ctx thread %d+ at 0x%x+>\n<bb %(expired%)>\n$", r.stderr)
   end)
 
-  it("bb:insns() gives app and meta instructions in emission order, with kind and app index", function()
+  it("bb:insns() gives app and meta instructions in emission order, with kind and app index; a meta one has the pc it was inserted at", function()
     -- mov eax,7; [after 1: add eax,100]; [before 2: imul eax,eax,3; sub eax,1];
     -- add eax,5; [after 2: xor eax,0x1000]; ret  =>  ((7+100)*3-1+5) xor 0x1000 = 4421
     local p = ops()
@@ -165,18 +165,18 @@ describe("bb event: the block", function()
         bb:insert_after(i, lurk.decode("\53\0\16\0\0"))         -- xor eax, 0x1000
         bb:insert_after(i - 1, lurk.decode("\131\192\100"))     -- add eax, 100
         for ins, kind, k in bb:insns() do
-          print(kind, k, ins.text, kind == "app" and N[ins.pc] or ins.pc)
+          print(kind, k, ins.text, kind == "app" and N[ins.pc] or "at " .. N[ins.pc])
         end
       end)]], { "edit" })
     assert.equal(0, r.status)
     assert.equal("edit 12\n", native(p, { "edit" }))
     assert.equal("edit 4421\n", r.stdout)
     assert.equal("app\t1\tmov eax, 0x7\tt_edit\n" ..
-                 "meta\t1\tadd eax, 0x64\t0\n" ..
-                 "meta\t2\timul eax, eax, 0x3\t0\n" ..
-                 "meta\t2\tsub eax, 0x1\t0\n" ..
+                 "meta\t1\tadd eax, 0x64\tat t_edit\n" ..
+                 "meta\t2\timul eax, eax, 0x3\tat t_edit_2\n" ..
+                 "meta\t2\tsub eax, 0x1\tat t_edit_2\n" ..
                  "app\t2\tadd eax, 0x5\tt_edit_2\n" ..
-                 "meta\t2\txor eax, 0x1000\t0\n" ..
+                 "meta\t2\txor eax, 0x1000\tat t_edit_2\n" ..
                  "app\t3\tret\tt_edit_3\n", r.stderr)
   end)
 
@@ -713,9 +713,11 @@ describe("the context object", function()
           local function try(f) local ok, e = pcall(f) print(ok, (tostring(e):gsub("^[^:]*:%d+: ", ""))) end
           try(function() ctx.rsp = 0 end)
           try(function() ctx.eax = 0 end)
-          try(function() ctx.rip = 0 end)
+          try(function() ctx.rip = 1.5 end)
           try(function() return ctx.nope end)
+          try(function() return ctx.zmm0 end)
           try(function() ctx.rax = "x" end)
+          try(function() ctx.xmm0 = "short" end)
         end)
       end)
       lurk.on("exit", function() print(pcall(function() return saved.rax end)) end) -- LATER
@@ -723,10 +725,14 @@ describe("the context object", function()
     local r = run(p, body, { "nop" })
     assert.equal(0, r.status)
     same(r, p, { "nop" }, "nop\n")
-    local set = "false\tcannot set '%s' (64-bit general registers but rsp, and rflags)\n"
-    assert.equal(set:format("rsp") .. set:format("eax") .. set:format("rip") ..
-                 "false\tcontext has no register 'nope'\n" ..
-                 "false\tbad argument #3 to '__newindex' (number expected, got string)\n" ..
+    local regs = " (general registers, rflags, pc, xmm0-15, ymm0-15)\n"
+    assert.equal("false\tcannot set rsp to 0x0 (the stack below it is not writable)\n" ..
+                 "false\tcannot set 'eax' (64-bit general registers, rflags, pc, xmm0-15, ymm0-15)\n" ..
+                 "false\tbad argument to ctx.rip (integer expected (a number or a 64-bit cdata), got 1.5)\n" ..
+                 "false\tcontext has no register 'nope'" .. regs ..
+                 "false\tcontext has no register 'zmm0'" .. regs ..
+                 "false\tbad argument to ctx.rax (integer expected (a number or a 64-bit cdata), got string)\n" ..
+                 "false\tbad argument to ctx.xmm0 (a string of 16 bytes expected, got 5 bytes)\n" ..
                  "false\t" .. r.script .. ":" .. line_of(body, "LATER") ..
                  ": the context is only valid inside a clean call\n", r.stderr)
   end)

@@ -28,6 +28,15 @@ uint64_t arch_reg_value(const struct arch_mctx *m, uint16_t reg)
   }
 }
 
+/* Does arch_reg_value know reg (general registers, rflags, rip)? */
+int arch_reg_readable(uint16_t reg)
+{
+  ZydisRegister r = (ZydisRegister)reg;
+  if (r == ZYDIS_REGISTER_RIP || r == ZYDIS_REGISTER_RFLAGS || r == ZYDIS_REGISTER_EFLAGS) return 1;
+  ZydisRegister big = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
+  return big >= ZYDIS_REGISTER_RAX && big <= ZYDIS_REGISTER_R15;
+}
+
 /* Set app register reg (64-bit general registers, rflags); 0 if not one. */
 int arch_reg_set(struct arch_mctx *m, uint16_t reg, uint64_t v)
 {
@@ -132,4 +141,32 @@ uint64_t arch_cc_arg(const struct lurk_thread *t, const struct cc_site *s, const
     return v;
   default: return a->val;
   }
+}
+
+/* -- Vector registers in a clean call ------------------------------------------
+** lurk_cc saved xmm0-15 in the thread's xsave area (fxsave offsets); the
+** upper halves of ymm0-15 are still in the registers themselves (nothing
+** on lurk's side touches them: docs/architecture.md), so they are read and
+** written there, and the write stands when the call returns. */
+
+uint8_t *arch_cc_xmm(struct lurk_thread *t, int i)
+{
+  return t->tls.xsave + 160 + 16 * i;
+}
+
+#define YMM_HI(n)                                                                        \
+  case n:                                                                                \
+    if (set) __asm__ volatile("vinsertf128 $1, (%0), %%ymm" #n ", %%ymm" #n ::"r"(buf) : "memory"); \
+    else __asm__ volatile("vextractf128 $1, %%ymm" #n ", (%0)" ::"r"(buf) : "memory");    \
+    break;
+
+int arch_cc_ymm_hi(const struct lurk_thread *t, int i, void *buf, int set)
+{
+  if ((t->tls.xcr0_lo & 6) != 6) return -1; /* the OS has not enabled AVX */
+  switch (i) {
+    YMM_HI(0) YMM_HI(1) YMM_HI(2) YMM_HI(3) YMM_HI(4) YMM_HI(5) YMM_HI(6) YMM_HI(7)
+    YMM_HI(8) YMM_HI(9) YMM_HI(10) YMM_HI(11) YMM_HI(12) YMM_HI(13) YMM_HI(14) YMM_HI(15)
+  default: return -1;
+  }
+  return 0;
 }

@@ -383,7 +383,7 @@ lurk_cc:
         jmp 7f
 6:      call wrap_cc
         test %eax, %eax
-        jnz lurk_cc_redirect
+        jnz lurk_wrap_resume
 7:      movq $0, %gs:TLS_CC_ACTIVE
 lurk_cc_post:
         /* A signal queued during the call: step on to the next block start
@@ -460,7 +460,7 @@ lurk_cc_end:
 ** dispatcher, as lurk_ctx_enter does; the general registers and flags are
 ** already in the thread block. A signal queued meanwhile is delivered by
 ** the dispatcher. */
-lurk_cc_redirect:
+lurk_wrap_resume:
         movq $0, %gs:TLS_CC_ACTIVE
         ldmxcsr %gs:CC_MXCSR
         fnstenv %gs:CC_TMP
@@ -493,5 +493,15 @@ lurk_cc_redirect:
         mov %gs:TLS_SELF, %rdi
         call disp_dispatch
         jmp lurk_ctx_resume
+/* A handler wrote ctx.pc: lb_cc_dispatch made lurk_cc return here (the app
+** state is in the registers, rsp 128 below the app's) with TLS_IBL_TARGET
+** = the new pc. Leave the block as an indirect-branch miss does: the
+** dispatcher goes on at that pc (the rest of the block does not run). */
+        .globl lurk_cc_redirect
+        .hidden lurk_cc_redirect
+lurk_cc_redirect:
+        lea 128(%rsp), %rsp
+        movq $-1, %gs:TLS_EXIT_ID       /* EXIT_IBL, sign-extended */
+        jmp *%gs:TLS_DISP_ENTRY
 
         .section .note.GNU-stack, "", @progbits

@@ -14,6 +14,7 @@
 #include "../../engine/cache.h"
 #include "../../engine/log.h"
 #include "../../engine/sig.h"
+#include "../../engine/bb.h"
 #include "../../engine/vm.h"
 
 /* -- Kernel layouts ------------------------------------------------------------ */
@@ -349,7 +350,11 @@ void lurk_sig_entry(int sig, void *infop, void *ucp)
   struct arch_mctx m;
   sc_to_mctx(sc, &m);
   if (!xl_apply(b, pc, &m, &t->tls, sync)) {
-    if (sync) sig_internal(sig, pc, addr);
+    if (sync) {
+      const char *w = bb_meta_where(b->pc, (uint32_t)(pc - (uint64_t)(uintptr_t)b->cpc));
+      if (w) sig_meta_fault(sig, addr, w);
+      sig_internal(sig, pc, addr);
+    }
     queue(t, sig, infop, uc, sync, 0);
     step_begin(t, uc);
     return;

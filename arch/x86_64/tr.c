@@ -347,7 +347,11 @@ static uint64_t tr_plan_ops(uint8_t **p, const struct bb_plan *plan, unsigned i,
     tr_rec(*p, *p == tr_start ? XL_AT : XL_NONE, apc, 0);
     if (o->kind == BB_OP_CALL || o->kind == BB_OP_WRAP) tr_cc(p, o->site);
     else if (o->kind == BB_OP_ADD) tr_add(p, o->site, o->k);
-    else { lurk_memcpy(*p, o->bytes, o->len); *p += o->len; }
+    else {
+      bb_meta_note(plan->pc, (uint32_t)(*p - tr_start), o->where);
+      lurk_memcpy(*p, o->bytes, o->len);
+      *p += o->len;
+    }
   }
   return 0;
 }

@@ -95,5 +95,82 @@ else
   echo "FAIL takeover: cannot build the test program"; fail=$((fail + 1))
 fi
 
+# check NAME CONDITION-COMMAND... : a pass when the command succeeds.
+check() {
+  local name=$1; shift
+  if "$@"; then echo "PASS $name"; pass=$((pass + 1)); else echo "FAIL $name"; fail=$((fail + 1)); fi
+}
+root=$(cd "$here/../.." && pwd)
+
+# -- The command line as a user meets it ------------------------------------
+expect help_run 0 EMPTY -- "$LURK" run --help
+check help_run_text grep -q '^usage: lurk run' "$work/out"
+expect help_run_anywhere 0 EMPTY -- "$LURK" run -t inscount --help
+expect help_command 0 EMPTY -- "$LURK" help
+check help_command_text grep -q 'lurk help \[SCRIPT\]' "$work/out"
+expect unknown_top_option 2 "unknown option '--bogus'" -- "$LURK" --bogus
+expect list 0 EMPTY -- "$LURK" list
+# one line per script in scripts/, "NAME  first sentence of its header"
+check list_one_line_each test "$(wc -l <"$work/out")" = "$(ls "$root"/scripts/*.lua | wc -l)"
+check list_inscount_line grep -Eq '^inscount +count the instructions the program executes .*\.$' "$work/out"
+expect list_extra_arg 2 "list takes no arguments" -- "$LURK" list x
+expect help_script 0 EMPTY -- "$LURK" help inscount
+# the script's leading comment lines, comment marks taken off
+sed -n '/^--/!q; s/^---* \{0,1\}//; p' "$root/scripts/inscount.lua" >"$work/header"
+check help_script_is_header cmp -s "$work/out" "$work/header"
+expect help_missing_script 2 "cannot find script 'no-such-tool-xyz'" -- "$LURK" help no-such-tool-xyz
+# lurk's options after SCRIPT are lurk's; every other word is the script's
+expect eval_after_script 0 EMPTY -- "$LURK" run --output "$work/o1" "$root/spec/lua/args.lua" a -e 'print("after")' --verbose b -- /bin/true
+check eval_after_script_order test "$(cat "$work/o1")" = "$(printf 'n=3\targ0=%s\targn=3\ta,--verbose,b\nafter' "$root/spec/lua/args.lua")"
+expect unknown_option_before_script 2 "unknown option '--verbose'" -- "$LURK" run --verbose "$root/spec/lua/args.lua" -- /bin/true
+
+# -- The man page -------------------------------------------------------------
+check man_renders sh -c "MANWIDTH=80 man -l '$root/docs/lurk.1' 2>&1 | grep -q '^SYNOPSIS'"
+check man_no_warnings sh -c "test -z \"\$(groff -man -Tutf8 -ww -z '$root/docs/lurk.1' 2>&1)\""
+
+# -- Install to a prefix, run from PATH outside the source tree -----------------
+build=$(cd "$(dirname "$LURK")" && pwd)
+if [ -f "$build/CMakeCache.txt" ] && cmake --install "$build" --prefix "$work/prefix" >"$work/install.log" 2>&1; then
+  # a script only the installed tree has proves share/lurk/scripts is used
+  echo 'print("installed tool", #lurk.modules() > 0)' >"$work/prefix/share/lurk/scripts/marker.lua"
+  ( cd / && env -i PATH="$work/prefix/bin:/usr/bin:/bin" lurk run inscount -t marker -- ls / ) >"$work/inst.out" 2>"$work/inst.err"
+  check install_runs_from_path grep -Eq '^inscount: [0-9,]+ instructions$' "$work/inst.err"
+  check install_uses_share_lurk grep -q '^installed tool	true$' "$work/inst.err"
+  check install_program_output cmp -s "$work/inst.out" <(ls /)
+  check install_man_page test -f "$work/prefix/share/man/man1/lurk.1"
+  check install_list sh -c "env -i PATH='$work/prefix/bin:/usr/bin:/bin' lurk list | grep -q '^marker '"
+else
+  echo "FAIL install: cmake --install failed: $(tail -3 "$work/install.log" 2>/dev/null)"; fail=$((fail + 1))
+fi
+
+# -- print is buffered ------------------------------------------------------------
+# 2 million lines, all there in order (timings: bench/README.md, "print")
+expect print_2m 0 EMPTY -- "$LURK" run --output "$work/p.txt" -e 'for i = 1, 2000000 do print(i) end' -- /bin/true
+check print_2m_complete cmp -s "$work/p.txt" <(seq 1 2000000)
+expect io_write_2m_stderr 0 '^1$' -- "$LURK" run -e 'for i = 1, 1000000 do print(i) io.write(i + 1000000, "\n") end' -- /bin/true
+check print_io_write_in_order awk 'NR % 2 == 1 && $0 != (NR + 1) / 2 { exit 1 } NR % 2 == 0 && $0 != NR / 2 + 1000000 { exit 1 }' "$work/err"
+check print_io_write_complete test "$(wc -l <"$work/err")" = 2000000
+# 100,000 prints make a handful of writes, not 100,000
+if command -v strace >/dev/null; then
+  strace -f -e trace=write -o "$work/strace.txt" "$LURK" run --output "$work/p2.txt" -e 'for i = 1, 100000 do print(i) end' -- /bin/true
+  nw=$(grep -c 'write(' "$work/strace.txt")
+  check "print_buffered ($nw writes for 100000 prints)" test "$nw" -lt 100
+else
+  echo "FAIL print_buffered: strace is missing"; fail=$((fail + 1))
+fi
+# flushed before a fork (the child does not write it again), at exec (the
+# exec'd image runs the script again: two lines), at a death by signal
+expect print_fork 0 EMPTY -- "$LURK" run --output "$work/f.txt" -e 'print("once")' -- /bin/sh -c '(echo x >/dev/null); echo done'
+check print_fork_once test "$(grep -c once "$work/f.txt")" = 1
+expect print_exec 0 EMPTY -- "$LURK" run --output "$work/x.txt" -e 'print("image")' -- /usr/bin/env /bin/true
+check print_exec_twice test "$(grep -c image "$work/x.txt")" = 2
+expect print_signal_death 139 EMPTY -- "$LURK" run --output "$work/s.txt" -e 'print("before death")' -- /bin/sh -c 'kill -SEGV $$'
+check print_signal_flushed grep -q 'before death' "$work/s.txt"
+# on stderr (shared with the program), script output and the program's own
+# writes keep their order
+expect print_order_with_program 0 'first
+from program
+last' -- "$LURK" run -e 'print("first") lurk.on("exit", function() print("last") end)' -- /bin/sh -c 'echo from program >&2'
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]
