@@ -349,6 +349,25 @@ static struct arch_mctx *lb_ctx_mctx(lua_State *L)
   return &lb_cc_thread->tls.mctx;
 }
 
+/* Push the method k of the context (its metatable's `methods`, filled by
+** other binding files: lb_sym.c's backtrace); 0 if there is none. */
+static int lb_ctx_method(lua_State *L, const char *k)
+{
+  if (!lua_getmetatable(L, 1)) return 0;
+  lua_getfield(L, -1, "methods");
+  if (!lua_istable(L, -1)) { lua_pop(L, 2); return 0; }
+  lua_getfield(L, -1, k);
+  if (lua_isnil(L, -1)) { lua_pop(L, 3); return 0; }
+  return 1;
+}
+
+const struct arch_mctx *lb_cc_context(uint64_t *pc)
+{
+  if (!lb_cc_thread) return NULL;
+  *pc = lb_cc_cur->pc;
+  return &lb_cc_thread->tls.mctx;
+}
+
 static int lb_ctx_index(lua_State *L)
 {
   struct arch_mctx *m = lb_ctx_mctx(L);
@@ -356,6 +375,7 @@ static int lb_ctx_index(lua_State *L)
   if (!lurk_strcmp(k, "pc") || !lurk_strcmp(k, "rip")) { lua_pushnumber(L, (lua_Number)lb_cc_cur->pc); return 1; }
   if (!lurk_strcmp(k, "tid")) { lua_pushinteger(L, lb_cc_thread->tid); return 1; }
   uint16_t r = arch_reg_by_name(k);
+  if (!r && lb_ctx_method(L, k)) return 1;
   if (!r) return luaL_error(L, "context has no register '%s'", k);
   lua_pushnumber(L, (lua_Number)arch_reg_value(m, r));
   return 1;

@@ -53,5 +53,6 @@ void lb_open_lurk(lua_State *L)
   lb_syscall_open(L);
   lb_mem_open(L);
   lb_mod_open(L);
+  lb_sym_open(L);
   lua_pop(L, 1);
 }

@@ -1,0 +1,91 @@
+/* lurk: DWARF line tables (libdw): link-time address -> file:line.
+**
+** On the first line question about a module, its DWARF (the separate debug
+** file, else the file itself) is opened and every compile unit's address
+** ranges are listed and sorted; a lookup is a binary search for the unit,
+** then libdw's line table of that unit (read once by libdw, then cached).
+** .debug_aranges is not relied on: GCC 11+ no longer always emits it.
+*/
+#include <dwarf.h>
+#include "sym_int.h"
+#include "mod.h"
+#include "mem.h"
+#include "log.h"
+
+extern void qsort(void *, size_t, size_t, int (*)(const void *, const void *));
+
+static int line_cu_cmp(const void *a, const void *b)
+{
+  const struct sym_cu *x = a, *y = b;
+  return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* List the compile units' ranges of sm->dw. */
+static void line_index(struct sym_mod *sm)
+{
+  size_t cap = 0;
+  Dwarf_CU *cu = NULL;
+  Dwarf_Die cudie;
+  uint8_t unit_type;
+  while (dwarf_get_units(sm->dw, cu, &cu, NULL, &unit_type, &cudie, NULL) == 0) {
+    if (unit_type != DW_UT_compile && unit_type != DW_UT_partial && unit_type != DW_UT_skeleton) continue;
+    Dwarf_Addr base, lo, hi;
+    ptrdiff_t off = 0;
+    while ((off = dwarf_ranges(&cudie, off, &base, &lo, &hi)) > 0) {
+      if (hi <= lo) continue;
+      if (sm->ncus == cap) {
+        size_t nc = cap ? cap * 2 : 256;
+        sm->cus = mem_realloc(sm->cus, cap * sizeof *sm->cus, nc * sizeof *sm->cus);
+        cap = nc;
+      }
+      sm->cus[sm->ncus++] = (struct sym_cu){ lo, hi, dwarf_dieoffset(&cudie) };
+    }
+  }
+  qsort(sm->cus, sm->ncus, sizeof *sm->cus, line_cu_cmp);
+}
+
+Dwarf *sym_line_dwarf(struct sym_mod *sm)
+{
+  if (sm->dw_state) return sm->dw;
+  sm->dw_state = -1;
+  Elf *cands[2] = { sm->dbg.elf, sm->main.elf };
+  for (int i = 0; i < 2 && !sm->dw; i++) {
+    if (!cands[i]) continue;
+    sm->dw = dwarf_begin_elf(cands[i], DWARF_C_READ, NULL);
+  }
+  if (!sm->dw) return NULL;
+  sm->dw_state = 1;
+  line_index(sm);
+  LOG(LOG_DEBUG, "sym: %s: DWARF with %zu unit ranges\n", sm->mod->path, sm->ncus);
+  return sm->dw;
+}
+
+int sym_line_find(struct sym_mod *sm, uint64_t off, const char **file, int *line)
+{
+  *file = NULL;
+  *line = 0;
+  if (!sym_line_dwarf(sm) || !sm->ncus) return 0;
+  /* The last range starting at or below off; ranges of different units do
+  ** not overlap, but walk back a little in case one nests. */
+  size_t lo = 0, hi = sm->ncus;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (sm->cus[mid].lo <= off) lo = mid + 1;
+    else hi = mid;
+  }
+  for (size_t i = lo, steps = 0; i-- > 0 && steps < 8; steps++) {
+    const struct sym_cu *c = &sm->cus[i];
+    if (off >= c->hi) continue;
+    Dwarf_Die die;
+    if (!dwarf_offdie(sm->dw, c->die, &die)) continue;
+    Dwarf_Line *l = dwarf_getsrc_die(&die, off);
+    if (!l) continue;
+    int ln = 0;
+    const char *f = dwarf_linesrc(l, NULL, NULL);
+    if (dwarf_lineno(l, &ln) || !f) continue;
+    *file = f;
+    *line = ln;
+    return 1;
+  }
+  return 0;
+}
