@@ -162,6 +162,18 @@ static void elf_push(struct elf_vec *v, const struct sym_sym *s)
   v->v[v->n++] = *s;
 }
 
+/* name without a symbol version ("memcpy@@GLIBC_2.14" in a .symtab): a
+** copy, kept for the run, or name itself. */
+static const char *elf_unversioned(const char *name)
+{
+  size_t n = 0;
+  while (name[n] && name[n] != '@') n++;
+  if (!name[n] || !n) return name;
+  char *c = mem_alloc(n + 1);
+  lurk_memcpy(c, name, n);
+  return c;
+}
+
 /* Append the defined function and object symbols of e's tables of type. */
 static void elf_read_syms(Elf *e, Elf64_Word type, struct elf_vec *out)
 {
@@ -184,6 +196,7 @@ static void elf_read_syms(Elf *e, Elf64_Word type, struct elf_vec *out)
       else continue;
       y.name = elf_strptr(e, sh.sh_link, s.st_name);
       if (!y.name || !*y.name) continue;
+      y.name = elf_unversioned(y.name);
       y.off = s.st_value;
       y.size = s.st_size;
       y.global = b == STB_GLOBAL || b == STB_WEAK || b == STB_GNU_UNIQUE;

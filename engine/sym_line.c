@@ -44,6 +44,45 @@ static void line_index(struct sym_mod *sm)
   qsort(sm->cus, sm->ncus, sizeof *sm->cus, line_cu_cmp);
 }
 
+/* The row for off in cu's line table: the last row at or below off; among
+** the rows at that address, the last that begins a statement (what gdb
+** shows: GCC emits a line per view, the last one often not a statement). */
+static int line_in_unit(Dwarf_Die *cu, uint64_t off, const char **file, int *line)
+{
+  Dwarf_Lines *ls;
+  size_t n;
+  if (dwarf_getsrclines(cu, &ls, &n) || !n) return 0;
+  size_t lo = 0, hi = n;
+  while (lo < hi) { /* first row above off */
+    size_t mid = (lo + hi) / 2;
+    Dwarf_Addr a;
+    if (dwarf_lineaddr(dwarf_onesrcline(ls, mid), &a)) return 0;
+    if (a <= off) lo = mid + 1;
+    else hi = mid;
+  }
+  if (!lo) return 0;
+  Dwarf_Addr at;
+  dwarf_lineaddr(dwarf_onesrcline(ls, lo - 1), &at);
+  Dwarf_Line *pick = NULL;
+  for (size_t i = lo; i-- > 0;) {
+    Dwarf_Line *l = dwarf_onesrcline(ls, i);
+    Dwarf_Addr a;
+    bool end = false, stmt = false;
+    if (dwarf_lineaddr(l, &a) || a != at) break;
+    dwarf_lineendsequence(l, &end);
+    if (end) continue;
+    dwarf_linebeginstatement(l, &stmt);
+    if (!pick) pick = l;
+    if (stmt) { pick = l; break; }
+  }
+  int ln = 0;
+  const char *f = pick ? dwarf_linesrc(pick, NULL, NULL) : NULL;
+  if (!f || dwarf_lineno(pick, &ln)) return 0;
+  *file = f;
+  *line = ln;
+  return 1;
+}
+
 Dwarf *sym_line_dwarf(struct sym_mod *sm)
 {
   if (sm->dw_state) return sm->dw;
@@ -77,15 +116,7 @@ int sym_line_find(struct sym_mod *sm, uint64_t off, const char **file, int *line
     const struct sym_cu *c = &sm->cus[i];
     if (off >= c->hi) continue;
     Dwarf_Die die;
-    if (!dwarf_offdie(sm->dw, c->die, &die)) continue;
-    Dwarf_Line *l = dwarf_getsrc_die(&die, off);
-    if (!l) continue;
-    int ln = 0;
-    const char *f = dwarf_linesrc(l, NULL, NULL);
-    if (dwarf_lineno(l, &ln) || !f) continue;
-    *file = f;
-    *line = ln;
-    return 1;
+    if (dwarf_offdie(sm->dw, c->die, &die) && line_in_unit(&die, off, file, line)) return 1;
   }
   return 0;
 }

@@ -12,6 +12,7 @@
 #include <dwarf.h>
 #include "sym_int.h"
 #include "mod.h"
+#include "log.h"
 #include "../arch/arch.h"
 
 extern void free(void *);
@@ -183,6 +184,8 @@ unsigned sym_backtrace(const struct arch_mctx *m, uint64_t pc, uint64_t *out, un
     }
     if (r) break;
     uint64_t npc = nx.r[ARCH_DWARF_RA];
+    LOG(LOG_DEBUG, "sym: unwind %lx (%s) -> %lx sp %lx fp %lx valid %x\n", (unsigned long)pc, f ? "cfi" : "fp",
+        (unsigned long)npc, (unsigned long)nx.r[ARCH_DWARF_SP], (unsigned long)nx.r[ARCH_DWARF_FP], nx.valid);
     if (npc == 0 || (!sig && nx.r[ARCH_DWARF_SP] <= rs.r[ARCH_DWARF_SP])) break;
     out[n++] = npc;
     pc = npc;
