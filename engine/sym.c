@@ -160,7 +160,11 @@ static int sym_mod_matches(const struct mod_info *m, const char *pat)
     if (*p == '/') base = p + 1;
   for (const char *p = pat; *p; p++)
     if (*p == '/') slash = 1;
-  return sym_glob(pat, slash ? m->path : base);
+  if (sym_glob(pat, slash ? m->path : base)) return 1;
+  /* "libstdc++.so.6" for /usr/lib/.../libstdc++.so.6.0.30: its DT_SONAME */
+  if (slash) return 0;
+  struct sym_mod *sm = sym_mod_of(m);
+  return sm->soname && sym_glob(pat, sm->soname);
 }
 
 /* Match the symbols of sm against name (a glob, or plain); call fn. */
@@ -218,7 +222,7 @@ size_t sym_match(const char *pattern, int funcs_only, int (*fn)(void *, const st
     }
   size_t n = 0;
   int stop = 0;
-  lock_acquire(&sym_lk);
+  lock_acquire(&sym_lk); /* (sym_mod_matches may load a module) */
   for (size_t i = 0; i < nm && !stop; i++) {
     if (bang && !sym_mod_matches(v[i], modpat)) continue;
     n += sym_match_mod(sym_mod_of(v[i]), name, glob, dem, funcs_only, fn, ud, &stop);

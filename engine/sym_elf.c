@@ -294,6 +294,23 @@ uint64_t sym_elf_ifunc(struct sym_mod *sm, const struct sym_sym *s)
   return resolver;
 }
 
+/* DT_SONAME of e (in the mapped image), or NULL. */
+static const char *elf_soname(Elf *e)
+{
+  Elf_Scn *scn = NULL;
+  GElf_Shdr sh;
+  while ((scn = elf_nextscn(e, scn))) {
+    if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize) continue;
+    Elf_Data *d = elf_getdata(scn, NULL);
+    for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+      GElf_Dyn dy;
+      if (!gelf_getdyn(d, (int)i, &dy) || dy.d_tag == DT_NULL) break;
+      if (dy.d_tag == DT_SONAME) return elf_strptr(e, sh.sh_link, dy.d_un.d_val);
+    }
+  }
+  return NULL;
+}
+
 /* -- Loading --------------------------------------------------------------------- */
 
 void sym_elf_load(struct sym_mod *sm)
@@ -318,6 +335,7 @@ void sym_elf_load(struct sym_mod *sm)
     sm->et_dyn = eh.e_type == ET_DYN;
   }
   sm->bias = sm->et_dyn && lo != ~0ull ? m->base - lo : 0;
+  sm->soname = elf_soname(e);
   if (m->path[0] == '/') elf_find_debug(sm);
   struct elf_vec v = { 0 };
   elf_read_syms(e, SHT_DYNSYM, &v);

@@ -33,6 +33,7 @@ struct sym_mod {
   struct sym_mod *next;         /* hash chain */
   uint64_t bias;                /* run-time address - link-time address */
   int et_dyn;
+  const char *soname;           /* DT_SONAME, or NULL */
   struct sym_file main, dbg;    /* dbg.elf NULL: no separate debug file */
   struct sym_sym *syms;         /* sorted by off */
   size_t nsyms;

@@ -377,7 +377,7 @@ describe("real programs", function()
           end
           print("FIRST_MS", (os.clock() - t0) * 1000)
         end)
-      end)]], { "python3", "-c", "print(1)" })
+      end)]], { "/usr/bin/python3", "-c", "print(1)" })
     local frames = {}
     for _, l in ipairs(out) do
       local w = words(l)

@@ -1,0 +1,43 @@
+/* Call stacks through code built without frame pointers (-O2
+** -fomit-frame-pointer), and through libc calling back (qsort). */
+#include <stdio.h>
+#include <stdlib.h>
+
+volatile int sink;
+
+__attribute__((noinline)) int leaf(int x)
+{
+  sink += x;
+  return sink * 3;
+}
+
+__attribute__((noinline)) static int mid(int x)
+{
+  int r = leaf(x + 1);
+  sink += r;
+  return r + 1;
+}
+
+__attribute__((noinline)) int top(int x)
+{
+  int r = mid(x * 2);
+  sink ^= r;
+  return r;
+}
+
+static int cmp(const void *a, const void *b)
+{
+  int x = *(const int *)a, y = *(const int *)b;
+  sink++;
+  return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+  (void)argv;
+  int v[4] = { 3, 1, 2, argc };
+  printf("%d\n", top(argc));
+  qsort(v, 4, sizeof v[0], cmp);
+  printf("%d %d %d %d\n", v[0], v[1], v[2], v[3]);
+  return 0;
+}
