@@ -153,6 +153,10 @@ describe("backtraces against gdb", function()
     assert.is_true(compare("bt_c", "cmp") >= 4)
   end)
 
+  it("C: a noreturn call that ends its caller (the return address is outside it)", function()
+    assert.equal(3, compare("bt_c", "finish"))
+  end)
+
   it("C++: a template member function", function()
     assert.equal(3, compare("bt_cxx", "Box<long>::twice"))
   end)

@@ -1,7 +1,10 @@
 /* Call stacks through code built without frame pointers (-O2
-** -fomit-frame-pointer), and through libc calling back (qsort). */
+** -fomit-frame-pointer), through libc calling back (qsort), and through a
+** call to a noreturn function that ends its caller (the return address is
+** the next function's first byte). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 volatile int sink;
 
@@ -32,6 +35,20 @@ static int cmp(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
+__attribute__((noreturn, noinline)) static void finish(int code)
+{
+  fflush(stdout);
+  _exit(code + sink % 1);
+}
+
+__attribute__((noinline)) static void wrap_up(int code)
+{
+  sink++;
+  finish(code);
+}
+
+__attribute__((noinline)) int after_wrap_up(int x) { return x + sink; }
+
 int main(int argc, char **argv)
 {
   (void)argv;
@@ -39,5 +56,5 @@ int main(int argc, char **argv)
   printf("%d\n", top(argc));
   qsort(v, 4, sizeof v[0], cmp);
   printf("%d %d %d %d\n", v[0], v[1], v[2], v[3]);
-  return 0;
+  wrap_up(after_wrap_up(argc) - argc - sink);
 }
