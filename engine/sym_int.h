@@ -44,7 +44,8 @@ struct sym_mod {
   int dw_state;
   Dwarf *dw;
   struct sym_cu *cus;
-  size_t ncus;
+  size_t ncus, capcus;
+  int cus_full;                 /* cus lists every unit (not only .debug_aranges) */
   /* CFI (sym_unwind.c): state 0 untried, 1 tried */
   int cfi_state;
   Dwarf_CFI *cfi_eh, *cfi_dbg;

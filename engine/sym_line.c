@@ -1,10 +1,13 @@
 /* lurk: DWARF line tables (libdw): link-time address -> file:line.
 **
 ** On the first line question about a module, its DWARF (the separate debug
-** file, else the file itself) is opened and every compile unit's address
-** ranges are listed and sorted; a lookup is a binary search for the unit,
-** then libdw's line table of that unit (read once by libdw, then cached).
-** .debug_aranges is not relied on: GCC 11+ no longer always emits it.
+** file, else the file itself) is opened and the compile units' address
+** ranges are listed and sorted: from .debug_aranges when the file has it
+** (one section: libc's takes a millisecond), else from every unit's DIE
+** (libc: about 45 ms). A lookup is a binary search for the unit, then
+** libdw's line table of that unit (read once by libdw, then cached). As
+** .debug_aranges may leave units out (GCC 11+ does not always emit it), a
+** pc it does not cover makes lurk list every unit once and look again.
 */
 #include <dwarf.h>
 #include "sym_int.h"
@@ -20,10 +23,38 @@ static int line_cu_cmp(const void *a, const void *b)
   return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-/* List the compile units' ranges of sm->dw. */
+static void line_add(struct sym_mod *sm, uint64_t lo, uint64_t hi, uint64_t die)
+{
+  if (sm->ncus == sm->capcus) {
+    size_t nc = sm->capcus ? sm->capcus * 2 : 256;
+    sm->cus = mem_realloc(sm->cus, sm->capcus * sizeof *sm->cus, nc * sizeof *sm->cus);
+    sm->capcus = nc;
+  }
+  sm->cus[sm->ncus++] = (struct sym_cu){ lo, hi, die };
+}
+
+/* The units' ranges from .debug_aranges; 0 if it has none. */
+static int line_index_aranges(struct sym_mod *sm)
+{
+  Dwarf_Aranges *ar;
+  size_t n;
+  if (dwarf_getaranges(sm->dw, &ar, &n) || !n) return 0;
+  for (size_t i = 0; i < n; i++) {
+    Dwarf_Addr a;
+    Dwarf_Word len;
+    Dwarf_Off die;
+    Dwarf_Arange *r = dwarf_onearange(ar, i);
+    if (r && !dwarf_getarangeinfo(r, &a, &len, &die) && len) line_add(sm, a, a + len, die);
+  }
+  qsort(sm->cus, sm->ncus, sizeof *sm->cus, line_cu_cmp);
+  return sm->ncus > 0;
+}
+
+/* List every compile unit's ranges of sm->dw. */
 static void line_index(struct sym_mod *sm)
 {
-  size_t cap = 0;
+  sm->ncus = 0;
+  sm->cus_full = 1;
   Dwarf_CU *cu = NULL;
   Dwarf_Die cudie;
   uint8_t unit_type;
@@ -32,13 +63,7 @@ static void line_index(struct sym_mod *sm)
     Dwarf_Addr base, lo, hi;
     ptrdiff_t off = 0;
     while ((off = dwarf_ranges(&cudie, off, &base, &lo, &hi)) > 0) {
-      if (hi <= lo) continue;
-      if (sm->ncus == cap) {
-        size_t nc = cap ? cap * 2 : 256;
-        sm->cus = mem_realloc(sm->cus, cap * sizeof *sm->cus, nc * sizeof *sm->cus);
-        cap = nc;
-      }
-      sm->cus[sm->ncus++] = (struct sym_cu){ lo, hi, dwarf_dieoffset(&cudie) };
+      if (hi > lo) line_add(sm, lo, hi, dwarf_dieoffset(&cudie));
     }
   }
   qsort(sm->cus, sm->ncus, sizeof *sm->cus, line_cu_cmp);
@@ -94,16 +119,13 @@ Dwarf *sym_line_dwarf(struct sym_mod *sm)
   }
   if (!sm->dw) return NULL;
   sm->dw_state = 1;
-  line_index(sm);
+  if (!line_index_aranges(sm)) line_index(sm);
   LOG(LOG_DEBUG, "sym: %s: DWARF with %zu unit ranges\n", sm->mod->path, sm->ncus);
   return sm->dw;
 }
 
-int sym_line_find(struct sym_mod *sm, uint64_t off, const char **file, int *line)
+static int line_find(struct sym_mod *sm, uint64_t off, const char **file, int *line)
 {
-  *file = NULL;
-  *line = 0;
-  if (!sym_line_dwarf(sm) || !sm->ncus) return 0;
   /* The last range starting at or below off; ranges of different units do
   ** not overlap, but walk back a little in case one nests. */
   size_t lo = 0, hi = sm->ncus;
@@ -119,4 +141,15 @@ int sym_line_find(struct sym_mod *sm, uint64_t off, const char **file, int *line
     if (dwarf_offdie(sm->dw, c->die, &die) && line_in_unit(&die, off, file, line)) return 1;
   }
   return 0;
+}
+
+int sym_line_find(struct sym_mod *sm, uint64_t off, const char **file, int *line)
+{
+  *file = NULL;
+  *line = 0;
+  if (!sym_line_dwarf(sm)) return 0;
+  if (line_find(sm, off, file, line)) return 1;
+  if (sm->cus_full) return 0;
+  line_index(sm); /* .debug_aranges did not cover off: every unit, once */
+  return line_find(sm, off, file, line);
 }
