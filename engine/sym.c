@@ -35,10 +35,17 @@ struct sym_mod *sym_mod_of(const struct mod_info *m)
   }
   struct sym_mod *s = mem_alloc(sizeof *s);
   s->mod = m;
-  sym_elf_load(s);
+  sym_elf_open(s);
   s->next = sym_tab[h];
   sym_tab[h] = s;
   sym_nloaded++;
+  return s;
+}
+
+struct sym_mod *sym_mod_syms(const struct mod_info *m)
+{
+  struct sym_mod *s = sym_mod_of(m);
+  sym_elf_syms(s);
   return s;
 }
 
@@ -107,7 +114,7 @@ int sym_lookup(uint64_t pc, struct sym_info *out, int lines)
   if (!m) return 0;
   out->mod = m;
   lock_acquire(&sym_lk);
-  struct sym_mod *sm = sym_mod_of(m);
+  struct sym_mod *sm = sym_mod_syms(m);
   uint64_t off = pc - sm->bias;
   struct sym_sym *s = sym_covering(sm, off);
   if (s) {
@@ -225,7 +232,7 @@ size_t sym_match(const char *pattern, int funcs_only, int (*fn)(void *, const st
   lock_acquire(&sym_lk); /* (sym_mod_matches may load a module) */
   for (size_t i = 0; i < nm && !stop; i++) {
     if (bang && !sym_mod_matches(v[i], modpat)) continue;
-    n += sym_match_mod(sym_mod_of(v[i]), name, glob, dem, funcs_only, fn, ud, &stop);
+    n += sym_match_mod(sym_mod_syms(v[i]), name, glob, dem, funcs_only, fn, ud, &stop);
   }
   lock_release(&sym_lk);
   mem_free(v, cap * sizeof *v);
@@ -236,7 +243,7 @@ int sym_module_next(const struct mod_info *m, size_t *i, struct sym_entry *e)
 {
   int found = 0;
   lock_acquire(&sym_lk);
-  struct sym_mod *sm = sym_mod_of(m);
+  struct sym_mod *sm = sym_mod_syms(m);
   for (; *i < sm->nsyms; (*i)++) {
     struct sym_sym *s = &sm->syms[*i];
     if (s->kind == SYM_OBJECT) continue;

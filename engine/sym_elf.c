@@ -313,7 +313,7 @@ static const char *elf_soname(Elf *e)
 
 /* -- Loading --------------------------------------------------------------------- */
 
-void sym_elf_load(struct sym_mod *sm)
+void sym_elf_open(struct sym_mod *sm)
 {
   const struct mod_info *m = sm->mod;
   int ok = m->path[0] == '[' ? (lurk_strcmp(m->path, "[vdso]") == 0 && !elf_open_mem(m->base, m->end, &sm->main))
@@ -336,14 +336,22 @@ void sym_elf_load(struct sym_mod *sm)
   }
   sm->bias = sm->et_dyn && lo != ~0ull ? m->base - lo : 0;
   sm->soname = elf_soname(e);
-  if (m->path[0] == '/') elf_find_debug(sm);
+}
+
+void sym_elf_syms(struct sym_mod *sm)
+{
+  if (sm->syms_loaded) return;
+  sm->syms_loaded = 1;
+  Elf *e = sm->main.elf;
+  if (!e) return;
+  if (sm->mod->path[0] == '/') elf_find_debug(sm);
   struct elf_vec v = { 0 };
   elf_read_syms(e, SHT_DYNSYM, &v);
   elf_read_syms(e, SHT_SYMTAB, &v);
   if (sm->dbg.elf) elf_read_syms(sm->dbg.elf, SHT_SYMTAB, &v);
   elf_sort_syms(sm, &v);
   elf_read_irel(sm, e);
-  LOG(LOG_DEBUG, "sym: %s: %zu symbols, bias 0x%lx\n", m->path, sm->nsyms, (unsigned long)sm->bias);
+  LOG(LOG_DEBUG, "sym: %s: %zu symbols, bias 0x%lx\n", sm->mod->path, sm->nsyms, (unsigned long)sm->bias);
 }
 
 /* -- Demangling ------------------------------------------------------------------ */

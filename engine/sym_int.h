@@ -33,6 +33,7 @@ struct sym_mod {
   struct sym_mod *next;         /* hash chain */
   uint64_t bias;                /* run-time address - link-time address */
   int et_dyn;
+  int syms_loaded;              /* sym_elf_syms ran */
   const char *soname;           /* DT_SONAME, or NULL */
   struct sym_file main, dbg;    /* dbg.elf NULL: no separate debug file */
   struct sym_sym *syms;         /* sorted by off */
@@ -52,9 +53,11 @@ struct sym_mod {
   Dwarf *cfi_dw;                /* the Dwarf behind cfi_dbg, when it is not dw */
 };
 
-/* sym_elf.c: open m's files and read its symbols (never fails: a module
-** whose file cannot be read has no symbols). */
-void sym_elf_load(struct sym_mod *sm);
+/* sym_elf.c: open the module's file (bias, soname; main.elf NULL if it
+** cannot be read), then, on demand, find its debug file and read its
+** symbols (a module whose file cannot be read has none). */
+void sym_elf_open(struct sym_mod *sm);
+void sym_elf_syms(struct sym_mod *sm);
 /* The demangled name of s (computed once). */
 const char *sym_elf_demangle(struct sym_sym *s);
 /* The run-time address an IFUNC symbol resolves to (resolver if unknown). */
@@ -63,8 +66,10 @@ uint64_t sym_elf_ifunc(struct sym_mod *sm, const struct sym_sym *s);
 /* sym.c: the symbol lock (every entry point of sym.h takes it). */
 void sym_lock(void);
 void sym_unlock(void);
-/* sym.c: the module record of m (loaded on first use). */
+/* sym.c: the module record of m, its file opened (on first use); the
+** same with its symbols read (and its debug file found). */
 struct sym_mod *sym_mod_of(const struct mod_info *m);
+struct sym_mod *sym_mod_syms(const struct mod_info *m);
 /* Fill e from s of sm. */
 void sym_entry_fill(struct sym_mod *sm, struct sym_sym *s, struct sym_entry *e);
 

@@ -102,6 +102,7 @@ static Dwarf_Frame *uw_frame(struct sym_mod *sm, uint64_t off)
   if (sm->cfi_eh && dwarf_cfi_addrframe(sm->cfi_eh, off, &f) == 0) return f;
   if (sm->cfi_state == 1) { /* .debug_frame, only when .eh_frame fails */
     sm->cfi_state = 2;
+    sym_elf_syms(sm); /* finds the debug file */
     Elf *e = sm->dbg.elf ? sm->dbg.elf : sm->main.elf;
     if (e) sm->cfi_dw = dwarf_begin_elf(e, DWARF_C_READ, NULL);
     if (sm->cfi_dw) sm->cfi_dbg = dwarf_getcfi(sm->cfi_dw);
