@@ -197,7 +197,9 @@ static int lb_module_tostring(lua_State *L)
 /* -- Call stacks -------------------------------------------------------------- */
 
 /* ctx:backtrace([n]): the app's call stack at the clean call, a list of pcs:
-** [1] the current pc, then return addresses (at most n, default 64). */
+** [1] the current pc, then return addresses (at most n, default 64); and a
+** list of booleans, true where the pc is exact (frame 1, a frame a signal
+** interrupted), false for a return address. */
 static int lb_ctx_backtrace(lua_State *L)
 {
   uint64_t pc;
@@ -205,15 +207,18 @@ static int lb_ctx_backtrace(lua_State *L)
   if (!m) return luaL_error(L, "the context is only valid inside a clean call");
   lua_Integer n = luaL_optinteger(L, 2, 64);
   luaL_argcheck(L, n >= 1 && n <= LB_BT_MAX, 2, "frame count out of range (1..1024)");
-  uint64_t *pcs = mem_alloc((size_t)n * sizeof *pcs);
-  unsigned k = sym_backtrace(m, pc, pcs, (unsigned)n);
+  uint64_t pcs[LB_BT_MAX];
+  uint8_t exact[LB_BT_MAX];
+  unsigned k = sym_backtrace(m, pc, pcs, exact, (unsigned)n);
+  lua_createtable(L, (int)k, 0);
   lua_createtable(L, (int)k, 0);
   for (unsigned i = 0; i < k; i++) {
     lua_pushnumber(L, (lua_Number)pcs[i]);
+    lua_rawseti(L, -3, (int)i + 1);
+    lua_pushboolean(L, exact[i]);
     lua_rawseti(L, -2, (int)i + 1);
   }
-  mem_free(pcs, (size_t)n * sizeof *pcs);
-  return 1;
+  return 2;
 }
 
 void lb_module_setmeta(lua_State *L)

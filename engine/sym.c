@@ -100,7 +100,7 @@ static struct sym_sym *sym_covering(struct sym_mod *sm, uint64_t off)
   for (size_t i = lo, steps = 0; i-- > 0 && steps < 64; steps++) {
     struct sym_sym *s = &sm->syms[i];
     if (best && s->off != at) break;
-    int holds = s->size ? off < s->off + s->size : (s->kind != SYM_OBJECT && i + 1 == lo);
+    int holds = s->size ? off < s->off + s->size : (s->kind != SYM_OBJECT && s->off == sm->syms[lo - 1].off);
     if (!holds) continue;
     if (!best || sym_rank(s) < sym_rank(best)) { best = s; at = s->off; }
   }

@@ -66,12 +66,16 @@ int sym_module_next(const struct mod_info *m, size_t *i, struct sym_entry *e);
  * @param m the app's registers (rsp, rbp, ... as saved in the thread block).
  * @param pc the app pc the registers belong to (frame 1).
  * @param out pcs, innermost first: out[0] = pc, then return addresses.
+ * @param exact NULL, or per frame: 1 when out[i] is the pc of the next
+ *        instruction to run (frame 1, a signal trampoline, and the frame
+ *        the signal interrupted),
+ *        0 for a return address (symbolize out[i] - 1 for the call's line).
  * @return how many frames were written (at most max).
  * CFI (.eh_frame, else .debug_frame) of the module holding each pc; frame
  * pointers where a module has no CFI for it. App memory is read with the
  * non-faulting copy, so a corrupt stack ends the walk instead of faulting.
  */
-unsigned sym_backtrace(const struct arch_mctx *m, uint64_t pc, uint64_t *out, unsigned max);
+unsigned sym_backtrace(const struct arch_mctx *m, uint64_t pc, uint64_t *out, uint8_t *exact, unsigned max);
 
 /** Statistics for tests and --stats: modules loaded so far. */
 unsigned sym_loaded_count(void);

@@ -160,7 +160,7 @@ static int uw_step_fp(const struct uw_regs *in, struct uw_regs *out)
   return 0;
 }
 
-unsigned sym_backtrace(const struct arch_mctx *m, uint64_t pc, uint64_t *out, unsigned max)
+unsigned sym_backtrace(const struct arch_mctx *m, uint64_t pc, uint64_t *out, uint8_t *exact_out, unsigned max)
 {
   struct uw_regs rs;
   arch_dwarf_regs(m, rs.r);
@@ -168,6 +168,7 @@ unsigned sym_backtrace(const struct arch_mctx *m, uint64_t pc, uint64_t *out, un
   unsigned n = 0;
   int exact = 1; /* pc is exact (frame 1, or after a signal frame) */
   if (!max) return 0;
+  if (exact_out) exact_out[n] = 1;
   out[n++] = pc;
   sym_lock(); /* libdw's CFI caches are not thread-safe */
   while (n < max) {
@@ -188,6 +189,10 @@ unsigned sym_backtrace(const struct arch_mctx *m, uint64_t pc, uint64_t *out, un
     LOG(LOG_DEBUG, "sym: unwind %lx (%s) -> %lx sp %lx fp %lx valid %x\n", (unsigned long)pc, f ? "cfi" : "fp",
         (unsigned long)npc, (unsigned long)nx.r[ARCH_DWARF_SP], (unsigned long)nx.r[ARCH_DWARF_FP], nx.valid);
     if (npc == 0 || (!sig && nx.r[ARCH_DWARF_SP] <= rs.r[ARCH_DWARF_SP])) break;
+    /* A signal trampoline (its FDE says so) is entered by a "return" to
+    ** its first byte: its pc is exact too, as is the interrupted one. */
+    if (exact_out && sig) exact_out[n - 1] = 1;
+    if (exact_out) exact_out[n] = (uint8_t)sig;
     out[n++] = npc;
     pc = npc;
     exact = sig;

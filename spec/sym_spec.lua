@@ -370,9 +370,9 @@ describe("real programs", function()
           if done then return end
           done = true
           t0 = os.clock()
-          local bt = ctx:backtrace()
+          local bt, exact = ctx:backtrace()
           for i, pc in ipairs(bt) do
-            local s = lurk.sym(i == 1 and pc or pc - 1)
+            local s = lurk.sym(exact[i] and pc or pc - 1)
             print("FRAME", i, s and s.module or "?", s and s.name or "?")
           end
           print("FIRST_MS", (os.clock() - t0) * 1000)

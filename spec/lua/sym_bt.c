@@ -1,7 +1,9 @@
 /* Call stacks through code built without frame pointers (-O2
 ** -fomit-frame-pointer), through libc calling back (qsort), and through a
 ** call to a noreturn function that ends its caller (the return address is
-** the next function's first byte). */
+** the next function's first byte), and through a signal frame (a handler
+** runs on top of the raise that sent it). */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -35,6 +37,14 @@ static int cmp(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
+__attribute__((noinline)) static void on_usr1(int sig) { sink += sig; }
+
+__attribute__((noinline)) int signaller(int x)
+{
+  raise(SIGUSR1);
+  return x + sink;
+}
+
 __attribute__((noreturn, noinline)) static void finish(int code)
 {
   fflush(stdout);
@@ -55,6 +65,8 @@ int main(int argc, char **argv)
   int v[4] = { 3, 1, 2, argc };
   printf("%d\n", top(argc));
   qsort(v, 4, sizeof v[0], cmp);
+  signal(SIGUSR1, on_usr1);
+  v[3] = signaller(v[3]) - sink;
   printf("%d %d %d %d\n", v[0], v[1], v[2], v[3]);
   wrap_up(after_wrap_up(argc) - argc - sink);
 }

@@ -15,9 +15,10 @@ lurk.on("bb", function(bb)
       bb:call_before(i, function(ctx)
         if done then return end
         done = true
-        for k, pc in ipairs(ctx:backtrace()) do
+        local pcs, exact = ctx:backtrace()
+        for k, pc in ipairs(pcs) do
           -- a return address: its call is the instruction before it
-          local s = lurk.sym(k == 1 and pc or pc - 1) or {}
+          local s = lurk.sym(exact[k] and pc or pc - 1) or {}
           local alias = "0"
           local want = names[k]
           if s.name and want and want ~= "-" then
