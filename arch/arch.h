@@ -6,6 +6,7 @@
 
 #if defined(__x86_64__)
 #include "x86_64/target.h"
+#include "x86_64/dwarf.h"
 #else
 #error "missing arch: lurk supports x86-64 Linux only"
 #endif

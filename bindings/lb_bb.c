@@ -452,6 +452,25 @@ static const luaL_Reg lb_ctx_methods[] = {
   { "get_u64", lb_ctx_get_u64 }, { "set_u64", lb_ctx_set_u64 }, { NULL, NULL }
 };
 
+/* Push the method k of the context (its metatable's `methods`, filled by
+** other binding files: lb_sym.c's backtrace); 0 if there is none. */
+static int lb_ctx_method(lua_State *L, const char *k)
+{
+  if (!lua_getmetatable(L, 1)) return 0;
+  lua_getfield(L, -1, "methods");
+  if (!lua_istable(L, -1)) { lua_pop(L, 2); return 0; }
+  lua_getfield(L, -1, k);
+  if (lua_isnil(L, -1)) { lua_pop(L, 3); return 0; }
+  return 1;
+}
+
+const struct arch_mctx *lb_cc_context(uint64_t *pc)
+{
+  if (!lb_cc_thread) return NULL;
+  *pc = lb_cc_cur->pc;
+  return &lb_cc_thread->tls.mctx;
+}
+
 static int lb_ctx_index(lua_State *L)
 {
   const char *k = luaL_checkstring(L, 2);
@@ -467,6 +486,7 @@ static int lb_ctx_index(lua_State *L)
   int n = lb_ctx_vec(k, &kind);
   if (n >= 0) { lb_ctx_vec_push(L, t, kind, n); return 1; }
   uint16_t r = arch_reg_by_name(k);
+  if (!r && lb_ctx_method(L, k)) return 1;
   if (!r || !arch_reg_readable(r))
     return luaL_error(L, "context has no register '%s' (general registers, rflags, pc, xmm0-15, ymm0-15)", k);
   lb_ffi_push_u64(L, arch_reg_value(&t->tls.mctx, r));

@@ -105,6 +105,14 @@ void lb_mod_open(lua_State *L);
 void lb_module_fields(lua_State *L, const struct lb_module *m);
 /* Add sampling to the lurk table on top; the sample event's hook (lb_prof.c). */
 void lb_prof_open(lua_State *L);
+/* Add sym/addr/symbols to the lurk table on top; the module metatable
+** (mod:symbols) and ctx:backtrace (lb_sym.c, after lb_bb_open). */
+void lb_sym_open(lua_State *L);
+/* Give the table on top the module metatable (lurk.module). */
+void lb_module_setmeta(lua_State *L);
+/* The app context of the running clean call, and its pc; NULL outside one. */
+struct arch_mctx;
+const struct arch_mctx *lb_cc_context(uint64_t *pc);
 /* Fire `init` (lb_start, after the scripts). */
 void lb_event_init(void);
 /* Flush every file the scripts opened for writing. */

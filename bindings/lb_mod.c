@@ -26,6 +26,7 @@ void lb_module_fields(lua_State *L, const struct lb_module *m)
   lua_setfield(L, -2, "entry");
   lua_pushboolean(L, m->main);
   lua_setfield(L, -2, "main");
+  lb_module_setmeta(L);
 }
 
 static void lb_mod_push(lua_State *L, const struct mod_info *mi)

@@ -129,3 +129,40 @@ LIBC char *strstr(const char *h, const char *n)
     if (*h == *n && !strncmp(h, n, k)) return (char *)h;
   return NULL;
 }
+
+/* The rest of what elfutils and libiberty (engine/sym*, linked in) call. */
+
+LIBC void *mempcpy(void *d, const void *s, size_t n) { return (uint8_t *)memcpy(d, s, n) + n; }
+
+LIBC void *memccpy(void *d, const void *s, int c, size_t n)
+{
+  uint8_t *dp = d;
+  const uint8_t *sp = s;
+  for (; n; n--) {
+    *dp = *sp++;
+    if (*dp++ == (uint8_t)c) return dp;
+  }
+  return NULL;
+}
+
+LIBC void *memrchr(const void *s, int c, size_t n)
+{
+  const uint8_t *p = (const uint8_t *)s + n;
+  while (n--)
+    if (*--p == (uint8_t)c) return (void *)p;
+  return NULL;
+}
+
+LIBC char *stpcpy(char *d, const char *s)
+{
+  while ((*d = *s++)) d++;
+  return d;
+}
+
+LIBC char *stpncpy(char *d, const char *s, size_t n)
+{
+  for (; n && *s; n--) *d++ = *s++;
+  char *r = d;
+  for (; n; n--) *d++ = 0;
+  return r;
+}
