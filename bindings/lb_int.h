@@ -108,6 +108,11 @@ void lb_prof_open(lua_State *L);
 /* Add sym/addr/symbols to the lurk table on top; the module metatable
 ** (mod:symbols) and ctx:backtrace (lb_sym.c, after lb_bb_open). */
 void lb_sym_open(lua_State *L);
+struct arch_mctx;
+/* Push the app's call stack from registers m at pc (lb_sym.c): a list of
+** pcs and a list of exactness flags, at most the count in argument narg
+** (default 64); returns 2. ctx:backtrace, call:backtrace, e:backtrace. */
+int lb_backtrace_push(lua_State *L, const struct arch_mctx *m, uint64_t pc, int narg);
 /* Give the table on top the module metatable (lurk.module). */
 void lb_module_setmeta(lua_State *L);
 /* The app context of the running clean call, and its pc; NULL outside one. */

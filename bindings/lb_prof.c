@@ -3,20 +3,34 @@
 #include "lb_int.h"
 #include "../engine/prof.h"
 
+static struct lurk_thread *lb_prof_cur; /* the thread whose sample event runs */
+
+/* e:backtrace([n]): the sampled thread's call stack (as ctx:backtrace). */
+static int lb_prof_backtrace(lua_State *L)
+{
+  struct lurk_thread *t = lb_prof_cur;
+  if (!t) return luaL_error(L, "sample used outside its event");
+  return lb_backtrace_push(L, &t->tls.mctx, t->tls.mctx.rip, 2);
+}
+
 /* The engine's hook: raise `sample` on thread t (app state in its mctx). */
 static void lb_prof_sample(struct lurk_thread *t)
 {
   if (!lb_event_wanted(LB_EV_sample)) return;
   const struct arch_mctx *m = &t->tls.mctx;
   lb_lock();
-  lua_State *L = lb_event_new(3);
+  lua_State *L = lb_event_new(4);
+  lua_pushcfunction(L, lb_prof_backtrace);
+  lua_setfield(L, -2, "backtrace");
   lua_pushinteger(L, t->tid);
   lua_setfield(L, -2, "tid");
   lua_pushnumber(L, (lua_Number)m->rip);
   lua_setfield(L, -2, "pc");
   lua_pushnumber(L, (lua_Number)m->gpr[MCTX_RSP]);
   lua_setfield(L, -2, "sp");
+  lb_prof_cur = t;
   lb_fire(L, LB_EV_sample);
+  lb_prof_cur = NULL;
   lb_unlock();
 }
 

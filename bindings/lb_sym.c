@@ -205,8 +205,13 @@ static int lb_ctx_backtrace(lua_State *L)
   uint64_t pc;
   const struct arch_mctx *m = lb_cc_context(&pc);
   if (!m) return luaL_error(L, "the context is only valid inside a clean call");
-  lua_Integer n = luaL_optinteger(L, 2, 64);
-  luaL_argcheck(L, n >= 1 && n <= LB_BT_MAX, 2, "frame count out of range (1..1024)");
+  return lb_backtrace_push(L, m, pc, 2);
+}
+
+int lb_backtrace_push(lua_State *L, const struct arch_mctx *m, uint64_t pc, int narg)
+{
+  lua_Integer n = luaL_optinteger(L, narg, 64);
+  luaL_argcheck(L, n >= 1 && n <= LB_BT_MAX, narg, "frame count out of range (1..1024)");
   uint64_t pcs[LB_BT_MAX];
   uint8_t exact[LB_BT_MAX];
   unsigned k = sym_backtrace(m, pc, pcs, exact, (unsigned)n);

@@ -160,6 +160,15 @@ static void lbw_only(lua_State *L, int want, const char *what)
     luaL_error(L, "call.%s is only available in post", what);
 }
 
+/* call:backtrace([n]): the stack at the function's entry (pre: frame 1 is
+** the function, frame 2 the caller) or right after it returned (post). */
+static int lbw_backtrace(lua_State *L)
+{
+  struct wrap_call *c = lbw_check_cur(L);
+  if (lbw_kind == LBW_UNWOUND) return luaL_error(L, "call:backtrace: the call was unwound (no stack)");
+  return lb_backtrace_push(L, &lbw_thread->tls.mctx, lbw_kind == LBW_PRE ? c->func : c->retaddr, 2);
+}
+
 static int lbw_call_index(lua_State *L)
 {
   struct wrap_call *c = lbw_check_cur(L);
@@ -204,6 +213,9 @@ static int lbw_call_index(lua_State *L)
     if (!lurk_strcmp(k, "depth")) { lua_pushinteger(L, (lua_Integer)c->depth); return 1; }
     if (!lurk_strcmp(k, "data")) { lbw_data(L, c, 1); return 1; }
     break;
+  case 'b':
+    if (!lurk_strcmp(k, "backtrace")) { lua_pushcfunction(L, lbw_backtrace); return 1; }
+    break;
   case 'u':
     if (!lurk_strcmp(k, "unwound")) { lua_pushboolean(L, lbw_kind == LBW_UNWOUND); return 1; }
     break;
@@ -215,7 +227,7 @@ static int lbw_call_index(lua_State *L)
 }
 
 static const char *const lbw_readonly[] = {
-  "args", "fargs", "func", "retaddr", "caller", "sp", "skip", "tid", "depth", "data", "unwound", NULL
+  "args", "fargs", "func", "retaddr", "caller", "sp", "skip", "tid", "depth", "data", "unwound", "backtrace", NULL
 };
 
 static int lbw_call_newindex(lua_State *L)

@@ -80,6 +80,11 @@ static int uw_eval(const Dwarf_Op *ops, size_t n, const struct uw_regs *rs, uint
       if (i + 1 != n) return -1;
       *is_value = 1;
       break;
+    /* Comparisons (signed, as DWARF says): the PLT's CFA rule uses ge. */
+#define UW_CMP(op, rel) case op: { NEED(2); sp--; st[sp - 1] = (int64_t)st[sp - 1] rel (int64_t)st[sp]; break; }
+    UW_CMP(DW_OP_eq, ==) UW_CMP(DW_OP_ne, !=) UW_CMP(DW_OP_lt, <)
+    UW_CMP(DW_OP_le, <=) UW_CMP(DW_OP_gt, >) UW_CMP(DW_OP_ge, >=)
+#undef UW_CMP
     case DW_OP_nop: break;
     default: return -1;
     }
@@ -178,6 +183,10 @@ unsigned sym_backtrace(const struct arch_mctx *m, uint64_t pc, uint64_t *out, ui
     Dwarf_Frame *f = sm ? uw_frame(sm, at - sm->bias) : NULL;
     struct uw_regs nx;
     int sig = 0, r;
+    /* The return-address column holds this frame's pc while its rules are
+    ** evaluated: the PLT's CFA rule reads rip (DW_OP_breg16). */
+    rs.r[ARCH_DWARF_RA] = pc;
+    rs.valid |= 1u << ARCH_DWARF_RA;
     if (f) {
       r = uw_step_cfi(f, &rs, &nx, &sig);
       free(f);

@@ -360,6 +360,30 @@ describe("real programs", function()
     assert.equal(5, called)
   end)
 
+  it("unwinds from inside a PLT stub (its CFA rule is an expression on rip)", function()
+    local p = sym_prog()
+    -- the PLT stubs of printf: .plt.sec (first instruction) and .plt's lazy entry
+    local off = capture("objdump -d " .. p):match("\n(%x+) <printf@plt>:")
+    assert.truthy(off, "no printf@plt")
+    local out = run(([[
+      local off = %d
+      lurk.on("bb", function(bb)
+        local m = lurk.module_at(bb.pc)
+        if not (m and m.main) or bb.pc - m.base ~= off then return end
+        bb:call_before(1, function(ctx)
+          local bt, exact = ctx:backtrace()
+          local names = {}
+          for i, pc in ipairs(bt) do
+            local s = lurk.sym(exact[i] and pc or pc - 1)
+            names[i] = s and s.name or "?"
+          end
+          print("STACK", table.concat(names, " "))
+        end)
+      end)]]):format(tonumber(off, 16)), { p })
+    assert.equal(1, #out)
+    assert.matches("^STACK%s+%S+ main __libc_start_call_main __libc_start_main", out[1])
+  end)
+
   it("symbolizes a python3 call stack from a write(2) call up to main", function()
     local out = run([[
       local done
