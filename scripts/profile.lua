@@ -12,7 +12,7 @@
 -- Options:
 --   --hz N         samples per CPU-second per thread (default 1000)
 --   --top N        functions in the table (default 20; 0: none)
---   --depth N      frames kept per sample (default 64)
+--   --depth N      frames kept per sample (default 128; deeper stacks lose their root)
 --   --folded FILE  folded stacks, one line per distinct stack: "a;b;c N"
 --   --svg FILE     a flame graph (open it in a browser)
 --   --threads      one root frame per thread in the folded stacks and SVG
@@ -37,7 +37,7 @@ local M = {}
 
 local format, concat, sort, log = string.format, table.concat, table.sort, lurk.log
 
-local opts = { hz = 1000, top = 20, depth = 64 }
+local opts = { hz = 1000, top = 20, depth = 128 }
 local stacks = {}      -- "pc,pc,..." (innermost first; "tid|..." with --threads) -> samples
 local nsamples = 0
 local threads = {}
@@ -88,7 +88,7 @@ local function frame_name(pc, ret)
   else
     local mod = s.module or "?"
     if type(mod) == "table" then mod = mod.name end
-    n = s.name and format("%s (%s)", s.name, mod) or format("%s+0x%x", mod, s.offset or 0)
+    n = s.name and format("%s (%s)", s.name, mod) or format("%s+0x%x", mod, q - s.base)
   end
   names[q] = n
   return n
@@ -147,17 +147,17 @@ local function report()
           self[f] or 0, f)
     end
   end
-  local folded = {}
-  for _, s in ipairs(all) do folded[#folded + 1] = concat(s.frames, ";") .. " " .. s.count end
-  if opts.folded then
-    local f = assert(io.open(opts.folded, "w"))
-    f:write(concat(folded, "\n"), #folded > 0 and "\n" or "")
-    f:close()
-  end
-  if opts.svg then
-    local flame = require "lurk.flame"
-    local ok, err = flame.svg(folded, opts.svg, { title = "lurk profile" })
-    if not ok then log("profile: %s", err) end
+  if opts.folded or opts.svg then
+    local st = require("lurk.folded").new()
+    for _, x in ipairs(all) do st:add(x.frames, x.count) end
+    if opts.folded then
+      local ok, err = st:write(opts.folded)
+      if not ok then log("profile: %s", err) end
+    end
+    if opts.svg then
+      local ok, err = require("lurk.flame").svg(st, opts.svg, { title = "lurk profile", count = "samples" })
+      if not ok then log("profile: %s", err) end
+    end
   end
 end
 
