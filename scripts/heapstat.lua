@@ -8,8 +8,10 @@
 --
 -- Options:
 --   --top N     allocation sites listed (default 10; 0: none)
---   --depth N   frames per site: 1 (default) is the caller of the
---               allocator; more walk the stack (CFI), at a cost per call
+--   --depth N   frames per site: 1 (default) is the allocator's caller (its
+--               return address); more walk the stack (CFI) at each call
+--   --trace N   log the first N calls counted, as valgrind --trace-malloc
+--               does (name, arguments, result)
 --   json        the same facts as one JSON object, to lurk's output
 --   json=FILE   ... appended to FILE instead (%p: the pid), text kept
 --
@@ -46,12 +48,15 @@ local M = {}
 
 local format, sort, concat, log = string.format, table.sort, table.concat, lurk.log
 
-local opts = { top = 10, depth = 1 }
+local opts = { top = 10, depth = 1, trace = 0 }
 local allocs, frees, bytes = 0, 0, 0
-local live, nlive, live_bytes = {}, 0, 0      -- live[ptr] = {size, site}
+local live_size, live_site = {}, {}           -- ptr -> size, ptr -> site
+local nlive, live_bytes = 0, 0
 local peak_bytes, peak_blocks = 0, 0
-local sites = {}                              -- site key -> {bytes, allocs}
-local depth = {}                              -- tid -> allocator calls in flight
+local sites = {}                              -- site -> {bytes, allocs}
+-- Per thread: the allocator calls in flight (depth), and the outermost
+-- one's arguments and site (only the outermost call counts).
+local threads = {}
 
 -- Commas every three digits, as Valgrind prints counts.
 local function commas(n)
@@ -61,19 +66,19 @@ local function commas(n)
   return s
 end
 
-local function num(v) return tonumber(v) end
+local tonumber = tonumber
 
 local function site_of(call)
-  if opts.depth <= 1 then return tostring(num(call.caller)) end
-  return concat(call:backtrace(opts.depth), ",", 2) -- frame 1 is the allocator itself
+  if opts.depth <= 1 then return call.caller end
+  local bt = call:backtrace(opts.depth + 1) -- frame 1 is the allocator itself
+  return concat(bt, ",", 2)
 end
 
 local function add_block(ptr, size, site)
   allocs, bytes = allocs + 1, bytes + size
-  if live[ptr] then -- a pointer handed out twice without a free we saw
-    live_bytes, nlive = live_bytes - live[ptr][1], nlive - 1
-  end
-  live[ptr] = { size, site }
+  local old = live_size[ptr]
+  if old then live_bytes, nlive = live_bytes - old, nlive - 1 end -- handed out twice, unseen free
+  live_size[ptr], live_site[ptr] = size, site
   nlive, live_bytes = nlive + 1, live_bytes + size
   if live_bytes > peak_bytes then peak_bytes, peak_blocks = live_bytes, nlive end
   local s = sites[site]
@@ -83,100 +88,127 @@ end
 
 local function drop_block(ptr)
   frees = frees + 1
-  local b = live[ptr]
-  if b then
-    live[ptr] = nil
-    nlive, live_bytes = nlive - 1, live_bytes - b[1]
+  local size = live_size[ptr]
+  if size then
+    live_size[ptr], live_site[ptr] = nil, nil
+    nlive, live_bytes = nlive - 1, live_bytes - size
   end
 end
 
--- pre/post pair for an allocator whose outermost calls are counted by
--- post(call) (args saved in pre: they are not readable in post).
-local function counted(save, account)
+-- pre/post pair for an allocator taking nargs arguments: the outermost
+-- call's arguments are kept in the thread's record (they cannot be read in
+-- post), and account(t, ret) counts it once it returned.
+local traced = 0
+local function trace(name, t, nargs, r)
+  traced = traced + 1
+  local void = name == "free" or name:match("^_Zd")
+  local ptr1 = void or name:match("^realloc") or name == "posix_memalign"
+  local a = { t.a1, t.a2, t.a3 }
+  for i = 1, nargs do a[i] = format(i == 1 and ptr1 and "0x%x" or "%d", a[i]) end
+  log("heapstat: %s(%s)%s", name, concat(a, ", ", 1, nargs), (r and not void) and format(" = 0x%x", r) or "")
+end
+
+local function counted(name, nargs, account)
   return {
     pre = function(call)
       local tid = call.tid
-      local d = depth[tid] or 0
-      depth[tid] = d + 1
-      if d == 0 then
-        call.outer = true
-        save(call)
-        call.site = site_of(call)
+      local t = threads[tid]
+      if not t then t = { d = 0 } threads[tid] = t end
+      local d = t.d + 1
+      t.d = d
+      if d == 1 then
+        local args = call.args
+        t.a1 = tonumber(args[1])
+        if nargs > 1 then t.a2 = tonumber(args[2]) end
+        if nargs > 2 then t.a3 = tonumber(args[3]) end
+        t.site = site_of(call)
       end
     end,
     post = function(call)
-      local tid = call.tid
-      depth[tid] = (depth[tid] or 1) - 1
-      if call.outer and not call.unwound then account(call) end
+      local t = threads[call.tid]
+      local d = t.d
+      t.d = d - 1
+      if d == 1 and not call.unwound then
+        local r = tonumber(call.ret)
+        if traced < opts.trace then trace(name, t, nargs, r) end
+        account(t, r)
+      end
     end,
   }
 end
 
-local function save1(call) call.a1 = num(call.args[1]) end
-local function save2(call) call.a1, call.a2 = num(call.args[1]), num(call.args[2]) end
-local function save3(call) call.a1, call.a2, call.a3 = num(call.args[1]), num(call.args[2]), num(call.args[3]) end
+-- A free-like function (pointer first; it calls no other allocator): counted
+-- in pre, unless inside another allocator (glibc's realloc(p, 0) frees p);
+-- no post, which saves a clean call per free.
+local function counted_free(name)
+  return {
+    pre = function(call)
+      local t = threads[call.tid]
+      if t and t.d > 0 then return end
+      local p = tonumber(call.args[1])
+      if traced < opts.trace then trace(name, { a1 = p }, 1) end
+      if p ~= 0 then drop_block(p) end
+    end,
+  }
+end
+
+local function free_a1(t) if t.a1 ~= 0 then drop_block(t.a1) end end
 
 local function alloc_ret(size_of)
-  return function(call)
-    local p = num(call.ret)
-    if p ~= 0 then add_block(p, size_of(call), call.site) end
-  end
+  return function(t, p) if p ~= 0 then add_block(p, size_of(t), t.site) end end
 end
-local size_a1 = function(c) return c.a1 end
-local size_a2 = function(c) return c.a2 end
-
-local function free_a1(call) if call.a1 ~= 0 then drop_block(call.a1) end end
+local size_a1 = function(t) return t.a1 end
+local size_a2 = function(t) return t.a2 end
 
 local function realloc_like(size_of)
-  return function(call)
-    local p, n = call.a1, size_of(call)
-    local r = num(call.ret)
+  return function(t, r)
+    local p, n = t.a1, size_of(t)
     if p == 0 then
-      if r ~= 0 then add_block(r, n, call.site) end
+      if r ~= 0 then add_block(r, n, t.site) end
     elseif n == 0 then
       drop_block(p)
     else
       drop_block(p)
-      if r ~= 0 then add_block(r, n, call.site)
+      if r ~= 0 then add_block(r, n, t.site)
       else allocs, bytes = allocs + 1, bytes + n end -- Valgrind counts a failed one too
     end
   end
 end
 
-local function posix_memalign(call)
-  if num(call.ret) ~= 0 then return end
-  local s = lurk.read(call.a1, 8)
+local function posix_memalign(t, r)
+  if r ~= 0 then return end
+  local s = lurk.read(t.a1, 8)
   if not s then return end
   local p = 0
   for i = 8, 1, -1 do p = p * 256 + s:byte(i) end
-  add_block(p, call.a3, call.site)
+  add_block(p, t.a3, t.site)
 end
 
 local LIBC = "libc.so.6!"
 local CXX = "libstdc++.so.6!"
 local wraps = {
-  { LIBC .. "malloc", save1, alloc_ret(size_a1) },
-  { LIBC .. "calloc", save2, alloc_ret(function(c) return c.a1 * c.a2 end) },
-  { LIBC .. "realloc", save2, realloc_like(size_a2) },
-  { LIBC .. "reallocarray", save3, realloc_like(function(c) return c.a2 * c.a3 end) },
-  { LIBC .. "free", save1, free_a1 },
-  { LIBC .. "memalign", save2, alloc_ret(size_a2) },
-  { LIBC .. "aligned_alloc", save2, alloc_ret(size_a2) },
-  { LIBC .. "posix_memalign", save3, posix_memalign },
-  { LIBC .. "valloc", save1, alloc_ret(size_a1) },
-  { LIBC .. "pvalloc", save1, alloc_ret(size_a1) },
+  { LIBC .. "malloc", 1, alloc_ret(size_a1) },
+  { LIBC .. "calloc", 2, alloc_ret(function(t) return t.a1 * t.a2 end) },
+  { LIBC .. "realloc", 2, realloc_like(size_a2) },
+  { LIBC .. "reallocarray", 3, realloc_like(function(t) return t.a2 * t.a3 end) },
+  { LIBC .. "free", 1, "free" },
+  { LIBC .. "memalign", 2, alloc_ret(size_a2) },
+  { LIBC .. "aligned_alloc", 2, alloc_ret(size_a2) },
+  { LIBC .. "posix_memalign", 3, posix_memalign },
+  { LIBC .. "valloc", 1, alloc_ret(size_a1) },
+  { LIBC .. "pvalloc", 1, alloc_ret(size_a1) },
 }
 -- operator new/new[] (size first) and delete/delete[] (pointer first), all variants.
 for _, n in ipairs({ "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
                      "_ZnwmSt11align_val_t", "_ZnamSt11align_val_t",
                      "_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t" }) do
-  wraps[#wraps + 1] = { CXX .. n, save1, alloc_ret(size_a1) }
+  wraps[#wraps + 1] = { CXX .. n, 1, alloc_ret(size_a1) }
 end
 for _, n in ipairs({ "_ZdlPv", "_ZdaPv", "_ZdlPvm", "_ZdaPvm", "_ZdlPvRKSt9nothrow_t",
                      "_ZdaPvRKSt9nothrow_t", "_ZdlPvSt11align_val_t", "_ZdaPvSt11align_val_t",
                      "_ZdlPvmSt11align_val_t", "_ZdaPvmSt11align_val_t",
                      "_ZdlPvSt11align_val_tRKSt9nothrow_t", "_ZdaPvSt11align_val_tRKSt9nothrow_t" }) do
-  wraps[#wraps + 1] = { CXX .. n, save1, free_a1 }
+  wraps[#wraps + 1] = { CXX .. n, 1, free_a1 } -- they call each other and free
 end
 
 -- "fn+0xoff (module)" for a pc (a return address: looked up at pc - 1).
@@ -194,7 +226,7 @@ end
 
 local function site_text(key)
   local parts = {}
-  for pc in key:gmatch("[^,]+") do parts[#parts + 1] = where(tonumber(pc)) end
+  for pc in tostring(key):gmatch("[^,]+") do parts[#parts + 1] = where(tonumber(pc)) end
   return concat(parts, " <- ")
 end
 
@@ -219,10 +251,11 @@ local function report()
   log("heapstat: in use at exit: %s bytes in %s blocks", commas(live_bytes), commas(nlive))
   log("heapstat: peak live: %s bytes in %s blocks", commas(peak_bytes), commas(peak_blocks))
   local leaked = {}
-  for _, b in pairs(live) do
-    local s = leaked[b[2]]
-    if not s then s = { 0, 0 } leaked[b[2]] = s end
-    s[1], s[2] = s[1] + b[1], s[2] + 1
+  for p, size in pairs(live_size) do
+    local site = live_site[p]
+    local s = leaked[site]
+    if not s then s = { 0, 0 } leaked[site] = s end
+    s[1], s[2] = s[1] + size, s[2] + 1
   end
   if opts.top > 0 then
     table_of(sites, opts.top, format("top %d allocation sites by bytes:", opts.top))
@@ -250,7 +283,7 @@ local function parse(args)
     if not k then k = a:match("^%-%-(%w+)$") end
     local json = require("lurk.report").json_option(a)
     if json then opts.json = json
-    elseif k == "top" or k == "depth" or k == "json" then
+    elseif k == "top" or k == "depth" or k == "json" or k == "trace" then
       if not v then i = i + 1 v = args[i] end
       if v == nil then error(format("heapstat: option '--%s' needs a value", k), 0) end
       if k == "json" then opts.json = v
@@ -263,7 +296,7 @@ local function parse(args)
         opts[k] = n
       end
     elseif a ~= "" then
-      error(format("heapstat: unknown option '%s' (--top N, --depth N, json, json=FILE)", a), 0)
+      error(format("heapstat: unknown option '%s' (--top N, --depth N, --trace N, json, json=FILE)", a), 0)
     end
     i = i + 1
   end
@@ -272,7 +305,19 @@ end
 --- Start counting (options as on the command line).
 function M.start(...)
   parse({ ... })
-  for _, w in ipairs(wraps) do lurk.wrap(w[1], counted(w[2], w[3])) end
+  -- One wrap per function: two names of one function (glibc's memalign
+  -- and aligned_alloc) would run two pre/post pairs per call (counted once:
+  -- the inner pair sees depth 2, but it costs twice). Names that do not
+  -- resolve yet (libstdc++ before it is loaded) wrap when it loads.
+  local done = {}
+  for _, w in ipairs(wraps) do
+    local a = lurk.addr(w[1])
+    if not (a and done[tostring(a)]) then
+      if a then done[tostring(a)] = true end
+      local name = w[1]:match("!(.*)$")
+      lurk.wrap(w[1], w[3] == "free" and counted_free(name) or counted(name, w[2], w[3]))
+    end
+  end
   lurk.on("exit", report)
 end
 
