@@ -55,8 +55,9 @@ static void lb_sym_entry(lua_State *L, const struct sym_entry *e)
 static int lb_lurk_sym(lua_State *L)
 {
   uint64_t pc = lb_sym_checkaddr(L, 1);
+  int lines = lua_isnoneornil(L, 2) ? 1 : lua_toboolean(L, 2); /* false: no file:line (no DWARF read) */
   struct sym_info si;
-  if (!sym_lookup(pc, &si, 1)) {
+  if (!sym_lookup(pc, &si, lines)) {
     lua_pushnil(L);
     return 1;
   }

@@ -216,7 +216,7 @@ local names = {}
 local function where(pc)
   local n = names[pc]
   if n then return n end
-  local s = lurk.sym and lurk.sym(pc - 1)
+  local s = lurk.sym(pc - 1, false)
   if not s then n = format("0x%x", pc)
   elseif s.name then n = format("%s+0x%x (%s)", s.name, s.offset + 1, s.module)
   else n = format("0x%x (%s)", pc, s.module) end

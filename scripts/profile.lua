@@ -83,7 +83,7 @@ local function frame_name(pc, ret)
   local q = ret and pc - 1 or pc
   local n = names[q]
   if n then return n end
-  local s = lurk.sym(q)
+  local s = lurk.sym(q, false) -- names only: no line tables to read
   if not s then n = format("0x%x", pc)
   else
     local mod = s.module or "?"
