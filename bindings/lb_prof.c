@@ -36,12 +36,13 @@ static void lb_prof_sample(struct lurk_thread *t)
 
 /* lurk.sampling([hz [, "perf"|"timer"]]): sample every thread hz times per
 ** second of its CPU time (0 stops); returns the rate in effect. Without
-** argument: the rate. */
+** argument: the rate, and how many ticks were dropped in lurk's own code. */
 static int lb_lurk_sampling(lua_State *L)
 {
   if (lua_isnoneornil(L, 1)) {
     lua_pushinteger(L, prof_rate());
-    return 1;
+    lua_pushnumber(L, (lua_Number)prof_dropped());
+    return 2;
   }
   lua_Number hz = luaL_checknumber(L, 1);
   luaL_argcheck(L, hz >= 0 && hz <= 100000 && hz == (lua_Number)(unsigned)hz, 1,

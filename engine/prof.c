@@ -137,6 +137,16 @@ int prof_is_sample(const struct lurk_thread *t, const void *info)
   return si[2] == SI_TIMER && (v >> 32) == PROF_COOKIE;
 }
 
+static uint64_t prof_ndropped;
+
+void prof_drop(struct lurk_thread *t)
+{
+  (void)t;
+  __atomic_fetch_add(&prof_ndropped, 1, __ATOMIC_RELAXED); /* from a signal handler: no lock */
+}
+
+uint64_t prof_dropped(void) { return __atomic_load_n(&prof_ndropped, __ATOMIC_RELAXED); }
+
 void prof_take(struct lurk_thread *t)
 {
   if (prof_hook && prof_hz) prof_hook(t);

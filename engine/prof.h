@@ -27,6 +27,10 @@ long prof_start(unsigned hz, int timer);
 unsigned prof_rate(void);
 /* Is the queued siginfo one of lurk's samples for thread t? */
 int prof_is_sample(const struct lurk_thread *t, const void *info);
+/* lurk's handler dropped a tick that came where the program's state is not
+** whole (lurk's own code); prof_dropped: how many so far, all threads. */
+void prof_drop(struct lurk_thread *t);
+uint64_t prof_dropped(void);
 /* Take a sample (from sig_deliver): calls the hook. */
 void prof_take(struct lurk_thread *t);
 /* A new thread, on itself, before its first app instruction. */

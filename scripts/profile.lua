@@ -19,7 +19,7 @@
 --
 -- Sample output (lurk run profile -- python3 -c '...'):
 --
---   profile: 1204 samples, 1 thread, 1000 Hz
+--   profile: 1204 samples, 1 thread, 1000 Hz (391 ticks in lurk's own code not counted)
 --     self%  total%  samples  function
 --     21.8%   21.8%      262  _PyEval_EvalFrameDefault (python3.11)
 --      9.1%   12.0%      109  dict_subscript (python3.11)
@@ -27,6 +27,10 @@
 --
 -- A forked child reports its own samples (from the fork on) and writes
 -- FILE.PID; a program it execs starts a new profile of its own.
+--
+-- A tick that lands in lurk's own code (its indirect-branch lookups, the
+-- translator) is time lurk spends for the program, which the program would
+-- not spend natively: it is not counted (the header says how many).
 --
 -- self: samples whose innermost frame is in the function; total: samples
 -- with the function anywhere on the stack (once per sample, so recursion
@@ -118,7 +122,9 @@ local function report()
   local all = resolved()
   local nt = 0
   for _ in pairs(threads) do nt = nt + 1 end
-  log("profile: %d samples, %d thread%s, %d Hz", nsamples, nt, nt == 1 and "" or "s", opts.hz)
+  local _, dropped = lurk.sampling()
+  log("profile: %d samples, %d thread%s, %d Hz (%d ticks in lurk's own code not counted)",
+      nsamples, nt, nt == 1 and "" or "s", opts.hz, dropped)
   if opts.top > 0 and nsamples > 0 then
     local self, total = {}, {}
     for _, s in ipairs(all) do

@@ -95,9 +95,9 @@ describe("sampling", function()
     local r = h.run({ "-e", [[
       local n = 0
       lurk.sampling(500)
-      print(lurk.sampling())
+      print((lurk.sampling()))
       lurk.on("sample", function() n = n + 1; lurk.sampling(0) end)
-      lurk.on("exit", function() print(n, lurk.sampling()) end)]], "--", prog })
+      lurk.on("exit", function() print(n, (lurk.sampling())) end)]], "--", prog })
     assert.equal(0, r.status)
     assert.equal("500\n1\t0\n", r.stderr)
   end)
@@ -120,10 +120,13 @@ describe("sampling", function()
         local m = lurk.module_at(e.pc)
         if m and (m.main or m.name:match("python")) then py = py + 1 end
       end)
-      lurk.on("exit", function() print(n > 0, py > 0) end)]], "--", "/usr/bin/python3", "-c", code })
+      lurk.on("exit", function() local _, dropped = lurk.sampling() print(n > 0, py > 0, dropped > 0) end)]],
+      "--", "/usr/bin/python3", "-c", code })
     assert.equal(0, r.status)
     assert.equal(h.capture("/usr/bin/python3 -c " .. h.quote(code)), r.stdout)
-    assert.equal("true\ttrue\n", r.stderr)
+    -- python3 under lurk spends a good share of its time in lurk's lookup
+    -- routines (its indirect branches): ticks there are dropped, and counted
+    assert.equal("true\ttrue\ttrue\n", r.stderr)
   end)
 end)
 

@@ -13,6 +13,7 @@
 #include "xl.h"
 #include "../../engine/cache.h"
 #include "../../engine/log.h"
+#include "../../engine/prof.h"
 #include "../../engine/sig.h"
 #include "../../engine/bb.h"
 #include "../../engine/vm.h"
@@ -320,6 +321,21 @@ void lurk_sig_entry(int sig, void *infop, void *ucp)
       step_end(t, uc); /* reached the engine: the dispatcher delivers */
     }
     return;
+  }
+  /* A sampling tick (engine/prof.c) that lands where the app state is not
+  ** whole (a lookup routine, an exit stub, the engine, a system call) is
+  ** time lurk spends for the program, not the program's: dropped, instead
+  ** of stepping on (each step costs a trap) to a point that is. A point
+  ** whole but for faults only (inside an instrumented block) still steps
+  ** on to the block's end, as other signals do. */
+  if (!sync && prof_is_sample(t, infop)) {
+    struct arch_mctx m;
+    sc_to_mctx(sc, &m);
+    b = cache_block_at(pc);
+    if (!b || !xl_apply(b, pc, &m, &t->tls, 1)) {
+      prof_drop(t);
+      return;
+    }
   }
   /* The app-syscall routine before or in the kernel: report how far it got
   ** (sig.h) instead of letting a blocking call sleep with a signal queued. */
