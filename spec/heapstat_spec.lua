@@ -70,21 +70,50 @@ local function prefix(trace, name, arg)
   error("memcheck never made heapstat's first call " .. name .. "(" .. arg .. ")")
 end
 
+-- The programs run in an empty directory of their own, the same in every
+-- run (python3 lists its current directory when it imports: files that
+-- come and go there change its allocations).
+local cwd = tmp .. "/cwd"
+assert(h.sh("mkdir " .. cwd) == 0)
+
+-- Valgrind runs its program with variables of its own added to the
+-- environment (LD_PRELOAD, LD_LIBRARY_PATH, GLIBCXX_FORCE_NEW, PWD...),
+-- and python3's allocations depend on how many there are. The lurk run
+-- gets the same ones, read from `valgrind env` here (LD_PRELOAD naming
+-- libc instead of Valgrind's own malloc replacement), and writes its
+-- report to a file, as memcheck does, so that the program's stderr is the
+-- same untouched file in both runs (python3 also looks at its offset).
+local vg_env = {}
+do
+  local native, seen = {}, {}
+  for l in h.capture("cd " .. cwd .. " && env"):gmatch("[^\n]+") do native[l] = true end
+  for l in h.capture("cd " .. cwd .. " && valgrind -q env"):gmatch("[^\n]+") do
+    local k = l:match("^([%w_]+)=")
+    if k and not native[l] and not seen[k] then
+      seen[k] = true
+      vg_env[#vg_env + 1] = k == "LD_PRELOAD" and "LD_PRELOAD=" .. h.capture("ldd /bin/true"):match("(/%S+/libc%.so%.6)") or l
+    end
+  end
+  assert(#vg_env >= 2, "valgrind adds no variables? " .. table.concat(vg_env, " "))
+end
+
 local function compare(cmd, env)
   local q = {}
   for i, w in ipairs(cmd) do q[i] = h.quote(w) end
   local line = table.concat(q, " ")
-  env = "cd " .. h.quote(tmp) .. " && " .. (env and (env .. " ") or "")
+  env = "cd " .. h.quote(cwd) .. " && " .. (env and (env .. " ") or "")
   local native = h.capture(env .. line .. " 2>/dev/null")
-  -- the program's stderr is a file in both runs (python3 allocates
-  -- differently for a pipe); memcheck reports into a log file
   local log = tmp .. "/vg.log"
   assert(h.sh(env .. "valgrind --tool=memcheck --run-libc-freeres=no --run-cxx-freeres=no " ..
               "--trace-malloc=yes --log-file=" .. log .. " " .. line .. " >/dev/null 2>" .. tmp .. "/vg.err") == 0)
   local vg = h.slurp(log)
-  local args = { "heapstat", "--trace", "1", "--top", "3", "--" }
+  local out = tmp .. "/heapstat.out"
+  local args = { "--output", out, "heapstat", "--trace", "1", "--top", "3", "--" }
   for _, w in ipairs(cmd) do args[#args + 1] = w end
-  local r = h.run(args, { env = env:match("&& (.*)$"), cwd = tmp })
+  local venv = {}
+  for i, v in ipairs(vg_env) do venv[i] = h.quote(v) end
+  local r = h.run(args, { env = (env:match("&& (.*)$") or "") .. "env " .. table.concat(venv, " "), cwd = cwd })
+  r.stderr = h.slurp(out) or ""
   assert.equal(0, r.status, r.stderr)
   assert.equal(native, r.stdout)
   local first_fn, first_arg = r.stderr:match("^heapstat: ([%w_]+)%(([^,)]*)")

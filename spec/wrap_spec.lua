@@ -237,6 +237,44 @@ describe("lurk.wrap", function()
     assert.equal("calls\t10\n", r.stderr)
   end)
 
+  it("wraps by name and by glob in a library dlopen'ed later", function()
+    local p = prog()
+    local lib = tmp .. "/libwl.so"
+    assert.equal(0, sh("gcc -O2 -shared -fPIC -o " .. lib .. " " .. D .. "wrap_lib.c"))
+    local r = run(p, [[
+      local n, g = 0, {}
+      local one = lurk.wrap("libwl.so!wl_twice", { pre = function(c) n = n + 1 end,
+                                                   post = function(c) c.ret = c.ret + 1 end })
+      local all = lurk.wrap("libwl*!wl_*", { pre = function(c) local s = lurk.sym(c.func).name g[s] = (g[s] or 0) + 1 end })
+      print("at start", #one.addrs, #all.addrs)
+      lurk.on("exit", function() print("calls", n, g.wl_twice, g.wl_thrice, #one.addrs, #all.addrs) end)]],
+      { "dlopen", lib, "both" })
+    assert.equal(0, r.status)
+    assert.equal("dlopen 120\n", native(p, { "dlopen", lib, "both" }))
+    assert.equal("dlopen 130\n", r.stdout)
+    assert.equal("at start\t0\t0\ncalls\t10\t10\t5\t1\t2\n", r.stderr)
+  end)
+
+  it("wraps libc's IFUNCs by name: the memcpy and strlen that run", function()
+    local p = prog()
+    local r = run(p, [[
+      local n = { memcpy = 0, strlen = 0 }
+      local sizes = {}
+      for name in pairs(n) do
+        lurk.wrap("libc.so.6!" .. name, { pre = function(c)
+          local m = lurk.module_at(c.caller)
+          if m and m.main then -- the program's own calls (libc calls them too)
+            n[name] = n[name] + 1
+            if name == "memcpy" then sizes[#sizes + 1] = c.args[3] end
+          end
+        end })
+      end
+      lurk.on("exit", function() print(n.memcpy, n.strlen, table.concat(sizes, " ")) end)]], { "strings" })
+    assert.equal(0, r.status)
+    assert.equal(native(p, { "strings" }), r.stdout)
+    assert.equal("7\t7\t100 101 102 103 104 105 106\n", r.stderr)
+  end)
+
   it("unwrap and handle:remove stop the calls; a removed handle says so", function()
     local p = prog()
     local r = run(p, [[

@@ -116,9 +116,20 @@ int main(int argc, char **argv)
     void *h = dlopen(argv[2], RTLD_NOW);
     if (!h) { fprintf(stderr, "%s\n", dlerror()); return 1; }
     long (*f)(long) = (long (*)(long))dlsym(h, "wl_twice");
+    long (*g)(long) = (long (*)(long))dlsym(h, "wl_thrice");
     long s = 0;
     for (long i = 0; i < 10; i++) s += f(i);
+    if (argc > 3) for (long i = 0; i < 5; i++) s += g(i); /* "dlopen LIB both" */
     printf("dlopen %ld\n", s);
+  } else if (!strcmp(m, "strings")) {
+    /* libc's IFUNCs, called from here through the PLT with sizes the
+    ** compiler cannot see (so it cannot inline them) */
+    static char src[256], dst[256];
+    volatile size_t n = 100;
+    size_t tot = 0;
+    memset(src, 'a', sizeof src - 1);
+    for (int i = 0; i < 7; i++) { memcpy(dst, src, n + i); tot += strlen(src + i); }
+    printf("strings %zu %d\n", tot, dst[100]);
   } else if (!strcmp(m, "again")) {
     for (long i = 0; i < 3; i++) { /* one call site, run before the wrap exists */
       long r = w_leaf(i);
