@@ -43,38 +43,10 @@ static int lbw_kind, lbw_skip;
 static void lbw_push_u64(lua_State *L, uint64_t v)
 {
   int64_t s = (int64_t)v;
-  if (s >= -(1ll << 53) && s <= (1ll << 53)) { lua_pushnumber(L, (lua_Number)s); return; }
-  lua_getfield(L, LUA_REGISTRYINDEX, "lurk.u64");
-  lua_pushnumber(L, (lua_Number)(v >> 32));
-  lua_pushnumber(L, (lua_Number)(v & 0xffffffffu));
-  lua_call(L, 2, 1);
+  if (s >= -(1ll << 53) && s < 0) lua_pushnumber(L, (lua_Number)s);
+  else lb_ffi_push_u64(L, v);
 }
 
-static uint64_t lbw_check_u64(lua_State *L, int i)
-{
-  if (lua_type(L, i) == LUA_TNUMBER) {
-    lua_Number n = lua_tonumber(L, i);
-    if (n != n || n != (lua_Number)(int64_t)n) {
-      if (n >= 9223372036854775808.0 && n < 18446744073709551616.0 && n == (lua_Number)(uint64_t)n)
-        return (uint64_t)n;
-      luaL_argerror(L, i, "number has no 64-bit integer representation");
-    }
-    return (uint64_t)(int64_t)n;
-  }
-  if (lua_type(L, i) == LB_TCDATA) {
-    lua_getfield(L, LUA_REGISTRYINDEX, "lurk.u64split");
-    lua_pushvalue(L, i);
-    lua_call(L, 1, 2);
-    if (!lua_isnil(L, -2)) {
-      uint64_t v = ((uint64_t)lua_tonumber(L, -2) << 32) | (uint64_t)lua_tonumber(L, -1);
-      lua_pop(L, 2);
-      return v;
-    }
-    lua_pop(L, 2);
-  }
-  luaL_typerror(L, i, "integer (number or 64-bit cdata)");
-  return 0;
-}
 
 /* -- The hooks ------------------------------------------------------------------- */
 
@@ -237,7 +209,7 @@ static int lbw_call_newindex(lua_State *L)
   /* ret and fret may be set in pre too, for a skip */
   if (!lurk_strcmp(k, "ret")) {
     if (lbw_kind == LBW_UNWOUND) return luaL_error(L, "call.ret cannot be set: the call was unwound");
-    lbw_thread->tls.mctx.gpr[ARCH_ABI_RET] = lbw_check_u64(L, 3);
+    lbw_thread->tls.mctx.gpr[ARCH_ABI_RET] = lb_ffi_check_u64(L, 3);
     return 0;
   }
   if (!lurk_strcmp(k, "fret")) {
@@ -268,9 +240,9 @@ static int lbw_call_skip(lua_State *L)
     double d;
     if (lua_type(L, 2) == LUA_TNUMBER) {
       d = lua_tonumber(L, 2);
-      v = (d == (double)(int64_t)d || !(d >= -9.2e18 && d <= 9.2e18)) ? lbw_check_u64(L, 2) : (uint64_t)(int64_t)d;
+      v = (d == (double)(int64_t)d || !(d >= -9.2e18 && d <= 9.2e18)) ? lb_ffi_check_u64(L, 2) : (uint64_t)(int64_t)d;
     } else {
-      v = lbw_check_u64(L, 2);
+      v = lb_ffi_check_u64(L, 2);
       d = (double)(int64_t)v;
     }
     lbw_thread->tls.mctx.gpr[ARCH_ABI_RET] = v;
@@ -303,7 +275,7 @@ static int lbw_arg_index(struct lua_State *L, int write)
   uint64_t v = 0, at = c->sp + ARCH_ABI_STACK0 + 8 * (uint64_t)(i - ARCH_ABI_NARGS - 1);
   char a[24];
   if (write) {
-    v = lbw_check_u64(L, 3);
+    v = lb_ffi_check_u64(L, 3);
     if (i <= ARCH_ABI_NARGS) m->gpr[arch_abi_args[i - 1]] = v;
     else if (arch_copy_out(at, &v, 8)) luaL_error(L, "cannot write argument %d at %s", i, lb_hex(a, at));
     return 0;
@@ -348,13 +320,13 @@ static int lbw_args_tostring(lua_State *L)
 
 static int lbw_c_add(lua_State *L)
 {
-  wrap_add(lbw_check_u64(L, 1), (uint32_t)luaL_checkinteger(L, 2));
+  wrap_add(lb_ffi_check_u64(L, 1), (uint32_t)luaL_checkinteger(L, 2));
   return 0;
 }
-static int lbw_c_remove(lua_State *L) { wrap_remove(lbw_check_u64(L, 1)); return 0; }
+static int lbw_c_remove(lua_State *L) { wrap_remove(lb_ffi_check_u64(L, 1)); return 0; }
 static int lbw_c_replace(lua_State *L)
 {
-  wrap_replace(lbw_check_u64(L, 1), lbw_check_u64(L, 2));
+  wrap_replace(lb_ffi_check_u64(L, 1), lb_ffi_check_u64(L, 2));
   return 0;
 }
 
@@ -383,7 +355,7 @@ static int lbw_c_skipped(lua_State *L) { lua_pushboolean(L, lbw_skip); return 1;
 /* u64(x): x as an address (number or 64-bit cdata) -> a number, or raises. */
 static int lbw_c_addr(lua_State *L)
 {
-  uint64_t v = lbw_check_u64(L, 1);
+  uint64_t v = lb_ffi_check_u64(L, 1);
   if (v == 0 || v >= (1ull << 53)) luaL_argerror(L, 1, "not an address");
   lua_pushnumber(L, (lua_Number)v);
   return 1;
@@ -449,9 +421,7 @@ void lb_wrap_open(lua_State *L)
   lua_pushcfunction(L, lb_traceback);
   lua_pushvalue(L, -7); /* the lurk table, below the chunk */
   luaL_getmetatable(L, LB_WRAP);
-  lua_call(L, 7, 4); /* -> callback addresses (pre, post), u64, u64split */
-  lua_setfield(L, LUA_REGISTRYINDEX, "lurk.u64split");
-  lua_setfield(L, LUA_REGISTRYINDEX, "lurk.u64");
+  lua_call(L, 7, 2); /* -> callback addresses (pre, post) */
   lbw_cb_post = (void (*)(int, int))(uintptr_t)lua_tonumber(L, -1);
   lbw_cb_pre = (void (*)(int))(uintptr_t)lua_tonumber(L, -2);
   lua_pop(L, 2);

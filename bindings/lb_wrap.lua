@@ -256,14 +256,4 @@ function lurk.replace(target, by)
   return make(target, nil, nil, to, "replace")
 end
 
--- -- 64-bit values (lb_wrap.c) ------------------------------------------------------------
-local u64t, i64t = ffi.typeof("uint64_t"), ffi.typeof("int64_t")
-local function u64(hi, lo) return bit.bor(bit.lshift(u64t(hi), 32), u64t(lo)) end
-local function u64split(x)
-  if ffi.istype(u64t, x) or ffi.istype(i64t, x) then
-    return tonumber(bit.rshift(x, 32)), tonumber(bit.band(x, 0xffffffffULL))
-  end
-  return nil
-end
-
-return tonumber(ffi.cast("uintptr_t", cbpre)), tonumber(ffi.cast("uintptr_t", cbpost)), u64, u64split
+return tonumber(ffi.cast("uintptr_t", cbpre)), tonumber(ffi.cast("uintptr_t", cbpost))
