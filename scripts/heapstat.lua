@@ -48,7 +48,7 @@ local M = {}
 
 local format, sort, concat, log = string.format, table.sort, table.concat, lurk.log
 
-local opts = { top = 10, depth = 1, trace = 0 }
+local opts
 local allocs, frees, bytes = 0, 0, 0
 local live_size, live_site = {}, {}           -- ptr -> size, ptr -> site
 local nlive, live_bytes = 0, 0
@@ -275,31 +275,14 @@ local function report()
   end
 end
 
-local function parse(args)
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    local k, v = a:match("^%-%-(%w+)=(.*)$")
-    if not k then k = a:match("^%-%-(%w+)$") end
-    local json = require("lurk.report").json_option(a)
-    if json then opts.json = json
-    elseif k == "top" or k == "depth" or k == "json" or k == "trace" then
-      if not v then i = i + 1 v = args[i] end
-      if v == nil then error(format("heapstat: option '--%s' needs a value", k), 0) end
-      if k == "json" then opts.json = v
-      else
-        local n = tonumber(v)
-        if not n or n ~= math.floor(n) or n < 0 or (k == "depth" and n < 1) then
-          error(format("heapstat: option '--%s' needs a whole number%s (got '%s')", k,
-                       k == "depth" and " >= 1" or "", v), 0)
-        end
-        opts[k] = n
-      end
-    elseif a ~= "" then
-      error(format("heapstat: unknown option '%s' (--top N, --depth N, --trace N, json, json=FILE)", a), 0)
-    end
-    i = i + 1
-  end
+local function parse(argv)
+  local report = require "lurk.report"
+  opts = require("lurk.args").parse("heapstat", argv, {
+    top = { "count", 10 }, depth = { "count", 1, min = 1 }, trace = { "count", 0 }, json = { "string" },
+  }, function(word, o) -- json, json=FILE as the other tools take them
+    o.json = report.json_option(word)
+    return o.json ~= nil
+  end)
 end
 
 --- Start counting (options as on the command line).

@@ -41,35 +41,16 @@ local M = {}
 
 local format, concat, sort, log = string.format, table.concat, table.sort, lurk.log
 
-local opts = { hz = 1000, top = 20, depth = 128 }
+local opts
 local stacks = {}      -- "pc,pc,..." (innermost first; "tid|..." with --threads) -> samples
 local nsamples = 0
 local threads = {}
 
-local function parse(args)
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    local k, v = a:match("^%-%-(%w+)=(.*)$")
-    if not k then k = a:match("^%-%-(%w+)$") or a:match("^(%w+)$") end
-    if k == "threads" then opts.threads = true
-    elseif k == "hz" or k == "top" or k == "depth" or k == "folded" or k == "svg" then
-      if not v then i = i + 1 v = args[i] end
-      if v == nil then error(format("profile: option '--%s' needs a value", k), 0) end
-      if k == "folded" or k == "svg" then opts[k] = v
-      else
-        local n = tonumber(v)
-        if not n or n ~= math.floor(n) or n < 0 then
-          error(format("profile: option '--%s' needs a whole number (got '%s')", k, v), 0)
-        end
-        opts[k] = n
-      end
-    elseif a ~= "" then
-      error(format("profile: unknown option '%s' (--hz, --top, --depth, --folded, --svg, --threads)", a), 0)
-    end
-    i = i + 1
-  end
-  if opts.hz < 1 then error("profile: --hz must be at least 1", 0) end
+local function parse(argv)
+  opts = require("lurk.args").parse("profile", argv, {
+    hz = { "count", 1000, min = 1 }, top = { "count", 20 }, depth = { "count", 128, min = 1 },
+    folded = { "string" }, svg = { "string" }, threads = { "flag" },
+  })
 end
 
 local function on_sample(e)
