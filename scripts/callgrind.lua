@@ -15,14 +15,16 @@
 -- source line (positions: line; lines of code inlined from another file
 -- follow an `fi=` line), the function's object (ob=) and file (fl=), and
 -- call edges (calls=COUNT, then the caller's line and the inclusive cost
--- of those calls). Sample output (lurk run callgrind -- ./fib 20; part of
--- `callgrind_annotate --inclusive=yes`):
+-- of those calls). Sample output (lurk run callgrind -- ./fib, a C
+-- program at -O0 computing fib(20); then part of
+-- `callgrind_annotate --inclusive=yes callgrind.out.4242`):
 --
---   callgrind: 683,054 instructions, 131 functions, 402 call edges: callgrind.out.4242
+--   callgrind: 563,744 instructions, 110 functions, 142 call edges: callgrind.out.4242
 --
---   560,298 (82.03%)  fib.c:main [/tmp/fib]
---   481,604 (70.51%)  fib.c:fib [/tmp/fib]
---   111,510 (16.33%)  fib.c:leaf [/tmp/fib]
+--   563,683 (99.99%)  ???:_start [/tmp/fib]
+--   560,494 (99.42%)  fib.c:main [/tmp/fib]
+--   481,604 (85.43%)  fib.c:fib [/tmp/fib]
+--   111,510 (19.78%)  fib.c:leaf [/tmp/fib]
 --
 -- How it counts (docs/decisions.md, "callgrind"):
 --
