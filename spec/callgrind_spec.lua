@@ -227,6 +227,30 @@ describe("callgrind", function()
     end
   end)
 
+  it("follows tail calls as callgrind does (a jump to a function's entry is a call)", function()
+    local tp = tmp .. "/cgtail"
+    h.gcc(tp, S .. "callgrind_tail.c", "-O2", "-g")
+    local vo, lo = tmp .. "/tail.vg", tmp .. "/tail.lurk"
+    local rt = lurk_cg(lo, tp)
+    assert.equal(0, rt.status)
+    assert.equal(capture(quote(tp)), rt.stdout)
+    assert.equal(0, valgrind(vo, tp))
+    local tsyms = { [tp] = symbols(tp) }
+    local v, l = parse(vo, vg_map(tsyms))[tp], parse(lo)[tp]
+    for fn, e in pairs(v) do assert.equal(e.self, l[fn].self, fn) end
+    local n = 0
+    for fn, e in pairs(v) do
+      if e.incl > 1000 then
+        assert.is_true(math.abs(l[fn].incl - e.incl) <= 0.01 * e.incl,
+          string.format("%s: lurk %d, callgrind %d", fn, l[fn].incl, e.incl))
+        n = n + 1
+      end
+    end
+    assert.is_true(n >= 6)
+    -- chain's cost is tail1's and work's: it tail-calls tail1, which tail-calls work
+    assert.is_true(l.chain.incl > l.work.self / 5)
+  end)
+
   it("rejects an unknown option with a clear error", function()
     local r2 = h.run({ "callgrind", "--bogus", "--", "/bin/true" })
     assert.equal(1, r2.status)
