@@ -125,13 +125,25 @@ local function checkfn(self, f, argn, fname)
   end
 end
 
---- Add an exclusive cost of f at source line `line`.
-function Profile:cost(f, line, c)
+--- Add an exclusive cost of f at source line `line` (of `file`, default
+-- the function's own file: a line of another file is written after an
+-- `fi=` line, as callgrind does for code inlined from a header).
+function Profile:cost(f, line, c, file)
   checkfn(self, f, 1, "cost")
   if type(line) ~= "number" then argerr(2, "cost", "line number expected, got " .. type(line)) end
   local list = costlist(self, c, 3, "cost")
-  local l = f.self[line]
-  if not l then l = {} f.self[line] = l end
+  local lines = f.self
+  if file ~= nil then
+    if type(file) ~= "string" then argerr(4, "cost", "file name expected, got " .. type(file)) end
+    file = clean(file)
+    if file ~= f.file then
+      f.other = f.other or {}
+      lines = f.other[file]
+      if not lines then lines = {} f.other[file] = lines end
+    end
+  end
+  local l = lines[line]
+  if not l then l = {} lines[line] = l end
   add(l, list)
   return self
 end
@@ -148,16 +160,18 @@ function Profile:call(caller, callee, opts)
   local inc = costlist(self, opts.inclusive or 0, 3, "call")
   local line = opts.line or caller.line
   -- merge with an edge of the same caller, callee and line
-  for _, e in ipairs(self.calls) do
-    if e.caller == caller and e.callee == callee and e.line == line then
-      e.count = e.count + count
-      add(e.inclusive, inc)
-      return self
-    end
+  self.edges = self.edges or {}
+  local key = caller.id .. " " .. callee.id .. " " .. line
+  local e = self.edges[key]
+  if e then
+    e.count = e.count + count
+    add(e.inclusive, inc)
+    return self
   end
-  local e = { caller = caller, callee = callee, count = count, line = line, inclusive = {} }
+  e = { caller = caller, callee = callee, count = count, line = line, inclusive = {} }
   add(e.inclusive, inc)
   self.calls[#self.calls + 1] = e
+  self.edges[key] = e
   return self
 end
 
@@ -178,6 +192,9 @@ function Profile:total()
   for i = 1, #self.events do sum[i] = 0 end
   for _, f in ipairs(self.fns) do
     for _, c in pairs(f.self) do add(sum, c) end
+    for _, lines in pairs(f.other or {}) do
+      for _, c in pairs(lines) do add(sum, c) end
+    end
   end
   return sum
 end
@@ -244,6 +261,20 @@ function Profile:format()
       out[#out + 1] = "cfn=" .. name("fn", c.name, c)
       out[#out + 1] = format("calls=%.0f %d", e.count, c.line)
       out[#out + 1] = format("%d %s", e.line, costtext(e.inclusive, n))
+    end
+    -- lines of other files (inlined code), each after an fi= line
+    if f.other then
+      local files = {}
+      for file in pairs(f.other) do files[#files + 1] = file end
+      sort(files)
+      for _, file in ipairs(files) do
+        out[#out + 1] = "fi=" .. name("fl", file)
+        local ls = {}
+        for l in pairs(f.other[file]) do ls[#ls + 1] = l end
+        sort(ls)
+        for _, l in ipairs(ls) do out[#out + 1] = format("%d %s", l, costtext(f.other[file][l], n)) end
+      end
+      out[#out + 1] = "fe=" .. name("fl", f.file)
     end
     out[#out + 1] = ""
   end

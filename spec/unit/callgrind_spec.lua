@@ -72,6 +72,29 @@ describe("lurk.callgrind", function()
     assert.truthy(text:find("\ncob=(2) /lib/libc.so.6\ncfi=(2) io.c\ncfn=(3) write\ncalls=2 3\n14 50\n", 1, true), text)
   end)
 
+  it("writes lines of another file (inlined code) after fi=, and goes back with fe=", function()
+    local path = tmp .. "/callgrind.out.fi"
+    local p = callgrind.new()
+    local f = p:fn({ name = "parse", file = "parse.c", line = 5, object = "/tmp/prog" })
+    local g = p:fn({ name = "helper", file = "parse.c", line = 40, object = "/tmp/prog" })
+    p:cost(f, 6, 10)
+    p:cost(f, 12, 7, "util.h")            -- inlined from util.h
+    p:cost(f, 13, 3, "util.h")
+    p:cost(f, 7, 5, "parse.c")            -- its own file, as without a file
+    p:call(f, g, { line = 7, count = 1, inclusive = 4 })
+    p:cost(g, 41, 4)
+    assert.is_true(p:write(path))
+    local text = h.slurp(path)
+    assert.truthy(text:find("\nfn=(1) parse\n6 10\n7 5\ncfi=(1)\ncfn=(2) helper\ncalls=1 40\n7 4\nfi=(2) util.h\n12 7\n13 3\nfe=(1)\n", 1, true), text)
+    assert.same({ 29 }, p:total())
+    local fns, total, out = annotate(path, false)
+    assert.same({ 29 }, total, out)
+    -- callgrind_annotate names a function by the file of each cost line
+    assert.same({ 15 }, fns["parse.c:parse"], out)
+    assert.same({ 10 }, fns["util.h:parse"], out)
+    assert.has_error(function() p:cost(f, 1, 1, 5) end, "bad argument #4 to 'cost' (file name expected, got number)")
+  end)
+
   it("takes several events and the table form with names, indexes and tables", function()
     local path = tmp .. "/callgrind.out.3"
     local fa = { name = "a", file = "x.c", line = 1, cost = { 10, 4 } }
