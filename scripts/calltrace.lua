@@ -77,7 +77,11 @@ local globs, excludes = {}, {}
 local maxstr            -- -s N
 local out               -- function(text)
 
-local function usage(msg) error("calltrace: " .. msg .. " (see: lurk help calltrace)", 0) end
+-- A usage error: the message, and the run ends (status 2) before the program starts.
+local function usage(msg)
+  lurk.log("calltrace: %s (see: lurk help calltrace)", msg)
+  os.exit(2)
+end
 
 local function addproto(decl, where)
   local p, err = protos.add(decl)
@@ -183,6 +187,29 @@ function src:sym(a)
     symcache[a] = n
   end
   return n or nil
+end
+
+-- -- errno: read through libc's __errno_location (no lock, no allocation) -----------
+
+local errloc = {}    -- tid -> the address of its errno (false: none)
+local errno_fn
+local errno = require "lurk.errno"
+
+local function errtext(tid)
+  local a = errloc[tid]
+  if a == nil then
+    if errno_fn == nil then
+      local f = lurk.addr("libc.so.6!__errno_location")
+      errno_fn = f and ffi.cast("int *(*)(void)", f) or false
+    end
+    a = errno_fn and errno_fn() or false
+    errloc[tid] = a
+  end
+  if not a then return "" end
+  local n = a[0]
+  local name = errno.name[n]
+  if not name then return "" end
+  return format(" %s (%s)", name, errno.message[n])
 end
 
 -- -- Functions traced ----------------------------------------------------------------
@@ -308,7 +335,16 @@ function post(call)
   cur = call
   local rtext, err
   if unwound then rtext = "<unwound>"
-  elseif p then rtext, err = protos.result(p, src, ret, p.ret.type.float and call.fret)
+  elseif p then
+    rtext, err = protos.result(p, src, ret, p.ret.type.float and call.fret)
+    if err and not counting then
+      if p.ret.kind == "errnum" then
+        local n = tonumber(ret % 4294967296)
+        if errno.name[n] then rtext = format("%s %s (%s)", rtext, errno.name[n], errno.message[n]) end
+      else
+        rtext = rtext .. errtext(call.tid)
+      end
+    end
   else rtext = protos.hex(ret) end
   if counting then
     local dt = t1 - e.t0
@@ -387,13 +423,13 @@ function M.start(...)
   lurk.on("thread_exit", function(e)
     if live[e.tid] then live[e.tid] = nil nlive = nlive - 1 end
     if held and held.tid == e.tid then unhold() end
-    stacks[e.tid] = nil
+    stacks[e.tid], errloc[e.tid] = nil, nil
   end)
   lurk.on("fork", function()
     -- the child goes on with the stack of the thread that forked
     local tid = lurk.tid()
     local st = lurk.thread_data().calltrace
-    stacks, live, nlive, forked = {}, { [tid] = true }, 1, true
+    stacks, live, nlive, forked, errloc = {}, { [tid] = true }, 1, true, {}
     local keep = false
     for _, e in ipairs(st or {}) do keep = keep or e == held end
     if not keep then held = nil end

@@ -26,7 +26,9 @@ static void mode_args(void)
   char buf[16];
   printf("%zu\n", strlen("tab\there \"q\" \\ nl\n\001\377"));
   printf("%zu\n", strlen("0123456789abcdefghijklmnopqrstuvwxyz"));
-  printf("%d %ld %d\n", atoi("-42"), strtol("-0x10", NULL, 16), abs(-7));
+  int i1 = atoi("-42");
+  long l1 = strtol("-0x10", NULL, 16);
+  printf("%d %ld %d\n", i1, l1, abs(-7));
   printf("%g\n", strtod("2.5e3", NULL));
   int fd = open("/nonexistent/ct", O_WRONLY | O_CREAT | O_TRUNC, 0640);
   int fd2 = openat(AT_FDCWD, "/etc/hostname", O_RDONLY | O_CLOEXEC);
@@ -34,10 +36,12 @@ static void mode_args(void)
   close(fd2);
   memset(buf, 'A', 8);
   buf[8] = 0;
-  printf("%s %d\n", buf, memcmp("abc", "abd", 3) < 0);
+  int c1 = memcmp("abc", "abd", 3);
+  printf("%s %d\n", buf, c1 < 0);
   printf("%s\n", getenv("CT_VAR"));
   printf("%d %s\n", -3, setlocale(LC_ALL, "C"));
-  printf("%.3f %ld\n", ct_mix(-5, 1.25, "x\ty", -0.5, -1000000000000L), ct_raw(1, -1, 16));
+  double d1 = ct_mix(-5, 1.25, "x\ty", -0.5, -1000000000000L);
+  printf("%.3f %ld\n", d1, ct_raw(1, -1, 16));
   printf("%d %s %.2f %c %x\n", -3, "s", 0.5, 'z', 255);
 }
 
@@ -76,8 +80,8 @@ static void *thread_b(void *arg)
   (void)arg;
   if (read(p1[0], &c, 1) != 1) return NULL;
   int r = ct_ping(2);
-  if (write(p2[1], &c, 1) != 1) return NULL;
   printf("b %d\n", r);
+  if (write(p2[1], &c, 1) != 1) return NULL;
   return NULL;
 }
 
