@@ -38,6 +38,13 @@ local type, tonumber, tostring = type, tonumber, tostring
 local band = rawget(_G, "bit") and bit.band or load("return function(a, b) return a & b end")()
 local hasffi, ffi = pcall(require, "ffi")
 if not hasffi then ffi = nil end
+-- unsigned decimal of a negative integer, in a Lua with 64-bit integers (LuaJIT uses its FFI)
+local UDEC54 = not ffi and math.type and load([[return function(v)
+  if math.type(v) ~= "integer" then return nil end
+  local q = (v >> 1) // 5
+  return string.format("%d%d", q, v - q * 10)
+end]])
+UDEC54 = UDEC54 and UDEC54()
 
 -- -- Numbers ------------------------------------------------------------------
 -- Values are Lua numbers (signed, exact) or LuaJIT 64-bit cdata.
@@ -60,7 +67,8 @@ local function udec(v)
     if type(v) == "number" then v = ffi.cast("int64_t", v) end
     return (tostring(ffi.cast("uint64_t", v)):gsub("U?LL$", ""))
   end
-  return format("%.0f", v + 18446744073709551616)
+  local u = UDEC54 and UDEC54(v) -- Lua 5.3+: 64-bit integers
+  return u or format("%.0f", v + 18446744073709551616)
 end
 
 local function hex(v)
