@@ -290,15 +290,8 @@ function pre(call)
     stacks[tid] = st
     lurk.thread_data().calltrace = st
   end
-  local sp = call.sp
   local n = #st
-  -- frames whose post will not come (a later wrap skipped the call)
-  while n > 0 and st[n].sp < sp do
-    if st[n] == held then held = nil end
-    st[n] = nil
-    n = n - 1
-  end
-  local e = { info = info, sp = sp, depth = n, tid = tid }
+  local e = { info = info, depth = n, tid = tid }
   st[n + 1] = e
   if n >= maxdepth then e.hidden = true return end
   if not counting then
@@ -318,10 +311,13 @@ function post(call)
   local t1 = (timing or counting) and mono()
   local st = stacks[call.tid]
   if not st then return end
-  local sp, func = call.sp, call.func
+  -- the innermost call of this function in flight on the thread: every pre
+  -- gets its post (returned or unwound), innermost first; calls above it
+  -- are those a later wrap's pre skipped (no post for them)
+  local func = call.func
   local n = #st
   local k = n
-  while k > 0 and not (st[k].sp == sp and st[k].info.addr == func) do k = k - 1 end
+  while k > 0 and st[k].info.addr ~= func do k = k - 1 end
   if k == 0 then return end
   local e = st[k]
   for j = n, k, -1 do
@@ -332,12 +328,23 @@ function post(call)
   local info, p = e.info, e.info.proto
   local unwound = call.unwound
   local ret = not unwound and call.ret
+  if counting then
+    local dt = t1 - e.t0
+    local parent = st[k - 1]
+    if parent and parent.t0 then parent.child = (parent.child or 0) + dt end
+    local s = stats[info.name]
+    if not s then s = { 0, 0, 0 } stats[info.name] = s end
+    s[1], s[2] = s[1] + 1, s[2] + dt - (e.child or 0)
+    local err = p and not unwound and (p.ret.err or (p.ret.kind == "errnum" and p.ret.type.err))
+    if err and err(ret) then s[3] = s[3] + 1 end
+    return
+  end
   cur = call
   local rtext, err
   if unwound then rtext = "<unwound>"
   elseif p then
     rtext, err = protos.result(p, src, ret, p.ret.type.float and call.fret)
-    if err and not counting then
+    if err then
       if p.ret.kind == "errnum" then
         local n = tonumber(ret % 4294967296)
         if errno.name[n] then rtext = format("%s %s (%s)", rtext, errno.name[n], errno.message[n]) end
@@ -346,16 +353,6 @@ function post(call)
       end
     end
   else rtext = protos.hex(ret) end
-  if counting then
-    local dt = t1 - e.t0
-    local parent = st[k - 1]
-    if parent and parent.t0 then parent.child = (parent.child or 0) + dt end
-    local s = stats[info.name]
-    if not s then s = { 0, 0, 0 } stats[info.name] = s end
-    s[1], s[2] = s[1] + 1, s[2] + dt - (e.child or 0)
-    if err then s[3] = s[3] + 1 end
-    return
-  end
   local tail = timing and format(" <%.6f>", t1 - e.t0) or ""
   if held == e then
     held = nil
