@@ -36,17 +36,42 @@
 --   --proto DECL a prototype of one's own (`'int cmp(string a, string b)'`;
 --                types in docs/lua-api.md, "lurk.protos"); -F FILE: one per line
 --
--- Sample output (lurk run calltrace --pids 'libc.so.6!fopen' malloc free getenv
--- -- ./prog, a test program; addresses vary):
+-- Sample output (lurk run calltrace setlocale getenv opendir readdir closedir
+-- -- ls /usr/share/doc/ltrace, to lurk's output):
 --
---   [pid 4242] getenv("HOME") = "/root"
---   [pid 4242] fopen("/etc/hostname", "r" <unfinished ...>
---   [pid 4242]   malloc(472) = 0x55d0c2a0
---   [pid 4242] <... fopen resumed> ) = 0x55d0c2a0
---   [pid 4242] free(NULL) = <void>
---   [pid 4243] worker(0x7, 0x7ffd5cf0a8c0, 0, 0x1, 0, 0) = 0x2a
---   [pid 4242] exit(0 <unfinished ...>
+--   setlocale(LC_ALL, "" <unfinished ...>
+--     getenv("LOCPATH") = NULL
+--     getenv("LC_ALL") = NULL
+--     getenv("LANG") = "C.UTF-8"
+--     ...
+--   <... setlocale resumed> ) = "C.UTF-8"
+--   ...
+--   opendir("/usr/share/doc/ltrace") = 0x5615311f4270
+--   readdir(0x5615311f4270) = {d_name="copyright"}
+--   ...
+--   readdir(0x5615311f4270) = NULL
+--   closedir(0x5615311f4270) = 0
 --   +++ exited (status 0) +++
+--
+-- and with threads and -T (spec/lua/calltrace_prog.c threads: one thread's
+-- call in flight while another's runs; --proto 'int ct_block(int x)' ...):
+--
+--   [pid 26563] ct_block(1 <unfinished ...>
+--   [pid 26564] ct_ping(2) = 3 <0.000005>
+--   [pid 26563] <... ct_block resumed> ) = 1 <0.001080>
+--   [pid 26562] +++ exited (status 0) +++
+--
+-- and -c (calltrace -c printf open ... -- calltrace_prog args, shortened):
+--
+--   % time     seconds  usecs/call     calls    errors function
+--   ------ ----------- ----------- --------- --------- --------------------
+--    76.13    0.002479         248        10           printf
+--     1.02    0.000033          33         1         1 open
+--   ------ ----------- ----------- --------- --------- --------------------
+--   100.00    0.003257                    22         1 total
+--
+-- A failed call's errno is named: `open("/x", O_RDONLY) = -1 ENOENT (No such
+-- file or directory)`.
 --
 -- A call that makes traced calls, or that another thread's line
 -- interrupts, is printed in two parts (`<unfinished ...>`, `<... f

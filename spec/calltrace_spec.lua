@@ -393,4 +393,17 @@ describe("calltrace on real programs, against ltrace", function()
     assert.is_true(n >= 5)
     assert.is_truthy(text:find('access(":memory:", F_OK) = -1 ENOENT (No such file or directory)', 1, true))
   end)
+
+  it("traces a library dlopen'ed after start (python3's _json)", function()
+    local cmd = { "/usr/bin/python3", "-c", "import json.decoder; print(json.decoder.c_scanstring is not None)" }
+    local r = h.run({ "calltrace", "--no-args", "_json*!PyInit_*", "dlopen", "--", table.unpack(cmd) })
+    assert.equal(0, r.status)
+    assert.equal("True\n", r.stdout)
+    local t = lines(r.stderr)
+    local k
+    for i, l in ipairs(t) do if l:find("_json", 1, true) then k = i break end end
+    assert.is_truthy(k, r.stderr)
+    assert.is_truthy(t[k]:match('^dlopen%("/[^"]*/lib%-dynload/_json%.[^"]*%.so", RTLD_NOW%) = 0x%x+$'), t[k])
+    assert.is_truthy(t[k + 1]:match("^PyInit__json%(%) = 0x%x+$"), t[k + 1])
+  end)
 end)
