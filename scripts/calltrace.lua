@@ -368,15 +368,14 @@ function post(call)
   local rtext, err
   if unwound then rtext = "<unwound>"
   elseif p then
+    -- errno first, before more Lua work
+    local etext = p.ret.kind ~= "errnum" and p.ret.err and p.ret.err(ret) and errtext(call.tid) or ""
     rtext, err = protos.result(p, src, ret, p.ret.type.float and call.fret)
-    if err then
-      if p.ret.kind == "errnum" then
-        local n = tonumber(ret % 4294967296)
-        if errno.name[n] then rtext = format("%s %s (%s)", rtext, errno.name[n], errno.message[n]) end
-      else
-        rtext = rtext .. errtext(call.tid)
-      end
+    if err and p.ret.kind == "errnum" then
+      local n = tonumber(ret % 4294967296)
+      if errno.name[n] then rtext = format("%s %s (%s)", rtext, errno.name[n], errno.message[n]) end
     end
+    rtext = rtext .. etext
   else rtext = protos.hex(ret) end
   local tail = timing and format(" <%.6f>", t1 - e.t0) or ""
   if held == e then
