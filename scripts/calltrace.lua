@@ -35,6 +35,19 @@
 --                several threads or is a forked child, as strace -f)
 --   --proto DECL a prototype of one's own (`'int cmp(string a, string b)'`;
 --                types in docs/lua-api.md, "lurk.protos"); -F FILE: one per line
+--   --json       JSON Lines instead of text (to -o FILE or lurk's output): one
+--                object per call when it returns, innermost first, with tid,
+--                name, depth (1: outermost), args (each as the text shows it),
+--                retval (the text), result (the value), errno (its name, for
+--                errors), time (-T), ts (-tt: seconds since the epoch);
+--                `"unwound":true` instead of a result; calls still in flight
+--                when their thread or the process ends `"unfinished":true`;
+--                the last line `{"exited":STATUS,"tid":T}`. With -c, the
+--                summary as one object: {"tool":"calltrace","pid":P,
+--                "functions":[{"name","calls","seconds","errors"}],"total":{...}}
+--
+--   {"args":["\"/nonexistent/ct\"","O_WRONLY|O_CREAT|O_TRUNC","0640"],"depth":1,
+--    "errno":"ENOENT","name":"open","result":-1,"retval":"-1","tid":4358}
 --
 -- Sample output (lurk run calltrace setlocale getenv opendir readdir closedir
 -- -- ls /usr/share/doc/ltrace, to lurk's output):
@@ -96,7 +109,7 @@ local cstring, read = lurk.cstring, lurk.read
 -- -- Options --------------------------------------------------------------------
 
 local maxdepth = math.huge
-local timing, counting, noargs, always_pid = false, false, false, false
+local timing, counting, noargs, always_pid, jsonmode = false, false, false, false, false
 local stamps            -- nil, "t", "tt", "ttt"
 local globs, excludes = {}, {}
 local maxstr            -- -s N
@@ -140,6 +153,7 @@ local function options(args)
     elseif key == "--depth" then maxdepth = number(a, val()) if maxdepth == 0 then usage("--depth must be at least 1") end
     elseif key == "--no-args" then noargs = true
     elseif key == "--pids" then always_pid = true
+    elseif key == "--json" and not eq then jsonmode = true
     elseif key == "--proto" then addproto(val())
     elseif key == "-F" then
       local name = val()
@@ -185,6 +199,8 @@ local function clocks()
   end
 end
 
+local function now() local s, ns = real() return s + floor(ns / 1000) * 1e-6 end
+
 local function stamp()
   local s, ns = real()
   local us = floor(ns / 1000)
@@ -219,8 +235,9 @@ end
 local errloc = {}    -- tid -> the address of its errno (false: none)
 local errno_fn
 local errno = require "lurk.errno"
+local json = require "lurk.json"
 
-local function errtext(tid)
+local function errnum(tid)
   local a = errloc[tid]
   if a == nil then
     if errno_fn == nil then
@@ -230,11 +247,7 @@ local function errtext(tid)
     a = errno_fn and errno_fn() or false
     errloc[tid] = a
   end
-  if not a then return "" end
-  local n = a[0]
-  local name = errno.name[n]
-  if not name then return "" end
-  return format(" %s (%s)", name, errno.message[n])
+  return a and a[0] or nil
 end
 
 -- -- Functions traced ----------------------------------------------------------------
@@ -305,6 +318,33 @@ local function unhold()
   e.split = true
 end
 
+-- --json: one object per call when it returns (or is left unfinished).
+local function emit_json(e, call, rtext, result, ename)
+  local o = { tid = e.tid, name = e.info.name, depth = e.depth + 1, ts = e.ts }
+  local unwound = call and call.unwound
+  if call and not unwound and e.post then
+    local _, list = protos.args_after(e, src, result)
+    o.args = json.array(list)
+  else
+    o.args = json.array(e.out)
+  end
+  if not call then o.unfinished = true
+  elseif unwound then o.unwound = true
+  else o.retval, o.result, o.errno = rtext, result, ename end
+  if call and timing then o.time = e.t1 - e.t0 end
+  out(json.encode(o) .. "\n")
+end
+
+-- Calls still in flight when their thread or the process ends.
+local function unfinished(tid)
+  if jsonmode then
+    local st = stacks[tid] or {}
+    for k = #st, 1, -1 do if not st[k].hidden then emit_json(st[k]) end end
+  elseif held and held.tid == tid then
+    unhold()
+  end
+end
+
 function pre(call)
   local info = wrapped[call.func]
   if not info then return end
@@ -323,11 +363,15 @@ function pre(call)
     cur = call
     local p = info.proto
     if p then e.args = protos.args(p, src, e)
-    elseif noargs then e.args = ""
-    else e.args = protos.raw_args(src) end
-    if held then unhold() end
-    if stamps then e.stamp = stamp() end
-    held = e
+    elseif noargs then e.args, e.out = "", {}
+    else e.args, e.out = protos.raw_args(src) end
+    if jsonmode then
+      if stamps then e.ts = now() end
+    else
+      if held then unhold() end
+      if stamps then e.stamp = stamp() end
+      held = e
+    end
   end
   if timing or counting then e.t0 = mono() end
 end
@@ -353,6 +397,7 @@ function post(call)
   local info, p = e.info, e.info.proto
   local unwound = call.unwound
   local ret = not unwound and call.ret
+  e.t1 = t1
   if counting then
     local dt = t1 - e.t0
     local parent = st[k - 1]
@@ -369,14 +414,14 @@ function post(call)
   if unwound then rtext = "<unwound>"
   elseif p then
     -- errno first, before more Lua work
-    local etext = p.ret.kind ~= "errnum" and p.ret.err and p.ret.err(ret) and errtext(call.tid) or ""
-    rtext, err = protos.result(p, src, ret, p.ret.type.float and call.fret)
-    if err and p.ret.kind == "errnum" then
-      local n = tonumber(ret % 4294967296)
-      if errno.name[n] then rtext = format("%s %s (%s)", rtext, errno.name[n], errno.message[n]) end
-    end
-    rtext = rtext .. etext
+    local en = p.ret.kind ~= "errnum" and p.ret.err and p.ret.err(ret) and errnum(call.tid)
+    local fret = p.ret.type.float and call.fret
+    rtext, err = protos.result(p, src, ret, fret)
+    if err and p.ret.kind == "errnum" then en = tonumber(ret % 4294967296) end
+    if jsonmode then return emit_json(e, call, rtext, protos.value(p, ret, fret), en and errno.name[en] or nil) end
+    if en and errno.name[en] then rtext = format("%s %s (%s)", rtext, errno.name[en], errno.message[en]) end
   else rtext = protos.hex(ret) end
+  if jsonmode then return emit_json(e, call, rtext, not unwound and ret) end
   local tail = timing and format(" <%.6f>", t1 - e.t0) or ""
   if held == e then
     held = nil
@@ -392,6 +437,17 @@ end
 
 local function summary()
   local names, total, calls, errors = {}, 0, 0, 0
+  if jsonmode then
+    local fs = {}
+    for name, s in pairs(stats) do
+      fs[#fs + 1] = { name = name, calls = s[1], seconds = s[2], errors = s[3] }
+      calls, total, errors = calls + s[1], total + s[2], errors + s[3]
+    end
+    table.sort(fs, function(a, b) if a.seconds ~= b.seconds then return a.seconds > b.seconds end return a.name < b.name end)
+    out(json.encode({ tool = "calltrace", pid = lurk.pid(), functions = json.array(fs),
+      total = { calls = calls, seconds = total, errors = errors } }) .. "\n")
+    return
+  end
   for name, s in pairs(stats) do
     names[#names + 1] = name
     total, calls, errors = total + s[2], calls + s[1], errors + s[3]
@@ -443,7 +499,7 @@ function M.start(...)
   end)
   lurk.on("thread_exit", function(e)
     if live[e.tid] then live[e.tid] = nil nlive = nlive - 1 end
-    if held and held.tid == e.tid then unhold() end
+    unfinished(e.tid)
     stacks[e.tid], errloc[e.tid] = nil, nil
   end)
   lurk.on("fork", function()
@@ -463,7 +519,10 @@ function M.start(...)
   end)
   lurk.on("exit", function(e)
     if held then unhold() end
-    if counting then summary()
+    if jsonmode and not counting then
+      for tid in pairs(stacks) do unfinished(tid) end
+      out(json.encode({ tid = lurk.tid(), exited = e.status }) .. "\n")
+    elseif counting then summary()
     else out(prefix(lurk.tid()) .. format("+++ exited (status %d) +++\n", e.status)) end
     for _, g in ipairs(globs) do
       if not matched[g] then lurk.log("calltrace: no function matches '%s'", g) end

@@ -215,6 +215,58 @@ ct_after(3) = 3
     assert.is_truthy(t[5]:match('^%d+%.%d%d%d%d%d%d getenv%("CT_VAR"%) = "v\\"1"$'), t[6])
   end)
 
+  it("--json writes one JSON object per call when it returns, and the summary of -c", function()
+    h.lualib()
+    local json = require "lurk.json"
+    local function objects(text)
+      local t = {}
+      for l in text:gmatch("[^\n]+") do t[#t + 1] = assert(json.decode(l), l) end
+      return t
+    end
+    local r = trace({ "--json", "-T", "-F", protofile, "ctprog!ct_*", "longjmp", "exit" }, "longjmp")
+    assert.equal(0, r.status)
+    assert.equal(native("longjmp"), r.stdout)
+    local t = objects(r.stderr)
+    assert.equal(6, #t)
+    local tid = t[1].tid
+    for i = 1, 4 do
+      assert.equal(tid, t[i].tid)
+      assert.is_number(t[i].time)
+      assert.is_true(t[i].time >= 0)
+      t[i].tid, t[i].time = nil, nil
+    end
+    assert.is_truthy(t[1].args[1]:match("^0x%x+$"))
+    t[1].args[1] = "ENV"
+    assert.same({
+      { name = "longjmp", depth = 3, args = { "ENV", "7" }, unwound = true },
+      { name = "ct_deep", depth = 2, args = { "2" }, unwound = true },
+      { name = "ct_jump", depth = 1, args = { "1" }, unwound = true },
+      { name = "ct_after", depth = 1, args = { "3" }, result = 3, retval = "3" },
+      { name = "exit", depth = 1, args = { "0" }, tid = tid, unfinished = true },
+      { exited = 0, tid = tid },
+    }, t)
+    r = trace({ "--json", "open", "close" }, "args")
+    assert.equal(0, r.status)
+    t = objects(r.stderr)
+    for _, o in ipairs(t) do o.tid = nil end
+    assert.same({
+      { name = "open", depth = 1, args = { '"/nonexistent/ct"', "O_WRONLY|O_CREAT|O_TRUNC", "0640" }, result = -1,
+        retval = "-1", errno = "ENOENT" },
+      { name = "close", depth = 1, args = { "3" }, result = 0, retval = "0" },
+      { exited = 0 },
+    }, t)
+    r = trace({ "--json", "-c", "open", "close" }, "args")
+    assert.equal(0, r.status)
+    t = objects(r.stderr)
+    assert.equal(1, #t)
+    assert.equal("calltrace", t[1].tool)
+    assert.is_number(t[1].pid)
+    local f = {}
+    for _, x in ipairs(t[1].functions) do f[x.name] = x.calls .. "/" .. x.errors assert.is_number(x.seconds) end
+    assert.same({ open = "1/1", close = "1/0" }, f)
+    assert.same({ 2, 1 }, { t[1].total.calls, t[1].total.errors })
+  end)
+
   it("refuses bad options with a message and status 2, before the program runs", function()
     local cases = {
       { {}, "no functions to trace" },

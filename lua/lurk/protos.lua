@@ -331,6 +331,10 @@ T.dirent = { fmt = function(v, src) -- glibc's struct dirent: d_name at 19
   return name and "{d_name=" .. quote(name) .. "}" or ptr(v)
 end, err = T.ptr.err }
 T.errnum = { fmt = function(v) return tostring(s32(v)) end, err = function(v) return s32(v) ~= 0 end }
+-- the value as a number of the type (JSON output): 32-bit ones from the low half
+for _, k in ipairs({ "int", "char", "errnum", "dirfd" }) do T[k].num = s32 end
+T.uint.num, T.mode.num = u32, u32
+T.bool.num = function(v) return u32(v) % 256 ~= 0 end
 -- what the function writes: the pointer on entry, the contents after it returned
 T.outstr = { fmt = ptr, post = function(v, src) return cstr(v, src) end }
 
@@ -846,16 +850,17 @@ end
 
 --- The arguments again when the call returned with ret: what the
 -- function wrote (outbuf, outstr) filled in. e is the table given to args.
+-- Also returns the list of the arguments' texts.
 function M.args_after(e, src, ret)
   local post = e.post
-  if not post then return concat(e.out, ", ") end
+  if not post then return concat(e.out, ", "), e.out end
   local out = {}
   for k = 1, #e.out do out[k] = e.out[k] end
   for k = 1, #post do
     local q = post[k]
     out[q[1]] = q[2].post(q[3], src, e, ret)
   end
-  return concat(out, ", ")
+  return concat(out, ", "), out
 end
 
 --- The result of a call to p: text, and whether it is an error (only for
@@ -870,12 +875,22 @@ function M.result(p, src, ret, fret)
   return text, err and err(ret) or false
 end
 
+--- The result of a call to p as a value: a number (of the result type:
+-- -1 for an int's 0xffffffff), a 64-bit cdata, a boolean; fret for a
+-- floating-point result.
+function M.value(p, ret, fret)
+  local t = p.ret.type
+  if t.float then return fret end
+  if t == T.void then return nil end
+  return t.num and t.num(ret) or ret
+end
+
 --- The text of the six integer registers, for a function without a
--- prototype: "0x1, 0x7ffd5cf0, 0, ...".
+-- prototype: "0x1, 0x7ffd5cf0, 0, ..."; and the list of them.
 function M.raw_args(src, n)
   local out = {}
   for k = 1, n or 6 do out[k] = hex(src:arg(k)) end
-  return concat(out, ", ")
+  return concat(out, ", "), out
 end
 
 M.hex, M.ptr, M.char, M.double = hex, ptr, char, double
