@@ -42,7 +42,7 @@ local M = {}
 local format, concat, sort, log = string.format, table.concat, table.sort, lurk.log
 
 local opts
-local stacks = {}      -- "pc,pc,..." (innermost first; "tid|..." with --threads) -> samples
+local stacks = {}      -- root (tid with --threads, else 0) -> trie of pcs (on_sample)
 local nsamples = 0
 local threads = {}
 
@@ -53,13 +53,24 @@ local function parse(argv)
   })
 end
 
+-- The samples in a trie per thread (one root without --threads): a node per
+-- frame from the outermost in, keyed by pc; node[true] counts the samples
+-- whose innermost frame it is (no string is built per sample).
 local function on_sample(e)
   nsamples = nsamples + 1
-  threads[e.tid] = true
+  local tid = e.tid
+  threads[tid] = true
   local pcs = e:backtrace(opts.depth)
-  local key = concat(pcs, ",")
-  if opts.threads then key = e.tid .. "|" .. key end
-  stacks[key] = (stacks[key] or 0) + 1
+  local r = opts.threads and tid or 0
+  local node = stacks[r]
+  if not node then node = {} stacks[r] = node end
+  for i = #pcs, 1, -1 do
+    local pc = pcs[i]
+    local c = node[pc]
+    if not c then c = {} node[pc] = c end
+    node = c
+  end
+  node[true] = (node[true] or 0) + 1
 end
 
 -- pc -> frame name, cached (return addresses looked up at pc - 1).
@@ -82,21 +93,34 @@ end
 -- The samples as a list of {frames (outermost first), count}.
 local function resolved()
   local out = {}
-  for key, count in pairs(stacks) do
-    local tid, rest = key:match("^(%d+)|(.*)$")
-    local frames = {}
-    local i = 0
-    for pc in (rest or key):gmatch("[^,]+") do
-      i = i + 1
-      frames[i] = frame_name(tonumber(pc), i > 1)
+  local path = {}
+  local function walk(node, depth, root)
+    for pc, child in pairs(node) do
+      if pc ~= true then
+        path[depth + 1] = pc
+        local count = child[true]
+        if count then
+          local f = {}
+          if root then f[1] = root end
+          -- every frame but the innermost is a return address
+          for j = 1, depth + 1 do f[#f + 1] = frame_name(path[j], j <= depth) end
+          out[#out + 1] = { frames = f, count = count }
+        end
+        walk(child, depth + 1, root)
+      end
     end
-    local f = {}
-    if tid then f[1] = "thread " .. tid end
-    for j = i, 1, -1 do f[#f + 1] = frames[j] end
-    out[#out + 1] = { frames = f, count = count }
+    path[depth + 1] = nil
   end
-  sort(out, function(a, b) return concat(a.frames, ";") < concat(b.frames, ";") end)
-  return out
+  for r, node in pairs(stacks) do walk(node, 0, opts.threads and ("thread " .. r) or nil) end
+  -- distinct pcs may name the same stack: merge them
+  local merged, list = {}, {}
+  for _, x in ipairs(out) do
+    local k = concat(x.frames, ";")
+    if merged[k] then merged[k].count = merged[k].count + x.count
+    else merged[k] = x list[#list + 1] = x end
+  end
+  sort(list, function(a, b) return concat(a.frames, ";") < concat(b.frames, ";") end)
+  return list
 end
 
 local function report()
