@@ -128,10 +128,13 @@ local function counted(name, nargs, account)
       local t = threads[call.tid]
       local d = t.d
       t.d = d - 1
-      if d == 1 and not call.unwound then
-        local r = tonumber(call.ret)
-        if traced < opts.trace then trace(name, t, nargs, r) end
-        account(t, r)
+      if d == 1 then
+        local r = call.ret -- nil for a call that did not return (unwound)
+        if r then
+          r = tonumber(r)
+          if traced < opts.trace then trace(name, t, nargs, r) end
+          account(t, r)
+        end
       end
     end,
   }
