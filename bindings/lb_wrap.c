@@ -87,7 +87,7 @@ static int lbw_pre(struct lurk_thread *t, struct wrap_call *c)
   int locked = lbw_lock();
   lbw_run(t, c, LBW_PRE);
   int skip = lbw_skip;
-  if (skip && c->data) lbw_data_free(lb_L, c); /* no post for a skipped call */
+  if ((skip || !c->pushed) && c->data) lbw_data_free(lb_L, c); /* no post for it */
   if (locked) lb_unlock();
   return skip;
 }
@@ -320,7 +320,7 @@ static int lbw_args_tostring(lua_State *L)
 
 static int lbw_c_add(lua_State *L)
 {
-  wrap_add(lb_ffi_check_u64(L, 1), (uint32_t)luaL_checkinteger(L, 2));
+  wrap_add(lb_ffi_check_u64(L, 1), (uint32_t)luaL_checkinteger(L, 2), lua_toboolean(L, 3));
   return 0;
 }
 static int lbw_c_remove(lua_State *L) { wrap_remove(lb_ffi_check_u64(L, 1)); return 0; }

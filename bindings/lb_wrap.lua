@@ -31,7 +31,7 @@ local function refresh(wid, pc)
   posts[wid] = npost == 1 and fpost or function(c, g) run_post(wid, g) end
   newest[wid] = l[#l] and l[#l].gen or 0
   C.flags(wid, npre > 0, npost > 0)
-  if #l == 0 then C.remove(pc) else C.add(pc, wid) end
+  if #l == 0 then C.remove(pc) else C.add(pc, wid, npost > 0) end
 end
 
 local function attach(h, pc)

@@ -15,7 +15,7 @@
 
 /* -- Points ------------------------------------------------------------------- */
 
-enum { WP_ENTRY = 1, WP_POST = 2, WP_REPL = 4 };
+enum { WP_ENTRY = 1, WP_POST = 2, WP_REPL = 4, WP_NOPOST = 8 };
 
 struct wrap_point {
   uint64_t pc;
@@ -124,8 +124,11 @@ static void point_set(uint64_t pc, uint32_t clear, uint32_t set, uint32_t id, ui
 void wrap_set_hooks(const struct wrap_hooks *h) { wrap_h = *h; }
 void wrap_lock(void) { lock_acquire(&wrap_lk); }
 void wrap_unlock(void) { lock_release(&wrap_lk); }
-void wrap_add(uint64_t pc, uint32_t id) { point_set(pc, 0, WP_ENTRY, id, 0); }
-void wrap_remove(uint64_t pc) { point_set(pc, WP_ENTRY, 0, 0, 0); }
+void wrap_add(uint64_t pc, uint32_t id, int post)
+{
+  point_set(pc, post ? WP_NOPOST : 0, WP_ENTRY | (post ? 0 : WP_NOPOST), id, 0);
+}
+void wrap_remove(uint64_t pc) { point_set(pc, WP_ENTRY | WP_NOPOST, 0, 0, 0); }
 void wrap_replace(uint64_t pc, uint64_t to)
 {
   if (to) point_set(pc, 0, WP_REPL, 0, to);
@@ -278,6 +281,19 @@ int wrap_cc(struct lurk_thread *t)
       struct wrap_call c = s->c[--s->n];
       if (wrap_h.post) wrap_h.post(t, &c, 1);
     }
+    if (fl & WP_NOPOST) {
+      /* Nobody wants the return: the call is not pushed, its return
+      ** address gets no check; pre sees it as the innermost call. */
+      struct wrap_call c = { pt->pc, ra, sp, pt->id, __atomic_load_n(&wrap_gen, __ATOMIC_RELAXED), 0,
+                             s->n + 1, 0 };
+      if (wrap_h.pre && wrap_h.pre(t, &c)) {
+        m->rip = ra;
+        m->gpr[MCTX_RSP] = sp + 8;
+        redirect = 1;
+      }
+      wrap_flush_pending();
+      return redirect;
+    }
     if (ra && ra != __atomic_load_n(&pt->last_ra, __ATOMIC_RELAXED)) {
       post_point(ra);
       wrap_flush_pending(); /* before the function can return */
@@ -291,6 +307,7 @@ int wrap_cc(struct lurk_thread *t)
     c->gen = __atomic_load_n(&wrap_gen, __ATOMIC_RELAXED);
     c->data = 0;
     c->depth = s->n;
+    c->pushed = 1;
     if (wrap_h.pre && wrap_h.pre(t, &s->c[s->n - 1])) {
       s->n--;
       m->rip = ra;

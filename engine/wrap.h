@@ -26,6 +26,7 @@ struct wrap_call {
   uint32_t gen;      /* wrap_gen at entry */
   int32_t data;      /* the hooks' per-call data (0: none) */
   uint32_t depth;    /* 1 for the outermost call in flight */
+  uint32_t pushed;   /* 0: a call without post (wrap_add's post = 0): not on the stack */
 };
 
 /* Per-thread state (inside struct lurk_thread; thr_init clears it for a
@@ -54,9 +55,11 @@ struct wrap_hooks {
 void wrap_set_hooks(const struct wrap_hooks *h);
 
 /* Wrap the function at pc with hook id (replaces the id of a pc already
-** wrapped); stop wrapping it. The blocks that hold pc are flushed before
+** wrapped); post = 0: no hook wants its return, so its calls are not
+** pushed and its return addresses get no check (a pre hook alone costs one
+** clean call); stop wrapping it. The blocks that hold pc are flushed before
 ** the thread that asked runs more app code (wrap_flush_pending). */
-void wrap_add(uint64_t pc, uint32_t id);
+void wrap_add(uint64_t pc, uint32_t id, int post);
 void wrap_remove(uint64_t pc);
 /* Send calls of pc to `to` instead (0: stop). */
 void wrap_replace(uint64_t pc, uint64_t to);

@@ -127,6 +127,25 @@ describe("lurk.wrap", function()
     assert.equal(calls .. "\t" .. calls .. "\t" .. depth .. "\t0\n", r.stderr)
   end)
 
+  it("does not push a call no post wants: depth counts calls with a post", function()
+    local p = prog()
+    -- w_fib wrapped with pre only (then also with a post): its depth stays
+    -- 1 without a post; with one, the recursion's depth shows
+    local r = run(p, [[
+      local maxd, n = 0, 0
+      lurk.wrap(S.w_fib, { pre = function(c) n = n + 1 if c.depth > maxd then maxd = c.depth end end })
+      lurk.on("exit", function() print(n, maxd) end)]], { "fib", "10" })
+    assert.equal(0, r.status)
+    local calls, depth = native(p, { "fib", "10" }):match("calls (%d+) depth (%d+)")
+    assert.equal(calls .. "\t1\n", r.stderr)
+    r = run(p, [[
+      local maxd = 0
+      lurk.wrap(S.w_fib, { pre = function(c) if c.depth > maxd then maxd = c.depth end end })
+      lurk.wrap(S.w_fib, { post = function(c) end })
+      lurk.on("exit", function() print(maxd) end)]], { "fib", "10" })
+    assert.equal(depth .. "\n", r.stderr)
+  end)
+
   it("calls post with call.unwound for frames a longjmp left", function()
     local p = prog()
     local r = run(p, [[

@@ -18,7 +18,13 @@ lurk_deps() {
 }
 
 lurk_build() {
-  cmake -S "$LURK_ROOT" -B "$LURK_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
-    cmake --build "$LURK_ROOT/build" -j"$(nproc)" 2>&1 | grep -Ev '^\[|^(gmake|make)\[' || true
-  [ -x "$LURK_ROOT/build/lurk" ] && [ -f "$LURK_ROOT/build/liblurk.so" ]
+  # A failed build fails, even when an older lurk is still in build/.
+  local log rc
+  cmake -S "$LURK_ROOT" -B "$LURK_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || return 1
+  log=$(mktemp)
+  cmake --build "$LURK_ROOT/build" -j"$(nproc)" >"$log" 2>&1
+  rc=$?
+  grep -Ev '^\[|^(gmake|make)\[' "$log"
+  rm -f "$log"
+  [ "$rc" = 0 ] && [ -x "$LURK_ROOT/build/lurk" ] && [ -f "$LURK_ROOT/build/liblurk.so" ]
 }

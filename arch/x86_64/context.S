@@ -133,57 +133,6 @@ lurk_ctx_resume:
 ** On a miss it pops the slot before entering the dispatcher. */
 /* C call (nr, a0..a4) -> syscall registers: rax = nr, rdi, rsi, rdx,
 ** r10, r8 (a5, on the stack, is the caller's to load into r9). */
-/* The app's xmm0-15, saved by a clean call in the thread block: restore
-** (CC_XMM_LOAD) or save (CC_XMM_STORE) them all. */
-.macro CC_XMM_LOAD
-        movaps %gs:CCX(0), %xmm0
-        movaps %gs:CCX(1), %xmm1
-        movaps %gs:CCX(2), %xmm2
-        movaps %gs:CCX(3), %xmm3
-        movaps %gs:CCX(4), %xmm4
-        movaps %gs:CCX(5), %xmm5
-        movaps %gs:CCX(6), %xmm6
-        movaps %gs:CCX(7), %xmm7
-        movaps %gs:CCX(8), %xmm8
-        movaps %gs:CCX(9), %xmm9
-        movaps %gs:CCX(10), %xmm10
-        movaps %gs:CCX(11), %xmm11
-        movaps %gs:CCX(12), %xmm12
-        movaps %gs:CCX(13), %xmm13
-        movaps %gs:CCX(14), %xmm14
-        movaps %gs:CCX(15), %xmm15
-.endm
-
-.macro CC_XMM_STORE
-        movaps %xmm0, %gs:CCX(0)
-        movaps %xmm1, %gs:CCX(1)
-        movaps %xmm2, %gs:CCX(2)
-        movaps %xmm3, %gs:CCX(3)
-        movaps %xmm4, %gs:CCX(4)
-        movaps %xmm5, %gs:CCX(5)
-        movaps %xmm6, %gs:CCX(6)
-        movaps %xmm7, %gs:CCX(7)
-        movaps %xmm8, %gs:CCX(8)
-        movaps %xmm9, %gs:CCX(9)
-        movaps %xmm10, %gs:CCX(10)
-        movaps %xmm11, %gs:CCX(11)
-        movaps %xmm12, %gs:CCX(12)
-        movaps %xmm13, %gs:CCX(13)
-        movaps %xmm14, %gs:CCX(14)
-        movaps %xmm15, %gs:CCX(15)
-.endm
-
-/* The app's x87 control and status words back from the thread block
-** (fldenv of the current environment with them patched in). */
-.macro CC_X87_WORDS
-        fnstenv %gs:CC_TMP
-        mov %gs:CC_FCW, %ax
-        mov %ax, %gs:CC_TMP
-        mov %gs:CC_FSW, %ax
-        mov %ax, %gs:CC_TMP + 4
-        fldenv %gs:CC_TMP
-.endm
-
 .macro SYSCALL_ARGS
         mov %rdi, %rax
         mov %rsi, %rdi
@@ -387,6 +336,57 @@ lurk_safe_copy_fault:
 #define CC_TMP TLS_XSAVE + 416  /* 28-byte fnstenv image (slow path) */
 #define CC_TMP2 TLS_XSAVE + 448 /* MXCSR and x87 words after the call */
 #define CC_MXCSR TLS_XSAVE + 456 /* not 24: xstate.c's xsave writes there */
+
+/* The app's xmm0-15, saved by a clean call in the thread block: restore
+** (CC_XMM_LOAD) or save (CC_XMM_STORE) them all. */
+.macro CC_XMM_LOAD
+        movaps %gs:CCX(0), %xmm0
+        movaps %gs:CCX(1), %xmm1
+        movaps %gs:CCX(2), %xmm2
+        movaps %gs:CCX(3), %xmm3
+        movaps %gs:CCX(4), %xmm4
+        movaps %gs:CCX(5), %xmm5
+        movaps %gs:CCX(6), %xmm6
+        movaps %gs:CCX(7), %xmm7
+        movaps %gs:CCX(8), %xmm8
+        movaps %gs:CCX(9), %xmm9
+        movaps %gs:CCX(10), %xmm10
+        movaps %gs:CCX(11), %xmm11
+        movaps %gs:CCX(12), %xmm12
+        movaps %gs:CCX(13), %xmm13
+        movaps %gs:CCX(14), %xmm14
+        movaps %gs:CCX(15), %xmm15
+.endm
+
+.macro CC_XMM_STORE
+        movaps %xmm0, %gs:CCX(0)
+        movaps %xmm1, %gs:CCX(1)
+        movaps %xmm2, %gs:CCX(2)
+        movaps %xmm3, %gs:CCX(3)
+        movaps %xmm4, %gs:CCX(4)
+        movaps %xmm5, %gs:CCX(5)
+        movaps %xmm6, %gs:CCX(6)
+        movaps %xmm7, %gs:CCX(7)
+        movaps %xmm8, %gs:CCX(8)
+        movaps %xmm9, %gs:CCX(9)
+        movaps %xmm10, %gs:CCX(10)
+        movaps %xmm11, %gs:CCX(11)
+        movaps %xmm12, %gs:CCX(12)
+        movaps %xmm13, %gs:CCX(13)
+        movaps %xmm14, %gs:CCX(14)
+        movaps %xmm15, %gs:CCX(15)
+.endm
+
+/* The app's x87 control and status words back from the thread block
+** (fldenv of the current environment with them patched in). */
+.macro CC_X87_WORDS
+        fnstenv %gs:CC_TMP
+        mov %gs:CC_FCW, %ax
+        mov %ax, %gs:CC_TMP
+        mov %gs:CC_FSW, %ax
+        mov %ax, %gs:CC_TMP + 4
+        fldenv %gs:CC_TMP
+.endm
         .globl lurk_cc
         .hidden lurk_cc
         .globl lurk_cc_epi
