@@ -320,20 +320,23 @@ local function assemble(text, syms, pc)
       at = at + lens[i]
     end
     for _, l in ipairs(pend) do labels[l] = at end
-    local changed = false
+    local changed, far = false, nil
     bytes = {}
     for i, st in ipairs(insns) do
       local req, abs = request(st, syms, labels, st.pc)
+      -- out of reach: an error once the addresses have settled
       if abs and not diff_ok(abs, st.pc) then
-        fail(st, nil, "target " .. hex(abs) .. " out of ±2 GiB reach of " .. hex(st.pc))
+        far = far or { st, "target " .. hex(abs) .. " out of ±2 GiB reach of " .. hex(st.pc) }
+      else
+        local b, err = encode(req, st.pc)
+        if not b then
+          fail(st, nil, err:match("^unknown") and err or (err .. " of '" .. st.mnemonic .. "'"))
+        end
+        bytes[i] = b
+        if #b ~= lens[i] then lens[i], changed = #b, true end
       end
-      local b, err = encode(req, st.pc)
-      if not b then
-        fail(st, nil, err:match("^unknown") and err or (err .. " of '" .. st.mnemonic .. "'"))
-      end
-      bytes[i] = b
-      if #b ~= lens[i] then lens[i], changed = #b, true end
     end
+    if not changed and far then fail(far[1], nil, far[2]) end
     if not changed then
       local out = {}
       for i, st in ipairs(insns) do out[i] = assert(decode(bytes[i], st.pc)) end
