@@ -164,18 +164,19 @@ end
 
 local HAVE_FFI, ffi = pcall(require, "ffi")
 local TWO53 = 2 ^ 53
+local U0 = HAVE_FFI and ffi.new("uint64_t", 0) or 0   -- past 2^53: uint64 cdata (LuaJIT)
 
 -- A number token's value: a Lua number, or a uint64 cdata past 2^53.
 local function numval(t)
   if t.k == "hex" then
     if #t.v <= 13 then return tonumber(t.v, 16) end
-    local v = 0ULL
+    local v = U0
     for d in t.v:gmatch(".") do v = v * 16 + tonumber(d, 16) end
     return v
   end
   local n = tonumber(t.v)
   if n < TWO53 then return n end
-  local v = 0ULL
+  local v = U0
   for d in t.v:gmatch(".") do v = v * 10 + tonumber(d) end
   return v
 end
