@@ -164,7 +164,11 @@ function M.compile(src)
   return setmetatable({ elems = elems, source = src }, M)
 end
 M.__index = M
-function M.__tostring(p) return "lurk.pattern: " .. p.source:gsub("%s+", " "):gsub("^ ", ""):gsub(" $", "") end
+function M.__tostring(p)
+  local t = {}
+  for i, e in ipairs(p.elems) do t[i] = e.gap and "..." or e.src end
+  return "lurk.pattern: " .. table.concat(t, "; ")
+end
 
 -- The list as { text, insn, index } entries.
 local function entries(list)
