@@ -116,12 +116,14 @@ static int lb_bb_insns(lua_State *L)
   return 1;
 }
 
-/* A meta instruction to insert: any insn without pc-relative parts. */
+/* A meta instruction to insert: any insn that neither branches nor is a
+** syscall. A rip-relative operand keeps its absolute target (pc + length +
+** disp): the translator re-aims it where the instruction is emitted. */
 static const struct insn *lb_meta_arg(lua_State *L, int arg)
 {
   const struct insn *in = lb_toinsn(L, arg);
-  if (in->flags & (INSN_F_BRANCH | INSN_F_RIPREL | INSN_F_SYSCALL))
-    luaL_argerror(L, arg, "a meta instruction cannot branch, be rip-relative or a syscall");
+  if (in->flags & (INSN_F_BRANCH | INSN_F_SYSCALL))
+    luaL_argerror(L, arg, "a meta instruction cannot branch or be a syscall");
   return in;
 }
 
@@ -162,6 +164,8 @@ static void lb_meta_add(lua_State *L, struct bb_plan *p, unsigned at, int after,
   o->kind = BB_OP_META;
   o->where = where;
   o->len = in->len;
+  o->riprel = (in->flags & INSN_F_RIPREL) != 0;
+  o->mpc = in->pc;
   lurk_memcpy(o->bytes, in->bytes, in->len);
 }
 

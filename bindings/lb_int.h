@@ -68,6 +68,7 @@ void lb_open_lurk(lua_State *L);     /* the lurk module (lb_lurk.c) */
 void lb_event_open(lua_State *L);
 /* Add decode to the lurk table on top; the insn metatable (lb_insn.c). */
 void lb_insn_open(lua_State *L);
+void lb_asm_open(lua_State *L);
 struct insn;
 /* The insn object at index i (raises if it is not one); push a copy of in. */
 struct insn *lb_toinsn(lua_State *L, int i);

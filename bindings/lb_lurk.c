@@ -48,6 +48,7 @@ void lb_open_lurk(lua_State *L)
   lua_setfield(L, -2, "version");
   lb_event_open(L);
   lb_insn_open(L);
+  lb_asm_open(L);
   lb_bb_open(L);
   lb_inl_open(L);
   lb_syscall_open(L);

@@ -157,6 +157,23 @@ static void lb_push_path(lua_State *L, const char *dirs)
   luaL_pushresult(&b);
 }
 
+/* LPeg, linked in statically (cmake/LPeg.cmake). Its 5.1 luaL_register
+** also sets a global "lpeg": taken back out, require's result is the module. */
+int luaopen_lpeg(lua_State *L);
+
+static int lb_open_lpeg(lua_State *L)
+{
+  lua_getglobal(L, "lpeg");
+  int had = !lua_isnil(L, -1);
+  lua_pop(L, 1);
+  luaopen_lpeg(L);
+  if (!had) {
+    lua_pushnil(L);
+    lua_setglobal(L, "lpeg");
+  }
+  return 1;
+}
+
 void lb_open_package(lua_State *L, const char *path)
 {
   lua_newtable(L);                                  /* package */
@@ -166,6 +183,8 @@ void lb_open_package(lua_State *L, const char *path)
   /* jit.profile installs a process-wide SIGPROF handler: not in lurk. */
   lua_pushnil(L);
   lua_setfield(L, -2, "jit.profile");
+  lua_pushcfunction(L, lb_open_lpeg);
+  lua_setfield(L, -2, "lpeg");
   lua_setfield(L, -2, "preload");
   lb_push_path(L, path);
   lua_setfield(L, -2, "path");

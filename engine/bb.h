@@ -72,7 +72,9 @@ struct bb_op {
   uint32_t site;            /* CALL: site id; ADD: counter slot */
   int64_t k;                /* ADD: the addend */
   uint32_t where;           /* META: bb_where_add id naming who inserted it (0: none) */
-  uint8_t len;              /* META: raw bytes emitted as they are */
+  uint8_t len;              /* META: raw bytes emitted as they are, */
+  uint8_t riprel;           /* META: ... unless rip-relative: re-aimed at */
+  uint64_t mpc;             /* META: mpc + len + disp (its own pc's target) */
   uint8_t bytes[INSN_MAX_BYTES];
 };
 

@@ -332,6 +332,44 @@ static void tr_add(uint8_t **p, uint32_t s, int64_t k)
   emit_gs_load(p, R_RAX, TLS_SPILL_SCR);
 }
 
+/* A rip-relative meta instruction (lurk.asm, or a copied app one): its
+** operand names the absolute address mpc + len + disp, re-aimed from
+** where it is emitted; out of rel32 reach, through a scratch register
+** (spilled to TLS_SPILL_SCR, as tr_riprel does for app instructions). The
+** bindings checked that it decodes and neither branches nor syscalls. */
+static void tr_meta_riprel(uint8_t **p, const struct bb_op *o)
+{
+  ZydisDecodedInstruction in;
+  ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+  ZydisEncoderRequest req;
+  ZyanStatus st = ZydisDecoderDecodeFull(&tr_dec, o->bytes, o->len, &in, ops);
+  LURK_ASSERT(ZYAN_SUCCESS(st), "meta instruction decodes (lb_bb.c checked it)");
+  uint64_t target = o->mpc + in.length + (uint64_t)in.raw.disp.value;
+  if (emit_rel32_ok(*p + in.length, target)) {
+    lurk_memcpy(*p, o->bytes, in.length);
+    int32_t d = (int32_t)(target - (uint64_t)(*p + in.length));
+    __builtin_memcpy(*p + in.raw.disp.offset, &d, 4);
+    *p += in.length;
+    return;
+  }
+  int r = tr_scratch(&in, ops);
+  st = ZydisEncoderDecodedInstructionToEncoderRequest(&in, ops, in.operand_count_visible, &req);
+  LURK_ASSERT(r >= 0 && ZYAN_SUCCESS(st), "meta rip-relative instruction has a scratch register");
+  for (unsigned i = 0; i < req.operand_count; i++)
+    if (req.operands[i].type == ZYDIS_OPERAND_TYPE_MEMORY && req.operands[i].mem.base == ZYDIS_REGISTER_RIP) {
+      req.operands[i].mem.base = reg_zy64(r);
+      req.operands[i].mem.displacement = 0;
+    }
+  uint8_t *start = *p;
+  emit_gs_store(p, r, TLS_SPILL_SCR);
+  emit_mov_imm64(p, r, target);
+  if (!tr_encode(&req, p)) {
+    *p = start;
+    log_fatal("meta instruction at 0x%lx cannot be re-encoded through a register", (unsigned long)o->mpc);
+  }
+  emit_gs_load(p, r, TLS_SPILL_SCR);
+}
+
 /* Emit the plan's ops at app instruction i, before (after = 0) or after it.
 ** Stops at a BB_OP_JMP and returns its app target (else 0): the caller
 ** ends the block with an exit there. */
@@ -349,8 +387,11 @@ static uint64_t tr_plan_ops(uint8_t **p, const struct bb_plan *plan, unsigned i,
     else if (o->kind == BB_OP_ADD) tr_add(p, o->site, o->k);
     else {
       bb_meta_note(plan->pc, (uint32_t)(*p - tr_start), o->where);
-      lurk_memcpy(*p, o->bytes, o->len);
-      *p += o->len;
+      if (o->riprel) tr_meta_riprel(p, o);
+      else {
+        lurk_memcpy(*p, o->bytes, o->len);
+        *p += o->len;
+      }
     }
   }
   return 0;
