@@ -251,7 +251,6 @@ int ctl_client_repl(long pid, const char *what)
     cc_sigint = 0;
     char *line = readline(chunk ? ">> " : "lurk> ");
     if (!line) { printf("\n"); break; }
-    if (getenv("LURK_REPL_DEBUG")) fprintf(stderr, "[line: \"%s\"]\n", line);
     if (!chunk) {
       char *t = cc_trim(line);
       if (!*t) { free(line); continue; }
