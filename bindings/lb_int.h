@@ -119,6 +119,10 @@ void lb_module_setmeta(lua_State *L);
 /* The app context of the running clean call, and its pc; NULL outside one. */
 struct arch_mctx;
 const struct arch_mctx *lb_cc_context(uint64_t *pc);
+/* Add threads/stats to the lurk table on top (lb_ctl.c). */
+void lb_ctl_open(lua_State *L);
+/* Serve the control channel's requests (engine/ctl.h) from L. */
+void lb_ctl_init(lua_State *L);
 /* Fire `init` (lb_start, after the scripts). */
 void lb_event_init(void);
 /* Flush every file the scripts opened for writing. */

@@ -180,9 +180,10 @@ static void lb_run_scripts(lua_State *L)
 
 void lb_start(char **envp)
 {
-  if (!opt.scripts) return; /* the null tool: no Lua state at all */
+  if (!opt.scripts && !opt.ctl) return; /* the null tool: no Lua state at all */
   lb_env_capture(envp);
   lb_L = lb_newstate();
+  if (opt.ctl) lb_ctl_init(lb_L);
   lb_run_scripts(lb_L);
   lb_event_init();
 }

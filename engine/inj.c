@@ -4,6 +4,7 @@
 */
 #include <fcntl.h>
 #include "cache.h"
+#include "ctl.h"
 #include "disp.h"
 #include "log.h"
 #include "mem.h"
@@ -94,6 +95,7 @@ int inj_init(int argc, char **argv, char **envp, uint64_t *saved)
   struct lurk_thread *t = thr_main();
   mod_init();
   sig_init();
+  if (opt.ctl) ctl_start();
   lb_event_thread_init(t->tid);
   struct arch_mctx *m = &t->tls.mctx;
   m->gpr[MCTX_R15] = saved[0];

@@ -10,15 +10,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "lurk.h"
+#include "ctl_client.h"
 #include "opt.h"
 
 #define USAGE_EXIT 2
 
 static const char usage_text[] =
   "usage: lurk run [OPTIONS] [SCRIPT [ARGS...]] -- PROGRAM [ARGS...]\n"
+  "       lurk repl [OPTIONS] [SCRIPT [ARGS...]] -- PROGRAM [ARGS...]\n"
+  "                                 run PROGRAM with a Lua prompt into it\n"
+  "       lurk nudge PID CODE       run the Lua chunk CODE in a process started\n"
+  "                                 with --ctl (or by lurk repl); print the result\n"
   "       lurk list                 the tool scripts lurk finds, one line each\n"
   "       lurk help [SCRIPT]        this help, or a script's usage header\n"
   "       lurk --help | --version\n"
@@ -41,6 +48,8 @@ static const char usage_text[] =
   "                   (default: stderr)\n"
   "  --log LEVEL      error, warn (default), info or debug (or 0-3)\n"
   "  --stats          print engine statistics when the program exits\n"
+  "  --ctl            serve the control channel (/tmp/lurk-UID/PID), for\n"
+  "                   lurk nudge: one more thread in the program, asleep\n"
   "  --no-follow      do not follow the program into the programs it execs\n"
   "  --no-inline      call every clean-call handler, even those simple enough\n"
   "                   to be inlined (docs/lua-api.md, Inlined clean calls)\n"
@@ -421,6 +430,7 @@ static int run_option(char **argv, int *i, int end)
   if (TAKES("--output")) { val = VALUE(); opt.output = val; }
   else if (TAKES("--log")) { val = VALUE(); opt.log_level = parse_level(val); }
   else if (TAKES("--stats") && !eq) opt.stats = 1;
+  else if (TAKES("--ctl") && !eq) opt.ctl = 1;
   else if (TAKES("-e")) { val = VALUE(); add_eval(val); }
   else if (TAKES("-t")) { val = VALUE(); add_tool(val); }
   else if (TAKES("--no-follow") && !eq) opt.follow = 0;
@@ -434,8 +444,13 @@ static int run_option(char **argv, int *i, int end)
 
 static int is_help(const char *a) { return !strcmp(a, "--help") || !strcmp(a, "-h"); }
 
-static int cmd_run(int argc, char **argv)
+static int repl_start(char *prog, char **argv, char **env);
+
+/* lurk run, or lurk repl (repl: the program is started with the control
+** channel and a prompt opens into it). */
+static int cmd_run(int argc, char **argv, int repl)
 {
+  if (repl) opt.ctl = 1;
   int dashdash = -1;
   for (int k = 0; k < argc; k++)
     if (!strcmp(argv[k], "--")) { dashdash = k; break; }
@@ -462,10 +477,8 @@ static int cmd_run(int argc, char **argv)
   if (script >= 0) add_script_at(argv[script], nsargs, sargs);
   free(sargs);
   scripts_join();
-  if (scripts) {
-    opt.scripts = scripts;
-    opt.path = module_path();
-  }
+  if (scripts) opt.scripts = scripts;
+  if (scripts || opt.ctl) opt.path = module_path(); /* the channel requires lurk.repl */
   char *prog = resolve(argv[dashdash + 1]);
   check_program(prog);
   opt.lib = find_lib();
@@ -507,10 +520,78 @@ static int cmd_run(int argc, char **argv)
   opt_format(optbuf, olen + 1);
   env[k++] = cat("LURK_OPTIONS=", optbuf);
   env[k] = NULL;
+  if (repl) return repl_start(prog, argv + dashdash + 1, env);
   execve(prog, argv + dashdash + 1, env);
   int err = errno;
   fprintf(stderr, "lurk: %s: %s\n", argv[dashdash + 1], strerror(err));
   return err == ENOENT ? 127 : 126;
+}
+
+/* -- repl and nudge ----------------------------------------------------- */
+
+static volatile pid_t repl_pgid;
+
+/* Once the prompt is closed, ctrl-C & co. go to the program, as with lurk run. */
+static void repl_forward(int sig) { if (repl_pgid > 0) kill(-repl_pgid, sig); }
+
+/* The program runs in its own process group (ctrl-C at the prompt is the
+** prompt's) with stdin from /dev/null (the prompt reads the terminal);
+** stdout and stderr stay the terminal's. After the prompt, wait for it and
+** end as it did. */
+static int repl_start(char *prog, char **argv, char **env)
+{
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) { fprintf(stderr, "lurk: fork: %s\n", strerror(errno)); return 125; }
+  if (pid == 0) {
+    setpgid(0, 0);
+    int fd = open("/dev/null", O_RDONLY);
+    if (fd >= 0 && fd != 0) { dup2(fd, 0); close(fd); }
+    execve(prog, argv, env);
+    int err = errno;
+    fprintf(stderr, "lurk: %s: %s\n", argv[0], strerror(err));
+    _exit(err == ENOENT ? 127 : 126);
+  }
+  setpgid(pid, pid);
+  repl_pgid = pid;
+  /* Wait for the channel: it opens before the program's first instruction. */
+  char path[128];
+  snprintf(path, sizeof path, "/tmp/lurk-%u/%ld", (unsigned)geteuid(), (long)pid);
+  int status, ended = 0;
+  for (int i = 0; i < 1000; i++) {
+    if (waitpid(pid, &status, WNOHANG) == pid) { ended = 1; break; }
+    if (access(path, F_OK) == 0) break;
+    usleep(10000);
+  }
+  if (!ended) {
+    if (access(path, F_OK) != 0) fprintf(stderr, "lurk: no control channel at %s after 10 s\n", path);
+    else ctl_client_repl(pid, prog);
+    struct sigaction sa = { .sa_handler = repl_forward };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
+    while (waitpid(pid, &status, 0) < 0)
+      if (errno != EINTR) { fprintf(stderr, "lurk: waitpid: %s\n", strerror(errno)); return 125; }
+  } else {
+    fprintf(stderr, "lurk: %s ended before its control channel opened\n", prog);
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  int sig = WTERMSIG(status);
+  signal(sig, SIG_DFL);
+  raise(sig);
+  return 128 + sig;
+}
+
+static int cmd_nudge(int argc, char **argv)
+{
+  if (argc >= 1 && is_help(argv[0])) { fputs(usage_text, stdout); return 0; }
+  if (argc != 2) usage_error("usage: lurk nudge PID CODE%s", "");
+  char *end;
+  long pid = strtol(argv[0], &end, 10);
+  if (*end || end == argv[0] || pid <= 0) usage_error("bad pid '%s'", argv[0]);
+  return ctl_client_nudge(pid, argv[1]);
 }
 
 /* -- list and help ------------------------------------------------------ */
@@ -616,16 +697,18 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-  if (argc < 2) usage_error("missing command (run, list or help)%s", "");
+  if (argc < 2) usage_error("missing command (run, repl, nudge, list or help)%s", "");
   if (is_help(argv[1])) { fputs(usage_text, stdout); return 0; }
   if (!strcmp(argv[1], "--version")) { printf("lurk " LURK_VERSION "\n"); return 0; }
-  if (!strcmp(argv[1], "run")) return cmd_run(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "run")) return cmd_run(argc - 2, argv + 2, 0);
+  if (!strcmp(argv[1], "repl")) return cmd_run(argc - 2, argv + 2, 1);
+  if (!strcmp(argv[1], "nudge")) return cmd_nudge(argc - 2, argv + 2);
   if (!strcmp(argv[1], "list")) {
     if (argc > 2) usage_error("list takes no arguments, not '%s'", argv[2]);
     return cmd_list();
   }
   if (!strcmp(argv[1], "help")) return cmd_help(argc - 2, argv + 2);
   if (argv[1][0] == '-') usage_error("unknown option '%s'", argv[1]);
-  usage_error("unknown command '%s' (run, list or help; try 'lurk run -- PROGRAM')", argv[1]);
+  usage_error("unknown command '%s' (run, repl, nudge, list or help; try 'lurk run -- PROGRAM')", argv[1]);
   return USAGE_EXIT;
 }

@@ -12,10 +12,12 @@
 #include <linux/sched.h>
 #include "proc.h"
 #include "cache.h"
+#include "ctl.h"
 #include "lock.h"
 #include "log.h"
 #include "mem.h"
 #include "mod.h"
+#include "opt.h"
 #include "prof.h"
 #include "sig.h"
 #include "../arch/x86_64/syscall.h"
@@ -65,6 +67,7 @@ static uint64_t proc_fork(struct lurk_thread *t, long nr, uint64_t flags, uint64
   if (r == 0) {
     if (stack) m->gpr[MCTX_RSP] = stack;
     if (flags & CLONE_CLEAR_SIGHAND) sig_clear_handlers();
+    if (opt.ctl) ctl_after_fork();
     lb_event_fork(parent_tid);
   }
   return (uint64_t)r;

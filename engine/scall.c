@@ -11,6 +11,7 @@
 #include <asm/prctl.h>
 #include "scall.h"
 #include "cache.h"
+#include "ctl.h"
 #include "lock.h"
 #include "log.h"
 #include "mem.h"
@@ -145,6 +146,7 @@ void scall_on_exit(int status)
   ** the program's (the parent, resumed, reports its own exit). */
   if (thr_self()->clone_flags & 0x4000 /* CLONE_VFORK */) return;
   if (__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL)) return;
+  if (opt.ctl) ctl_stop();
   lb_event_exit(status);
   if (opt.stats) {
     stats.ibl_lookups += thr_ibl_count();

@@ -1,0 +1,254 @@
+/* lurk: the control channel. A Unix socket /tmp/lurk-UID/PID, served by a
+** thread of lurk's own (raw clone, its own block and stack, every
+** asynchronous signal blocked, not on the app's thread list, named
+** "lurk-ctl" in /proc/self/task). One client at a time; requests go to the
+** bindings' hook, which runs them under the Lua lock.
+*/
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include "ctl.h"
+#include "log.h"
+#include "mem.h"
+#include "opt.h"
+#include "sig.h"
+#include "thr.h"
+#include "../arch/x86_64/syscall.h"
+
+#define CTL_FD_BASE 1000
+
+struct ctl_hooks ctl_hooks;
+
+static int ctl_lfd = -1;             /* listening socket */
+static volatile int ctl_cfd = -1;    /* the client's connection, while one is served */
+static int ctl_intr;                 /* the request in progress is interrupted */
+static int ctl_dead;                 /* the client went away (or spoke garbage) */
+static long ctl_pid;                 /* process that owns ctl_path */
+static int ctl_tid;
+static char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+extern long lurk_spawn(void *stack_top, void (*fn)(void *), void *arg);
+
+int ctl_is_self(void) { return ctl_tid && sys_gettid() == ctl_tid; }
+
+/* -- Messages --------------------------------------------------------------- */
+
+static int ctl_read_full(int fd, void *p, size_t n)
+{
+  uint8_t *b = p;
+  while (n) {
+    long r = sys_read(fd, b, n);
+    if (r == -4 /* EINTR */) continue;
+    if (r <= 0) return -1;
+    b += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+static int ctl_write_full(int fd, const void *p, size_t n)
+{
+  const uint8_t *b = p;
+  while (n) {
+    long r = sys_call6(SYS_sendto, fd, (long)b, (long)n, MSG_NOSIGNAL, 0, 0);
+    if (r == -4) continue;
+    if (r <= 0) return -1;
+    b += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+void ctl_send(int kind, const char *p, size_t n)
+{
+  int fd = ctl_cfd;
+  if (fd < 0 || ctl_dead) return;
+  if (n > CTL_MAX - 1) n = CTL_MAX - 1;
+  uint32_t len = (uint32_t)n + 1;
+  uint8_t h[5] = { (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24),
+                   (uint8_t)kind };
+  if (ctl_write_full(fd, h, 5) || ctl_write_full(fd, p, n)) ctl_dead = 1;
+}
+
+/* A protocol error: an error reply, and a line on lurk's output. */
+static void ctl_bad(const char *what, unsigned v)
+{
+  char msg[160];
+  int n = log_snprintf(msg, sizeof msg, "bad message on the control channel: %s 0x%x", what, v);
+  ctl_send(CTL_ERR, msg, (size_t)n);
+  log_printf("lurk: %s\n", msg);
+}
+
+/* Read one message's header; 0 and the length, or -1 (EOF, or a bad length,
+** answered: the stream cannot be followed after one). */
+static int ctl_header(int fd, uint32_t *len)
+{
+  uint8_t h[4];
+  if (ctl_read_full(fd, h, 4)) return -1;
+  *len = h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
+  if (*len == 0 || *len > CTL_MAX) {
+    ctl_bad("length", *len);
+    return -1;
+  }
+  return 0;
+}
+
+int ctl_interrupted(void)
+{
+  int fd = ctl_cfd;
+  if (fd < 0 || ctl_dead) return 1;
+  if (ctl_intr) return 1;
+  struct pollfd p = { .fd = fd, .events = POLLIN };
+  if (sys_call3(SYS_poll, &p, 1, 0) <= 0) return 0;
+  uint32_t len;
+  uint8_t buf[64];
+  if (ctl_header(fd, &len) || len > sizeof buf || ctl_read_full(fd, buf, len)) {
+    ctl_dead = 1; /* gone, or garbage: stop the request either way */
+    return 1;
+  }
+  if (buf[0] == CTL_INTR) ctl_intr = 1;
+  else ctl_bad("type during a request", buf[0]);
+  return ctl_intr;
+}
+
+/* -- The server ------------------------------------------------------------- */
+
+static void ctl_serve(int fd)
+{
+  struct { int32_t pid; uint32_t uid, gid; } cred;
+  uint32_t clen = sizeof cred;
+  ctl_dead = 0;
+  ctl_cfd = fd;
+  uint32_t self = (uint32_t)sys_call0(SYS_geteuid);
+  if (SYS_FAILED(sys_call6(SYS_getsockopt, fd, SOL_SOCKET, SO_PEERCRED, (long)&cred, (long)&clen, 0)) ||
+      !ctl_peer_ok(cred.uid, self)) {
+    char msg[128];
+    int n = log_snprintf(msg, sizeof msg, "control channel: permission denied to uid %u (pid %d)",
+                         cred.uid, cred.pid);
+    ctl_send(CTL_ERR, msg, (size_t)n);
+    log_printf("lurk: %s\n", msg);
+    goto out;
+  }
+  for (;;) {
+    uint32_t len;
+    if (ctl_dead || ctl_header(fd, &len)) break;
+    char *buf = mem_alloc(len + 1);
+    if (ctl_read_full(fd, buf, len)) { mem_free(buf, len + 1); break; }
+    int kind = (uint8_t)buf[0];
+    switch (kind) {
+    case CTL_EVAL: case CTL_NUDGE: case CTL_LOAD: case CTL_COMPLETE:
+      ctl_intr = 0;
+      if (ctl_hooks.request) ctl_hooks.request(kind, buf + 1, len - 1);
+      else ctl_send(CTL_ERR, "no Lua state in this process", 28);
+      break;
+    case CTL_INTR:
+      break; /* came after its request was done */
+    default:
+      ctl_bad("type", (unsigned)kind);
+    }
+    mem_free(buf, len + 1);
+  }
+out:
+  ctl_cfd = -1;
+  sys_close(fd);
+}
+
+static void ctl_main(void *arg)
+{
+  struct lurk_thread *t = arg;
+  arch_tls_install(&t->tls);
+  t->tid = ctl_tid = (int)sys_gettid();
+  sig_thread_start(t);
+  /* Asynchronous signals go to the app's threads; faults are lurk's handler's. */
+  uint64_t mask = ~((1ull << 3) | (1ull << 4) | (1ull << 6) | (1ull << 7) | (1ull << 10));
+  sys_call4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, &mask, 0, 8);
+  sys_call2(SYS_prctl, 15 /* PR_SET_NAME */, "lurk-ctl");
+  for (;;) {
+    long fd = sys_call4(SYS_accept4, ctl_lfd, 0, 0, SOCK_CLOEXEC);
+    if (SYS_FAILED(fd)) {
+      if (fd == -4 || fd == -103 /* ECONNABORTED */) continue;
+      struct { long s, ns; } ts = { 0, 100000000 }; /* EMFILE & co.: try again later */
+      sys_call2(SYS_nanosleep, &ts, 0);
+      continue;
+    }
+    long hi = sys_fcntl(fd, F_DUPFD_CLOEXEC, CTL_FD_BASE);
+    if (!SYS_FAILED(hi)) { sys_close(fd); fd = hi; }
+    ctl_serve((int)fd);
+  }
+}
+
+/* -- Start and stop --------------------------------------------------------- */
+
+/* The directory: ours, a directory (not a link), mode 0700. */
+static int ctl_dir(const char *dir, uint32_t uid)
+{
+  long r = sys_call2(SYS_mkdir, dir, 0700);
+  if (SYS_FAILED(r) && r != -17 /* EEXIST */) {
+    log_printf("lurk: no control channel: cannot create %s: %s\n", dir, "error");
+    return -1;
+  }
+  struct stat st;
+  r = sys_call4(SYS_newfstatat, AT_FDCWD, dir, &st, AT_SYMLINK_NOFOLLOW);
+  if (SYS_FAILED(r) || !S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 0777) != 0700) {
+    log_printf("lurk: no control channel: %s is not a directory of uid %u with mode 0700\n", dir, uid);
+    return -1;
+  }
+  return 0;
+}
+
+void ctl_start(void)
+{
+  uint32_t uid = (uint32_t)sys_call0(SYS_geteuid);
+  char dir[64];
+  log_snprintf(dir, sizeof dir, CTL_DIR_FMT, uid);
+  if (ctl_dir(dir, uid)) return;
+  ctl_pid = sys_getpid();
+  log_snprintf(ctl_path, sizeof ctl_path, "%s/%ld", dir, ctl_pid);
+  long fd = sys_call3(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (SYS_FAILED(fd)) { log_printf("lurk: no control channel: socket: error %ld\n", -fd); return; }
+  long hi = sys_fcntl(fd, F_DUPFD_CLOEXEC, CTL_FD_BASE);
+  if (!SYS_FAILED(hi)) { sys_close(fd); fd = hi; }
+  struct sockaddr_un a = { .sun_family = AF_UNIX };
+  lurk_memcpy(a.sun_path, ctl_path, lurk_strlen(ctl_path) + 1);
+  sys_call1(SYS_unlink, ctl_path); /* a stale socket of an earlier process with this pid */
+  long r = sys_call3(SYS_bind, fd, &a, sizeof a);
+  if (!SYS_FAILED(r)) r = sys_call2(SYS_chmod, ctl_path, 0600);
+  if (!SYS_FAILED(r)) r = sys_call2(SYS_listen, fd, 4);
+  if (SYS_FAILED(r)) {
+    log_printf("lurk: no control channel: cannot listen on %s: error %ld\n", ctl_path, -r);
+    sys_close(fd);
+    ctl_path[0] = 0;
+    return;
+  }
+  ctl_lfd = (int)fd;
+  struct lurk_thread *t = thr_alloc();
+  uint64_t all = ~0ull, old;
+  sys_call4(SYS_rt_sigprocmask, 2, &all, &old, 8);
+  r = lurk_spawn((void *)t->tls.engine_sp, ctl_main, t);
+  sys_call4(SYS_rt_sigprocmask, 2, &old, 0, 8);
+  if (SYS_FAILED(r)) {
+    log_printf("lurk: no control channel: cannot start its thread: error %ld\n", -r);
+    thr_release(t);
+    ctl_stop();
+  }
+  LOG(LOG_INFO, "control channel at %s\n", ctl_path);
+}
+
+void ctl_after_fork(void)
+{
+  if (ctl_lfd < 0) return;
+  sys_close(ctl_lfd);
+  if (ctl_cfd >= 0) sys_close(ctl_cfd);
+  ctl_lfd = ctl_cfd = -1;
+  ctl_tid = 0;
+  ctl_path[0] = 0;
+  ctl_start();
+}
+
+void ctl_stop(void)
+{
+  if (ctl_path[0] && sys_getpid() == ctl_pid) sys_call1(SYS_unlink, ctl_path);
+  ctl_path[0] = 0;
+}
