@@ -133,6 +133,12 @@ lurk_ctx_resume:
 ** On a miss it pops the slot before entering the dispatcher. */
 /* C call (nr, a0..a4) -> syscall registers: rax = nr, rdi, rsi, rdx,
 ** r10, r8 (a5, on the stack, is the caller's to load into r9). */
+/* Clean-call state in the thread block (used by the macros below and lurk_cc). */
+#define CCX(i) TLS_XSAVE + 160 + 16 * i
+#define CC_FCW TLS_XSAVE + 0
+#define CC_FSW TLS_XSAVE + 2
+#define CC_TMP TLS_XSAVE + 416  /* 28-byte fnstenv image (slow path) */
+#define CC_TMP2 TLS_XSAVE + 448 /* MXCSR and x87 words after the call */
 /* The app's xmm0-15, saved by a clean call in the thread block: restore
 ** (CC_XMM_LOAD) or save (CC_XMM_STORE) them all. */
 .macro CC_XMM_LOAD
@@ -381,11 +387,6 @@ lurk_safe_copy_fault:
 ** may run through; lurk_cc_post..lurk_cc_end, where a signal makes the
 ** handler arm that step itself (sig handler, cc_signal).
 */
-#define CCX(i) TLS_XSAVE + 160 + 16 * i
-#define CC_FCW TLS_XSAVE + 0
-#define CC_FSW TLS_XSAVE + 2
-#define CC_TMP TLS_XSAVE + 416  /* 28-byte fnstenv image (slow path) */
-#define CC_TMP2 TLS_XSAVE + 448 /* MXCSR and x87 words after the call */
 #define CC_MXCSR TLS_XSAVE + 456 /* not 24: xstate.c's xsave writes there */
         .globl lurk_cc
         .hidden lurk_cc
