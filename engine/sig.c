@@ -276,19 +276,29 @@ void sig_clear_handlers(void)
   lock_release(&sa_lock);
 }
 
-void sig_fault(struct lurk_thread *t, uint64_t addr, int code)
+void sig_force(struct lurk_thread *t, int sig, int code, uint64_t addr, uint64_t pc,
+               uint64_t trapno, uint64_t err)
 {
   uint64_t cur;
   sys_call4(SYS_rt_sigprocmask, 0, 0, &cur, 8);
   /* As the kernel's force_sig: blocked or ignored means the default action. */
-  if ((cur & SIG_BIT(11)) || app_sa[11].handler <= 1) sig_die(11);
+  if ((cur & SIG_BIT(sig)) || app_sa[sig].handler <= 1) sig_die(sig);
   int32_t info[32];
   lurk_memset(info, 0, sizeof info);
-  info[0] = 11;
+  info[0] = sig;
   info[2] = code;
   __builtin_memcpy(&info[4], &addr, 8);
-  t->tls.mctx.rip = addr;
-  sig_queue(t, info, 4 /* user-mode fault */, 14 /* #PF */, addr, 1);
+  t->tls.mctx.rip = pc;
+  sig_queue(t, info, err, trapno, trapno == 14 ? addr : 0, 1);
+}
+
+void sig_fault(struct lurk_thread *t, uint64_t addr, int code)
+{
+  /* An instruction fetch: #PF with the user and fetch bits, and the
+  ** protection bit for a present page or a kernel address (the kernel
+  ** sets it for those so that user space cannot probe its mappings). */
+  uint64_t err = 0x14 | (code == 2 || addr >= 0x800000000000ull ? 1 : 0);
+  sig_force(t, 11, code, addr, addr, 14, err);
 }
 
 void sig_save(struct sig_action *save) { lurk_memcpy(save, app_sa, sizeof app_sa); }

@@ -305,6 +305,17 @@ static struct cache_exit *tr_call_push(uint8_t **p, struct cache_block *b, uint6
   return e;
 }
 
+/* An emulation exit: the instruction at pc does not run in the cache; the
+** dispatcher does what the CPU would (arch_emulate, emul.c). The app state
+** is whole up to the stub's last store, as before a syscall. */
+static void tr_emul(uint8_t **p, struct cache_block *b, uint64_t pc)
+{
+  tr_rec(*p, XL_AT, pc, 0);
+  struct cache_exit *e = cache_exit_new(b, CACHE_EXIT_EMUL, pc);
+  e->stub = *p;
+  emit_exit_stub(p, e->id, TLS_EXIT_ID, TLS_DISP_ENTRY);
+}
+
 /* -- Instrumentation ------------------------------------------------------------- */
 
 /* A clean call: past the red zone, site id, call lurk_cc (context.S). */
@@ -427,12 +438,11 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
     if (n == max || off >= avail ||
         ZYAN_FAILED(ZydisDecoderDecodeFull(&tr_dec, buf + off, avail - off, &in, ops))) {
       if (n == 0) {
-        if (avail - off < ZYDIS_MAX_INSTRUCTION_LENGTH) {
-          tr_fail.pc = pc;
-          tr_fail.nbytes = 0;
-          return LURK_ERR(FAULT);
-        }
-        return tr_unsupported(pc, buf + off, 15, "cannot decode");
+        /* Bytes that do not decode: the CPU's #UD (or #GP, #PF) is raised
+        ** by emulation, with the fault's own address. */
+        tr_emul(&p, b, pc);
+        pc++;
+        break;
       }
       /* Fall through to a new block at pc. */
       tr_rec(p, XL_AT, pc, 0);
@@ -476,8 +486,11 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
     case ZYDIS_CATEGORY_UNCOND_BR:
     case ZYDIS_CATEGORY_CALL: {
       int is_call = in.meta.category == ZYDIS_CATEGORY_CALL;
-      if (in.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
-        return tr_unsupported(pc, bytes, in.length, "far branch");
+      if (in.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR) { /* through memory */
+        tr_emul(&p, b, pc);
+        done = 1;
+        break;
+      }
       if (ops[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
         ZyanU64 target;
         ZydisCalcAbsoluteAddress(&in, &ops[0], pc, &target);
@@ -506,9 +519,20 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
     case ZYDIS_CATEGORY_COND_BR: {
       ZyanU64 target;
       ZydisCalcAbsoluteAddress(&in, &ops[0], pc, &target);
-      if (in.mnemonic == ZYDIS_MNEMONIC_XBEGIN)
-        return tr_unsupported(pc, bytes, in.length, "xbegin (transactional memory)");
-      if (in.mnemonic == ZYDIS_MNEMONIC_JRCXZ || in.mnemonic == ZYDIS_MNEMONIC_JECXZ ||
+      if (in.mnemonic == ZYDIS_MNEMONIC_XBEGIN) {
+        /* A real transaction in the cache: an abort restores the app state
+        ** and lands on the exit to the fallback with eax set. Without RTM
+        ** the CPU raises #UD here, at the app pc (the record). */
+        if (in.operand_width != 32)
+          return tr_unsupported(pc, bytes, in.length, "xbegin with a 16-bit offset");
+        tr_rec(p, XL_AT, pc, 0);
+        pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, target);
+        tr_align(&p, 2);
+        emit_u8(&p, 0xc7);
+        emit_u8(&p, 0xf8);
+        pend[npend++].field = p;
+        emit_u8(&p, 0); emit_u8(&p, 0); emit_u8(&p, 0); emit_u8(&p, 0);
+      } else if (in.mnemonic == ZYDIS_MNEMONIC_JRCXZ || in.mnemonic == ZYDIS_MNEMONIC_JECXZ ||
           in.mnemonic == ZYDIS_MNEMONIC_LOOP || in.mnemonic == ZYDIS_MNEMONIC_LOOPE ||
           in.mnemonic == ZYDIS_MNEMONIC_LOOPNE) {
         /* rel8 only: jrcxz +2; jmp short over; [nops] jmp taken; [nops] jmp fallthrough */
@@ -539,8 +563,11 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
       break;
     }
     case ZYDIS_CATEGORY_RET:
-      if (in.mnemonic != ZYDIS_MNEMONIC_RET || in.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
-        return tr_unsupported(pc, bytes, in.length, "far return");
+      if (in.mnemonic != ZYDIS_MNEMONIC_RET || in.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR) {
+        tr_emul(&p, b, pc); /* lret, iret */
+        done = 1;
+        break;
+      }
       tr_rec(p, XL_AT, pc, 0);
       emit_gs_store(&p, R_RCX, TLS_SPILL_RCX);
       tr_rec(p, XL_RCX, pc, 0);
@@ -572,8 +599,13 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
       done = 1;
       break;
     default:
-      if (in.mnemonic == ZYDIS_MNEMONIC_INT && !(ops[0].imm.value.u == 3))
-        return tr_unsupported(pc, bytes, in.length, "int n (32-bit system call)");
+      if (in.mnemonic == ZYDIS_MNEMONIC_INT && ops[0].imm.value.u == 0x80)
+        return tr_unsupported(pc, bytes, in.length, "int 0x80 (32-bit system call)");
+      if (in.mnemonic == ZYDIS_MNEMONIC_INT && ops[0].imm.value.u != 3) {
+        tr_emul(&p, b, pc); /* #GP: the gate is not user-callable */
+        done = 1;
+        break;
+      }
       if ((in.attributes & ZYDIS_ATTRIB_HAS_MODRM) && in.raw.modrm.mod == 0 &&
           in.raw.modrm.rm == 5) {
         LURK_CHECK(tr_riprel(&p, pc, bytes, &in, ops));
