@@ -33,6 +33,9 @@ struct lurk_thread;
 ** raises. */
 void arch_emulate(struct lurk_thread *t);
 void arch_patch_unlink(struct cache_exit *e);
+/* The cache pc of an empty lookup-table slot: the lookup matches it only
+** for target 0 (the empty key), so it is the miss for target 0 (context.S). */
+extern const uint8_t arch_ibl_empty[];
 
 /* -- Signals (signal.c) ------------------------------------------------------ */
 struct lurk_thread;
