@@ -32,6 +32,15 @@
 static ZydisDecoder em_dec;
 static int em_ready;
 
+/* vm_prot under the cache lock (the dispatcher does not hold it here). */
+static int em_prot(uint64_t addr)
+{
+  cache_lock();
+  int prot = vm_prot(addr);
+  cache_unlock();
+  return prot;
+}
+
 static void em_ud(struct lurk_thread *t, uint64_t pc) { sig_force(t, 4, ILL_ILLOPN, pc, pc, EM_UD, 0); }
 static void em_gp(struct lurk_thread *t, uint64_t pc, uint64_t err)
 {
@@ -41,7 +50,7 @@ static void em_gp(struct lurk_thread *t, uint64_t pc, uint64_t err)
 /* A data access to addr faulted (write: a store): #PF as the kernel reports it. */
 static void em_pf(struct lurk_thread *t, uint64_t pc, uint64_t addr, int write)
 {
-  int prot = vm_prot(addr);
+  int prot = em_prot(addr);
   int present = prot >= 0 || addr >= 0x800000000000ull;
   sig_force(t, 11, prot >= 0 ? 2 /* SEGV_ACCERR */ : 1 /* SEGV_MAPERR */, addr, pc, EM_PF,
             4 | (write ? 2 : 0) | (present ? 1 : 0));
@@ -174,8 +183,13 @@ void arch_emulate(struct lurk_thread *t)
     ZydisDecoderInit(&em_dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
     em_ready = 1;
   }
-  while (avail < sizeof buf && !arch_copy_in(buf + avail, pc + avail, 1)) avail++;
-  if (avail == 0) { sig_fault(t, pc, vm_prot(pc) < 0 ? 1 : 2); return; }
+  /* Fetch as the CPU does: from executable pages only. */
+  while (avail < sizeof buf) {
+    int prot = ((pc + avail) & 0xfff) && avail ? PROT_EXEC : em_prot(pc + avail);
+    if (prot < 0 || !(prot & PROT_EXEC) || arch_copy_in(buf + avail, pc + avail, 1)) break;
+    avail++;
+  }
+  if (avail == 0) { sig_fault(t, pc, em_prot(pc) < 0 ? 1 : 2); return; }
   ZydisDecodedInstruction in;
   ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
   ZyanStatus s = ZydisDecoderDecodeFull(&em_dec, buf, avail, &in, ops);
@@ -183,7 +197,7 @@ void arch_emulate(struct lurk_thread *t)
     if (s == ZYDIS_STATUS_NO_MORE_DATA && avail < sizeof buf) {
       /* The instruction runs into a page it cannot be fetched from. */
       uint64_t bad = pc + avail;
-      int prot = vm_prot(bad);
+      int prot = em_prot(bad);
       sig_force(t, 11, prot < 0 ? 1 : 2, bad, pc, EM_PF, 0x14 | (prot >= 0 ? 1 : 0));
     } else if (s == ZYDIS_STATUS_INSTRUCTION_TOO_LONG) {
       em_gp(t, pc, 0);

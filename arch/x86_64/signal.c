@@ -296,10 +296,13 @@ void lurk_sig_entry(int sig, void *infop, void *ucp)
     if (b && xl_apply(b, pc, &m, &t->tls, sync)) {
       t->smc_solo = 1;
       to_dispatcher(t, uc, &m);
-    } else if (b) {
-      sig_internal(sig, pc, addr);
     }
-    return; /* in the engine: the write is retried */
+    /* In the engine, or in lurk's code of a block where the state is not
+    ** whole (a call's return-address store, a ret's slot rewrite: code on
+    ** the stack, e.g. gcc's nested-function trampolines): the write is
+    ** retried, and the page's blocks are flushed at the thread's next
+    ** dispatcher entry. */
+    return;
   }
   if ((sig == 11 || sig == 7) && pc == (uint64_t)lurk_safe_copy_insn) {
     sc->rip = (uint64_t)lurk_safe_copy_fault;

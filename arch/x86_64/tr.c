@@ -6,6 +6,7 @@
 ** call is always the first instruction of its block.
 */
 #include <Zydis/Zydis.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include "../arch.h"
 #include "emit.h"
@@ -16,6 +17,7 @@
 #include "../../engine/log.h"
 #include "../../engine/mem.h"
 #include "../../engine/opt.h"
+#include "../../engine/vm.h"
 
 #define TR_MAX_INSN 96
 #define TR_FETCH 1536
@@ -57,9 +59,23 @@ void arch_memory_changed(uint64_t lo, uint64_t hi)
 
 static int tr_page_known(uint64_t page) { return tr_rpages[page & (TR_RPAGES - 1)] == page + 1; }
 
-/* Copy up to n app bytes at pc, stopping at the first unreadable page. */
+/* How many of the n bytes at pc lie on executable pages: an instruction
+** fetch from a page without PROT_EXEC faults (NX), however readable. */
+static size_t tr_exec_span(uint64_t pc, size_t n)
+{
+  for (uint64_t pg = pc >> 12; pg <= (pc + n - 1) >> 12; pg++) {
+    int prot = vm_prot(pg << 12);
+    if (prot < 0 || !(prot & PROT_EXEC)) return pg << 12 <= pc ? 0 : (pg << 12) - pc;
+  }
+  return n;
+}
+
+/* Copy up to n app bytes at pc, stopping at the first page that is
+** unreadable or not executable. */
 static size_t tr_fetch(uint64_t pc, uint8_t *buf, size_t n)
 {
+  n = tr_exec_span(pc, n);
+  if (n == 0) return 0;
   uint64_t first = pc >> 12, last = (pc + n - 1) >> 12;
   if (tr_page_known(first) && tr_page_known(last)) {
     lurk_memcpy(buf, (void *)pc, n);
@@ -74,10 +90,18 @@ static size_t tr_fetch(uint64_t pc, uint8_t *buf, size_t n)
     lurk_memcpy(buf, (void *)pc, n);
     return n;
   }
-  if (SYS_FAILED(r)) return 0;
-  for (uint64_t pg = first; pg <= last && ((pg + 1) << 12) <= pc + (uint64_t)r; pg++)
+  size_t got = SYS_FAILED(r) ? 0 : (size_t)r;
+  for (uint64_t pg = first; pg <= last && ((pg + 1) << 12) <= pc + got; pg++)
     tr_rpages[pg & (TR_RPAGES - 1)] = pg + 1;
-  return (size_t)r;
+  /* A page process_vm_readv refuses may still be executable (write+exec
+  ** or exec-only: no VM_READ): read it with the soft-faulting copy. */
+  while (got < n) {
+    size_t k = (size_t)(((pc + got) | 0xfff) + 1 - (pc + got));
+    if (k > n - got) k = n - got;
+    if (arch_copy_in(buf + got, pc + got, k)) break;
+    got += k;
+  }
+  return got;
 }
 
 /* -- Translation records (xl.h) ------------------------------------------------ */
