@@ -185,13 +185,18 @@ static void to_dispatcher(struct lurk_thread *t, struct k_ucontext *uc, const st
   sc->eflags &= ~(EFL_TF | EFL_DF);
 }
 
-/* Queue the signal; an asynchronous one also stays blocked in the kernel
-** until it is delivered, so more of it wait there (coalescing as natively,
-** where it would be blocked while its handler runs) instead of arriving
-** over and over before the thread reaches a delivery point. */
+/* Queue the signal. After an asynchronous one, every signal the thread
+** did not block stays blocked in the kernel until it is delivered, so the
+** others wait there (coalescing as natively, where it would be blocked
+** while its handler runs) instead of arriving over and over before the
+** thread reaches a delivery point, and the kernel hands them over one at a
+** time, in its own order (lowest number first, queued real-time instances
+** in order: lurk could not put one back in its place). SIGTRAP stays open
+** for lurk's single step. */
 static void queue(struct lurk_thread *t, int sig, void *infop, struct k_ucontext *uc, int sync,
                   uint64_t app_pc)
 {
+  (void)sig;
   struct k_sigcontext *sc = &uc->uc_mcontext;
   uint64_t addr;
   __builtin_memcpy(&addr, (uint8_t *)infop + 16, 8);
@@ -200,9 +205,10 @@ static void queue(struct lurk_thread *t, int sig, void *infop, struct k_ucontext
     __builtin_memcpy((uint8_t *)infop + 16, &app_pc, 8);
   }
   sig_queue(t, infop, sc->err, sc->trapno, sc->cr2, sync);
-  if (!sync && sig != 9 && sig != 19 && !(uc->uc_sigmask & SIG_BIT(sig))) {
-    uc->uc_sigmask |= SIG_BIT(sig);
-    t->sig_tmpblocked |= SIG_BIT(sig);
+  if (!sync) {
+    uint64_t add = ~uc->uc_sigmask & ~(SIG_BIT(9) | SIG_BIT(19) | SIG_BIT(5));
+    uc->uc_sigmask |= add;
+    t->sig_tmpblocked |= add;
   }
 }
 
