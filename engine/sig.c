@@ -237,8 +237,19 @@ void sig_deliver(struct lurk_thread *t)
                   !on_app_stack(t, t->tls.mctx.gpr[MCTX_RSP]);
     uint64_t stack_top = onstack ? t->app_ss.sp + t->app_ss.size : 0;
     if (!(act.flags & SIG_SA_RESTORER) ||
-        !arch_sig_frame(t, &e, &act, mask, stack_top, &t->app_ss))
-      sig_die(11); /* the kernel cannot build the frame either: SIGSEGV */
+        !arch_sig_frame(t, &e, &act, mask, stack_top, &t->app_ss)) {
+      /* The frame cannot be written (an unwritable alternate stack, no
+      ** restorer): as the kernel's force_sigsegv, SIGSEGV (SI_KERNEL) is
+      ** delivered next, on whatever stack its own handler asks for; fatal
+      ** if the failed signal was SIGSEGV or SIGSEGV is blocked or ignored. */
+      if (sig == 11 || (mask & SIG_BIT(11)) || app_sa[11].handler <= 1) sig_die(11);
+      int32_t info[32];
+      lurk_memset(info, 0, sizeof info);
+      info[0] = 11;
+      info[2] = 0x80; /* SI_KERNEL */
+      sig_queue(t, info, 0, 0, 0, 1);
+      continue;
+    }
     if (t->app_ss.flags & (int32_t)0x80000000 && onstack) { t->app_ss.sp = 0; t->app_ss.size = 0; }
     mask |= act.mask;
     if (!(act.flags & SIG_SA_NODEFER)) mask |= SIG_BIT(sig);

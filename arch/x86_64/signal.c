@@ -191,8 +191,10 @@ static void to_dispatcher(struct lurk_thread *t, struct k_ucontext *uc, const st
 ** while its handler runs) instead of arriving over and over before the
 ** thread reaches a delivery point, and the kernel hands them over one at a
 ** time, in its own order (lowest number first, queued real-time instances
-** in order: lurk could not put one back in its place). SIGTRAP stays open
-** for lurk's single step. */
+** in order: lurk could not put one back in its place). The signals a fault
+** raises stay open: blocked, a fault (the app's, or lurk's soft-faulting
+** copies, or lurk's single step) would kill the process. */
+#define SIG_SYNC (SIG_BIT(4) | SIG_BIT(5) | SIG_BIT(7) | SIG_BIT(8) | SIG_BIT(11))
 static void queue(struct lurk_thread *t, int sig, void *infop, struct k_ucontext *uc, int sync,
                   uint64_t app_pc)
 {
@@ -206,7 +208,7 @@ static void queue(struct lurk_thread *t, int sig, void *infop, struct k_ucontext
   }
   sig_queue(t, infop, sc->err, sc->trapno, sc->cr2, sync);
   if (!sync) {
-    uint64_t add = ~uc->uc_sigmask & ~(SIG_BIT(9) | SIG_BIT(19) | SIG_BIT(5));
+    uint64_t add = ~uc->uc_sigmask & ~(SIG_BIT(9) | SIG_BIT(19) | SIG_SYNC);
     uc->uc_sigmask |= add;
     t->sig_tmpblocked |= add;
   }
