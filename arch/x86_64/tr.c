@@ -340,6 +340,18 @@ static void tr_emul(uint8_t **p, struct cache_block *b, uint64_t pc)
   emit_exit_stub(p, e->id, TLS_EXIT_ID, TLS_DISP_ENTRY);
 }
 
+/* Does the CPU have RTM (CPUID.7.0:EBX bit 11)? */
+static int tr_has_rtm(void)
+{
+  static int rtm = -1;
+  if (rtm < 0) {
+    uint32_t a = 7, b, c = 0, d;
+    __asm__("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+    rtm = (b >> 11) & 1;
+  }
+  return rtm;
+}
+
 /* -- Instrumentation ------------------------------------------------------------- */
 
 /* A clean call: past the red zone, site id, call lurk_cc (context.S). */
@@ -544,18 +556,24 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
       ZyanU64 target;
       ZydisCalcAbsoluteAddress(&in, &ops[0], pc, &target);
       if (in.mnemonic == ZYDIS_MNEMONIC_XBEGIN) {
-        /* A real transaction in the cache: an abort restores the app state
-        ** and lands on the exit to the fallback with eax set. Without RTM
-        ** the CPU raises #UD here, at the app pc (the record). */
-        if (in.operand_width != 32)
-          return tr_unsupported(pc, bytes, in.length, "xbegin with a 16-bit offset");
+        /* With RTM: a transaction that aborts at once (status 0: no
+        ** reason given, no retry hint), as Valgrind does. A real one in the
+        ** cache aborts anyway the first time it reaches code not yet
+        ** translated (the engine's system calls), and the abort rolls back
+        ** that translation: it would never commit. Without RTM the CPU's
+        ** #UD comes from the copied instruction, at the record's app pc. */
         tr_rec(p, XL_AT, pc, 0);
-        pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, target);
-        tr_align(&p, 2);
-        emit_u8(&p, 0xc7);
-        emit_u8(&p, 0xf8);
-        pend[npend++].field = p;
-        emit_u8(&p, 0); emit_u8(&p, 0); emit_u8(&p, 0); emit_u8(&p, 0);
+        if (tr_has_rtm()) {
+          emit_u8(&p, 0xb8); /* mov eax, 0 (flags as before the xbegin) */
+          emit_u8(&p, 0); emit_u8(&p, 0); emit_u8(&p, 0); emit_u8(&p, 0);
+          tr_rec(p, XL_NONE, pc, 0); /* the exit: stepped to its target */
+          pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, target);
+          pend[npend++].field = tr_exit_br(&p, -1);
+          done = 1;
+          break;
+        }
+        lurk_memcpy(p, bytes, in.length);
+        p += in.length;
       } else if (in.mnemonic == ZYDIS_MNEMONIC_JRCXZ || in.mnemonic == ZYDIS_MNEMONIC_JECXZ ||
           in.mnemonic == ZYDIS_MNEMONIC_LOOP || in.mnemonic == ZYDIS_MNEMONIC_LOOPE ||
           in.mnemonic == ZYDIS_MNEMONIC_LOOPNE) {

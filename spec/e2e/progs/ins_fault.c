@@ -10,7 +10,8 @@
  * int $0x81 (#GP); then far jmp/call through memory with the user code
  * selector, lretq/lret to the program's own code, and iretq/iret (they run
  * natively); xbegin: real transactions where the CPU has RTM (only the
- * results are printed: commit vs abort is the CPU's choice), SIGILL where it
+ * results are printed: commit vs abort is the CPU's choice, and lurk
+ * always aborts), SIGILL where it
  * has not. */
 #define _GNU_SOURCE
 #include <cpuid.h>
