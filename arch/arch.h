@@ -27,7 +27,15 @@ LURK_NORETURN void arch_translate_failed(struct cache_block *b, lurk_status s);
 ** knew about those pages being readable. */
 void arch_memory_changed(uint64_t lo, uint64_t hi);
 void arch_patch_link(struct cache_exit *e, uint8_t *to);
+struct lurk_thread;
+/* The instruction at t's pc does not run in the cache (an emulation exit,
+** emul.c): do to t's context what the CPU would, or queue the signal it
+** raises. */
+void arch_emulate(struct lurk_thread *t);
 void arch_patch_unlink(struct cache_exit *e);
+/* The cache pc of an empty lookup-table slot: the lookup matches it only
+** for target 0 (the empty key), so it is the miss for target 0 (context.S). */
+extern const uint8_t arch_ibl_empty[];
 
 /* -- Signals (signal.c) ------------------------------------------------------ */
 struct lurk_thread;

@@ -289,6 +289,11 @@ static int range_has_code(uint64_t lo, uint64_t hi)
 /* -- Indirect-branch table ------------------------------------------------------ */
 
 #define IBL_PROBE_MAX 64
+/* Keys: 0 ends a probe chain, IBL_TOMB marks a removed entry. Neither may
+** send a lookup for a real target elsewhere: an empty slot's value is the
+** lookup's miss for target 0 (arch_ibl_empty), and the tombstone key is a
+** non-canonical address, which no instruction fetch can reach. */
+#define IBL_TOMB 0x8000000000000001ull
 static uint64_t *ibl_tab; /* pairs {app pc, cache pc} */
 static uint32_t ibl_entries, ibl_used;
 
@@ -309,6 +314,7 @@ static void ibl_alloc(uint32_t entries)
   ibl_used = 0;
   ibl_tab = mem_map((size_t)(entries + IBL_PROBE_MAX + 1) * 16, PROT_READ | PROT_WRITE);
   if (!ibl_tab) log_fatal("cannot map the indirect-branch table");
+  for (uint32_t i = 0; i < entries + IBL_PROBE_MAX + 1; i++) ibl_tab[2 * i + 1] = (uint64_t)arch_ibl_empty;
 }
 
 static int ibl_put(uint64_t pc, uint8_t *cpc)
@@ -316,7 +322,7 @@ static int ibl_put(uint64_t pc, uint8_t *cpc)
   uint32_t s = ibl_slot(pc);
   for (uint32_t i = 0; i < IBL_PROBE_MAX; i++, s++) {
     if (ibl_tab[2 * s] == pc) { ibl_tab[2 * s + 1] = (uint64_t)cpc; return 1; }
-    if (ibl_tab[2 * s] <= 1) {
+    if (ibl_tab[2 * s] == 0 || ibl_tab[2 * s] == IBL_TOMB) {
       /* Value first: a concurrent prober that sees the key sees the value. */
       ibl_tab[2 * s + 1] = (uint64_t)cpc;
       __atomic_store_n(&ibl_tab[2 * s], pc, __ATOMIC_RELEASE);
@@ -337,7 +343,7 @@ void cache_ibl_insert(uint64_t pc, uint8_t *cpc)
     uint32_t n = ibl_entries + IBL_PROBE_MAX;
     ibl_alloc(ibl_entries * 2);
     for (uint32_t i = 0; i < n; i++)
-      if (old[2 * i] > 1) ibl_put(old[2 * i], (uint8_t *)old[2 * i + 1]);
+      if (old[2 * i] != 0 && old[2 * i] != IBL_TOMB) ibl_put(old[2 * i], (uint8_t *)old[2 * i + 1]);
     thr_ibl_table_changed();
   }
   ibl_put(pc, cpc); /* a full probe window just leaves pc to the dispatcher */
@@ -350,7 +356,7 @@ static void ibl_remove(uint64_t pc, const uint8_t *lo, const uint8_t *hi)
   for (uint32_t i = 0; i < IBL_PROBE_MAX && ibl_tab[2 * s]; i++, s++)
     if (ibl_tab[2 * s] == pc) {
       uint64_t v = ibl_tab[2 * s + 1];
-      if (v >= (uint64_t)lo && v < (uint64_t)hi) ibl_tab[2 * s] = 1; /* tombstone */
+      if (v >= (uint64_t)lo && v < (uint64_t)hi) ibl_tab[2 * s] = IBL_TOMB;
       return;
     }
 }

@@ -5,7 +5,8 @@
 #define LURK_CACHE_H
 #include "lurk.h"
 
-enum { CACHE_EXIT_DIRECT = 1, CACHE_EXIT_SYSCALL = 2 };
+/* EMUL: the instruction at target does not run in the cache (arch_emulate). */
+enum { CACHE_EXIT_DIRECT = 1, CACHE_EXIT_SYSCALL = 2, CACHE_EXIT_EMUL = 3 };
 
 struct cache_block;
 

@@ -95,6 +95,9 @@ void disp_dispatch(struct arch_tls *tls)
     if (e->kind == CACHE_EXIT_SYSCALL) {
       scall_handle(t);
       e = NULL;
+    } else if (e->kind == CACHE_EXIT_EMUL) {
+      arch_emulate(t);
+      e = NULL;
     }
   }
   disp_finish(t, e, ibl);

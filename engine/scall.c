@@ -22,6 +22,7 @@
 #include "sig.h"
 #include "vm.h"
 #include "../bindings/lb.h"
+#include "../arch/arch.h"
 #include "../arch/x86_64/syscall.h"
 
 #define E(x) ((uint64_t)-(int64_t)(x))
@@ -68,16 +69,49 @@ static void exec_check(int dirfd, const char *path)
     LOG(LOG_WARN, "warning: %s is setuid/setgid: it runs without lurk\n", path);
 }
 
+/* Is the app's string at s readable up to its NUL (within the kernel's
+** limit for one argument, MAX_ARG_STRLEN)? */
+static int app_str_ok(uint64_t s)
+{
+  char buf[256];
+  for (uint64_t p = s; p - s < (32u << 12);) {
+    size_t k = 4096 - (p & 4095);
+    if (k > sizeof buf) k = sizeof buf;
+    if (arch_copy_in(buf, p, k)) return 0;
+    for (size_t i = 0; i < k; i++)
+      if (!buf[i]) return 1;
+    p += k;
+  }
+  return 0;
+}
+
+/* Is the app's NULL-terminated vector of strings at v readable, strings
+** included? Its length in *n. */
+static int app_vec_ok(uint64_t v, size_t *n)
+{
+  for (size_t i = 0; i < (1u << 20); i++) {
+    uint64_t p;
+    if (arch_copy_in(&p, v + 8 * i, 8)) return 0;
+    if (!p) { *n = i; return 1; }
+    if (!app_str_ok(p)) return 0;
+  }
+  return 0;
+}
+
 static uint64_t scall_execve(struct arch_mctx *m, int at)
 {
   int dirfd = at ? (int)ARCH_SC_ARG(m, 0) : AT_FDCWD;
   const char *path = (const char *)ARCH_SC_ARG(m, at);
   char **envp = (char **)ARCH_SC_ARG(m, at + 2);
-  lb_event_exec(path, (char *const *)ARCH_SC_ARG(m, at + 1));
-  if (!opt.follow || !opt.lib) return arch_syscall_app(m);
-  if (path) exec_check(dirfd, path);
-  size_t n = 0;
-  while (envp && envp[n]) n++;
+  size_t n = 0, nargv = 0;
+  /* Arguments the kernel cannot read are the kernel's to refuse (EFAULT,
+  ** or first ENOENT and the like, in its order): lurk reads none of them. */
+  int path_ok = path && app_str_ok((uint64_t)path);
+  int argv_ok = !ARCH_SC_ARG(m, at + 1) || app_vec_ok(ARCH_SC_ARG(m, at + 1), &nargv);
+  int envp_ok = !envp || app_vec_ok((uint64_t)envp, &n);
+  if (path_ok && argv_ok) lb_event_exec(path, (char *const *)ARCH_SC_ARG(m, at + 1));
+  if (!opt.follow || !opt.lib || !path_ok || !argv_ok || !envp_ok) return arch_syscall_app(m);
+  exec_check(dirfd, path);
   size_t cap = (n + 4) * sizeof(char *);
   char **env = mem_alloc(cap);
   char *optbuf = mem_alloc(4096);
@@ -219,7 +253,8 @@ void scall_handle(struct lurk_thread *t)
     break;
   case SYS_arch_prctl:
     if (a0 == ARCH_SET_GS) { t->app_gs_base = a1; r = 0; }
-    else if (a0 == ARCH_GET_GS) { *(uint64_t *)a1 = t->app_gs_base; r = 0; }
+    else if (a0 == ARCH_GET_GS)
+      r = arch_copy_out(a1, &t->app_gs_base, 8) ? E(14 /* EFAULT */) : 0;
     else r = arch_syscall_app(m);
     break;
   case SYS_rt_sigaction: r = sig_sigaction(m); break;

@@ -237,8 +237,19 @@ void sig_deliver(struct lurk_thread *t)
                   !on_app_stack(t, t->tls.mctx.gpr[MCTX_RSP]);
     uint64_t stack_top = onstack ? t->app_ss.sp + t->app_ss.size : 0;
     if (!(act.flags & SIG_SA_RESTORER) ||
-        !arch_sig_frame(t, &e, &act, mask, stack_top, &t->app_ss))
-      sig_die(11); /* the kernel cannot build the frame either: SIGSEGV */
+        !arch_sig_frame(t, &e, &act, mask, stack_top, &t->app_ss)) {
+      /* The frame cannot be written (an unwritable alternate stack, no
+      ** restorer): as the kernel's force_sigsegv, SIGSEGV (SI_KERNEL) is
+      ** delivered next, on whatever stack its own handler asks for; fatal
+      ** if the failed signal was SIGSEGV or SIGSEGV is blocked or ignored. */
+      if (sig == 11 || (mask & SIG_BIT(11)) || app_sa[11].handler <= 1) sig_die(11);
+      int32_t info[32];
+      lurk_memset(info, 0, sizeof info);
+      info[0] = 11;
+      info[2] = 0x80; /* SI_KERNEL */
+      sig_queue(t, info, 0, 0, 0, 1);
+      continue;
+    }
     if (t->app_ss.flags & (int32_t)0x80000000 && onstack) { t->app_ss.sp = 0; t->app_ss.size = 0; }
     mask |= act.mask;
     if (!(act.flags & SIG_SA_NODEFER)) mask |= SIG_BIT(sig);
@@ -276,19 +287,29 @@ void sig_clear_handlers(void)
   lock_release(&sa_lock);
 }
 
-void sig_fault(struct lurk_thread *t, uint64_t addr, int code)
+void sig_force(struct lurk_thread *t, int sig, int code, uint64_t addr, uint64_t pc,
+               uint64_t trapno, uint64_t err)
 {
   uint64_t cur;
   sys_call4(SYS_rt_sigprocmask, 0, 0, &cur, 8);
   /* As the kernel's force_sig: blocked or ignored means the default action. */
-  if ((cur & SIG_BIT(11)) || app_sa[11].handler <= 1) sig_die(11);
+  if ((cur & SIG_BIT(sig)) || app_sa[sig].handler <= 1) sig_die(sig);
   int32_t info[32];
   lurk_memset(info, 0, sizeof info);
-  info[0] = 11;
+  info[0] = sig;
   info[2] = code;
   __builtin_memcpy(&info[4], &addr, 8);
-  t->tls.mctx.rip = addr;
-  sig_queue(t, info, 4 /* user-mode fault */, 14 /* #PF */, addr, 1);
+  t->tls.mctx.rip = pc;
+  sig_queue(t, info, err, trapno, trapno == 14 ? addr : 0, 1);
+}
+
+void sig_fault(struct lurk_thread *t, uint64_t addr, int code)
+{
+  /* An instruction fetch: #PF with the user and fetch bits, and the
+  ** protection bit for a present page or a kernel address (the kernel
+  ** sets it for those so that user space cannot probe its mappings). */
+  uint64_t err = 0x14 | (code == 2 || addr >= 0x800000000000ull ? 1 : 0);
+  sig_force(t, 11, code, addr, addr, 14, err);
 }
 
 void sig_save(struct sig_action *save) { lurk_memcpy(save, app_sa, sizeof app_sa); }

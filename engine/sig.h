@@ -58,6 +58,12 @@ void sig_unlock(void);
 /* A fault lurk found itself (the app jumped to an unreadable address):
 ** queue SIGSEGV for addr, with the app's context at addr. */
 void sig_fault(struct lurk_thread *t, uint64_t addr, int code);
+/* A synchronous signal lurk raises for the app (an instruction it emulates
+** faulted): queued with si_code code, si_addr addr, the app at pc, and the
+** frame's trapno and err (cr2 = addr for a page fault, #PF = 14). As the
+** kernel forces it: blocked or ignored, the default action ends the process. */
+void sig_force(struct lurk_thread *t, int sig, int code, uint64_t addr, uint64_t pc,
+               uint64_t trapno, uint64_t err);
 /* End the process by sig's default action, as natively, after lurk's exit work. */
 LURK_NORETURN void sig_die(int sig);
 /* lurk's handler cannot go on (a fault inside the engine): say so and die by sig. */

@@ -122,7 +122,8 @@ lurk_ctx_resume:
 ** (so each site has its own final indirect jump for the predictor).
 ** In: rcx = app target, gs:TLS_SPILL_RCX = app rcx. Flags are kept with
 ** lahf/seto (no stack use: the app's red zone may be live). Table entries
-** are {app pc, cache pc}; key 0 ends a probe chain, key 1 is a tombstone.
+** are {app pc, cache pc}; key 0 ends a probe chain, key 0x8000000000000001
+** (non-canonical) is a tombstone.
 */
 /* IBL name, count, isret: the lookup routine. count=1 also bumps the
 ** --stats lookup counter (after the flags are saved). isret=1 is the return
@@ -196,6 +197,16 @@ lurk_ctx_resume:
         jmp *%gs:TLS_DISP_ENTRY
 \name\()_end:
 .endm
+
+/* An empty slot's value (arch_ibl_empty): the lookup "hit" key 0, i.e. the
+** app branched to address 0. The registers and rsp are the app's after the
+** branch, as on a miss: leave like one, with target 0. */
+        .globl arch_ibl_empty
+        .hidden arch_ibl_empty
+arch_ibl_empty:
+        movq $0, %gs:TLS_IBL_TARGET
+        movq $-1, %gs:TLS_EXIT_ID
+        jmp *%gs:TLS_DISP_ENTRY
 
         IBL lurk_ibl, 0, 0
         IBL lurk_iblc, 1, 0

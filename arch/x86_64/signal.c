@@ -185,13 +185,20 @@ static void to_dispatcher(struct lurk_thread *t, struct k_ucontext *uc, const st
   sc->eflags &= ~(EFL_TF | EFL_DF);
 }
 
-/* Queue the signal; an asynchronous one also stays blocked in the kernel
-** until it is delivered, so more of it wait there (coalescing as natively,
-** where it would be blocked while its handler runs) instead of arriving
-** over and over before the thread reaches a delivery point. */
+/* Queue the signal. After an asynchronous one, every signal the thread
+** did not block stays blocked in the kernel until it is delivered, so the
+** others wait there (coalescing as natively, where it would be blocked
+** while its handler runs) instead of arriving over and over before the
+** thread reaches a delivery point, and the kernel hands them over one at a
+** time, in its own order (lowest number first, queued real-time instances
+** in order: lurk could not put one back in its place). The signals a fault
+** raises stay open: blocked, a fault (the app's, or lurk's soft-faulting
+** copies, or lurk's single step) would kill the process. */
+#define SIG_SYNC (SIG_BIT(4) | SIG_BIT(5) | SIG_BIT(7) | SIG_BIT(8) | SIG_BIT(11))
 static void queue(struct lurk_thread *t, int sig, void *infop, struct k_ucontext *uc, int sync,
                   uint64_t app_pc)
 {
+  (void)sig;
   struct k_sigcontext *sc = &uc->uc_mcontext;
   uint64_t addr;
   __builtin_memcpy(&addr, (uint8_t *)infop + 16, 8);
@@ -200,9 +207,10 @@ static void queue(struct lurk_thread *t, int sig, void *infop, struct k_ucontext
     __builtin_memcpy((uint8_t *)infop + 16, &app_pc, 8);
   }
   sig_queue(t, infop, sc->err, sc->trapno, sc->cr2, sync);
-  if (!sync && sig != 9 && sig != 19 && !(uc->uc_sigmask & SIG_BIT(sig))) {
-    uc->uc_sigmask |= SIG_BIT(sig);
-    t->sig_tmpblocked |= SIG_BIT(sig);
+  if (!sync) {
+    uint64_t add = ~uc->uc_sigmask & ~(SIG_BIT(9) | SIG_BIT(19) | SIG_SYNC);
+    uc->uc_sigmask |= add;
+    t->sig_tmpblocked |= add;
   }
 }
 
@@ -296,10 +304,13 @@ void lurk_sig_entry(int sig, void *infop, void *ucp)
     if (b && xl_apply(b, pc, &m, &t->tls, sync)) {
       t->smc_solo = 1;
       to_dispatcher(t, uc, &m);
-    } else if (b) {
-      sig_internal(sig, pc, addr);
     }
-    return; /* in the engine: the write is retried */
+    /* In the engine, or in lurk's code of a block where the state is not
+    ** whole (a call's return-address store, a ret's slot rewrite: code on
+    ** the stack, e.g. gcc's nested-function trampolines): the write is
+    ** retried, and the page's blocks are flushed at the thread's next
+    ** dispatcher entry. */
+    return;
   }
   if ((sig == 11 || sig == 7) && pc == (uint64_t)lurk_safe_copy_insn) {
     sc->rip = (uint64_t)lurk_safe_copy_fault;

@@ -6,6 +6,7 @@
 ** call is always the first instruction of its block.
 */
 #include <Zydis/Zydis.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include "../arch.h"
 #include "emit.h"
@@ -16,6 +17,7 @@
 #include "../../engine/log.h"
 #include "../../engine/mem.h"
 #include "../../engine/opt.h"
+#include "../../engine/vm.h"
 
 #define TR_MAX_INSN 96
 #define TR_FETCH 1536
@@ -57,9 +59,23 @@ void arch_memory_changed(uint64_t lo, uint64_t hi)
 
 static int tr_page_known(uint64_t page) { return tr_rpages[page & (TR_RPAGES - 1)] == page + 1; }
 
-/* Copy up to n app bytes at pc, stopping at the first unreadable page. */
+/* How many of the n bytes at pc lie on executable pages: an instruction
+** fetch from a page without PROT_EXEC faults (NX), however readable. */
+static size_t tr_exec_span(uint64_t pc, size_t n)
+{
+  for (uint64_t pg = pc >> 12; pg <= (pc + n - 1) >> 12; pg++) {
+    int prot = vm_prot(pg << 12);
+    if (prot < 0 || !(prot & PROT_EXEC)) return pg << 12 <= pc ? 0 : (pg << 12) - pc;
+  }
+  return n;
+}
+
+/* Copy up to n app bytes at pc, stopping at the first page that is
+** unreadable or not executable. */
 static size_t tr_fetch(uint64_t pc, uint8_t *buf, size_t n)
 {
+  n = tr_exec_span(pc, n);
+  if (n == 0) return 0;
   uint64_t first = pc >> 12, last = (pc + n - 1) >> 12;
   if (tr_page_known(first) && tr_page_known(last)) {
     lurk_memcpy(buf, (void *)pc, n);
@@ -74,10 +90,18 @@ static size_t tr_fetch(uint64_t pc, uint8_t *buf, size_t n)
     lurk_memcpy(buf, (void *)pc, n);
     return n;
   }
-  if (SYS_FAILED(r)) return 0;
-  for (uint64_t pg = first; pg <= last && ((pg + 1) << 12) <= pc + (uint64_t)r; pg++)
+  size_t got = SYS_FAILED(r) ? 0 : (size_t)r;
+  for (uint64_t pg = first; pg <= last && ((pg + 1) << 12) <= pc + got; pg++)
     tr_rpages[pg & (TR_RPAGES - 1)] = pg + 1;
-  return (size_t)r;
+  /* A page process_vm_readv refuses may still be executable (write+exec
+  ** or exec-only: no VM_READ): read it with the soft-faulting copy. */
+  while (got < n) {
+    size_t k = (size_t)(((pc + got) | 0xfff) + 1 - (pc + got));
+    if (k > n - got) k = n - got;
+    if (arch_copy_in(buf + got, pc + got, k)) break;
+    got += k;
+  }
+  return got;
 }
 
 /* -- Translation records (xl.h) ------------------------------------------------ */
@@ -305,6 +329,29 @@ static struct cache_exit *tr_call_push(uint8_t **p, struct cache_block *b, uint6
   return e;
 }
 
+/* An emulation exit: the instruction at pc does not run in the cache; the
+** dispatcher does what the CPU would (arch_emulate, emul.c). The app state
+** is whole up to the stub's last store, as before a syscall. */
+static void tr_emul(uint8_t **p, struct cache_block *b, uint64_t pc)
+{
+  tr_rec(*p, XL_AT, pc, 0);
+  struct cache_exit *e = cache_exit_new(b, CACHE_EXIT_EMUL, pc);
+  e->stub = *p;
+  emit_exit_stub(p, e->id, TLS_EXIT_ID, TLS_DISP_ENTRY);
+}
+
+/* Does the CPU have RTM (CPUID.7.0:EBX bit 11)? */
+static int tr_has_rtm(void)
+{
+  static int rtm = -1;
+  if (rtm < 0) {
+    uint32_t a = 7, b, c = 0, d;
+    __asm__("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+    rtm = (b >> 11) & 1;
+  }
+  return rtm;
+}
+
 /* -- Instrumentation ------------------------------------------------------------- */
 
 /* A clean call: past the red zone, site id, call lurk_cc (context.S). */
@@ -468,12 +515,11 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
     if (n == max || off >= avail ||
         ZYAN_FAILED(ZydisDecoderDecodeFull(&tr_dec, buf + off, avail - off, &in, ops))) {
       if (n == 0) {
-        if (avail - off < ZYDIS_MAX_INSTRUCTION_LENGTH) {
-          tr_fail.pc = pc;
-          tr_fail.nbytes = 0;
-          return LURK_ERR(FAULT);
-        }
-        return tr_unsupported(pc, buf + off, 15, "cannot decode");
+        /* Bytes that do not decode: the CPU's #UD (or #GP, #PF) is raised
+        ** by emulation, with the fault's own address. */
+        tr_emul(&p, b, pc);
+        pc++;
+        break;
       }
       /* Fall through to a new block at pc. */
       tr_rec(p, XL_AT, pc, 0);
@@ -517,8 +563,11 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
     case ZYDIS_CATEGORY_UNCOND_BR:
     case ZYDIS_CATEGORY_CALL: {
       int is_call = in.meta.category == ZYDIS_CATEGORY_CALL;
-      if (in.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
-        return tr_unsupported(pc, bytes, in.length, "far branch");
+      if (in.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR) { /* through memory */
+        tr_emul(&p, b, pc);
+        done = 1;
+        break;
+      }
       if (ops[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
         ZyanU64 target;
         ZydisCalcAbsoluteAddress(&in, &ops[0], pc, &target);
@@ -547,9 +596,26 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
     case ZYDIS_CATEGORY_COND_BR: {
       ZyanU64 target;
       ZydisCalcAbsoluteAddress(&in, &ops[0], pc, &target);
-      if (in.mnemonic == ZYDIS_MNEMONIC_XBEGIN)
-        return tr_unsupported(pc, bytes, in.length, "xbegin (transactional memory)");
-      if (in.mnemonic == ZYDIS_MNEMONIC_JRCXZ || in.mnemonic == ZYDIS_MNEMONIC_JECXZ ||
+      if (in.mnemonic == ZYDIS_MNEMONIC_XBEGIN) {
+        /* With RTM: a transaction that aborts at once (status 0: no
+        ** reason given, no retry hint), as Valgrind does. A real one in the
+        ** cache aborts anyway the first time it reaches code not yet
+        ** translated (the engine's system calls), and the abort rolls back
+        ** that translation: it would never commit. Without RTM the CPU's
+        ** #UD comes from the copied instruction, at the record's app pc. */
+        tr_rec(p, XL_AT, pc, 0);
+        if (tr_has_rtm()) {
+          emit_u8(&p, 0xb8); /* mov eax, 0 (flags as before the xbegin) */
+          emit_u8(&p, 0); emit_u8(&p, 0); emit_u8(&p, 0); emit_u8(&p, 0);
+          tr_rec(p, XL_NONE, pc, 0); /* the exit: stepped to its target */
+          pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, target);
+          pend[npend++].field = tr_exit_br(&p, -1);
+          done = 1;
+          break;
+        }
+        lurk_memcpy(p, bytes, in.length);
+        p += in.length;
+      } else if (in.mnemonic == ZYDIS_MNEMONIC_JRCXZ || in.mnemonic == ZYDIS_MNEMONIC_JECXZ ||
           in.mnemonic == ZYDIS_MNEMONIC_LOOP || in.mnemonic == ZYDIS_MNEMONIC_LOOPE ||
           in.mnemonic == ZYDIS_MNEMONIC_LOOPNE) {
         /* rel8 only: jrcxz +2; jmp short over; [nops] jmp taken; [nops] jmp fallthrough */
@@ -580,8 +646,11 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
       break;
     }
     case ZYDIS_CATEGORY_RET:
-      if (in.mnemonic != ZYDIS_MNEMONIC_RET || in.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
-        return tr_unsupported(pc, bytes, in.length, "far return");
+      if (in.mnemonic != ZYDIS_MNEMONIC_RET || in.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR) {
+        tr_emul(&p, b, pc); /* lret, iret */
+        done = 1;
+        break;
+      }
       tr_rec(p, XL_AT, pc, 0);
       emit_gs_store(&p, R_RCX, TLS_SPILL_RCX);
       tr_rec(p, XL_RCX, pc, 0);
@@ -613,8 +682,13 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
       done = 1;
       break;
     default:
-      if (in.mnemonic == ZYDIS_MNEMONIC_INT && !(ops[0].imm.value.u == 3))
-        return tr_unsupported(pc, bytes, in.length, "int n (32-bit system call)");
+      if (in.mnemonic == ZYDIS_MNEMONIC_INT && ops[0].imm.value.u == 0x80)
+        return tr_unsupported(pc, bytes, in.length, "int 0x80 (32-bit system call)");
+      if (in.mnemonic == ZYDIS_MNEMONIC_INT && ops[0].imm.value.u != 3) {
+        tr_emul(&p, b, pc); /* #GP: the gate is not user-callable */
+        done = 1;
+        break;
+      }
       if ((in.attributes & ZYDIS_ATTRIB_HAS_MODRM) && in.raw.modrm.mod == 0 &&
           in.raw.modrm.rm == 5) {
         LURK_CHECK(tr_riprel(&p, pc, bytes, &in, ops));

@@ -58,7 +58,7 @@ else echo "FAIL output_file_written: no stats in --output file"; fail=$((fail + 
 # An instruction lurk cannot handle stops the run with its bytes and address
 # (int 0x80 is the 32-bit syscall gate; natively it runs getpid).
 if gcc -O1 -o "$work/int80" -x c - <<<'int main(void){long r; __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L)); return r > 0 ? 0 : 1;}' 2>/dev/null; then
-  "$work/int80" && expect unhandled_insn 125 'cannot handle the instruction at 0x[0-9a-f]+ \(bytes: cd 80\): int n' -- "$LURK" run -- "$work/int80"
+  "$work/int80" && expect unhandled_insn 125 'cannot handle the instruction at 0x[0-9a-f]+ \(bytes: cd 80\): int 0x80' -- "$LURK" run -- "$work/int80"
 else
   echo "FAIL unhandled_insn: cannot build the test program"; fail=$((fail + 1))
 fi
