@@ -48,54 +48,13 @@ if [ -f "$LIB" ] && [ "$LIB" -nt "$SELF" ] && [ -f "$OUT/lib/.stamp" ] &&
   exit 0
 fi
 
-# ---------------------------------------------------------------- apt side
-SUDO=
-if [ "$(id -u)" != 0 ]; then
-  command -v sudo >/dev/null || die "need root (or sudo) for apt-get"
-  SUDO=sudo
-fi
-updated=0
-apt_update() { [ $updated = 1 ] || { log "apt-get update"; $SUDO apt-get update -qq; updated=1; }; }
-
-have_debsrc() {
-  grep -qsE '^[[:space:]]*deb-src[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list ||
-  grep -qsE '^[[:space:]]*Types:.*deb-src' /etc/apt/sources.list.d/*.sources
-}
-if ! have_debsrc; then
-  codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
-  codename=${codename:-bookworm}
-  log "adding deb-src for $codename to /etc/apt/sources.list.d/debsrc.sources"
-  printf '%s\n' \
-    "Types: deb-src" \
-    "URIs: http://deb.debian.org/debian" \
-    "Suites: $codename $codename-updates" \
-    "Components: main" \
-    "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" |
-    $SUDO tee /etc/apt/sources.list.d/debsrc.sources >/dev/null
-  apt_update
-fi
+# ------------------------------------------------- apt side, fetch source
+. "$(dirname "$SELF")/debsrc.sh"
+debsrc_setup
 # The build needs these (libcpu's generator uses flex/bison, configure m4/gawk).
-missing=""
-for p in dpkg-dev flex bison gawk m4 zlib1g-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  apt_update
-  log "installing$missing"
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
-
-# ------------------------------------------------------------- fetch source
+debsrc_need flex bison gawk m4 zlib1g-dev
 SRCROOT="$OUT/src"
-rm -rf "$SRCROOT"
-mkdir -p "$SRCROOT"
-fetch() { (cd "$SRCROOT" && apt-get source -qq elfutils) >"$OUT/fetch.log" 2>&1; }
-if ! fetch; then
-  apt_update
-  rm -rf "${SRCROOT:?}"/*
-  fetch || { cat "$OUT/fetch.log" >&2; die "apt-get source elfutils failed"; }
-fi
-SRC=$(find "$SRCROOT" -mindepth 1 -maxdepth 1 -type d -name 'elfutils-*' | head -n1)
+SRC=$(debsrc_fetch elfutils "$SRCROOT" "$OUT/fetch.log")
 [ -n "$SRC" ] && [ -f "$SRC/configure" ] || die "unpacked source not found in $SRCROOT"
 if [ -f "$SRC/debian/patches/series" ]; then
   want=$(grep -vE '^[[:space:]]*(#|$)' "$SRC/debian/patches/series" | awk '{print $1}')

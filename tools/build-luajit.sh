@@ -50,49 +50,12 @@ if [ -f "$LIB" ] && [ "$LIB" -nt "$SELF" ] && [ -f "$OUT/lib/.stamp" ] &&
   exit 0
 fi
 
-# ---------------------------------------------------------------- apt side
-SUDO=
-if [ "$(id -u)" != 0 ]; then
-  command -v sudo >/dev/null || die "need root (or sudo) for apt-get"
-  SUDO=sudo
-fi
-updated=0
-apt_update() { [ $updated = 1 ] || { log "apt-get update"; $SUDO apt-get update -qq; updated=1; }; }
-
-have_debsrc() {
-  grep -qsE '^[[:space:]]*deb-src[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list ||
-  grep -qsE '^[[:space:]]*Types:.*deb-src' /etc/apt/sources.list.d/*.sources
-}
-if ! have_debsrc; then
-  codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
-  codename=${codename:-bookworm}
-  log "adding deb-src for $codename to /etc/apt/sources.list.d/debsrc.sources"
-  printf '%s\n' \
-    "Types: deb-src" \
-    "URIs: http://deb.debian.org/debian" \
-    "Suites: $codename $codename-updates" \
-    "Components: main" \
-    "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" |
-    $SUDO tee /etc/apt/sources.list.d/debsrc.sources >/dev/null
-  apt_update
-fi
-if ! command -v dpkg-source >/dev/null; then
-  apt_update
-  log "installing dpkg-dev (needed to unpack and patch the source package)"
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dpkg-dev >/dev/null
-fi
-
-# ------------------------------------------------------------- fetch source
+# ------------------------------------------------- apt side, fetch source
+. "$(dirname "$SELF")/debsrc.sh"
+debsrc_setup
+debsrc_need
 SRCROOT="$OUT/src"
-rm -rf "$SRCROOT"
-mkdir -p "$SRCROOT"
-fetch() { (cd "$SRCROOT" && apt-get source -qq luajit) >"$OUT/fetch.log" 2>&1; }
-if ! fetch; then
-  apt_update
-  rm -rf "${SRCROOT:?}"/*
-  fetch || { cat "$OUT/fetch.log" >&2; die "apt-get source luajit failed"; }
-fi
-SRC=$(find "$SRCROOT" -mindepth 1 -maxdepth 1 -type d -name 'luajit-*' | head -n1)
+SRC=$(debsrc_fetch luajit "$SRCROOT" "$OUT/fetch.log")
 [ -n "$SRC" ] && [ -f "$SRC/src/Makefile" ] || die "unpacked source not found in $SRCROOT"
 # dpkg-source applies debian/patches/series on extraction (format 3.0 quilt)
 # and records what it applied in .pc/applied-patches: check they agree.

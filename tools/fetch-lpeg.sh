@@ -20,15 +20,12 @@ if [ -f "$OUT/src/lptree.c" ] && [ "$OUT/src/lptree.c" -nt "$SELF" ]; then
   log "up to date: $OUT/src"
   exit 0
 fi
-command -v dpkg-source >/dev/null || die "dpkg-source missing (apt-get install dpkg-dev; tools/build-luajit.sh sets up deb-src)"
+. "$(dirname "$SELF")/debsrc.sh"
+debsrc_setup
+debsrc_need
 TMP="$OUT/fetch"
-rm -rf "$TMP" "$OUT/src"
-mkdir -p "$TMP"
-if ! (cd "$TMP" && apt-get source -qq lua-lpeg) >"$OUT/fetch.log" 2>&1; then
-  cat "$OUT/fetch.log" >&2
-  die "apt-get source lua-lpeg failed (is there a deb-src entry? tools/build-luajit.sh adds one)"
-fi
-SRC=$(find "$TMP" -mindepth 1 -maxdepth 1 -type d -name 'lua-lpeg-*' | head -n1)
+rm -rf "$OUT/src"
+SRC=$(debsrc_fetch lua-lpeg "$TMP" "$OUT/fetch.log")
 [ -n "$SRC" ] && [ -f "$SRC/lptree.c" ] || die "unpacked source not found in $TMP"
 DEBVER=$(cd "$SRC" && dpkg-parsechangelog -S Version 2>/dev/null || basename "$SRC")
 mkdir -p "$OUT/src"
