@@ -30,8 +30,11 @@ int main(void)
     printf("gettimeofday: %s, agrees with CLOCK_REALTIME within 60s: %s\n", r == 0 ? "ok" : "FAILED",
            tv.tv_sec - rt.tv_sec < 60 && rt.tv_sec - tv.tv_sec < 60 ? "yes" : "no");
 
+    /* time() reads the coarse clock, which lags CLOCK_REALTIME by up to a
+    ** scheduler tick: just after a second begins it may still say the one
+    ** before (seen once in CI, natively possible too). */
     time_t t = time(NULL);
-    printf("time: %s\n", t >= rt.tv_sec && t - rt.tv_sec < 60 ? "ok" : "FAILED");
+    printf("time: %s\n", t >= rt.tv_sec - 1 && t - rt.tv_sec < 60 ? "ok" : "FAILED");
 
     r = clock_getres(CLOCK_MONOTONIC, &res);
     printf("clock_getres: %s, resolution <= 1ms: %s\n", r == 0 ? "ok" : "FAILED",
