@@ -102,8 +102,8 @@ static void lb_inl_take(struct lurk_thread *t, unsigned g, unsigned n)
 
 /* Fold the counters of every live thread into the upvalues. Called with the
 ** Lua lock held (or by the only thread), before any Lua code runs. Only the
-** groups of slots whose dirty byte a block set are looked at, 64 groups a
-** word, so a fold costs what changed since the last one, not the number
+** first BB_ADD_UNMARKED slots and the groups of slots whose dirty byte a
+** block set are looked at (64 groups a word), so a fold costs what changed since the last one, not the number
 ** of inlined handlers. A byte is cleared before its counters are read (and
 ** the block sets it after its add): an add the fold misses leaves it set. */
 void lb_inl_sync(void)
@@ -116,6 +116,7 @@ void lb_inl_sync(void)
   struct lurk_thread *self = thr_self();
   for (struct lurk_thread *t = alone ? self : thr_list; t; t = alone ? NULL : t->next) {
     uint8_t *dirty = t->tls.inl_dirty;
+    for (unsigned g = 0; g < BB_ADD_UNMARKED / BB_ADD_GROUP && g < ng; g++) lb_inl_take(t, g, n);
     for (unsigned w = 0; w < ng; w += 8) {
       uint64_t word;
       __builtin_memcpy(&word, dirty + w, 8);

@@ -33,6 +33,7 @@
 #define ARCH_INL_SLOTS 8192 /* 64 KiB a thread, in pages the kernel maps as they are touched */
 #define TLS_INL_DONE (TLS_INL + 8 * ARCH_INL_SLOTS) /* their values already folded into Lua */
 #define ARCH_INL_GROUP 8 /* slots a dirty byte covers: one cache line of counters */
+#define ARCH_INL_UNMARKED 16 /* the first slots: never marked dirty, always looked at */
 #define TLS_INL_DIRTY (TLS_INL_DONE + 8 * ARCH_INL_SLOTS) /* 1: group changed since folded */
 #define TLS_SIZE (TLS_INL_DIRTY + ARCH_INL_SLOTS / ARCH_INL_GROUP)
 

@@ -368,8 +368,9 @@ static void tr_cc(uint8_t **p, uint32_t site)
 ** gs:[TLS_INL + 8s], through rax with lea, so the app's flags stay live
 ** (`add [mem], imm` would need them saved). TLS_SPILL_SCR is free here:
 ** it is used only inside one app instruction's rewrite. Then, unless the
-** next op at the same place adds to the same group of slots (mark = 0),
-** set the group's dirty byte: after the add, so a fold that clears the
+** slot is one of the first ARCH_INL_UNMARKED (always folded) or the next
+** op at the same place adds to the same group of slots (mark = 0), set
+** the group's dirty byte: after the add, so a fold that clears the
 ** byte and then reads the counter misses no add (lb_inl_sync). */
 static void tr_add(uint8_t **p, uint32_t s, int64_t k, int mark)
 {
@@ -380,7 +381,7 @@ static void tr_add(uint8_t **p, uint32_t s, int64_t k, int mark)
   emit_lea_rax_disp(p, (int32_t)k);
   emit_gs_store(p, R_RAX, slot);
   emit_gs_load(p, R_RAX, TLS_SPILL_SCR);
-  if (mark) emit_gs_store_imm8(p, TLS_INL_DIRTY + (int32_t)(s / ARCH_INL_GROUP), 1);
+  if (mark && s >= ARCH_INL_UNMARKED) emit_gs_store_imm8(p, TLS_INL_DIRTY + (int32_t)(s / ARCH_INL_GROUP), 1);
 }
 
 /* Does the op after ops[k] at the same place add to the same group of
