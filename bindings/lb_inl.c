@@ -78,38 +78,77 @@ struct lb_plan {
 static struct lb_plan *lb_plans;
 static unsigned lb_nplans, lb_capplans;
 
+/* Slots with a pending amount, to add to their upvalues (queued[s] set). */
+static uint16_t lb_queue[BB_ADD_SLOTS];
+static uint8_t lb_queued[BB_ADD_SLOTS];
+static unsigned lb_nqueue;
+
+/* Take what thread t added to the slots of group g since the last fold. */
+static void lb_inl_take(struct lurk_thread *t, unsigned g, unsigned n)
+{
+  unsigned end = (g + 1) * BB_ADD_GROUP < n ? (g + 1) * BB_ADD_GROUP : n;
+  for (unsigned s = g * BB_ADD_GROUP; s < end; s++) {
+    /* (another thread's counter is only ever written by that thread) */
+    uint64_t cur = __atomic_load_n(&t->tls.inl[s], __ATOMIC_RELAXED);
+    if (cur == t->tls.inl_done[s]) continue;
+    lb_slots[s].pending += (int64_t)(cur - t->tls.inl_done[s]);
+    t->tls.inl_done[s] = cur;
+    if (!lb_queued[s]) {
+      lb_queued[s] = 1;
+      lb_queue[lb_nqueue++] = (uint16_t)s;
+    }
+  }
+}
+
 /* Fold the counters of every live thread into the upvalues. Called with the
-** Lua lock held (or by the only thread), before any Lua code runs. */
+** Lua lock held (or by the only thread), before any Lua code runs. Only the
+** first BB_ADD_UNMARKED slots and the groups of slots whose dirty byte a
+** block set are looked at (64 groups a word), so a fold costs what changed since the last one, not the number
+** of inlined handlers. A byte is cleared before its counters are read (and
+** the block sets it after its add): an add the fold misses leaves it set. */
 void lb_inl_sync(void)
 {
   unsigned n = __atomic_load_n(&lb_nslots, __ATOMIC_ACQUIRE);
   if (!n) return;
+  unsigned ng = (n + BB_ADD_GROUP - 1) / BB_ADD_GROUP;
   int alone = thr_alone();
   if (!alone) thr_lock();
-  for (struct lurk_thread *t = alone ? thr_self() : thr_list; t; t = alone ? NULL : t->next)
-    for (unsigned s = 0; s < n; s++) {
-      /* (another thread's counter is only ever written by that thread) */
-      uint64_t cur = __atomic_load_n(&t->tls.inl[s], __ATOMIC_RELAXED);
-      if (cur == t->tls.inl_done[s]) continue;
-      lb_slots[s].pending += (int64_t)(cur - t->tls.inl_done[s]);
-      t->tls.inl_done[s] = cur;
+  struct lurk_thread *self = thr_self();
+  for (struct lurk_thread *t = alone ? self : thr_list; t; t = alone ? NULL : t->next) {
+    uint8_t *dirty = t->tls.inl_dirty;
+    for (unsigned g = 0; g < BB_ADD_UNMARKED / BB_ADD_GROUP && g < ng; g++) lb_inl_take(t, g, n);
+    for (unsigned w = 0; w < ng; w += 8) {
+      uint64_t word;
+      __builtin_memcpy(&word, dirty + w, 8);
+      if (!word) continue;
+      for (unsigned g = w; g < w + 8 && g < ng; g++) {
+        if (!dirty[g]) continue;
+        if (t == self) dirty[g] = 0;
+        else __atomic_store_n(&dirty[g], 0, __ATOMIC_SEQ_CST);
+        lb_inl_take(t, g, n);
+      }
     }
+  }
   if (!alone) thr_unlock();
-  for (unsigned s = 0; s < n; s++) {
+  while (lb_nqueue) {
+    unsigned s = lb_queue[lb_nqueue - 1];
     struct lb_slot *sl = &lb_slots[s];
-    if (!sl->pending) continue;
-    uint64_t *v = *(uint64_t **)((char *)sl->uv + UV_V);
-    if (!lb_isnum(*v)) {
-      lua_pushfstring(lb_L, "error in a clean call: %s is not a number (an inlined handler "
-                            "adds to it; run with --no-inline to see the call that fails)",
-                      sl->what);
-      lb_fail(lb_L);
+    if (sl->pending) {
+      uint64_t *v = *(uint64_t **)((char *)sl->uv + UV_V);
+      if (!lb_isnum(*v)) {
+        lua_pushfstring(lb_L, "error in a clean call: %s is not a number (an inlined handler "
+                              "adds to it; run with --no-inline to see the call that fails)",
+                        sl->what);
+        lb_fail(lb_L);
+      }
+      double d;
+      __builtin_memcpy(&d, v, 8);
+      d += (double)sl->pending;
+      __builtin_memcpy(v, &d, 8);
+      sl->pending = 0;
     }
-    double d;
-    __builtin_memcpy(&d, v, 8);
-    d += (double)sl->pending;
-    __builtin_memcpy(v, &d, 8);
-    sl->pending = 0;
+    lb_queued[s] = 0;
+    lb_nqueue--;
   }
 }
 
@@ -230,6 +269,7 @@ static int lb_inl_analyze(lua_State *L, int fn, uint32_t hid, unsigned nargs)
     }
     lua_pop(L, 1);
     __atomic_store_n(&lb_nslots, lb_nslots + n, __ATOMIC_RELEASE);
+    __atomic_store_n(&bb_add_nslots, lb_nslots, __ATOMIC_RELEASE);
     r = (int)lb_nplans++;
   }
   lua_pop(L, 1);

@@ -43,6 +43,8 @@ struct bb_op *bb_op_add(struct bb_plan *p)
 ** Append-only tables; a grown array is copied and the old one kept (lurk's
 ** signal handler may be reading it), the count published after the entry. */
 
+uint32_t bb_add_nslots;
+
 struct bb_meta { uint64_t pc; uint32_t coff, where; };
 static struct bb_meta *bb_metas;
 static uint32_t bb_nmeta, bb_capmeta;

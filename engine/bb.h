@@ -62,8 +62,17 @@ struct cc_site *cc_site_get(uint32_t id);
 ** the block ends there. */
 enum { BB_OP_CALL, BB_OP_META, BB_OP_ADD, BB_OP_WRAP, BB_OP_JMP };
 
-/* Per-thread 64-bit counters that BB_OP_ADD adds to (arch_tls.inl). */
+/* Per-thread 64-bit counters that BB_OP_ADD adds to (arch_tls.inl). The
+** emitted add also sets the dirty byte of the slot's group of
+** BB_ADD_GROUP (arch_tls.inl_dirty), so the fold looks only at groups that
+** changed; the first BB_ADD_UNMARKED slots are not marked (a tool with few
+** counters, inscount, pays no store for them) and are looked at on every
+** fold. bb_add_nslots: slots handed out so far (set by the bindings,
+** read when a thread's block is set up). */
 #define BB_ADD_SLOTS ARCH_INL_SLOTS
+#define BB_ADD_GROUP ARCH_INL_GROUP
+#define BB_ADD_UNMARKED ARCH_INL_UNMARKED
+extern uint32_t bb_add_nslots;
 
 struct bb_op {
   uint16_t at;              /* app instruction index */

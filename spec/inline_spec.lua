@@ -172,6 +172,76 @@ describe("inlined clean calls", function()
     assert.equal(0, stat(r, "clean calls placed"))
   end)
 
+  -- n handlers, each adding to its own k upvalues (k statements, k slots),
+  -- placed in turn, r to an instruction (at most 400 / k to a block, under the
+  -- translator's limit of records a block); a
+  -- called handler at the end of each block reads one of them (in turn)
+  -- through a closure, so every real call needs the counters folded in.
+  -- With threads, blocks are translated in an order that depends on the
+  -- schedule: handlers are then placed by the block's offset in the
+  -- executable, and what the reader sees is not printed;
+  -- at exit every upvalue is printed.
+  local function many(n, r, k, threads)
+    return MAIN .. ([[
+      local N, R, K, THREADS = %d, %d, %d, %s
+      local names, adds = {}, {}
+      for j = 1, K do names[j] = "c" .. j; adds[j] = ("c%%d = c%%d + k"):format(j, j) end
+      local mk = load(("local %%s = %%s return function(ctx, k) %%s end, function() return %%s end")
+        :format(table.concat(names, ", "), ("0, "):rep(K - 1) .. "0", table.concat(adds, "; "),
+                table.concat(names, " + ")))
+      local cs, fs = {}, {}
+      for i = 1, N do fs[i], cs[i] = mk() end
+      local nxt, looks, seen, sites, placed = 0, 0, 0, 0, {}
+      local function look(ctx) looks = looks + 1; seen = seen + cs[looks %% N + 1]() end
+      lurk.on("bb", function(bb)
+        if not main(bb) then return end
+        local r = math.min(R, math.floor(400 / K / #bb))
+        for i = 1, #bb do
+          for j = 1, r do
+            if THREADS then nxt = ((bb.pc - lurk.module_at(bb.pc).base) * 16 + i) * R + j end
+            nxt = nxt %% N + 1
+            placed[nxt] = true
+            bb:call_before(i, fs[nxt], "count")
+          end
+        end
+        bb:call_before(#bb, look)
+        sites = sites + 1
+      end)
+      lurk.on("exit", function()
+        local t, np = {}, 0
+        for i = 1, N do t[i] = cs[i](); np = np + (placed[i] and 1 or 0) end
+        print(table.concat(t, " "))
+        if not THREADS then print("looks", looks, "seen", seen) end
+        print("sites", sites, "handlers placed", np)
+      end)]]):format(n, r, k, tostring(threads or false))
+  end
+
+  it("with 1,000 handlers count exactly what the calls count, folded in before each real call", function()
+    local a, b = both(many(1000, 8, 1), { "phases" })
+    same(a, b)
+    local sites, np = out(a):match("sites\t(%d+)\thandlers placed\t(%d+)")
+    assert.equal("1000", np) -- every handler is in use
+    assert.matches("looks\t[1-9]%d*\tseen\t[1-9]", out(a))
+    -- every counting handler is inlined: only the readers are called
+    assert.equal(tonumber(sites), stat(a, "clean calls placed"))
+    assert.is_true(stat(a, "clean calls inlined") >= 1000)
+  end)
+
+  it("with 1,000 handlers are summed across threads", function()
+    local a, b = both(many(1000, 8, 1, true), { "threads" })
+    same(a, b)
+    assert.is_true(stat(a, "clean calls inlined") >= 1000)
+  end)
+
+  it("call the handlers past the last counter slot (8192), and count the same", function()
+    local a, b = both(many(1100, 50, 8), { "phases" }) -- 8,800 statements
+    same(a, b)
+    local sites, np = out(a):match("sites\t(%d+)\thandlers placed\t(%d+)")
+    assert.equal("1100", np)
+    assert.is_true(stat(a, "clean calls inlined") >= 1024)
+    assert.is_true(stat(a, "clean calls placed") > tonumber(sites)) -- some counting ones too
+  end)
+
   it("report an upvalue that is not a number when it is folded in, as the call would fail", function()
     local code = MAIN .. [[
       local n

@@ -62,6 +62,15 @@ static inline void emit_gs_store_imm(uint8_t **p, int32_t off, int32_t imm)
   emit_u32(p, (uint32_t)imm);
 }
 
+/* mov byte gs:[off], imm8 */
+static inline void emit_gs_store_imm8(uint8_t **p, int32_t off, uint8_t imm)
+{
+  emit_u8(p, XO_SEG_GS);
+  emit_u8(p, 0xc6);
+  emit_abs32(p, 0, off);
+  emit_u8(p, imm);
+}
+
 /* jmp qword gs:[off] */
 static inline void emit_gs_jmp(uint8_t **p, int32_t off)
 {

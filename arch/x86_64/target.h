@@ -30,9 +30,12 @@
 #define TLS_XSAVE 320     /* xsave area, 64-byte aligned */
 #define TLS_XSAVE_SIZE 4096
 #define TLS_INL (TLS_XSAVE + TLS_XSAVE_SIZE) /* inlined-call counters (bb.h BB_OP_ADD) */
-#define ARCH_INL_SLOTS 256
+#define ARCH_INL_SLOTS 8192 /* 64 KiB a thread, in pages the kernel maps as they are touched */
 #define TLS_INL_DONE (TLS_INL + 8 * ARCH_INL_SLOTS) /* their values already folded into Lua */
-#define TLS_SIZE (TLS_INL_DONE + 8 * ARCH_INL_SLOTS)
+#define ARCH_INL_GROUP 8 /* slots a dirty byte covers: one cache line of counters */
+#define ARCH_INL_UNMARKED 16 /* the first slots: never marked dirty, always looked at */
+#define TLS_INL_DIRTY (TLS_INL_DONE + 8 * ARCH_INL_SLOTS) /* 1: group changed since folded */
+#define TLS_SIZE (TLS_INL_DIRTY + ARCH_INL_SLOTS / ARCH_INL_GROUP)
 
 /* Machine context slots (ORDER GPR: hardware encoding order). */
 #define MCTX_RAX 0
@@ -86,6 +89,7 @@ struct arch_tls {
   uint8_t xsave[TLS_XSAVE_SIZE] __attribute__((aligned(64)));
   uint64_t inl[ARCH_INL_SLOTS];      /* written by this thread's blocks only */
   uint64_t inl_done[ARCH_INL_SLOTS]; /* under the Lua lock (lb_inl_sync) */
+  uint8_t inl_dirty[ARCH_INL_SLOTS / ARCH_INL_GROUP]; /* set by blocks, cleared by lb_inl_sync */
 };
 #endif
 

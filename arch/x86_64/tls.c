@@ -6,6 +6,7 @@
 #include "syscall.h"
 #include "../../engine/log.h"
 #include "../../engine/cache.h"
+#include "../../engine/bb.h"
 
 _Static_assert(offsetof(struct arch_tls, exit_id) == TLS_EXIT_ID, "TLS_EXIT_ID");
 _Static_assert(offsetof(struct arch_tls, jmp_target) == TLS_JMP_TARGET, "TLS_JMP_TARGET");
@@ -27,6 +28,8 @@ _Static_assert(offsetof(struct arch_tls, cc_rsp) == TLS_CC_RSP, "TLS_CC_RSP");
 _Static_assert(offsetof(struct arch_tls, cc_active) == TLS_CC_ACTIVE, "TLS_CC_ACTIVE");
 _Static_assert(offsetof(struct arch_tls, inl) == TLS_INL, "TLS_INL");
 _Static_assert(offsetof(struct arch_tls, inl_done) == TLS_INL_DONE, "TLS_INL_DONE");
+_Static_assert(offsetof(struct arch_tls, inl_dirty) == TLS_INL_DIRTY, "TLS_INL_DIRTY");
+_Static_assert(ARCH_INL_UNMARKED % ARCH_INL_GROUP == 0 && ARCH_INL_SLOTS % 64 == 0, "inl groups");
 _Static_assert(sizeof(struct arch_mctx) == 8 * MCTX_NSLOTS, "MCTX size");
 
 extern const uint8_t lurk_ctx_enter[], lurk_ctx_resume[], lurk_cc[];
@@ -40,9 +43,13 @@ void arch_tls_init(struct arch_tls *t, uint8_t *stack_top)
   t->disp_entry = (uint64_t)lurk_ctx_enter;
   t->cc_entry = (uint64_t)lurk_cc;
   t->engine_sp = (uint64_t)stack_top & ~(uint64_t)15;
-  /* A reused block starts with no count of its own (lb_inl_sync). */
-  lurk_memset(t->inl, 0, sizeof t->inl);
-  lurk_memset(t->inl_done, 0, sizeof t->inl_done);
+  /* A reused block starts with no count of its own (lb_inl_sync). Only the
+  ** slots ever handed out are cleared: the rest is still untouched (zero)
+  ** memory, so a new thread's block costs no page of the 8192 slots. */
+  uint32_t nslots = __atomic_load_n(&bb_add_nslots, __ATOMIC_ACQUIRE);
+  lurk_memset(t->inl, 0, 8 * nslots);
+  lurk_memset(t->inl_done, 0, 8 * nslots);
+  lurk_memset(t->inl_dirty, 0, (nslots + ARCH_INL_GROUP - 1) / ARCH_INL_GROUP);
   cache_ibl_table(&t->ibl_table, &t->ibl_mask);
   /* Save only the state engine code can touch: x87, SSE, AVX, AVX-512
   ** (XCR0 bits 0-2, 5-7). AMX tiles and the like stay with the app. */

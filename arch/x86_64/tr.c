@@ -367,8 +367,12 @@ static void tr_cc(uint8_t **p, uint32_t site)
 /* An inlined clean call: add k to counter slot s of the running thread,
 ** gs:[TLS_INL + 8s], through rax with lea, so the app's flags stay live
 ** (`add [mem], imm` would need them saved). TLS_SPILL_SCR is free here:
-** it is used only inside one app instruction's rewrite. */
-static void tr_add(uint8_t **p, uint32_t s, int64_t k)
+** it is used only inside one app instruction's rewrite. Then, unless the
+** slot is one of the first ARCH_INL_UNMARKED (always folded) or the next
+** op at the same place adds to the same group of slots (mark = 0), set
+** the group's dirty byte: after the add, so a fold that clears the
+** byte and then reads the counter misses no add (lb_inl_sync). */
+static void tr_add(uint8_t **p, uint32_t s, int64_t k, int mark)
 {
   int32_t slot = TLS_INL + 8 * (int32_t)s;
   LURK_ASSERT(k == (int32_t)k && s < ARCH_INL_SLOTS, "inlined addend or slot out of range");
@@ -377,6 +381,20 @@ static void tr_add(uint8_t **p, uint32_t s, int64_t k)
   emit_lea_rax_disp(p, (int32_t)k);
   emit_gs_store(p, R_RAX, slot);
   emit_gs_load(p, R_RAX, TLS_SPILL_SCR);
+  if (mark && s >= ARCH_INL_UNMARKED) emit_gs_store_imm8(p, TLS_INL_DIRTY + (int32_t)(s / ARCH_INL_GROUP), 1);
+}
+
+/* Does the op after ops[k] at the same place add to the same group of
+** counter slots as ops[k] (so ops[k] need not set the dirty byte)? */
+static int tr_add_same_group(const struct bb_plan *plan, unsigned k)
+{
+  const struct bb_op *o = &plan->ops[k];
+  for (unsigned j = k + 1; j < plan->nops; j++) {
+    const struct bb_op *n = &plan->ops[j];
+    if (n->at != o->at || n->after != o->after) continue;
+    return n->kind == BB_OP_ADD && n->site / ARCH_INL_GROUP == o->site / ARCH_INL_GROUP;
+  }
+  return 0;
 }
 
 /* A rip-relative meta instruction (lurk.asm, or a copied app one): its
@@ -431,7 +449,7 @@ static uint64_t tr_plan_ops(uint8_t **p, const struct bb_plan *plan, unsigned i,
     ** start, where asynchronous signals of an instrumented block wait). */
     tr_rec(*p, *p == tr_start ? XL_AT : XL_NONE, apc, 0);
     if (o->kind == BB_OP_CALL || o->kind == BB_OP_WRAP) tr_cc(p, o->site);
-    else if (o->kind == BB_OP_ADD) tr_add(p, o->site, o->k);
+    else if (o->kind == BB_OP_ADD) tr_add(p, o->site, o->k, !tr_add_same_group(plan, k));
     else {
       bb_meta_note(plan->pc, (uint32_t)(*p - tr_start), o->where);
       if (o->riprel) tr_meta_riprel(p, o);
