@@ -56,7 +56,7 @@ peer_post() {
             if ($tool eq "inscount") {
                 @c = ($1) if $s =~ s/Instrumentation results: (\d+) instructions executed\n\n?\z//;
             } elsif ($tool eq "bbcount") {
-                @c = ($1) if $s =~ s/Instrumentation results:\n +(-?\d+) basic block executions\n +\d+ basic blocks needed flag saving\n +\d+ basic blocks did not\n\n?\z//;
+                @c = ($1) if $s =~ s/Instrumentation results:\n *(-?\d+) basic block executions\n *\d+ basic blocks needed flag saving\n *\d+ basic blocks did not\n\n?\z//;
             } elsif ($tool eq "countcalls") {
                 $s =~ s/Thread \d+ exited - Instrumentation results:\n  saw \d+ direct calls\n  saw \d+ indirect calls\n  saw \d+ returns\n\n?//g;
                 @c = ($1, $2, $3) if $s =~ s/Instrumentation results:\n  saw (\d+) direct calls\n  saw (\d+) indirect calls\n  saw (\d+) returns\n\n?\z//;

@@ -295,18 +295,18 @@ TXT=$B/results.txt
 : >"$TXT"
 say() { printf '%s\n' "$*" | tee -a "$TXT"; }
 
+if [ $PEERS = 1 ] || [ $TOOLS = 1 ]; then
+    . "$ROOT/bench/peers.sh"
+    peers_main
+    exit $?
+fi
+
 say "lurk benchmark  $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 say "lurk:    ${LURK_CMD[*]}"
 say "host:    $(uname -r), $(nproc) cpus, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
 say "git:     $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -q . && echo ' (dirty)')"
 say "runs:    $RUNS per side, alternating native/lurk$([ $QUICK = 1 ] && echo ', quick' || echo ', after 1 native warm-up'); startup: $STARTUP_REPS per side"
 say ""
-
-if [ $PEERS = 1 ] || [ $TOOLS = 1 ]; then
-    . "$ROOT/bench/peers.sh"
-    peers_main
-    exit $?
-fi
 
 printf 'workload\tunit\truns\tnative_median\tlurk_median\tratio\tdelta\tstatus\toutput_ok\tnative_runs\tlurk_runs\n' >"$TSV"
 
