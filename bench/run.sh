@@ -100,7 +100,7 @@ if [ -z "$STARTUP_REPS" ]; then
     if [ $QUICK = 1 ]; then STARTUP_REPS=5; else STARTUP_REPS=20; fi
 fi
 case "$RUNS$STARTUP_REPS$TMO$TOOL_RUNS" in
-*[!0-9]*) echo "run.sh: --runs, --startup-reps and --timeout take integers" >&2; exit 2 ;;
+*[!0-9]*) echo "run.sh: --runs, --startup-reps, --timeout and --tool-runs take integers" >&2; exit 2 ;;
 esac
 [ "$RUNS" -ge 1 ] || { echo "run.sh: --runs must be >= 1" >&2; exit 2; }
 [ "$TOOL_RUNS" -ge 1 ] || { echo "run.sh: --tool-runs must be >= 1" >&2; exit 2; }
