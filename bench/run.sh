@@ -29,6 +29,14 @@ usage: bench/run.sh [options]
   --all            also run the workloads that need threads (issue 3)
   --startup-reps N /bin/true repetitions per side (default 20; 5 with --quick)
   --timeout SECS   per-command timeout (default 300)
+  --peers          also run DynamoRIO's null tool (drrun) beside lurk:
+                   native, lurk, DynamoRIO interleaved; one table of ratios
+  --valgrind       with --peers: also Valgrind's none tool (a 4th column)
+  --tools          lurk's inscount, bbcount, countcalls beside DynamoRIO's
+                   samples of the same name: times and the counts compared
+  --tool-runs N    runs per side per tool with --tools (default 1)
+  --dynamorio DIR  DynamoRIO's install (default ../shared/anchors/dynamorio
+                   from the source tree, or $LURK_DYNAMORIO)
   --list           list workloads and exit
   -h, --help       this text
 EOF
@@ -48,6 +56,11 @@ ALL=0
 STARTUP_REPS=
 TMO=300
 LIST=0
+PEERS=0
+VALGRIND=0
+TOOLS=0
+TOOL_RUNS=1
+DR=${LURK_DYNAMORIO:-}
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -68,6 +81,13 @@ while [ $# -gt 0 ]; do
     --timeout) TMO=${2:?}; shift 2 ;;
     --timeout=*) TMO=${1#*=}; shift ;;
     --list) LIST=1; shift ;;
+    --peers) PEERS=1; shift ;;
+    --valgrind) VALGRIND=1; shift ;;
+    --tools) TOOLS=1; shift ;;
+    --tool-runs) TOOL_RUNS=${2:?--tool-runs needs a number}; shift 2 ;;
+    --tool-runs=*) TOOL_RUNS=${1#*=}; shift ;;
+    --dynamorio) DR=${2:?--dynamorio needs a directory}; shift 2 ;;
+    --dynamorio=*) DR=${1#*=}; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -79,10 +99,12 @@ fi
 if [ -z "$STARTUP_REPS" ]; then
     if [ $QUICK = 1 ]; then STARTUP_REPS=5; else STARTUP_REPS=20; fi
 fi
-case "$RUNS$STARTUP_REPS$TMO" in
-*[!0-9]*) echo "run.sh: --runs, --startup-reps and --timeout take integers" >&2; exit 2 ;;
+case "$RUNS$STARTUP_REPS$TMO$TOOL_RUNS" in
+*[!0-9]*) echo "run.sh: --runs, --startup-reps, --timeout and --tool-runs take integers" >&2; exit 2 ;;
 esac
 [ "$RUNS" -ge 1 ] || { echo "run.sh: --runs must be >= 1" >&2; exit 2; }
+[ "$TOOL_RUNS" -ge 1 ] || { echo "run.sh: --tool-runs must be >= 1" >&2; exit 2; }
+[ $VALGRIND = 1 ] && [ $PEERS = 0 ] && { echo "run.sh: --valgrind goes with --peers" >&2; exit 2; }
 
 # ---------------------------------------------------------------------------
 # Workloads.  DEFAULT_WORKLOADS run by default, the multi-threaded ones
@@ -241,14 +263,19 @@ out_hash() {
 # run_once MODE NAME OUTFILE ERRFILE -> sets T_US, RC, HASH
 run_once() {
     local mode=$1 name=$2 out=$3 err=$4 t0 t1
-    if [ "$mode" = native ]; then R=("${NATIVE_PREFIX[@]}"); else R=("${LURK_PREFIX[@]}"); fi
-    WD=$B/run/$mode
+    case "$mode" in
+    native) R=("${NATIVE_PREFIX[@]}") ;;
+    lurk) R=("${LURK_PREFIX[@]}") ;;
+    *) peer_prefix "$mode" ;;     # bench/peers.sh
+    esac
+    WD=$B/run/${mode%%:*}
     rm -rf "$WD" && mkdir -p "$WD"
     t0=${EPOCHREALTIME/./}
     (cd "$B" && run_wl "$name") <"/dev/null" >"$out" 2>"$err"
     RC=$?
     t1=${EPOCHREALTIME/./}
     T_US=$((10#$t1 - 10#$t0))
+    case "$mode" in native|lurk) ;; *) peer_post "$mode" "$out" ;; esac
     HASH=$(out_hash "$out")
 }
 
@@ -267,6 +294,12 @@ TSV=$B/results.tsv
 TXT=$B/results.txt
 : >"$TXT"
 say() { printf '%s\n' "$*" | tee -a "$TXT"; }
+
+if [ $PEERS = 1 ] || [ $TOOLS = 1 ]; then
+    . "$ROOT/bench/peers.sh"
+    peers_main
+    exit $?
+fi
 
 say "lurk benchmark  $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 say "lurk:    ${LURK_CMD[*]}"
