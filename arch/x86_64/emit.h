@@ -123,6 +123,14 @@ static inline void emit_mov_imm64(uint8_t **p, int r, uint64_t v)
   emit_u64(p, v);
 }
 
+/* mov r32, imm32 (zero-extends into the 64-bit register; flags untouched) */
+static inline void emit_mov_imm32(uint8_t **p, int r, uint32_t v)
+{
+  if (r >= 8) emit_u8(p, 0x41);
+  emit_u8(p, (uint8_t)(0xb8 | (r & 7)));
+  emit_u32(p, v);
+}
+
 /* lea rax, [rax + disp32] (adds without touching flags) */
 static inline void emit_lea_rax_disp(uint8_t **p, int32_t disp)
 {

@@ -74,13 +74,17 @@ static size_t tr_exec_span(uint64_t pc, size_t n)
 ** unreadable or not executable. */
 static size_t tr_fetch(uint64_t pc, uint8_t *buf, size_t n)
 {
-  n = tr_exec_span(pc, n);
-  if (n == 0) return 0;
   uint64_t first = pc >> 12, last = (pc + n - 1) >> 12;
   if (tr_page_known(first) && tr_page_known(last)) {
     lurk_memcpy(buf, (void *)pc, n);
     return n;
   }
+  /* Known pages passed this check when they were first read (and any
+  ** change to the mappings forgets them): only the others need it. */
+  n = tr_exec_span(pc, n);
+  if (n == 0) return 0;
+  first = pc >> 12;
+  last = (pc + n - 1) >> 12;
   struct iovec local = { buf, n }, remote = { (void *)pc, n };
   /* By thread id: once the main thread has exited (a zombie leader with
   ** no mm), the process id no longer names a task that can be read. */
@@ -623,8 +627,7 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
         ** #UD comes from the copied instruction, at the record's app pc. */
         tr_rec(p, XL_AT, pc, 0);
         if (tr_has_rtm()) {
-          emit_u8(&p, 0xb8); /* mov eax, 0 (flags as before the xbegin) */
-          emit_u8(&p, 0); emit_u8(&p, 0); emit_u8(&p, 0); emit_u8(&p, 0);
+          emit_mov_imm32(&p, R_RAX, 0); /* status 0 (flags as before the xbegin) */
           tr_rec(p, XL_NONE, pc, 0); /* the exit: stepped to its target */
           pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, target);
           pend[npend++].field = tr_exit_br(&p, -1);
