@@ -71,6 +71,22 @@ static inline void emit_gs_store_imm8(uint8_t **p, int32_t off, uint8_t imm)
   emit_u8(p, imm);
 }
 
+/* add qword gs:[off], simm32 (writes the flags) */
+static inline void emit_gs_add_imm(uint8_t **p, int32_t off, int32_t imm)
+{
+  emit_u8(p, XO_SEG_GS);
+  emit_u8(p, 0x48);
+  if (imm == (int8_t)imm) {
+    emit_u8(p, 0x83);
+    emit_abs32(p, 0, off);
+    emit_u8(p, (uint8_t)imm);
+  } else {
+    emit_u8(p, 0x81);
+    emit_abs32(p, 0, off);
+    emit_u32(p, (uint32_t)imm);
+  }
+}
+
 /* jmp qword gs:[off] */
 static inline void emit_gs_jmp(uint8_t **p, int32_t off)
 {
@@ -131,12 +147,17 @@ static inline void emit_mov_imm32(uint8_t **p, int r, uint32_t v)
   emit_u32(p, v);
 }
 
-/* lea rax, [rax + disp32] (adds without touching flags) */
-static inline void emit_lea_rax_disp(uint8_t **p, int32_t disp)
+/* lea r, [r + disp32] (adds without touching flags) */
+static inline void emit_lea_disp(uint8_t **p, int r, int32_t disp)
 {
-  emit_u8(p, 0x48);
+  emit_u8(p, (uint8_t)(0x48 | ((r >> 3) << 2) | (r >> 3)));
   emit_u8(p, 0x8d);
-  emit_u8(p, 0x80);
+  if ((r & 7) == R_RSP) { /* rsp/r12 as a base need a sib byte */
+    emit_u8(p, (uint8_t)(0x84 | ((r & 7) << 3)));
+    emit_u8(p, 0x24);
+  } else {
+    emit_u8(p, (uint8_t)(0x80 | ((r & 7) << 3) | (r & 7)));
+  }
   emit_u32(p, (uint32_t)disp);
 }
 

@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include "../arch.h"
 #include "emit.h"
+#include "live.h"
 #include "syscall.h"
 #include "target.h"
 #include "xl.h"
@@ -114,6 +115,7 @@ static size_t tr_fetch(uint64_t pc, uint8_t *buf, size_t n)
 static struct xl_rec tr_xl[TR_MAX_XL];
 static unsigned tr_nxl;
 static int tr_fault_only; /* the block is instrumented (XL_F_FAULT) */
+static uint32_t tr_live[TR_MAX_INSN + 1]; /* live_block of the plan's instructions */
 static uint8_t *tr_start;
 static uint64_t tr_pc0;
 
@@ -369,23 +371,50 @@ static void tr_cc(uint8_t **p, uint32_t site)
 }
 
 /* An inlined clean call: add k to counter slot s of the running thread,
-** gs:[TLS_INL + 8s], through rax with lea, so the app's flags stay live
-** (`add [mem], imm` would need them saved). TLS_SPILL_SCR is free here:
-** it is used only inside one app instruction's rewrite. Then, unless the
+** gs:[TLS_INL + 8s]: one `add` where the app's flags are dead (tr_live),
+** else through a dead register with lea (which leaves the flags alone),
+** else through rax spilled to TLS_SPILL_SCR (free here: it is used only
+** inside one app instruction's rewrite). Then, unless the
 ** slot is one of the first ARCH_INL_UNMARKED (always folded) or the next
 ** op at the same place adds to the same group of slots (mark = 0), set
 ** the group's dirty byte: after the add, so a fold that clears the
 ** byte and then reads the counter misses no add (lb_inl_sync). */
-static void tr_add(uint8_t **p, uint32_t s, int64_t k, int mark)
+static void tr_add(uint8_t **p, uint32_t s, int64_t k, int mark, uint32_t live)
 {
   int32_t slot = TLS_INL + 8 * (int32_t)s;
   LURK_ASSERT(k == (int32_t)k && s < ARCH_INL_SLOTS, "inlined addend or slot out of range");
-  emit_gs_store(p, R_RAX, TLS_SPILL_SCR);
-  emit_gs_load(p, R_RAX, slot);
-  emit_lea_rax_disp(p, (int32_t)k);
-  emit_gs_store(p, R_RAX, slot);
-  emit_gs_load(p, R_RAX, TLS_SPILL_SCR);
+  if (!(live & LIVE_FLAGS)) { /* flags dead: one add */
+    emit_gs_add_imm(p, slot, (int32_t)k);
+  } else {
+    /* flags live: through a dead register if there is one, else rax */
+    int r = R_RAX;
+    uint32_t dead = ~live & 0xffffu;
+    if (dead) r = __builtin_ctz(dead);
+    else emit_gs_store(p, R_RAX, TLS_SPILL_SCR);
+    emit_gs_load(p, r, slot);
+    emit_lea_disp(p, r, (int32_t)k);
+    emit_gs_store(p, r, slot);
+    if (!dead) emit_gs_load(p, R_RAX, TLS_SPILL_SCR);
+  }
   if (mark && s >= ARCH_INL_UNMARKED) emit_gs_store_imm8(p, TLS_INL_DIRTY + (int32_t)(s / ARCH_INL_GROUP), 1);
+}
+
+/* tr_live for the plan: what the app and the plan's own ops read. An op
+** that may read any register (a clean call reads them through ctx, a meta
+** instruction is opaque) makes everything live at its boundary; a block
+** translated alone (b->solo: its plan may be cut) assumes everything live. */
+static void tr_liveness(const struct bb_plan *plan, int solo)
+{
+  uint32_t extra[TR_MAX_INSN + 1];
+  unsigned n = plan->n < TR_MAX_INSN ? plan->n : TR_MAX_INSN;
+  for (unsigned i = 0; i <= n; i++) extra[i] = solo ? LIVE_ALL : 0;
+  for (unsigned k = 0; k < plan->nops; k++) {
+    const struct bb_op *o = &plan->ops[k];
+    unsigned at = o->at + o->after;
+    if (at > n) continue;
+    if (o->kind != BB_OP_ADD) extra[at] |= LIVE_ALL;
+  }
+  live_block(plan->insns, n, extra, tr_live);
 }
 
 /* Does the op after ops[k] at the same place add to the same group of
@@ -453,7 +482,7 @@ static uint64_t tr_plan_ops(uint8_t **p, const struct bb_plan *plan, unsigned i,
     ** start, where asynchronous signals of an instrumented block wait). */
     tr_rec(*p, *p == tr_start ? XL_AT : XL_NONE, apc, 0);
     if (o->kind == BB_OP_CALL || o->kind == BB_OP_WRAP) tr_cc(p, o->site);
-    else if (o->kind == BB_OP_ADD) tr_add(p, o->site, o->k, !tr_add_same_group(plan, k));
+    else if (o->kind == BB_OP_ADD) tr_add(p, o->site, o->k, !tr_add_same_group(plan, k), tr_live[i + after]);
     else {
       bb_meta_note(plan->pc, (uint32_t)(*p - tr_start), o->where);
       if (o->riprel) tr_meta_riprel(p, o);
@@ -524,6 +553,7 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
   unsigned npend = 0, n = 0, max = b->solo ? 1 : TR_MAX_INSN;
   if (plan && plan->n < max) max = plan->n;
   tr_fault_only = plan && plan->nops;
+  if (plan && plan->nops) tr_liveness(plan, b->solo);
   tr_start = start;
   tr_pc0 = b->pc;
   tr_nxl = 0;

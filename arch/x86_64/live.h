@@ -1,0 +1,21 @@
+/* lurk: register and flags liveness over a block's app instructions
+** (drreg's job), for the snippets the translator inserts between them.
+** Arch-private: tr.c and hc.c use it.
+*/
+#ifndef LURK_X86_LIVE_H
+#define LURK_X86_LIVE_H
+#include <stdint.h>
+#include "../../engine/bb.h"
+
+/* Bits 0..15: general registers (hardware numbers, ORDER GPR); LIVE_FLAGS:
+** any of the six arithmetic status flags (CF PF AF ZF SF OF). */
+#define LIVE_FLAGS (1u << 16)
+#define LIVE_ALL 0x1ffffu
+
+/* out[i] (i = 0..n): what may still be read from the boundary before
+** instruction i on (out[n]: the block's end, where everything is live).
+** extra[i] adds what instrumentation placed at boundary i reads (a clean
+** call reads every register through ctx). */
+void live_block(const struct insn *insns, unsigned n, const uint32_t *extra, uint32_t *out);
+
+#endif
