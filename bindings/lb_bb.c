@@ -319,7 +319,7 @@ static int lb_bb_call(lua_State *L, int after)
   site.nargs = (uint8_t)nargs;
   for (int k = 0; k < nargs; k++) lb_cc_arg(L, 4 + k, in, p->n, &site.args[k]);
   site.handler = lb_handler_id(L, 3);
-  if (lb_inl_plan(L, 3, site.handler, &site, p, i, after)) {
+  if (lb_inl_plan(L, 3, site.handler, &site, p, i, after) || lb_hc_plan(L, 3, site.handler, &site, p, i, after)) {
     stats.cc_inlined++;
     return 0;
   }

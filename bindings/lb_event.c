@@ -6,6 +6,7 @@
 */
 #include <linux/futex.h>
 #include "lb_int.h"
+#include "../engine/thr.h"
 #include "lb_events.h"
 #include "../engine/lock.h"
 #include "../engine/log.h"
@@ -291,6 +292,7 @@ void lb_event_exit(int status)
   if (!lb_L) return;
   lb_lock();
   lb_exit_handlers(lb_L, status);
+  lb_hc_explain(lb_L);
   lb_unlock();
 }
 
@@ -308,6 +310,7 @@ static void lb_event_thread(int ev, long tid)
     lb_fire(L, ev);
   }
   if (ev == LB_EV_thread_exit) {
+    lb_hc_retire(thr_self()); /* its counter cells outlive it */
     lua_getfield(L, LUA_REGISTRYINDEX, "lurk.threads");
     lua_pushnil(L);
     lua_rawseti(L, -2, (int)tid);

@@ -324,6 +324,21 @@ int lb_inl_plan(lua_State *L, int fn, uint32_t hid, const struct cc_site *s, str
   return 1;
 }
 
+int lb_inl_uvslot(lua_State *L, int fn, int uv, const char *what)
+{
+  if (!lb_inl_ok || lb_nslots >= BB_ADD_SLOTS) return -1;
+  unsigned s = lb_nslots;
+  lua_getfield(L, LUA_REGISTRYINDEX, LB_WHAT);
+  lua_pushstring(L, what);
+  lb_slots[s].what = lua_tostring(L, -1);
+  lua_rawseti(L, -2, (int)s);
+  lua_pop(L, 1);
+  lb_slots[s].uv = lua_upvalueid(L, fn, uv);
+  __atomic_store_n(&lb_nslots, s + 1, __ATOMIC_RELEASE);
+  __atomic_store_n(&bb_add_nslots, s + 1, __ATOMIC_RELEASE);
+  return (int)s;
+}
+
 /* -- Setup ----------------------------------------------------------------- */
 
 /* Does LuaJIT lay out upvalues and tag values as UV_V and lb_isnum assume?

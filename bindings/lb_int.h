@@ -92,6 +92,14 @@ void lb_inl_open(lua_State *L);
 int lb_inl_plan(lua_State *L, int fn, uint32_t hid, const struct cc_site *s, struct bb_plan *p,
                 unsigned at, int after);
 void lb_inl_sync(void);
+/* A counter slot folded into upvalue uv (1-based) of the function at fn; -1 when full. */
+int lb_inl_uvslot(lua_State *L, int fn, int uv, const char *what);
+void lb_hc_open(lua_State *L);
+int lb_hc_plan(lua_State *L, int fn, uint32_t hid, const struct cc_site *s, struct bb_plan *p,
+               unsigned at, int after);
+void lb_hc_explain(lua_State *L);
+struct lurk_thread;
+void lb_hc_retire(struct lurk_thread *t);
 /* Add syscall to the lurk table on top (lb_syscall.c). */
 void lb_syscall_open(lua_State *L);
 /* Add read/cstring to the lurk table on top (lb_mem.c). */

@@ -53,6 +53,7 @@ void lb_open_lurk(lua_State *L)
   lb_inl_open(L);
   lb_syscall_open(L);
   lb_mem_open(L);
+  lb_hc_open(L);
   lb_mod_open(L);
   lb_prof_open(L);
   lb_wrap_open(L);

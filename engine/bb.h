@@ -59,8 +59,9 @@ struct cc_site *cc_site_get(uint32_t id);
 ** bindings/lb_inl.c); the arch emits it without touching flags. WRAP: a
 ** call into wrap_cc for point `site` (engine/wrap.h; WRAP_SITE_BIT set).
 ** JMP: go to app pc k instead of the instruction (a replaced function);
-** the block ends there. */
-enum { BB_OP_CALL, BB_OP_META, BB_OP_ADD, BB_OP_WRAP, BB_OP_JMP };
+** the block ends there. HC: compiled handler program k (engine/hc.h) with
+** the arguments of clean-call site `site`. */
+enum { BB_OP_CALL, BB_OP_META, BB_OP_ADD, BB_OP_WRAP, BB_OP_JMP, BB_OP_HC };
 
 /* Per-thread 64-bit counters that BB_OP_ADD adds to (arch_tls.inl). The
 ** emitted add also sets the dirty byte of the slot's group of

@@ -52,7 +52,10 @@ static const char usage_text[] =
   "                   lurk nudge: one more thread in the program, asleep\n"
   "  --no-follow      do not follow the program into the programs it execs\n"
   "  --no-inline      call every clean-call handler, even those simple enough\n"
-  "                   to be inlined (docs/lua-api.md, Inlined clean calls)\n"
+  "                   to be inlined or compiled (docs/lua-api.md, Compiled handlers)\n"
+  "  --explain        at exit, say for each clean-call handler whether it was\n"
+  "                   compiled inline and, if not, the first construct that\n"
+  "                   prevented it (file:line)\n"
   "  --far-cache      testing aid: keep the code cache out of rel32 reach of\n"
   "                   the program, so every rip-relative operand is rewritten\n"
   "  -h, --help       show this help\n"
@@ -436,6 +439,7 @@ static int run_option(char **argv, int *i, int end)
   else if (TAKES("--no-follow") && !eq) opt.follow = 0;
   else if (TAKES("--far-cache") && !eq) opt.far_cache = 1;
   else if (TAKES("--no-inline") && !eq) opt.inline_calls = 0;
+  else if (TAKES("--explain") && !eq) opt.explain = 1;
   else return 0;
 #undef TAKES
 #undef VALUE

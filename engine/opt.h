@@ -12,6 +12,7 @@
   _(far_cache, "far_cache", INT, 0)       \
   _(ctl, "ctl", INT, 0)                   \
   _(inline_calls, "inline", INT, 1)       \
+  _(explain, "explain", INT, 0)           \
   _(output, "output", STR, 0)             \
   _(lib, "lib", STR, 0)                   \
   _(scripts, "scripts", STR, 0)           \

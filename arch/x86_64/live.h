@@ -16,6 +16,15 @@
 ** instruction i on (out[n]: the block's end, where everything is live).
 ** extra[i] adds what instrumentation placed at boundary i reads (a clean
 ** call reads every register through ctx). */
+struct cc_site;
+struct hc_prog;
+/* Compiled handlers (hc.c): the registers a site's arguments read (-1:
+** not computable inline), and the program's code at the site. */
+int64_t arch_hc_reads(const struct cc_site *s);
+void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, const struct cc_site *site, uint32_t live,
+                  uint64_t block_pc, const uint8_t *block_start);
+int arch_hc_reg_width(uint16_t reg);
+
 void live_block(const struct insn *insns, unsigned n, const uint32_t *extra, uint32_t *out);
 
 #endif

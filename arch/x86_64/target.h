@@ -35,7 +35,12 @@
 #define ARCH_INL_GROUP 8 /* slots a dirty byte covers: one cache line of counters */
 #define ARCH_INL_UNMARKED 16 /* the first slots: never marked dirty, always looked at */
 #define TLS_INL_DIRTY (TLS_INL_DONE + 8 * ARCH_INL_SLOTS) /* 1: group changed since folded */
-#define TLS_SIZE (TLS_INL_DIRTY + ARCH_INL_SLOTS / ARCH_INL_GROUP)
+#define TLS_HC_SAVE (TLS_INL_DIRTY + ARCH_INL_SLOTS / ARCH_INL_GROUP) /* compiled handlers: */
+                    /* app registers 0-15 and the flags (16) saved around one */
+#define TLS_HC_V (TLS_HC_SAVE + 8 * 24)   /* its 64 virtual registers (engine/hc.h) */
+#define TLS_CTR (TLS_HC_V + 8 * 64)       /* counter cells of lurk.counters */
+#define ARCH_CTR_CELLS (1 << 20)          /* 8 MiB a thread, mapped as touched */
+#define TLS_SIZE (TLS_CTR + 8 * ARCH_CTR_CELLS)
 
 /* Machine context slots (ORDER GPR: hardware encoding order). */
 #define MCTX_RAX 0
@@ -90,6 +95,9 @@ struct arch_tls {
   uint64_t inl[ARCH_INL_SLOTS];      /* written by this thread's blocks only */
   uint64_t inl_done[ARCH_INL_SLOTS]; /* under the Lua lock (lb_inl_sync) */
   uint8_t inl_dirty[ARCH_INL_SLOTS / ARCH_INL_GROUP]; /* set by blocks, cleared by lb_inl_sync */
+  uint64_t hc_save[24];              /* app state around a compiled handler */
+  uint64_t hc_v[64];                 /* its virtual registers */
+  uint64_t ctr[ARCH_CTR_CELLS];      /* lurk.counters cells, this thread's share */
 };
 #endif
 

@@ -29,6 +29,9 @@ _Static_assert(offsetof(struct arch_tls, cc_active) == TLS_CC_ACTIVE, "TLS_CC_AC
 _Static_assert(offsetof(struct arch_tls, inl) == TLS_INL, "TLS_INL");
 _Static_assert(offsetof(struct arch_tls, inl_done) == TLS_INL_DONE, "TLS_INL_DONE");
 _Static_assert(offsetof(struct arch_tls, inl_dirty) == TLS_INL_DIRTY, "TLS_INL_DIRTY");
+_Static_assert(offsetof(struct arch_tls, hc_save) == TLS_HC_SAVE, "TLS_HC_SAVE");
+_Static_assert(offsetof(struct arch_tls, hc_v) == TLS_HC_V, "TLS_HC_V");
+_Static_assert(offsetof(struct arch_tls, ctr) == TLS_CTR, "TLS_CTR");
 _Static_assert(ARCH_INL_UNMARKED % ARCH_INL_GROUP == 0 && ARCH_INL_SLOTS % 64 == 0, "inl groups");
 _Static_assert(sizeof(struct arch_mctx) == 8 * MCTX_NSLOTS, "MCTX size");
 

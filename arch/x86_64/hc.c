@@ -1,0 +1,404 @@
+/* lurk: x86-64 code for compiled handlers (engine/hc.h). A program runs
+** inline at its site: its virtual registers live in the thread block
+** (gs:TLS_HC_V), two scratch registers do the work, and only what the app
+** may still read is saved: scratch registers taken among the dead ones
+** where there are any, the flags (lahf/seto, through rax) only when live
+** (live.c). Registers an argument reads are never scratch, so arguments
+** are computed from the app's own values. A fault in a load of app memory
+** is the tool's bug, reported with the handler's line (bb_meta_note).
+*/
+#include <Zydis/Zydis.h>
+#include "../arch.h"
+#include "emit.h"
+#include "live.h"
+#include "../../engine/bb.h"
+#include "../../engine/hc.h"
+
+#define V(r) (TLS_HC_V + 8 * (int32_t)(r))
+#define SAVE(r) (TLS_HC_SAVE + 8 * (int32_t)(r))
+
+static uint8_t hc_rex(int w, int r, int x, int b)
+{
+  return (uint8_t)(0x40 | (w << 3) | ((r >> 3) << 2) | ((x >> 3) << 1) | (b >> 3));
+}
+
+/* op r64, gs:[off] (opcode byte op: 03 add, 0b or, 23 and, 2b sub, 33 xor, 3b cmp, 8b mov) */
+static void hc_rm_gs(uint8_t **p, uint8_t op, int r, int32_t off)
+{
+  emit_u8(p, XO_SEG_GS);
+  emit_u8(p, hc_rex(1, r, 0, 0));
+  emit_u8(p, op);
+  emit_abs32(p, r, off);
+}
+
+/* op r64, simm32 (group-1 digit: 0 add, 1 or, 4 and, 5 sub, 6 xor, 7 cmp) */
+static void hc_ri(uint8_t **p, int digit, int r, int32_t imm)
+{
+  emit_u8(p, hc_rex(1, 0, 0, r));
+  emit_u8(p, 0x81);
+  emit_u8(p, (uint8_t)(0xc0 | (digit << 3) | (r & 7)));
+  emit_u32(p, (uint32_t)imm);
+}
+
+/* A one-register form: REX.W op /digit r (f7 /3 neg), or c1 /digit r, imm8 (shifts). */
+static void hc_r1(uint8_t **p, uint8_t op, int digit, int r)
+{
+  emit_u8(p, hc_rex(1, 0, 0, r));
+  emit_u8(p, op);
+  emit_u8(p, (uint8_t)(0xc0 | (digit << 3) | (r & 7)));
+}
+
+/* modrm (and sib/disp) for [b] with reg field r (mod 00 needs care for rsp/rbp). */
+static void hc_mem_base(uint8_t **p, int r, int b)
+{
+  if ((b & 7) == R_RBP) {
+    emit_u8(p, (uint8_t)(0x40 | ((r & 7) << 3) | 5));
+    emit_u8(p, 0);
+  } else if ((b & 7) == R_RSP) {
+    emit_u8(p, (uint8_t)(((r & 7) << 3) | 4));
+    emit_u8(p, 0x24);
+  } else {
+    emit_u8(p, (uint8_t)(((r & 7) << 3) | (b & 7)));
+  }
+}
+
+/* r = zero-extended size-byte load from [r] */
+static void hc_load(uint8_t **p, int r, unsigned size)
+{
+  if (size == 8 || size == 4) {
+    if (size == 8 || r >= 8) emit_u8(p, hc_rex(size == 8, r, 0, r));
+    emit_u8(p, 0x8b);
+  } else {
+    if (r >= 8) emit_u8(p, hc_rex(0, r, 0, r));
+    emit_u8(p, 0x0f);
+    emit_u8(p, size == 1 ? 0xb6 : 0xb7);
+  }
+  hc_mem_base(p, r, r);
+}
+
+/* lea r, [base + index*scale + disp32] (base, index: -1 for none) */
+static void hc_lea(uint8_t **p, int r, int base, int index, unsigned scale, int32_t disp)
+{
+  int ss = scale == 8 ? 3 : scale == 4 ? 2 : scale == 2 ? 1 : 0;
+  emit_u8(p, hc_rex(1, r, index < 0 ? 0 : index, base < 0 ? 0 : base));
+  emit_u8(p, 0x8d);
+  emit_u8(p, (uint8_t)((base < 0 ? 0x00 : 0x80) | ((r & 7) << 3) | 4));
+  emit_u8(p, (uint8_t)((ss << 6) | ((index < 0 ? 4 : index) & 7) << 3 | (base < 0 ? 5 : (base & 7))));
+  emit_u32(p, (uint32_t)disp);
+}
+
+/* The hardware number of a 64-bit general register enclosing Zydis reg
+** r, its width in bits and whether it is a high byte (ah..bh); -1 if none. */
+static int hc_gpr(uint16_t r, unsigned *width, int *high)
+{
+  ZydisRegister z = (ZydisRegister)r;
+  ZydisRegister big = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, z);
+  if (big < ZYDIS_REGISTER_RAX || big > ZYDIS_REGISTER_R15) return -1;
+  *width = ZydisRegisterGetWidth(ZYDIS_MACHINE_MODE_LONG_64, z);
+  *high = z == ZYDIS_REGISTER_AH || z == ZYDIS_REGISTER_CH || z == ZYDIS_REGISTER_DH || z == ZYDIS_REGISTER_BH;
+  return (int)(big - ZYDIS_REGISTER_RAX);
+}
+
+/* The jcc condition nibble of a conditional branch, -1 for others (jrcxz, loop). */
+static int hc_jcc(const struct insn *in)
+{
+  unsigned i = 0;
+  while (i < in->len && (in->bytes[i] == 0x2e || in->bytes[i] == 0x3e || in->bytes[i] == 0xf2 ||
+                         in->bytes[i] == 0xf3 || in->bytes[i] == 0x66))
+    i++;
+  if (i >= in->len) return -1;
+  if ((in->bytes[i] & 0xf0) == 0x70) return in->bytes[i] & 0xf;
+  if (in->bytes[i] == 0x0f && i + 1 < in->len && (in->bytes[i + 1] & 0xf0) == 0x80) return in->bytes[i + 1] & 0xf;
+  return -1;
+}
+
+/* Registers the site's arguments read (bit per hardware number); -1 if an
+** argument cannot be computed inline (fs/gs-relative, a flag register...). */
+static int64_t hc_arg_reads(const struct cc_site *s)
+{
+  uint32_t m = 0;
+  for (unsigned i = 0; i < s->nargs; i++) {
+    const struct cc_arg *a = &s->args[i];
+    unsigned w;
+    int hi, r;
+    switch (a->kind) {
+    case CC_ARG_REG:
+      if ((r = hc_gpr(a->reg, &w, &hi)) < 0) return -1;
+      m |= 1u << r;
+      break;
+    case CC_ARG_EA:
+      if (a->op.mem.seg == ZYDIS_REGISTER_FS || a->op.mem.seg == ZYDIS_REGISTER_GS) return -1;
+      if (a->op.mem.base && a->op.mem.base != ZYDIS_REGISTER_RIP) {
+        if ((r = hc_gpr(a->op.mem.base, &w, &hi)) < 0 || w != 64) return -1;
+        m |= 1u << r;
+      }
+      if (a->op.mem.index) {
+        if ((r = hc_gpr(a->op.mem.index, &w, &hi)) < 0 || w != 64) return -1;
+        m |= 1u << r;
+      }
+      break;
+    case CC_ARG_TAKEN:
+      if (hc_jcc(&s->in) < 0) return -1;
+      break;
+    case CC_ARG_TARGET:
+      if (s->in.flags & INSN_F_DIRECT) break;
+      if (s->in.flags & INSN_F_RET) break;
+      if (a->op.kind == INSN_OPND_REG) {
+        if ((r = hc_gpr(a->op.reg, &w, &hi)) < 0 || w != 64) return -1;
+        m |= 1u << r;
+      } else if (a->op.kind == INSN_OPND_MEM) {
+        if (a->op.mem.seg == ZYDIS_REGISTER_FS || a->op.mem.seg == ZYDIS_REGISTER_GS) return -1;
+        if (a->op.mem.base == ZYDIS_REGISTER_RIP) break;
+        if (a->op.mem.base && ((r = hc_gpr(a->op.mem.base, &w, &hi)) < 0 || w != 64)) return -1;
+        if (a->op.mem.base) m |= 1u << r;
+        if (a->op.mem.index && ((r = hc_gpr(a->op.mem.index, &w, &hi)) < 0 || w != 64)) return -1;
+        if (a->op.mem.index) m |= 1u << r;
+      } else return -1;
+      break;
+    default: break;
+    }
+  }
+  return m;
+}
+
+int64_t arch_hc_reads(const struct cc_site *s) { return hc_arg_reads(s); }
+
+int arch_hc_reg_width(uint16_t reg)
+{
+  unsigned w;
+  int hi;
+  return hc_gpr(reg, &w, &hi) < 0 ? 0 : (int)w;
+}
+
+/* Emit lea s, [operand] for a memory operand, reading base/index from
+** their registers, or from their save slots when clobbered (in mask k). */
+static void hc_ea(uint8_t **p, int s, const struct insn_opnd *op, uint64_t next, uint32_t k, int s1)
+{
+  unsigned w;
+  int hi;
+  if (op->mem.base == ZYDIS_REGISTER_RIP) {
+    emit_mov_imm64(p, s, next + (uint64_t)op->mem.disp);
+    return;
+  }
+  int b = op->mem.base ? hc_gpr(op->mem.base, &w, &hi) : -1;
+  int x = op->mem.index ? hc_gpr(op->mem.index, &w, &hi) : -1;
+  /* only rax can be clobbered here (lahf); it is then read from its slot */
+  if ((b >= 0 && (k >> b) & 1) || (x >= 0 && (k >> x) & 1)) {
+    int c = (b >= 0 && (k >> b) & 1) ? b : x;
+    emit_gs_load(p, s1, SAVE(c));
+    if (b == c) b = s1;
+    if (x == c) x = s1;
+  }
+  int64_t d = op->mem.disp;
+  if (d != (int32_t)d) { /* a 64-bit displacement: absolute address, no registers */
+    emit_mov_imm64(p, s, (uint64_t)d);
+    return;
+  }
+  hc_lea(p, s, b, x, op->mem.scale ? op->mem.scale : 1, (int32_t)d);
+}
+
+/* Compute argument a into s (flags already saved: shifts are fine; the
+** flags themselves are still the app's until the body starts). */
+static void hc_arg(uint8_t **p, int s, int s1, const struct cc_site *site, const struct cc_arg *a, uint32_t k)
+{
+  uint64_t next = site->in.pc + site->in.len;
+  unsigned w = 64;
+  int hi = 0, r;
+  switch (a->kind) {
+  case CC_ARG_REG:
+    r = hc_gpr(a->reg, &w, &hi);
+    if ((k >> r) & 1) emit_gs_load(p, s, SAVE(r));
+    else emit_mov_rr(p, s, r);
+    if (hi) hc_r1(p, 0xc1, 5, s), emit_u8(p, 8);
+    if (w == 32) { if (s >= 8) emit_u8(p, 0x45); emit_u8(p, 0x89); emit_u8(p, (uint8_t)(0xc0 | ((s & 7) << 3) | (s & 7))); }
+    else if (w == 16 || w == 8) {
+      emit_u8(p, hc_rex(0, s, 0, s));
+      emit_u8(p, 0x0f);
+      emit_u8(p, w == 16 ? 0xb7 : 0xb6);
+      emit_u8(p, (uint8_t)(0xc0 | ((s & 7) << 3) | (s & 7)));
+    }
+    return;
+  case CC_ARG_EA:
+    hc_ea(p, s, &a->op, next, k, s1);
+    return;
+  case CC_ARG_TARGET:
+    if (site->in.flags & INSN_F_DIRECT) { emit_mov_imm64(p, s, site->in.target); return; }
+    if (site->in.flags & INSN_F_RET) {
+      emit_u8(p, hc_rex(1, s, 0, R_RSP)); emit_u8(p, 0x8b); hc_mem_base(p, s, R_RSP);
+      return;
+    }
+    if (a->op.kind == INSN_OPND_REG) {
+      r = hc_gpr(a->op.reg, &w, &hi);
+      if ((k >> r) & 1) emit_gs_load(p, s, SAVE(r));
+      else emit_mov_rr(p, s, r);
+      return;
+    }
+    hc_ea(p, s, &a->op, next, k, s1);
+    hc_load(p, s, 8);
+    return;
+  default:
+    emit_mov_imm64(p, s, a->val);
+    return;
+  }
+}
+
+struct hc_fix { uint8_t *field; unsigned label; };
+
+void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, const struct cc_site *site, uint32_t live,
+                  uint64_t block_pc, const uint8_t *block_start)
+{
+  uint32_t reads = (uint32_t)hc_arg_reads(site);
+  int flags = (live & LIVE_FLAGS) != 0;
+  /* scratch: s0 (rax when the flags are saved through it), s1; dead ones first */
+  uint32_t cand = 0xffffu & ~(1u << R_RSP) & ~reads;
+  if (flags) cand &= ~1u;
+  uint32_t dead = cand & ~live;
+  int s0, s1;
+  if (flags) s0 = R_RAX;
+  else { uint32_t c = dead ? dead : cand; s0 = __builtin_ctz(c); cand &= ~(1u << s0); dead &= ~(1u << s0); }
+  cand &= ~(1u << s0);
+  dead &= ~(1u << s0);
+  s1 = __builtin_ctz(dead ? dead : cand);
+  uint32_t k = (1u << s0) | (1u << s1); /* clobbered */
+  uint32_t saved = k & (live | reads);
+  for (int r = 0; r < 16; r++)
+    if ((saved >> r) & 1) emit_gs_store(p, r, SAVE(r));
+  /* arguments that need the app's flags (taken) come first */
+  for (unsigned i = 0; i < pr->n; i++) {
+    const struct hc_ins *in = &pr->ins[i];
+    if (in->op != HC_ARG || site->args[in->a].kind != CC_ARG_TAKEN) continue;
+    int cc = hc_jcc(&site->in);
+    emit_u8(p, hc_rex(0, 0, 0, s1)); /* setcc s1b */
+    emit_u8(p, 0x0f);
+    emit_u8(p, (uint8_t)(0x90 | cc));
+    emit_u8(p, (uint8_t)(0xc0 | (s1 & 7)));
+    emit_u8(p, hc_rex(0, s1, 0, s1)); /* movzx s1d, s1b */
+    emit_u8(p, 0x0f);
+    emit_u8(p, 0xb6);
+    emit_u8(p, (uint8_t)(0xc0 | ((s1 & 7) << 3) | (s1 & 7)));
+    emit_gs_store(p, s1, V(in->d));
+  }
+  if (flags) {
+    emit_u8(p, 0x9f);                         /* lahf */
+    emit_u8(p, 0x0f); emit_u8(p, 0x90); emit_u8(p, 0xc0); /* seto al */
+    emit_gs_store(p, R_RAX, SAVE(16));
+  }
+  uint32_t clob = flags ? 1u << R_RAX : 0; /* clobbered app registers so far */
+  for (unsigned i = 0; i < pr->n; i++) {
+    const struct hc_ins *in = &pr->ins[i];
+    if (in->op != HC_ARG || site->args[in->a].kind == CC_ARG_TAKEN) continue;
+    hc_arg(p, s0, s1, site, &site->args[in->a], clob | (k & saved));
+    emit_gs_store(p, s0, V(in->d));
+    clob |= 1u << s0;
+  }
+  /* the body */
+  uint8_t *lab[HC_MAX_LABELS] = { 0 };
+  struct hc_fix fix[HC_MAX_INS];
+  unsigned nfix = 0;
+  static const uint8_t rm_op[] = { [HC_ADD] = 0x03, [HC_SUB] = 0x2b, [HC_AND] = 0x23, [HC_OR] = 0x0b, [HC_XOR] = 0x33 };
+  static const uint8_t ri_digit[] = { [HC_ADD] = 0, [HC_SUB] = 5, [HC_AND] = 4, [HC_OR] = 1, [HC_XOR] = 6 };
+  static const uint8_t jcc[] = { [HC_EQ] = 0x4, [HC_NE] = 0x5, [HC_LT] = 0xc, [HC_LE] = 0xe, [HC_GT] = 0xf,
+                                 [HC_GE] = 0xd, [HC_LTU] = 0x2, [HC_LEU] = 0x6, [HC_GTU] = 0x7, [HC_GEU] = 0x3 };
+  for (unsigned i = 0; i < pr->n; i++) {
+    const struct hc_ins *in = &pr->ins[i];
+    int imm = in->bk && in->k == (int32_t)in->k;
+    switch (in->op) {
+    case HC_ARG: break;
+    case HC_K:
+      if (in->k == (int32_t)in->k) emit_gs_store_imm(p, V(in->d), (int32_t)in->k);
+      else { emit_mov_imm64(p, s0, (uint64_t)in->k); emit_gs_store(p, s0, V(in->d)); }
+      break;
+    case HC_MOV:
+      emit_gs_load(p, s0, V(in->a));
+      emit_gs_store(p, s0, V(in->d));
+      break;
+    case HC_ADD: case HC_SUB: case HC_AND: case HC_OR: case HC_XOR:
+      emit_gs_load(p, s0, V(in->a));
+      if (imm) hc_ri(p, ri_digit[in->op], s0, (int32_t)in->k);
+      else if (in->bk) { emit_mov_imm64(p, s1, (uint64_t)in->k); emit_u8(p, hc_rex(1, s1, 0, s0)); emit_u8(p, (uint8_t)(rm_op[in->op] - 2)); emit_u8(p, (uint8_t)(0xc0 | ((s1 & 7) << 3) | (s0 & 7))); }
+      else hc_rm_gs(p, rm_op[in->op], s0, V(in->b));
+      emit_gs_store(p, s0, V(in->d));
+      break;
+    case HC_MUL:
+      emit_gs_load(p, s0, V(in->a));
+      if (imm) { /* imul s0, s0, imm32 */
+        emit_u8(p, hc_rex(1, s0, 0, s0)); emit_u8(p, 0x69); emit_u8(p, (uint8_t)(0xc0 | ((s0 & 7) << 3) | (s0 & 7)));
+        emit_u32(p, (uint32_t)in->k);
+      } else {
+        if (in->bk) { emit_mov_imm64(p, s1, (uint64_t)in->k); emit_gs_store(p, s1, V(HC_NVREGS - 1)); }
+        emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, s0, 0, 0)); emit_u8(p, 0x0f); emit_u8(p, 0xaf);
+        emit_abs32(p, s0, V(in->bk ? HC_NVREGS - 1 : in->b));
+      }
+      emit_gs_store(p, s0, V(in->d));
+      break;
+    case HC_SHL: case HC_SHR: case HC_SAR:
+      emit_gs_load(p, s0, V(in->a));
+      hc_r1(p, 0xc1, in->op == HC_SHL ? 4 : in->op == HC_SHR ? 5 : 7, s0);
+      emit_u8(p, (uint8_t)(in->k & 63));
+      emit_gs_store(p, s0, V(in->d));
+      break;
+    case HC_NEG:
+      emit_gs_load(p, s0, V(in->a));
+      hc_r1(p, 0xf7, 3, s0);
+      emit_gs_store(p, s0, V(in->d));
+      break;
+    case HC_SX32: /* movsxd s0, dword gs:[a] */
+      emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, s0, 0, 0)); emit_u8(p, 0x63); emit_abs32(p, s0, V(in->a));
+      emit_gs_store(p, s0, V(in->d));
+      break;
+    case HC_ZX32: /* mov s0d, dword gs:[a] */
+      emit_u8(p, XO_SEG_GS); if (s0 >= 8) emit_u8(p, hc_rex(0, s0, 0, 0)); emit_u8(p, 0x8b); emit_abs32(p, s0, V(in->a));
+      emit_gs_store(p, s0, V(in->d));
+      break;
+    case HC_LOAD:
+      emit_gs_load(p, s0, V(in->a));
+      bb_meta_note(block_pc, (uint32_t)(*p - block_start), in->where);
+      hc_load(p, s0, in->size);
+      emit_gs_store(p, s0, V(in->d));
+      break;
+    case HC_BR:
+      emit_gs_load(p, s0, V(in->a));
+      if (imm) hc_ri(p, 7, s0, (int32_t)in->k);
+      else if (in->bk) { emit_mov_imm64(p, s1, (uint64_t)in->k); emit_u8(p, hc_rex(1, s1, 0, s0)); emit_u8(p, 0x39); emit_u8(p, (uint8_t)(0xc0 | ((s1 & 7) << 3) | (s0 & 7))); }
+      else hc_rm_gs(p, 0x3b, s0, V(in->b));
+      fix[nfix].field = emit_jcc32(p, jcc[in->cond], (uint64_t)*p + 6);
+      fix[nfix++].label = in->d;
+      break;
+    case HC_JMP:
+      fix[nfix].field = emit_jmp32(p, (uint64_t)*p + 5);
+      fix[nfix++].label = in->d;
+      break;
+    case HC_LABEL:
+      lab[in->d] = *p;
+      break;
+    case HC_UVADD:
+      emit_gs_load(p, s0, V(in->a));
+      emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, s0, 0, 0)); emit_u8(p, 0x01);
+      emit_abs32(p, s0, TLS_INL + 8 * (int32_t)in->k);
+      if (in->k >= ARCH_INL_UNMARKED) emit_gs_store_imm8(p, TLS_INL_DIRTY + (int32_t)(in->k / ARCH_INL_GROUP), 1);
+      break;
+    case HC_CTRADD:
+      emit_gs_load(p, s1, V(in->b));
+      if (in->kidx) {
+        emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, s1, 0, 0)); emit_u8(p, 0x01);
+        emit_abs32(p, s1, TLS_CTR + 8 * (int32_t)in->k);
+      } else { /* add gs:[s0*8 + TLS_CTR + 8k], s1 */
+        emit_gs_load(p, s0, V(in->a));
+        emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, s1, s0, 0)); emit_u8(p, 0x01);
+        emit_u8(p, (uint8_t)(((s1 & 7) << 3) | 4));
+        emit_u8(p, (uint8_t)((3 << 6) | ((s0 & 7) << 3) | 5));
+        emit_u32(p, (uint32_t)(TLS_CTR + 8 * (int32_t)in->k));
+      }
+      break;
+    }
+  }
+  lab[0] = *p;
+  for (unsigned i = 0; i < nfix; i++) emit_patch_rel32(fix[i].field, (uint64_t)lab[fix[i].label]);
+  if (flags) {
+    emit_gs_load(p, R_RAX, SAVE(16));
+    emit_u8(p, 0x04); emit_u8(p, 0x7f);       /* add al, 0x7f: OF */
+    emit_u8(p, 0x9e);                         /* sahf */
+  }
+  for (int r = 0; r < 16; r++)
+    if ((saved >> r) & 1) emit_gs_load(p, r, SAVE(r));
+}

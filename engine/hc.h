@@ -1,0 +1,71 @@
+/* lurk: compiled handlers — the IR a clean-call handler is compiled into
+** (bindings/lb_hc.lua reads its bytecode; bindings/lb_hc.c builds the
+** program; arch/<arch>/hc.c emits it inline at each site, as BB_OP_HC).
+** Values are 64-bit integers in virtual registers (vregs) 0..HC_NVREGS-1;
+** a program runs top to bottom, with forward branches to labels only.
+*/
+#ifndef LURK_HC_H
+#define LURK_HC_H
+#include "lurk.h"
+
+#define HC_NSLOTS 32  /* vregs 0..31 are the handler's bytecode slots */
+#define HC_NVREGS 64  /* 32..63: temporaries */
+#define HC_MAX_INS 512
+#define HC_MAX_LABELS 64
+
+/* Opcodes (HC_OPDEF: name). d = destination vreg (or label), a and b
+** operand vregs, k a constant (b is k when bk is set). ORDER HC_OP */
+#define HC_OPDEF(_)                                                          \
+  _(K)      /* d = k */                                                      \
+  _(ARG)    /* d = the site's argument a (0-based) */                        \
+  _(MOV)    /* d = a */                                                      \
+  _(ADD) _(SUB) _(MUL) _(AND) _(OR) _(XOR) /* d = a op b|k (64-bit) */       \
+  _(SHL) _(SHR) _(SAR)  /* d = a shifted by k (0..63) */                     \
+  _(NEG)    /* d = -a */                                                     \
+  _(SX32)   /* d = a's low 32 bits, sign-extended */                         \
+  _(ZX32)   /* d = a's low 32 bits, zero-extended */                         \
+  _(LOAD)   /* d = the size-byte app memory at address a, zero-extended */   \
+  _(BR)     /* if a cond b|k: go to label d (0: the end) */                  \
+  _(JMP)    /* go to label d (0: the end) */                                 \
+  _(LABEL)  /* label d (1..HC_MAX_LABELS-1) */                               \
+  _(UVADD)  /* add a to inlined-counter slot k (an upvalue's sum) */         \
+  _(CTRADD) /* add b to counter cell k + a (a = 0 unless kidx is clear) */
+
+enum {
+#define HC_OPENUM(n) HC_##n,
+  HC_OPDEF(HC_OPENUM)
+#undef HC_OPENUM
+  HC__MAX
+};
+
+/* Conditions of HC_BR; the U forms compare unsigned. ORDER HC_CC */
+enum { HC_EQ, HC_NE, HC_LT, HC_LE, HC_GT, HC_GE, HC_LTU, HC_LEU, HC_GTU, HC_GEU };
+
+struct hc_ins {
+  uint8_t op, d, a, b;
+  uint8_t cond, bk, size, kidx;
+  int64_t k;
+  uint32_t where;           /* LOAD: bb_where_add id naming the handler line */
+};
+
+/* What a site's constant argument must satisfy for the program to apply
+** (else the site is called): lo <= arg <= hi. */
+struct hc_assume { uint8_t arg; int64_t lo, hi; };
+
+struct hc_prog {
+  unsigned n, nassume;
+  struct hc_ins *ins;
+  struct hc_assume *assume;
+  uint32_t reads;           /* vregs the program reads before writing (none) */
+};
+
+/* Register a program (copied into engine memory; kept for the run). */
+uint32_t hc_prog_add(const struct hc_ins *ins, unsigned n, const struct hc_assume *as, unsigned nas);
+const struct hc_prog *hc_prog_get(uint32_t id);
+
+/* Counter cells (lurk.counters): per-thread 64-bit cells in the thread
+** block (arch_tls.ctr), HC_CELLS of them; hc_cells hands out a range. */
+#define HC_CELLS ARCH_CTR_CELLS
+extern uint32_t hc_ncells;
+
+#endif
