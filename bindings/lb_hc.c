@@ -17,7 +17,7 @@
 #include "../engine/thr.h"
 
 #define LB_HC "lurk.hc"             /* registry: the front end's compile function */
-#define LB_HC_PLANS "lurk.hc.plans" /* registry: handler id -> { [signature] = prog id | false } */
+#define LB_HC_PLANS "lurk.hc.plans" /* registry: definition, upvalues, signature -> prog id | false */
 #define LB_HC_WHY "lurk.hc.why"     /* registry: handler id -> explanation */
 #define LB_CTR "lurk.counters"
 
@@ -328,6 +328,7 @@ static int lb_hc_compile(lua_State *L, int fn, int nkinds)
 int lb_hc_plan(lua_State *L, int fn, uint32_t hid, const struct cc_site *s, struct bb_plan *p, unsigned at,
                int after)
 {
+  (void)hid; /* the cache is keyed by definition and upvalues, not closure */
   if (!opt.inline_calls) return 0;
   if (arch_hc_reads(s) < 0) return 0;
   /* the signature: the kinds of the arguments */
@@ -343,29 +344,42 @@ int lb_hc_plan(lua_State *L, int fn, uint32_t hid, const struct cc_site *s, stru
     sig[len++] = ',';
   }
   sig[len] = 0;
-  lua_getfield(L, LUA_REGISTRYINDEX, LB_HC_PLANS);
-  lua_rawgeti(L, -1, (int)hid);
-  if (lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, -3, (int)hid);
+  /* The cache key: the function's definition (source, lines: its
+  ** prototype), the upvalues it closes over, and the signature. A bb
+  ** handler that makes a new closure for every site then compiles once. */
+  lua_Debug ar;
+  lua_pushvalue(L, fn);
+  lua_getinfo(L, ">Su", &ar);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  char part[64];
+  log_snprintf(part, sizeof part, "%p:%d:%d|", (const void *)ar.source, ar.linedefined, ar.lastlinedefined);
+  luaL_addstring(&b, part);
+  for (int u = 1; u <= ar.nups; u++) {
+    log_snprintf(part, sizeof part, "%p,", lua_upvalueid(L, fn, u));
+    luaL_addstring(&b, part);
   }
-  lua_getfield(L, -1, sig);
+  luaL_addstring(&b, sig);
+  luaL_pushresult(&b);
+  int key = lua_gettop(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, LB_HC_PLANS);
+  lua_pushvalue(L, key);
+  lua_rawget(L, -2);
   int id;
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
-    lua_pushvalue(L, -3);
+    lua_pushvalue(L, key - 1); /* the kinds */
     id = lb_hc_compile(L, fn, s->nargs);
     lua_pop(L, 1);
+    lua_pushvalue(L, key);
     if (id >= 0) lua_pushinteger(L, id);
     else lua_pushboolean(L, 0);
-    lua_setfield(L, -2, sig);
+    lua_rawset(L, -3);
   } else {
     id = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : -1;
     lua_pop(L, 1);
   }
-  lua_pop(L, 3);
+  lua_pop(L, 3); /* plans, key, kinds */
   if (id < 0) return 0;
   const struct hc_prog *pr = hc_prog_get((uint32_t)id);
   for (unsigned i = 0; i < pr->nassume; i++) {

@@ -8,6 +8,7 @@
 ** is the tool's bug, reported with the handler's line (bb_meta_note).
 */
 #include <Zydis/Zydis.h>
+#include <sys/auxv.h>
 #include "../arch.h"
 #include "emit.h"
 #include "live.h"
@@ -62,18 +63,29 @@ static void hc_mem_base(uint8_t **p, int r, int b)
   }
 }
 
-/* r = zero-extended size-byte load from [r] */
-static void hc_load(uint8_t **p, int r, unsigned size)
+/* d = zero-extended size-byte load from [b] */
+static void hc_load2(uint8_t **p, int d, int b, unsigned size)
 {
   if (size == 8 || size == 4) {
-    if (size == 8 || r >= 8) emit_u8(p, hc_rex(size == 8, r, 0, r));
+    if (size == 8 || d >= 8 || b >= 8) emit_u8(p, hc_rex(size == 8, d, 0, b));
     emit_u8(p, 0x8b);
   } else {
-    if (r >= 8) emit_u8(p, hc_rex(0, r, 0, r));
+    if (d >= 8 || b >= 8) emit_u8(p, hc_rex(0, d, 0, b));
     emit_u8(p, 0x0f);
     emit_u8(p, size == 1 ? 0xb6 : 0xb7);
   }
-  hc_mem_base(p, r, r);
+  hc_mem_base(p, d, b);
+}
+static void hc_load(uint8_t **p, int r, unsigned size) { hc_load2(p, r, r, size); }
+
+/* A two-register form REX.W op modrm(11, reg, rm) (op = 01 add ... 39 cmp,
+** 89 mov: rm op= reg; 0f af imul, 63 movsxd: reg op= rm). */
+static void hc_rr(uint8_t **p, uint8_t op, int reg, int rm)
+{
+  emit_u8(p, hc_rex(1, reg, 0, rm));
+  if (op == 0xaf) emit_u8(p, 0x0f);
+  emit_u8(p, op);
+  emit_u8(p, (uint8_t)(0xc0 | ((reg & 7) << 3) | (rm & 7)));
 }
 
 /* lea r, [base + index*scale + disp32] (base, index: -1 for none) */
@@ -112,6 +124,17 @@ static int hc_jcc(const struct insn *in)
   return -1;
 }
 
+/* Can user code read the fs base (rdfsbase: FSGSBASE, HWCAP2 bit 1)? */
+static int hc_fsgsbase(void)
+{
+  static int known, ok;
+  if (!known) {
+    ok = (getauxval(AT_HWCAP2) & 2) != 0;
+    known = 1;
+  }
+  return ok;
+}
+
 /* Registers the site's arguments read (bit per hardware number); -1 if an
 ** argument cannot be computed inline (fs/gs-relative, a flag register...). */
 static int64_t hc_arg_reads(const struct cc_site *s)
@@ -127,7 +150,8 @@ static int64_t hc_arg_reads(const struct cc_site *s)
       m |= 1u << r;
       break;
     case CC_ARG_EA:
-      if (a->op.mem.seg == ZYDIS_REGISTER_FS || a->op.mem.seg == ZYDIS_REGISTER_GS) return -1;
+      /* fs-relative (TLS, the stack protector's canary): through rdfsbase */
+      if (a->op.mem.seg == ZYDIS_REGISTER_GS || (a->op.mem.seg == ZYDIS_REGISTER_FS && !hc_fsgsbase())) return -1;
       if (a->op.mem.base && a->op.mem.base != ZYDIS_REGISTER_RIP) {
         if ((r = hc_gpr(a->op.mem.base, &w, &hi)) < 0 || w != 64) return -1;
         m |= 1u << r;
@@ -195,6 +219,14 @@ static void hc_ea(uint8_t **p, int s, const struct insn_opnd *op, uint64_t next,
     return;
   }
   hc_lea(p, s, b, x, op->mem.scale ? op->mem.scale : 1, (int32_t)d);
+  if (op->mem.seg == ZYDIS_REGISTER_FS) { /* rdfsbase s1; add s, s1 (the flags are saved or dead) */
+    emit_u8(p, 0xf3);
+    emit_u8(p, hc_rex(1, 0, 0, s1));
+    emit_u8(p, 0x0f);
+    emit_u8(p, 0xae);
+    emit_u8(p, (uint8_t)(0xc0 | (s1 & 7)));
+    hc_rr(p, 0x01, s1, s);
+  }
 }
 
 /* Compute argument a into s (flags already saved: shifts are fine; the
@@ -244,52 +276,140 @@ static void hc_arg(uint8_t **p, int s, int s1, const struct cc_site *site, const
 
 struct hc_fix { uint8_t *field; unsigned label; };
 
+/* Where each virtual register lives during one emission: a register, or
+** -1 for its slot in the thread block. */
+static int8_t hc_loc[HC_NVREGS];
+
+/* Load vreg v into register r. */
+static void hc_ld(uint8_t **p, int r, unsigned v)
+{
+  if (hc_loc[v] < 0) emit_gs_load(p, r, V(v));
+  else if (hc_loc[v] != r) emit_mov_rr(p, r, hc_loc[v]);
+}
+
+/* Store register r into vreg v. */
+static void hc_st(uint8_t **p, unsigned v, int r)
+{
+  if (hc_loc[v] < 0) emit_gs_store(p, r, V(v));
+  else if (hc_loc[v] != r) emit_mov_rr(p, hc_loc[v], r);
+}
+
+/* A register holding vreg v: its own, or s loaded with it. */
+static int hc_in(uint8_t **p, unsigned v, int s)
+{
+  if (hc_loc[v] >= 0) return hc_loc[v];
+  emit_gs_load(p, s, V(v));
+  return s;
+}
+
+/* The register to compute vreg d in (then hc_st): its own, or s. */
+static int hc_out(unsigned d, int s) { return hc_loc[d] >= 0 ? hc_loc[d] : s; }
+
+/* Does instruction in define vreg in->d? */
+static int hc_defines(const struct hc_ins *in)
+{
+  return in->op <= HC_ZX32 || in->op == HC_LOAD;
+}
+
+/* The vregs in reads (bit set). */
+static uint64_t hc_reads(const struct hc_ins *in)
+{
+  switch (in->op) {
+  case HC_K: case HC_ARG: case HC_JMP: case HC_LABEL: return 0;
+  case HC_MOV: case HC_SHL: case HC_SHR: case HC_SAR: case HC_NEG: case HC_SX32: case HC_ZX32:
+  case HC_LOAD: case HC_UVADD: return 1ull << in->a;
+  case HC_CTRADD: return (in->kidx ? 0 : 1ull << in->a) | 1ull << in->b;
+  default: return 1ull << in->a | (in->bk ? 0 : 1ull << in->b);
+  }
+}
+
+static void hc_imm(uint8_t **p, int r, int64_t k)
+{
+  if (k == (int32_t)k) { emit_u8(p, hc_rex(1, 0, 0, r)); emit_u8(p, 0xc7); emit_u8(p, (uint8_t)(0xc0 | (r & 7))); emit_u32(p, (uint32_t)k); }
+  else emit_mov_imm64(p, r, (uint64_t)k);
+}
+
 void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, const struct cc_site *site, uint32_t live,
                   uint64_t block_pc, const uint8_t *block_start)
 {
   uint32_t reads = (uint32_t)hc_arg_reads(site);
   int flags = (live & LIVE_FLAGS) != 0;
+  /* dead definitions: with forward jumps only, a vreg read by no later
+  ** instruction (in program order) is dead; loads stay (they may fault) */
+  uint8_t dead_ins[HC_MAX_INS];
+  unsigned uses[HC_NVREGS] = { 0 };
+  uint64_t need = 0;
+  for (unsigned i = pr->n; i-- > 0;) {
+    const struct hc_ins *in = &pr->ins[i];
+    dead_ins[i] = hc_defines(in) && in->op != HC_LOAD && !((need >> in->d) & 1);
+    if (dead_ins[i]) continue;
+    uint64_t r = hc_reads(in);
+    need |= r;
+    for (unsigned v = 0; v < HC_NVREGS; v++)
+      if ((r >> v) & 1) uses[v]++;
+    if (hc_defines(in)) uses[in->d]++;
+  }
   /* scratch: s0 (rax when the flags are saved through it), s1; dead ones first */
   uint32_t cand = 0xffffu & ~(1u << R_RSP) & ~reads;
   if (flags) cand &= ~1u;
   uint32_t dead = cand & ~live;
   int s0, s1;
   if (flags) s0 = R_RAX;
-  else { uint32_t c = dead ? dead : cand; s0 = __builtin_ctz(c); cand &= ~(1u << s0); dead &= ~(1u << s0); }
+  else s0 = __builtin_ctz(dead ? dead : cand);
   cand &= ~(1u << s0);
   dead &= ~(1u << s0);
   s1 = __builtin_ctz(dead ? dead : cand);
+  cand &= ~(1u << s1);
+  dead &= ~(1u << s1);
   uint32_t k = (1u << s0) | (1u << s1); /* clobbered */
+  /* vregs into registers, most used first: dead registers for any, live
+  ** ones (saved and restored) for a vreg used 3 times or more */
+  for (unsigned v = 0; v < HC_NVREGS; v++) hc_loc[v] = -1;
+  for (;;) {
+    unsigned best = 0, bv = HC_NVREGS;
+    for (unsigned v = 0; v < HC_NVREGS; v++)
+      if (hc_loc[v] < 0 && uses[v] > best) best = uses[v], bv = v;
+    if (bv == HC_NVREGS) break;
+    uint32_t pool = dead ? dead : (best >= 3 ? cand : 0);
+    if (!pool) break;
+    int r = __builtin_ctz(pool);
+    hc_loc[bv] = (int8_t)r;
+    cand &= ~(1u << r);
+    dead &= ~(1u << r);
+    k |= 1u << r;
+  }
   uint32_t saved = k & (live | reads);
   for (int r = 0; r < 16; r++)
     if ((saved >> r) & 1) emit_gs_store(p, r, SAVE(r));
   /* arguments that need the app's flags (taken) come first */
   for (unsigned i = 0; i < pr->n; i++) {
     const struct hc_ins *in = &pr->ins[i];
-    if (in->op != HC_ARG || site->args[in->a].kind != CC_ARG_TAKEN) continue;
-    int cc = hc_jcc(&site->in);
-    emit_u8(p, hc_rex(0, 0, 0, s1)); /* setcc s1b */
+    if (in->op != HC_ARG || dead_ins[i] || site->args[in->a].kind != CC_ARG_TAKEN) continue;
+    int cc = hc_jcc(&site->in), r = hc_out(in->d, s1);
+    emit_u8(p, hc_rex(0, 0, 0, r)); /* setcc r8 */
     emit_u8(p, 0x0f);
     emit_u8(p, (uint8_t)(0x90 | cc));
-    emit_u8(p, (uint8_t)(0xc0 | (s1 & 7)));
-    emit_u8(p, hc_rex(0, s1, 0, s1)); /* movzx s1d, s1b */
+    emit_u8(p, (uint8_t)(0xc0 | (r & 7)));
+    emit_u8(p, hc_rex(0, r, 0, r)); /* movzx r32, r8 */
     emit_u8(p, 0x0f);
     emit_u8(p, 0xb6);
-    emit_u8(p, (uint8_t)(0xc0 | ((s1 & 7) << 3) | (s1 & 7)));
-    emit_gs_store(p, s1, V(in->d));
+    emit_u8(p, (uint8_t)(0xc0 | ((r & 7) << 3) | (r & 7)));
+    hc_st(p, in->d, r);
   }
   if (flags) {
     emit_u8(p, 0x9f);                         /* lahf */
     emit_u8(p, 0x0f); emit_u8(p, 0x90); emit_u8(p, 0xc0); /* seto al */
     emit_gs_store(p, R_RAX, SAVE(16));
   }
-  uint32_t clob = flags ? 1u << R_RAX : 0; /* clobbered app registers so far */
+  /* the other arguments: app registers an argument reads are never
+  ** scratch, except rax under the flags (read back from its slot) */
+  uint32_t clob = flags ? 1u << R_RAX : 0;
   for (unsigned i = 0; i < pr->n; i++) {
     const struct hc_ins *in = &pr->ins[i];
-    if (in->op != HC_ARG || site->args[in->a].kind == CC_ARG_TAKEN) continue;
-    hc_arg(p, s0, s1, site, &site->args[in->a], clob | (k & saved));
-    emit_gs_store(p, s0, V(in->d));
-    clob |= 1u << s0;
+    if (in->op != HC_ARG || dead_ins[i] || site->args[in->a].kind == CC_ARG_TAKEN) continue;
+    int r = hc_out(in->d, s0);
+    hc_arg(p, r, s1, site, &site->args[in->a], clob);
+    hc_st(p, in->d, r);
   }
   /* the body */
   uint8_t *lab[HC_MAX_LABELS] = { 0 };
@@ -301,69 +421,77 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, const struct cc_site *s
                                  [HC_GE] = 0xd, [HC_LTU] = 0x2, [HC_LEU] = 0x6, [HC_GTU] = 0x7, [HC_GEU] = 0x3 };
   for (unsigned i = 0; i < pr->n; i++) {
     const struct hc_ins *in = &pr->ins[i];
+    if (dead_ins[i]) continue;
     int imm = in->bk && in->k == (int32_t)in->k;
+    int d = hc_out(in->d, s0);
+    /* d = a op b with d the register of b: compute in s0 instead */
+    if (!in->bk && in->op >= HC_ADD && in->op <= HC_XOR && in->b != in->a && hc_loc[in->b] == d) d = s0;
     switch (in->op) {
     case HC_ARG: break;
     case HC_K:
-      if (in->k == (int32_t)in->k) emit_gs_store_imm(p, V(in->d), (int32_t)in->k);
+      if (hc_loc[in->d] >= 0) hc_imm(p, d, in->k);
+      else if (in->k == (int32_t)in->k) emit_gs_store_imm(p, V(in->d), (int32_t)in->k);
       else { emit_mov_imm64(p, s0, (uint64_t)in->k); emit_gs_store(p, s0, V(in->d)); }
       break;
     case HC_MOV:
-      emit_gs_load(p, s0, V(in->a));
-      emit_gs_store(p, s0, V(in->d));
+      hc_ld(p, d, in->a);
+      hc_st(p, in->d, d);
       break;
-    case HC_ADD: case HC_SUB: case HC_AND: case HC_OR: case HC_XOR:
-      emit_gs_load(p, s0, V(in->a));
-      if (imm) hc_ri(p, ri_digit[in->op], s0, (int32_t)in->k);
-      else if (in->bk) { emit_mov_imm64(p, s1, (uint64_t)in->k); emit_u8(p, hc_rex(1, s1, 0, s0)); emit_u8(p, (uint8_t)(rm_op[in->op] - 2)); emit_u8(p, (uint8_t)(0xc0 | ((s1 & 7) << 3) | (s0 & 7))); }
-      else hc_rm_gs(p, rm_op[in->op], s0, V(in->b));
-      emit_gs_store(p, s0, V(in->d));
-      break;
-    case HC_MUL:
-      emit_gs_load(p, s0, V(in->a));
-      if (imm) { /* imul s0, s0, imm32 */
-        emit_u8(p, hc_rex(1, s0, 0, s0)); emit_u8(p, 0x69); emit_u8(p, (uint8_t)(0xc0 | ((s0 & 7) << 3) | (s0 & 7)));
-        emit_u32(p, (uint32_t)in->k);
-      } else {
-        if (in->bk) { emit_mov_imm64(p, s1, (uint64_t)in->k); emit_gs_store(p, s1, V(HC_NVREGS - 1)); }
-        emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, s0, 0, 0)); emit_u8(p, 0x0f); emit_u8(p, 0xaf);
-        emit_abs32(p, s0, V(in->bk ? HC_NVREGS - 1 : in->b));
-      }
-      emit_gs_store(p, s0, V(in->d));
+    case HC_ADD: case HC_SUB: case HC_AND: case HC_OR: case HC_XOR: case HC_MUL:
+      hc_ld(p, d, in->a);
+      if (in->op == HC_MUL) {
+        if (imm) { emit_u8(p, hc_rex(1, d, 0, d)); emit_u8(p, 0x69); emit_u8(p, (uint8_t)(0xc0 | ((d & 7) << 3) | (d & 7))); emit_u32(p, (uint32_t)in->k); }
+        else if (in->bk) { emit_mov_imm64(p, s1, (uint64_t)in->k); hc_rr(p, 0xaf, d, s1); }
+        else if (hc_loc[in->b] >= 0) hc_rr(p, 0xaf, d, hc_loc[in->b]);
+        else { emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, d, 0, 0)); emit_u8(p, 0x0f); emit_u8(p, 0xaf); emit_abs32(p, d, V(in->b)); }
+      } else if (imm) hc_ri(p, ri_digit[in->op], d, (int32_t)in->k);
+      else if (in->bk) { emit_mov_imm64(p, s1, (uint64_t)in->k); hc_rr(p, (uint8_t)(rm_op[in->op] - 2), s1, d); }
+      else if (hc_loc[in->b] >= 0) hc_rr(p, (uint8_t)(rm_op[in->op] - 2), hc_loc[in->b], d);
+      else hc_rm_gs(p, rm_op[in->op], d, V(in->b));
+      hc_st(p, in->d, d);
       break;
     case HC_SHL: case HC_SHR: case HC_SAR:
-      emit_gs_load(p, s0, V(in->a));
-      hc_r1(p, 0xc1, in->op == HC_SHL ? 4 : in->op == HC_SHR ? 5 : 7, s0);
+      hc_ld(p, d, in->a);
+      hc_r1(p, 0xc1, in->op == HC_SHL ? 4 : in->op == HC_SHR ? 5 : 7, d);
       emit_u8(p, (uint8_t)(in->k & 63));
-      emit_gs_store(p, s0, V(in->d));
+      hc_st(p, in->d, d);
       break;
     case HC_NEG:
-      emit_gs_load(p, s0, V(in->a));
-      hc_r1(p, 0xf7, 3, s0);
-      emit_gs_store(p, s0, V(in->d));
+      hc_ld(p, d, in->a);
+      hc_r1(p, 0xf7, 3, d);
+      hc_st(p, in->d, d);
       break;
-    case HC_SX32: /* movsxd s0, dword gs:[a] */
-      emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, s0, 0, 0)); emit_u8(p, 0x63); emit_abs32(p, s0, V(in->a));
-      emit_gs_store(p, s0, V(in->d));
+    case HC_SX32:
+      if (hc_loc[in->a] >= 0) hc_rr(p, 0x63, d, hc_loc[in->a]);
+      else { emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, d, 0, 0)); emit_u8(p, 0x63); emit_abs32(p, d, V(in->a)); }
+      hc_st(p, in->d, d);
       break;
-    case HC_ZX32: /* mov s0d, dword gs:[a] */
-      emit_u8(p, XO_SEG_GS); if (s0 >= 8) emit_u8(p, hc_rex(0, s0, 0, 0)); emit_u8(p, 0x8b); emit_abs32(p, s0, V(in->a));
-      emit_gs_store(p, s0, V(in->d));
+    case HC_ZX32:
+      if (hc_loc[in->a] >= 0) {
+        int a = hc_loc[in->a];
+        if (a >= 8 || d >= 8) emit_u8(p, hc_rex(0, a, 0, d));
+        emit_u8(p, 0x89);
+        emit_u8(p, (uint8_t)(0xc0 | ((a & 7) << 3) | (d & 7)));
+      } else { emit_u8(p, XO_SEG_GS); if (d >= 8) emit_u8(p, hc_rex(0, d, 0, 0)); emit_u8(p, 0x8b); emit_abs32(p, d, V(in->a)); }
+      hc_st(p, in->d, d);
       break;
-    case HC_LOAD:
-      emit_gs_load(p, s0, V(in->a));
+    case HC_LOAD: {
+      int a = hc_in(p, in->a, s1);
       bb_meta_note(block_pc, (uint32_t)(*p - block_start), in->where);
-      hc_load(p, s0, in->size);
-      emit_gs_store(p, s0, V(in->d));
+      hc_load2(p, d, a, in->size);
+      hc_st(p, in->d, d);
       break;
-    case HC_BR:
-      emit_gs_load(p, s0, V(in->a));
-      if (imm) hc_ri(p, 7, s0, (int32_t)in->k);
-      else if (in->bk) { emit_mov_imm64(p, s1, (uint64_t)in->k); emit_u8(p, hc_rex(1, s1, 0, s0)); emit_u8(p, 0x39); emit_u8(p, (uint8_t)(0xc0 | ((s1 & 7) << 3) | (s0 & 7))); }
-      else hc_rm_gs(p, 0x3b, s0, V(in->b));
+    }
+    case HC_BR: {
+      int a = hc_in(p, in->a, s0);
+      if (imm) hc_ri(p, 7, a, (int32_t)in->k);
+      else if (in->bk) { emit_mov_imm64(p, s1, (uint64_t)in->k); hc_rr(p, 0x39, s1, a); }
+      else if (hc_loc[in->b] >= 0) hc_rr(p, 0x39, hc_loc[in->b], a);
+      else hc_rm_gs(p, 0x3b, a, V(in->b));
       fix[nfix].field = emit_jcc32(p, jcc[in->cond], (uint64_t)*p + 6);
       fix[nfix++].label = in->d;
       break;
+    }
     case HC_JMP:
       fix[nfix].field = emit_jmp32(p, (uint64_t)*p + 5);
       fix[nfix++].label = in->d;
@@ -371,25 +499,27 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, const struct cc_site *s
     case HC_LABEL:
       lab[in->d] = *p;
       break;
-    case HC_UVADD:
-      emit_gs_load(p, s0, V(in->a));
-      emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, s0, 0, 0)); emit_u8(p, 0x01);
-      emit_abs32(p, s0, TLS_INL + 8 * (int32_t)in->k);
+    case HC_UVADD: {
+      int a = hc_in(p, in->a, s0);
+      emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, a, 0, 0)); emit_u8(p, 0x01);
+      emit_abs32(p, a, TLS_INL + 8 * (int32_t)in->k);
       if (in->k >= ARCH_INL_UNMARKED) emit_gs_store_imm8(p, TLS_INL_DIRTY + (int32_t)(in->k / ARCH_INL_GROUP), 1);
       break;
-    case HC_CTRADD:
-      emit_gs_load(p, s1, V(in->b));
+    }
+    case HC_CTRADD: {
+      int b = hc_in(p, in->b, s1);
       if (in->kidx) {
-        emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, s1, 0, 0)); emit_u8(p, 0x01);
-        emit_abs32(p, s1, TLS_CTR + 8 * (int32_t)in->k);
-      } else { /* add gs:[s0*8 + TLS_CTR + 8k], s1 */
-        emit_gs_load(p, s0, V(in->a));
-        emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, s1, s0, 0)); emit_u8(p, 0x01);
-        emit_u8(p, (uint8_t)(((s1 & 7) << 3) | 4));
-        emit_u8(p, (uint8_t)((3 << 6) | ((s0 & 7) << 3) | 5));
+        emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, b, 0, 0)); emit_u8(p, 0x01);
+        emit_abs32(p, b, TLS_CTR + 8 * (int32_t)in->k);
+      } else { /* add gs:[a*8 + TLS_CTR + 8k], b */
+        int a = hc_in(p, in->a, s0);
+        emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, b, a, 0)); emit_u8(p, 0x01);
+        emit_u8(p, (uint8_t)(((b & 7) << 3) | 4));
+        emit_u8(p, (uint8_t)((3 << 6) | ((a & 7) << 3) | 5));
         emit_u32(p, (uint32_t)(TLS_CTR + 8 * (int32_t)in->k));
       }
       break;
+    }
     }
   }
   lab[0] = *p;
