@@ -106,7 +106,7 @@ describe("compiled handlers", function()
         for i = 1, #bb do
           -- loads and stores, fs-relative ones (errno, the canary) included
           if bb[i].mnemonic == "mov" and (bb[i].writes_memory or bb[i].reads_memory) then
-            bb:call_before(i, function(ctx, ea) local j = band(rshift(ea, 6), 15) + 1; c[j] = c[j] + 1 end, "ea")
+            bb:call_before(i, function(ctx, ea) local j = rshift(band(ea, 1023), 6) + 1; c[j] = c[j] + 1 end, "ea")
           end
         end
       end)
