@@ -20,6 +20,9 @@
 --                    program's own)
 --   --no-leaks       no leak scan at exit
 --   --no-access      no check of memory accesses (heap misuse and leaks only)
+--   --suppressions FILE  more suppressions (one per line: KIND FRAME...,
+--                    globs; "..." any frames; see docs/tools.md)
+--   --no-default-suppressions  not the built-in ones (glibc's thread DTVs)
 --   json, json=FILE  the reports as one JSON object (lurk's output, or
 --                    appended to FILE; %p: the pid)
 --
@@ -43,8 +46,8 @@ local opts
 local function summary()
   local sum
   if not opts.no_leaks then sum = require("lurk.memcheck.leak").scan(opts) end
-  local n, u = R.counts()
-  R.log("ERROR SUMMARY: %d errors from %d contexts", n, u)
+  local n, u, ns = R.counts()
+  R.log("ERROR SUMMARY: %d errors from %d contexts (suppressed: %d)", n, u, ns)
   if opts.json then
     local extra = {}
     if sum then
@@ -62,7 +65,7 @@ local function parse(argv)
     redzone = { "count", 16, min = 16 }, quarantine = { "count", 20000000 },
     callers = { "count", 12, min = 1 }, ["alloc-depth"] = { "count", 8, min = 1 },
     ["exit-code"] = { "count" }, ["no-leaks"] = { "flag" }, ["no-access"] = { "flag" },
-    json = { "string" },
+    json = { "string" }, suppressions = { "string" }, ["no-default-suppressions"] = { "flag" },
   }, function(word, t)
     t.json = report.json_option(word)
     return t.json ~= nil
@@ -70,7 +73,8 @@ local function parse(argv)
   if o.redzone % 16 ~= 0 then error("memcheck: option '--redzone' needs a multiple of 16 (got " .. o.redzone .. ")", 0) end
   return { redzone = o.redzone, quarantine = o.quarantine, callers = o.callers,
            alloc_depth = o["alloc-depth"], exit_code = o["exit-code"], no_leaks = o["no-leaks"],
-           no_access = o["no-access"], json = o.json }
+           no_access = o["no-access"], json = o.json, suppressions = o.suppressions,
+           default_supp_off = o["no-default-suppressions"] }
 end
 
 --- Start checking (options as on the command line).

@@ -12,7 +12,7 @@
 -- it later.
 --
 -- glibc's vectorised string functions read whole vectors past the end of
--- a string (within the page): in libc, vector reads (16 bytes and more,
+-- a string (within the page): in libc and ld.so, vector reads (16 bytes and more,
 -- or masked) outside memcpy/memmove/memset are not checked, and narrower
 -- reads that are partly addressable are accepted (memcheck's
 -- --partial-loads-ok). Accesses made while the thread is inside the
@@ -76,8 +76,12 @@ local function libc_kind(pc)
   return k
 end
 
-local libc_lo, libc_hi = 0, 0
-local function in_libc(pc) return pc >= libc_lo and pc < libc_hi end
+-- libc and ld.so (which has its own string functions): { lo, hi } pairs
+local runtime = {}
+local function in_libc(pc)
+  for _, r in ipairs(runtime) do if pc >= r[1] and pc < r[2] then return true end end
+  return false
+end
 
 local function instrument(bb)
   local libc = in_libc(bb.pc)
@@ -170,7 +174,7 @@ function M.start(o)
   assert(shadow.set(0, 0, "noaccess")) -- reserve now: nil, msg if the kernel refuses
   from_maps()
   for _, m in ipairs(lurk.modules()) do
-    if m.name:match("^libc%.so") then libc_lo, libc_hi = m.base, m["end"] end
+    if m.name:match("^libc%.so") or m.name:match("^ld%-linux") then runtime[#runtime + 1] = { m.base, m["end"] } end
   end
   lurk.on("syscall_post", on_syscall)
   if not opts.no_access then lurk.on("bb", instrument) end

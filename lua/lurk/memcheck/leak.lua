@@ -182,11 +182,15 @@ function M.scan(opts)
     end
   end
 
-  local sum = { definite = { 0, 0 }, indirect = { 0, 0 }, possible = { 0, 0 }, reachable = { 0, 0 } }
+  local sum = { definite = { 0, 0 }, indirect = { 0, 0 }, possible = { 0, 0 }, reachable = { 0, 0 },
+                suppressed = { 0, 0 } }
   local recs = {}
   for i = 1, n do
     local s = state[i]
     local kind = s == nil and "definite" or s == 1 and "possible" or s == 2 and "reachable" or "indirect"
+    if kind ~= "reachable" and R.suppressed("leak-" .. kind, R.frames(live[i].alloc or {}, true, 64)) then
+      kind = "suppressed"
+    end
     local t = sum[kind]
     t[1], t[2] = t[1] + live[i].size, t[2] + 1
     if kind == "definite" or kind == "possible" then
@@ -210,6 +214,7 @@ function M.scan(opts)
   R.log("   indirectly lost: %s bytes in %s blocks", C(sum.indirect[1]), C(sum.indirect[2]))
   R.log("     possibly lost: %s bytes in %s blocks", C(sum.possible[1]), C(sum.possible[2]))
   R.log("   still reachable: %s bytes in %s blocks", C(sum.reachable[1]), C(sum.reachable[2]))
+  R.log("        suppressed: %s bytes in %s blocks", C(sum.suppressed[1]), C(sum.suppressed[2]))
   return sum
 end
 

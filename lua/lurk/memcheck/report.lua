@@ -34,9 +34,76 @@ local function in_runtime(module)
 end
 M.in_runtime = in_runtime
 
+-- -- Suppressions ----------------------------------------------------------
+-- One per line: KIND FRAME...; KIND a glob on the kind, each FRAME a glob
+-- on a function name (demangled) matched against the stack from the top
+-- (the allocation stack for leaks): "*" any one frame, "..." any number.
+-- A rule matches when its frames match a prefix of the stack.
+local DEFAULT_SUPP = {
+  -- a thread's DTV, pointed at from its cached stack by dtv + 1 (an
+  -- interior pointer); Valgrind frees it at exit with __libc_freeres
+  "leak-* ... _dl_allocate_tls ...",
+}
+local supp = {}
+local nsupp = 0
+
+local function glob(g)
+  return "^" .. g:gsub("[%^%$%(%)%%%.%[%]%+%-]", "%%%0"):gsub("%*", ".*"):gsub("%?", ".") .. "$"
+end
+
+--- Add a rule (text as in a suppressions file); nil, msg when malformed.
+function M.add_suppression(line)
+  local words = {}
+  for w in line:gmatch("%S+") do words[#words + 1] = w end
+  if #words < 2 then return nil, "a suppression needs a kind and at least one frame: '" .. line .. "'" end
+  local r = { kind = glob(words[1]), frames = {} }
+  for i = 2, #words do r.frames[#r.frames + 1] = words[i] == "..." and "..." or glob(words[i]) end
+  supp[#supp + 1] = r
+  return true
+end
+
+--- Read a suppressions file (# comments, blank lines); raises on errors.
+function M.load_suppressions(path)
+  local f, err = io.open(path, "r")
+  if not f then error("memcheck: cannot read suppressions: " .. err, 0) end
+  local n = 0
+  for line in f:lines() do
+    n = n + 1
+    line = line:gsub("#.*$", "")
+    if line:match("%S") then
+      local ok, msg = M.add_suppression(line)
+      if not ok then error(format("memcheck: %s:%d: %s", path, n, msg), 0) end
+    end
+  end
+  f:close()
+end
+
+local function match_frames(pats, i, frames, j)
+  if i > #pats then return true end
+  local p = pats[i]
+  if p == "..." then
+    for k = j, #frames + 1 do if match_frames(pats, i + 1, frames, k) then return true end end
+    return false
+  end
+  local f = frames[j]
+  if not f then return false end
+  if not (f.fn or "???"):match(p) then return false end
+  return match_frames(pats, i + 1, frames, j + 1)
+end
+
+--- Does a rule suppress kind with these frames?
+function M.suppressed(kind, frames)
+  for _, r in ipairs(supp) do
+    if kind:match(r.kind) and match_frames(r.frames, 1, frames, 1) then return true end
+  end
+  return false
+end
+
 function M.setup(o)
   opts = o
   pfx = format("==%d== ", lurk.pid())
+  if not o.default_supp_off then for _, l in ipairs(DEFAULT_SUPP) do assert(M.add_suppression(l)) end end
+  if o.suppressions then M.load_suppressions(o.suppressions) end
 end
 
 --- After a fork: the child's own prefix and an empty error list.
@@ -123,8 +190,19 @@ function M.error(kind, e)
   local key = kind .. ":" .. concat(pcs, ",", 1, math.min(#pcs, 4))
   nerrors = nerrors + 1
   local r = errors[key]
-  if r then r.count = r.count + 1 return r end
+  if r then
+    r.count = r.count + 1
+    if r.suppressed then nerrors, nsupp = nerrors - 1, nsupp + 1 end
+    return r
+  end
   local frames = M.frames(pcs, e.exact, opts.callers)
+  if M.suppressed(kind, frames) then
+    nerrors = nerrors - 1
+    nsupp = nsupp + 1
+    r = { count = 1, suppressed = true }
+    errors[key] = r
+    return r
+  end
   local loc = M.location(frames)
   r = { kind = kind, count = 1, addr = e.addr, size = e.size, write = e.write, tid = e.tid,
         frames = frames, location = loc, text = e.text }
@@ -180,8 +258,8 @@ end
 
 function M.log(fmt, ...) log("%s" .. fmt, pfx, ...) end
 
---- Counts: errors (every occurrence), unique records.
-function M.counts() return nerrors, nunique end
+--- Counts: errors (every occurrence), unique records, suppressed ones.
+function M.counts() return nerrors, nunique, nsupp end
 function M.records() return order end
 
 --- The JSON document of the run.
