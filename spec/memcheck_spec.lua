@@ -126,6 +126,16 @@ describe("memcheck #slow", function()
     end
   end
 
+  it("reports nothing on ok_strings with glibc's SSE2 string functions (8-byte over-reads)", function()
+    local env = "GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,-AVX512F,-AVX512VL,-AVX512BW,-SSE4_2,-SSSE3,-SSE4_1"
+    local native = h.capture(env .. " " .. h.quote(tmp .. "/ok_strings"))
+    local r, reports = memcheck(tmp .. "/ok_strings", { "-e", "print(lurk.sym(lurk.addr('strncmp')).name)" },
+                                { env = env })
+    assert.is_truthy(r.stderr:match("__strncmp_sse2\n"), r.stderr)
+    assert.equal(0, #reports, describe_reports(reports))
+    assert.equal(native, r.stdout)
+  end)
+
   it("exits with --exit-code N when it found errors, else as the program", function()
     local r = memcheck(tmp .. "/heap_overflow_write", { "--exit-code", "9" })
     assert.equal(9, r.status)

@@ -11,9 +11,11 @@
 -- lurk.shadow.check, kept so that the handler compiler (#12) can inline
 -- it later.
 --
--- glibc's vectorised string functions read whole vectors past the end of
--- a string (within the page): in libc and ld.so, vector reads (16 bytes and more,
--- or masked) outside memcpy/memmove/memset are not checked, and narrower
+-- glibc's string functions read past the end of a string (whole vectors
+-- within the page; the generic C ones 4 bytes at a time): in libc and
+-- ld.so, the reads of string functions (str*, mem*, wcs*, stp*... by
+-- symbol) are not checked, except memcpy/mempcpy/memmove/memset, which
+-- read exactly their bytes; their writes are. Elsewhere in libc, vector
 -- reads that are partly addressable are accepted (memcheck's
 -- --partial-loads-ok). Accesses made while the thread is inside the
 -- allocator (glibc's malloc writing its chunk headers into a redzone) are
@@ -59,18 +61,20 @@ M.on_access = on_access
 
 -- -- Instrumentation ---------------------------------------------------------
 
-local fn_kind = {}     -- function start -> "skipvec" | "strict"
+local fn_kind = {}     -- function start -> "string" | "copy" | "other"
 local function libc_kind(pc)
   local s = lurk.sym(pc, false)
-  if not s or not s.addr then return "skipvec" end
+  if not s or not s.addr then return "other" end
   local k = fn_kind[s.addr]
   if k then return k end
-  local name = s.name or ""
-  -- memcpy/memmove/memset read and write exactly their bytes: checked
-  if name:match("memmove") or name:match("memcpy") or name:match("mempcpy") or name:match("memset") then
-    k = "strict"
+  local name = (s.name or ""):gsub("^_+", "")
+  if name:match("^mem[pm]?[co]?[pv]") or name:match("^memset") or name:match("^wmemset") then
+    k = "copy"     -- memcpy, mempcpy, memmove, memset: exactly their bytes
+  elseif name:match("^str") or name:match("^mem") or name:match("^wcs") or name:match("^wmem")
+         or name:match("^stp") or name:match("^raw") or name:match("^bcmp") or name:match("^[r]?index$") then
+    k = "string"   -- read past the terminator (vectors, 4-byte unrolled loops)
   else
-    k = "skipvec"
+    k = "other"
   end
   fn_kind[s.addr] = k
   return k
@@ -101,8 +105,8 @@ local function instrument(bb)
             if libc then
               fl = fl + F_LIBC
               if not op.write then
-                if (bytes >= 16 or ins.mask) and kind == "skipvec" then skip = true end
-                fl = fl + F_PARTIAL
+                if kind == "string" then skip = true end
+                if bytes >= 16 or ins.mask then fl = fl + F_PARTIAL end
               end
             end
             if ins.mask and not op.write then fl = bit.bor(fl, F_PARTIAL) end
