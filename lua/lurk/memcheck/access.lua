@@ -59,6 +59,18 @@ local function on_access(ctx, ea, size, fl)
 end
 M.on_access = on_access
 
+--- A rep string instruction: nothing when rcx is 0; movs/stos/lods the
+-- whole rcx * size bytes (forward: the direction flag is clear in
+-- compiled code), cmps/scas (they may stop early) the first element.
+local function on_rep(ctx, ea, size, fl, rcx, whole)
+  if rcx == 0 then return end
+  if whole == 1 then size = size * rcx end
+  local bad, good = check(ea, size)
+  if bad == nil then return end
+  if good > 0 and band(fl, F_PARTIAL) ~= 0 then return end
+  report(ctx, ea, size, fl, bad)
+end
+
 -- -- Instrumentation ---------------------------------------------------------
 
 local fn_kind = {}     -- function start -> "string" | "copy" | "other"
@@ -114,7 +126,13 @@ local function instrument(bb)
             if bytes == 0 then skip = true end
             if not skip then
               nchecks = nchecks + 1
-              bb:call_before(i, on_access, k == 1 and "ea" or "ea" .. k, k == 1 and "size" or "size" .. k, fl)
+              local ea, sz = k == 1 and "ea" or "ea" .. k, k == 1 and "size" or "size" .. k
+              if ins.rep then
+                local whole = ins.mnemonic:match("cmps") or ins.mnemonic:match("scas")
+                bb:call_before(i, on_rep, ea, sz, fl, "rcx", whole and 0 or 1)
+              else
+                bb:call_before(i, on_access, ea, sz, fl)
+              end
             end
           end
         end
