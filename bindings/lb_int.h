@@ -129,6 +129,9 @@ struct arch_mctx;
 const struct arch_mctx *lb_cc_context(uint64_t *pc);
 /* Add threads/stats to the lurk table on top (lb_ctl.c). */
 void lb_ctl_open(lua_State *L);
+/* Add the shadow table (set/get/check/find/stats) to the lurk table on
+** top (lb_shadow.c). */
+void lb_shadow_open(lua_State *L);
 /* Serve the control channel's requests (engine/ctl.h) from L. */
 void lb_ctl_init(lua_State *L);
 /* Fire `init` (lb_start, after the scripts). */

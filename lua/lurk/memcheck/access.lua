@@ -1,0 +1,207 @@
+--- lurk.memcheck.access: addressability of the program's memory and the
+-- check on every memory access.
+--
+-- The shadow starts from /proc/self/maps (every mapping addressable, the
+-- main stack down to its size limit) and follows mmap, munmap, mremap,
+-- mprotect and brk. Each instruction that reads or writes memory gets a
+-- clean call per memory operand (not for operands addressed from rsp, rip
+-- or a segment: the stack, globals and TLS are always addressable in this
+-- model) whose handler checks the bytes in the shadow and reports an
+-- unaddressable access. The handler is a small Lua function over
+-- lurk.shadow.check, kept so that the handler compiler (#12) can inline
+-- it later.
+--
+-- glibc's string functions read past the end of a string (whole vectors
+-- within the page; the generic C ones 4 bytes at a time): in libc and
+-- ld.so, the reads of string functions (str*, mem*, wcs*, stp*... by
+-- symbol) are not checked, except memcpy/mempcpy/memmove/memset, which
+-- read exactly their bytes; their writes are. Elsewhere in libc, vector
+-- reads that are partly addressable are accepted (memcheck's
+-- --partial-loads-ok). Accesses made while the thread is inside the
+-- allocator (glibc's malloc writing its chunk headers into a redzone) are
+-- not errors.
+local M = {}
+
+local R = require "lurk.memcheck.report"
+local heap = require "lurk.memcheck.heap"
+local shadow = lurk.shadow
+local check, sset = shadow.check, shadow.set
+local tonumber, band = tonumber, bit.band
+
+local opts
+local nchecks = 0
+M.app_maps = {}        -- start -> length: mmaps made outside the allocator
+
+-- Flags of a check site: 1 write, 2 partial loads ok, 4 in libc.
+local F_WRITE, F_PARTIAL, F_LIBC = 1, 2, 4
+
+local function classify(addr, b)
+  if not b then return "unaddressable" end
+  if b.freed then return "use-after-free" end
+  if addr < b.user then return "heap-underflow" end
+  return "heap-overflow"
+end
+
+local function report(ctx, ea, size, fl, bad)
+  if band(fl, F_LIBC) ~= 0 and heap.busy(ctx.tid) then return end
+  local b = heap.find(bad)
+  local pcs, exact = ctx:backtrace(opts.callers)
+  R.error(classify(bad, b), { addr = bad, size = size, write = band(fl, F_WRITE) ~= 0, tid = ctx.tid,
+                              stack = pcs, exact = exact, block = b })
+end
+
+--- The hot check: one call per memory operand.
+local function on_access(ctx, ea, size, fl)
+  local bad, good = check(ea, size)
+  if bad == nil then return end
+  if good > 0 and band(fl, F_PARTIAL) ~= 0 then return end
+  report(ctx, ea, size, fl, bad)
+end
+M.on_access = on_access
+
+--- A rep string instruction: nothing when rcx is 0; movs/stos/lods the
+-- whole rcx * size bytes (forward: the direction flag is clear in
+-- compiled code), cmps/scas (they may stop early) the first element.
+local function on_rep(ctx, ea, size, fl, rcx, whole)
+  if rcx == 0 then return end
+  if whole == 1 then size = size * rcx end
+  local bad, good = check(ea, size)
+  if bad == nil then return end
+  if good > 0 and band(fl, F_PARTIAL) ~= 0 then return end
+  report(ctx, ea, size, fl, bad)
+end
+
+-- -- Instrumentation ---------------------------------------------------------
+
+local fn_kind = {}     -- function start -> "string" | "copy" | "other"
+local function libc_kind(pc)
+  local s = lurk.sym(pc, false)
+  if not s or not s.addr then return "other" end
+  local k = fn_kind[s.addr]
+  if k then return k end
+  local name = (s.name or ""):gsub("^_+", "")
+  if name:match("^mem[pm]?[co]?[pv]") or name:match("^memset") or name:match("^wmemset") then
+    k = "copy"     -- memcpy, mempcpy, memmove, memset: exactly their bytes
+  elseif name:match("^str") or name:match("^mem") or name:match("^wcs") or name:match("^wmem")
+         or name:match("^stp") or name:match("^raw") or name:match("^bcmp") or name:match("^[r]?index$") then
+    k = "string"   -- read past the terminator (vectors, 4-byte unrolled loops)
+  else
+    k = "other"
+  end
+  fn_kind[s.addr] = k
+  return k
+end
+
+-- libc and ld.so (which has its own string functions): { lo, hi } pairs
+local runtime = {}
+local function in_libc(pc)
+  for _, r in ipairs(runtime) do if pc >= r[1] and pc < r[2] then return true end end
+  return false
+end
+
+local function instrument(bb)
+  local libc = in_libc(bb.pc)
+  local kind = libc and libc_kind(bb.pc)
+  for i, ins in ipairs(bb) do
+    if ins.reads_memory or ins.writes_memory then
+      local k = 0
+      for _, op in ipairs(ins.all_operands) do
+        if op.kind == "mem" then
+          k = k + 1
+          local base = op.base
+          if not op.agen and base ~= "rsp" and base ~= "rip" and not op.seg and k <= 2
+             and not (ins.mnemonic:match("^v?p?gather") or ins.mnemonic:match("scatter")) then
+            local bytes = op.size / 8
+            local fl = op.write and F_WRITE or 0
+            local skip = false
+            if libc then
+              fl = fl + F_LIBC
+              if not op.write then
+                if kind == "string" then skip = true end
+                if bytes >= 16 or ins.mask then fl = fl + F_PARTIAL end
+              end
+            end
+            if ins.mask and not op.write then fl = bit.bor(fl, F_PARTIAL) end
+            if ins.mask and op.write then skip = true end
+            if bytes == 0 then skip = true end
+            if not skip then
+              nchecks = nchecks + 1
+              local ea, sz = k == 1 and "ea" or "ea" .. k, k == 1 and "size" or "size" .. k
+              if ins.rep then
+                local whole = ins.mnemonic:match("cmps") or ins.mnemonic:match("scas")
+                bb:call_before(i, on_rep, ea, sz, fl, "rcx", whole and 0 or 1)
+              else
+                bb:call_before(i, on_access, ea, sz, fl)
+              end
+            end
+          end
+        end
+      end
+    end
+  end
+end
+
+-- -- Mappings ------------------------------------------------------------------
+
+local PROT_NONE = 0
+local brk_cur
+
+local function on_syscall(e)
+  local r = e.result
+  if type(r) ~= "number" or (r < 0 and r > -4096) then return end
+  local n, a = e.name, e.args
+  if n == "mmap" then
+    sset(r, tonumber(a[2]), tonumber(a[3]) % 8 == PROT_NONE and "noaccess" or "defined")
+    -- the program's own mappings are leak roots; the allocator's are heap
+    if not heap.busy(e.tid) then M.app_maps[r] = tonumber(a[2]) end
+  elseif n == "munmap" then
+    sset(tonumber(a[1]), tonumber(a[2]), "noaccess")
+    M.app_maps[tonumber(a[1])] = nil
+  elseif n == "mremap" then
+    local old, olen, nlen = tonumber(a[1]), tonumber(a[2]), tonumber(a[3])
+    if r ~= old then sset(old, olen, "noaccess") sset(r, nlen, "defined")
+    elseif nlen > olen then sset(r + olen, nlen - olen, "defined")
+    else sset(r + nlen, olen - nlen, "noaccess") end
+  elseif n == "mprotect" then
+    sset(tonumber(a[1]), tonumber(a[2]), tonumber(a[3]) % 8 == PROT_NONE and "noaccess" or "defined")
+  elseif n == "brk" then
+    if brk_cur and r > brk_cur then sset(brk_cur, r - brk_cur, "defined")
+    elseif brk_cur and r < brk_cur then sset(r, brk_cur - r, "noaccess") end
+    brk_cur = r
+  elseif n == "shmat" then
+    sset(r, 1, "defined") -- XXX: size unknown without shmctl; the first page's byte only
+  end
+end
+
+-- The initial state: every mapping addressable; the main stack down to
+-- its size limit (it grows on faults, which raise no event).
+local function from_maps()
+  local STACK = 8 * 1024 * 1024
+  for line in io.lines("/proc/self/maps") do
+    local lo, hi, perm, rest = line:match("^(%x+)%-(%x+) (%S+) %S+ %S+ %S+%s*(.*)$")
+    if lo then
+      lo, hi = tonumber(lo, 16), tonumber(hi, 16)
+      local sh = tonumber(shadow.offset)
+      if not (lo >= sh and hi <= sh + tonumber(shadow.app_end) / 4) and hi <= tonumber(shadow.app_end) then
+        if rest == "[stack]" then sset(hi - STACK, STACK, "defined")
+        elseif perm:sub(1, 3) ~= "---" then sset(lo, hi - lo, "defined") end
+        if rest == "[heap]" then brk_cur, M.heap_lo, M.heap_hi0 = hi, lo, hi end
+      end
+    end
+  end
+end
+
+function M.start(o)
+  opts = o
+  assert(shadow.set(0, 0, "noaccess")) -- reserve now: nil, msg if the kernel refuses
+  from_maps()
+  for _, m in ipairs(lurk.modules()) do
+    if m.name:match("^libc%.so") or m.name:match("^ld%-linux") then runtime[#runtime + 1] = { m.base, m["end"] } end
+  end
+  lurk.on("syscall_post", on_syscall)
+  if not opts.no_access then lurk.on("bb", instrument) end
+end
+
+function M.checks() return nchecks end
+
+return M

@@ -1,0 +1,468 @@
+--- lurk.memcheck.heap: memcheck's heap layer. Every glibc and libstdc++
+-- allocator entry is wrapped (lurk.wrap): the size asked for is enlarged
+-- by redzones before the call, the pointer handed back moved past the
+-- left one after it, and the shadow set (redzones unaddressable). free
+-- and delete keep the block in a delayed-free quarantine (the call is
+-- skipped) and, once the quarantine holds more than its budget, hand the
+-- oldest block to glibc instead (the call's argument is replaced). Heap
+-- misuse is found here: invalid, double and mismatched frees, realloc of
+-- a freed block.
+--
+--   local heap = require "lurk.memcheck.heap"
+--   heap.start(opts)           -- opts.redzone, opts.quarantine, opts.alloc_depth
+--   heap.find(addr)            --> block, or nil (for reports)
+--   heap.busy(tid)             --> true while tid is inside an allocator
+--
+-- A block: { user, size, base, left, right, kind = "malloc"|"new"|"new[]",
+-- alloc = pcs, free = pcs, freed = bool }.
+local M = {}
+
+local R = require "lurk.memcheck.report"
+local shadow = lurk.shadow
+local sset = shadow.set
+local tonumber, floor, max = tonumber, math.floor, math.max
+
+local opts
+local RZ
+local blocks = {}          -- user pointer -> block (live, or freed and in quarantine)
+local history = {}         -- user pointer -> block given back to glibc (double-free reports)
+local hist_q, hist_head, hist_tail = {}, 1, 0
+local HIST_MAX = 100000
+local quar, qhead, qtail, qbytes = {}, 1, 0, 0
+local depth = {}           -- tid -> allocator calls in flight
+local maxsize, maxleft = 0, 16
+local stats = { allocs = 0, frees = 0, bytes = 0 }
+M.blocks, M.stats = blocks, stats
+
+function M.busy(tid) local d = depth[tid] return d ~= nil and d > 0 end
+
+-- -- Blocks ------------------------------------------------------------------
+
+local function stack_of(call)
+  local pcs = call:backtrace(opts.alloc_depth)
+  return pcs
+end
+
+local function add_block(base, left, size, kind, alloc)
+  local user = base + left
+  local b = { user = user, size = size, base = base, left = left, right = left > 0 and RZ or 0,
+              kind = kind, alloc = alloc }
+  if blocks[user] then blocks[user] = nil end
+  history[user] = nil
+  blocks[user] = b
+  if size > maxsize then maxsize = size end
+  if left > maxleft then maxleft = left end
+  if left > 0 then sset(base, left, "noaccess") end
+  sset(user, size, "defined")
+  if b.right > 0 then sset(user + size, b.right, "noaccess") end
+  stats.allocs, stats.bytes = stats.allocs + 1, stats.bytes + size
+  return b
+end
+
+-- The block's whole chunk goes back to glibc: its memory is glibc's
+-- (addressable; glibc's own code and tcache read it later).
+local function release(b)
+  blocks[b.user] = nil
+  sset(b.base, b.left + b.size + b.right, "defined")
+  history[b.user] = b
+  hist_tail = hist_tail + 1
+  hist_q[hist_tail] = b.user
+  if hist_tail - hist_head >= HIST_MAX then
+    local u = hist_q[hist_head]
+    hist_q[hist_head] = nil
+    hist_head = hist_head + 1
+    if history[u] and history[u].freed then history[u] = nil end
+  end
+end
+
+--- The block whose user area, redzones or freed area hold addr, else nil.
+function M.find(addr)
+  addr = tonumber(addr)
+  local a = addr - addr % 16
+  local lim = a - max(maxsize + RZ, 64)
+  local under
+  -- a block starting above addr whose left redzone holds it
+  for u = a + 16, a + maxleft, 16 do
+    local b = blocks[u] or history[u]
+    if b and addr >= u - b.left then under = b break end
+  end
+  for u = a, lim, -16 do
+    local b = blocks[u]
+    if b then
+      if addr < u + b.size + b.right or (b.size == 0 and addr == u) then return b end
+      break
+    end
+  end
+  return under
+end
+
+-- -- Quarantine -------------------------------------------------------------
+
+local function quarantine_push(b)
+  qtail = qtail + 1
+  quar[qtail] = b
+  qbytes = qbytes + b.size
+end
+
+-- The oldest quarantined block once over budget, else nil.
+local function quarantine_pop()
+  if qbytes <= opts.quarantine or qhead > qtail then return nil end
+  local b = quar[qhead]
+  quar[qhead] = nil
+  qhead = qhead + 1
+  qbytes = qbytes - b.size
+  return b
+end
+
+-- -- Per-thread state --------------------------------------------------------
+
+local threads = {}
+local function thr(tid)
+  local t = threads[tid]
+  if not t then t = { } threads[tid] = t depth[tid] = 0 end
+  return t
+end
+
+local function enter(call)
+  local tid = call.tid
+  local t = thr(tid)
+  local d = depth[tid] + 1
+  depth[tid] = d
+  return t, d
+end
+
+local function leave(call)
+  local tid = call.tid
+  depth[tid] = depth[tid] - 1
+  return threads[tid]
+end
+
+local EXPECT = { free = "malloc", delete = "new", ["delete[]"] = "new[]" }
+local FREE_NAME = { malloc = "malloc", new = "operator new", ["new[]"] = "operator new[]" }
+
+local function heap_error(kind, call, b, text, addr)
+  local pcs, exact = call:backtrace(opts.callers)
+  R.error(kind, { addr = addr, tid = call.tid, stack = pcs, exact = exact, block = b, text = text })
+end
+
+-- Is p in the program's stack or data (an invalid free, not a block from
+-- before lurk took over)?
+local function not_heap(p, call)
+  local sp = tonumber(call.sp)
+  if p >= sp - 65536 and p < sp + 8 * 1024 * 1024 then return true end
+  local m = lurk.module_at(p)
+  return m ~= nil
+end
+
+-- free(p) of block b (not freed): into quarantine; the call frees the
+-- oldest block once over budget, else it is skipped. Returns true if the
+-- call was skipped.
+local function do_free(call, b, argi)
+  b.freed = true
+  b.free = stack_of(call)
+  stats.frees = stats.frees + 1
+  sset(b.user, b.size, "noaccess")
+  quarantine_push(b)
+  local old = quarantine_pop()
+  if old then
+    call.args[argi] = old.base
+    release(old)
+    return false
+  end
+  call:skip()
+  return true
+end
+
+-- -- free and delete -----------------------------------------------------------
+
+local function free_wrap(fkind)
+  return {
+    pre = function(call)
+      local _, d = enter(call)
+      if d > 1 then return end
+      local p = tonumber(call.args[1])
+      if p == 0 then return end
+      local b = blocks[p]
+      if b and not b.freed then
+        if b.kind ~= EXPECT[fkind] then
+          heap_error("mismatched-free", call, b,
+                     string.format("%s of a block allocated by %s", fkind == "free" and "free()" or
+                                   "operator " .. fkind, FREE_NAME[b.kind]), p)
+        end
+        if do_free(call, b, 1) then leave(call) end
+        return
+      end
+      b = b or history[p]
+      if b then
+        heap_error("double-free", call, b, nil, p)
+        call:skip()
+        leave(call)
+        return
+      end
+      local inside = M.find(p)
+      if (inside and not inside.freed) or not_heap(p, call) then
+        heap_error("invalid-free", call, inside and not inside.freed and inside or nil, nil, p)
+        call:skip()
+        leave(call)
+      end
+      -- else a block from before lurk took over: glibc frees it
+    end,
+    post = function(call) leave(call) end,
+  }
+end
+
+-- -- Allocators ----------------------------------------------------------------
+
+-- Left redzone for alignment al: at least RZ, a multiple of al.
+local function left_for(al)
+  if al <= RZ then return RZ end
+  return al
+end
+
+local function pow2(x) return x > 0 and x == 2 ^ floor(math.log(x) / math.log(2) + 0.5) end
+
+-- An allocator: prep(call, t) sets t.n (size), t.left and adjusts the
+-- arguments (returns false to leave the call alone); post registers the
+-- block at ret + left.
+local function alloc_wrap(kind, prep, result)
+  return {
+    pre = function(call)
+      local t, d = enter(call)
+      if d > 1 then return end
+      t.pass = not prep(call, t)
+      if not t.pass then t.stack = stack_of(call) end
+    end,
+    post = function(call)
+      local t = leave(call)
+      if depth[call.tid] > 0 or t.pass then return end
+      local r = call.ret
+      if r == nil then return end
+      r = tonumber(r)
+      if result then result(call, t, r) return end
+      if r == 0 then return end
+      local b = add_block(r, t.left, t.n, kind, t.stack)
+      call.ret = b.user
+    end,
+  }
+end
+
+local BIG = 2 ^ 46
+
+local function size_arg(i)
+  return function(call, t)
+    local n = tonumber(call.args[i])
+    if n >= BIG then return false end
+    t.n, t.left = n, RZ
+    call.args[i] = n + 2 * RZ
+    return true
+  end
+end
+
+local function aligned(ial, isz)
+  return function(call, t)
+    local al, n = tonumber(call.args[ial]), tonumber(call.args[isz])
+    if n >= BIG or not pow2(al) then return false end
+    t.n, t.left = n, left_for(al)
+    call.args[isz] = n + t.left + RZ
+    return true
+  end
+end
+
+local function calloc_prep(call, t)
+  local a, b = tonumber(call.args[1]), tonumber(call.args[2])
+  local n = a * b
+  if n >= BIG then return false end
+  t.n, t.left = n, RZ
+  call.args[1], call.args[2] = 1, n + 2 * RZ
+  return true
+end
+
+local function valloc_prep(call, t)
+  local n = tonumber(call.args[1])
+  if n >= BIG then return false end
+  t.n, t.left = n, 4096
+  call.args[1] = n + 4096 + RZ
+  return true
+end
+
+local function pvalloc_prep(call, t)
+  local n = tonumber(call.args[1])
+  if n >= BIG then return false end
+  n = n == 0 and 4096 or floor((n + 4095) / 4096) * 4096
+  t.n, t.left = n, 4096
+  call.args[1] = n + 4096 + RZ
+  return true
+end
+
+local function posix_memalign_prep(call, t)
+  local al, n = tonumber(call.args[2]), tonumber(call.args[3])
+  if n >= BIG or not pow2(al) or al % 8 ~= 0 then return false end
+  t.n, t.left, t.pp = n, left_for(al), tonumber(call.args[1])
+  call.args[3] = n + t.left + RZ
+  return true
+end
+
+local ffi = require "ffi"
+local function posix_memalign_result(call, t, rc)
+  if rc ~= 0 then return end
+  local pp = ffi.cast("uint64_t *", t.pp)
+  local base = tonumber(pp[0])
+  local b = add_block(base, t.left, t.n, "malloc", t.stack)
+  pp[0] = b.user
+end
+
+-- realloc(p, n) and reallocarray(p, a, b): isz the size argument(s).
+local function realloc_wrap(array)
+  return {
+    pre = function(call)
+      local t, d = enter(call)
+      if d > 1 then return end
+      local args = call.args
+      local p = tonumber(args[1])
+      local n
+      if array then n = tonumber(args[2]) * tonumber(args[3]) else n = tonumber(args[2]) end
+      t.pass, t.old = false, nil
+      if n >= BIG then t.pass = true return end
+      local b = blocks[p]
+      if p ~= 0 and (not b or b.freed) then
+        b = b or history[p]
+        if b then
+          heap_error("realloc-freed", call, b, nil, p)
+          call:skip(0)
+          leave(call)
+          return
+        end
+        t.n, t.left, t.unknown = n, 0, true -- a block from before lurk took over
+        t.stack = stack_of(call)
+        return
+      end
+      t.unknown = false
+      if b and n == 0 then -- glibc frees p and returns NULL
+        b.freed = true
+        b.free = stack_of(call)
+        stats.frees = stats.frees + 1
+        sset(b.user, b.size, "noaccess")
+        quarantine_push(b)
+        call:skip(0)
+        leave(call)
+        return
+      end
+      t.stack = stack_of(call)
+      t.n = n
+      if b then
+        t.old, t.left = b, b.left
+        args[1] = b.base
+      else
+        t.left = RZ
+      end
+      if array then args[2], args[3] = 1, n + t.left + RZ
+      else args[2] = n + t.left + RZ end
+    end,
+    post = function(call)
+      local t = leave(call)
+      if depth[call.tid] > 0 or t.pass then return end
+      local r = call.ret
+      if r == nil then return end
+      r = tonumber(r)
+      if r == 0 then return end -- failed: the old block stays
+      local old = t.old
+      if old then
+        stats.frees = stats.frees + 1
+        blocks[old.user] = nil
+        if r ~= old.base then
+          old.freed, old.free = true, t.stack
+          release(old)
+        elseif t.n < old.size then
+          sset(old.user + t.n, old.size - t.n + old.right, "defined")
+        end
+      end
+      local b = add_block(r, t.left, t.n, old and old.kind or "malloc", t.stack)
+      if t.unknown then b.right = 0 end
+      call.ret = b.user
+    end,
+  }
+end
+
+-- malloc_usable_size(p): our blocks' size (glibc's would read the redzone).
+local usable = {
+  pre = function(call)
+    local p = tonumber(call.args[1])
+    local b = blocks[p]
+    if b then call:skip(b.freed and 0 or b.size) end
+  end,
+}
+
+local LIBC, CXX = "libc.so.6!", "libstdc++.so.6!"
+local function entries()
+  local list = {
+    { LIBC .. "malloc", alloc_wrap("malloc", size_arg(1)) },
+    { LIBC .. "calloc", alloc_wrap("malloc", calloc_prep) },
+    { LIBC .. "realloc", realloc_wrap(false) },
+    { LIBC .. "reallocarray", realloc_wrap(true) },
+    { LIBC .. "free", free_wrap("free") },
+    { LIBC .. "memalign", alloc_wrap("malloc", aligned(1, 2)) },
+    { LIBC .. "aligned_alloc", alloc_wrap("malloc", aligned(1, 2)) },
+    { LIBC .. "posix_memalign", alloc_wrap("malloc", posix_memalign_prep, posix_memalign_result) },
+    { LIBC .. "valloc", alloc_wrap("malloc", valloc_prep) },
+    { LIBC .. "pvalloc", alloc_wrap("malloc", pvalloc_prep) },
+    { LIBC .. "malloc_usable_size", usable },
+  }
+  for _, n in ipairs({ "_Znwm", "_ZnwmRKSt9nothrow_t" }) do
+    list[#list + 1] = { CXX .. n, alloc_wrap("new", size_arg(1)) }
+  end
+  for _, n in ipairs({ "_Znam", "_ZnamRKSt9nothrow_t" }) do
+    list[#list + 1] = { CXX .. n, alloc_wrap("new[]", size_arg(1)) }
+  end
+  for _, n in ipairs({ "_ZnwmSt11align_val_t", "_ZnwmSt11align_val_tRKSt9nothrow_t" }) do
+    list[#list + 1] = { CXX .. n, alloc_wrap("new", aligned(2, 1)) }
+  end
+  for _, n in ipairs({ "_ZnamSt11align_val_t", "_ZnamSt11align_val_tRKSt9nothrow_t" }) do
+    list[#list + 1] = { CXX .. n, alloc_wrap("new[]", aligned(2, 1)) }
+  end
+  for _, n in ipairs({ "_ZdlPv", "_ZdlPvm", "_ZdlPvRKSt9nothrow_t", "_ZdlPvSt11align_val_t",
+                       "_ZdlPvmSt11align_val_t", "_ZdlPvSt11align_val_tRKSt9nothrow_t" }) do
+    list[#list + 1] = { CXX .. n, free_wrap("delete") }
+  end
+  for _, n in ipairs({ "_ZdaPv", "_ZdaPvm", "_ZdaPvRKSt9nothrow_t", "_ZdaPvSt11align_val_t",
+                       "_ZdaPvmSt11align_val_t", "_ZdaPvSt11align_val_tRKSt9nothrow_t" }) do
+    list[#list + 1] = { CXX .. n, free_wrap("delete[]") }
+  end
+  -- glibc code that walks freed chunks outside the calls above: counted
+  -- as inside the allocator (their reads of quarantined memory are fine).
+  local busy = {
+    pre = function(call) enter(call) end,
+    post = function(call) leave(call) end,
+  }
+  for _, n in ipairs({ "tcache_thread_shutdown", "malloc_trim", "mallinfo", "mallinfo2", "malloc_stats",
+                       "malloc_info", "__libc_freeres" }) do
+    list[#list + 1] = { LIBC .. n, busy }
+  end
+  return list
+end
+
+function M.start(o)
+  opts = o
+  RZ = o.redzone
+  maxleft = RZ
+  local done = {}
+  for _, e in ipairs(entries()) do
+    local a = lurk.addr(e[1])
+    local key = a and tostring(a)
+    if not (key and done[key]) then
+      if key then done[key] = true end
+      lurk.wrap(e[1], e[2])
+    end
+  end
+end
+
+--- Live blocks (a list), for the leak scan.
+function M.live()
+  local t = {}
+  for _, b in pairs(blocks) do if not b.freed then t[#t + 1] = b end end
+  return t
+end
+
+--- Quarantined and live blocks' whole chunks (they are not roots).
+function M.all() return blocks end
+
+return M

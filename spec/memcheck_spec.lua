@@ -1,0 +1,246 @@
+-- scripts/memcheck.lua on the bug corpus (spec/memcheck/*.c, *.cc: one
+-- known bug each, or none), on real programs, and against Valgrind's
+-- memcheck for the leak totals.
+--
+-- Each corpus program marks its bug on the line of the bad access (for a
+-- leak: the allocation) with "memcheck: KIND", and the allocation of the
+-- block a heap bug is about with "alloc". The run must give exactly one
+-- report, of that kind, located at that line (the first frame outside
+-- libc/libstdc++), with the allocation at the "alloc" line; programs named
+-- ok_* none. Leak totals (definitely, indirectly, possibly lost: bytes and
+-- blocks) must equal `valgrind --leak-check=full` on the same binary.
+local h = require "spec.util.helper"
+h.lualib()
+local json = require "lurk.json"
+
+local tmp = h.tmpdir()
+local dir = h.root .. "/spec/memcheck"
+local have_valgrind = h.sh("valgrind --version >/dev/null 2>&1") == 0
+
+local progs = {}
+for name in h.capture("ls " .. h.quote(dir)):gmatch("[^\n]+") do
+  local base, ext = name:match("^(.*)%.(cc?)$")
+  if base then
+    local src = dir .. "/" .. name
+    local cc = ext == "cc" and "g++" or "gcc -pthread"
+    assert(h.sh(cc .. " -g -O0 -o " .. h.quote(tmp .. "/" .. base) .. " " .. h.quote(src) .. " 2>&1") == 0,
+           "cannot build " .. name)
+    local p = { name = base, file = name, path = tmp .. "/" .. base }
+    local n = 0
+    for line in io.lines(src) do
+      n = n + 1
+      local kind = line:match("memcheck: ([%a-]+)")
+      if kind then p.kind, p.line = kind, n end
+      if line:match("[/*] alloc") then p.alloc = n end
+    end
+    progs[#progs + 1] = p
+  end
+end
+table.sort(progs, function(a, b) return a.name < b.name end)
+
+-- Run prog under memcheck with args; returns the result and the reports of
+-- every process (JSON lines) and their leak totals.
+local function memcheck(prog, args, opts)
+  local out = tmp .. "/" .. prog:match("[^/]*$") .. ".json"
+  os.remove(out)
+  local argv = { "memcheck", "json=" .. out }
+  for _, a in ipairs(args or {}) do argv[#argv + 1] = a end
+  argv[#argv + 1] = "--"
+  argv[#argv + 1] = prog
+  for _, a in ipairs(opts and opts.argv or {}) do argv[#argv + 1] = a end
+  local r = h.run(argv, opts)
+  local reports, docs = {}, {}
+  for line in (h.slurp(out) or ""):gmatch("[^\n]+") do
+    local d = json.decode(line)
+    docs[#docs + 1] = d
+    for _, x in ipairs(d.reports) do reports[#reports + 1] = x end
+  end
+  return r, reports, docs
+end
+
+local function describe_reports(reports)
+  local t = {}
+  for _, x in ipairs(reports) do t[#t + 1] = x.kind .. " at " .. tostring(x.location) end
+  return table.concat(t, "; ")
+end
+
+-- Valgrind's LEAK SUMMARY of prog (zeros when it says all blocks were freed).
+local function valgrind_leaks(prog, args, env)
+  local text = h.capture((env and env .. " " or "") .. "valgrind --leak-check=full " .. h.quote(prog) .. " " .. (args or "") .. " 2>&1 >/dev/null")
+  local t = {}
+  for _, k in ipairs({ "definitely", "indirectly", "possibly" }) do
+    local b, n = text:match(k .. " lost: ([%d,]+) bytes in ([%d,]+) blocks")
+    t[k] = { tonumber(((b or "0"):gsub(",", ""))), tonumber(((n or "0"):gsub(",", ""))) }
+  end
+  return t
+end
+
+local function our_leaks(docs)
+  local t = { definitely = { 0, 0 }, indirectly = { 0, 0 }, possibly = { 0, 0 } }
+  for _, d in ipairs(docs) do
+    local l = d.leaks
+    if l then
+      for k, our in pairs({ definitely = "definite", indirectly = "indirect", possibly = "possible" }) do
+        t[k][1], t[k][2] = t[k][1] + l[our].bytes, t[k][2] + l[our].blocks
+      end
+    end
+  end
+  return t
+end
+
+describe("memcheck #slow", function()
+  teardown(function() h.sh("rm -rf " .. h.quote(tmp)) end)
+
+  it("has a corpus of at least 15 programs, each with a marked bug or none", function()
+    assert.is_true(#progs >= 15)
+    for _, p in ipairs(progs) do
+      assert.is_true(p.kind ~= nil or p.name:match("^ok_") ~= nil, p.name .. " has no marked bug")
+    end
+  end)
+
+  for _, p in ipairs(progs) do
+    if p.kind then
+      it("reports " .. p.name .. " once: " .. p.kind .. " at " .. p.file .. ":" .. p.line, function()
+        local r, reports, docs = memcheck(p.path)
+        assert.equal(1, #reports, describe_reports(reports) .. "\n" .. r.stderr)
+        local x = reports[1]
+        assert.equal(p.kind, x.kind)
+        assert.equal(p.file .. ":" .. p.line, x.location, r.stderr)
+        if p.alloc then assert.equal(p.file .. ":" .. p.alloc, x.alloc_location, r.stderr) end
+        if p.kind == "use-after-free" or p.kind == "double-free" then
+          assert.is_truthy(x.free_stack and #x.free_stack > 0, "no free stack")
+        end
+        if p.kind:match("^leak") and have_valgrind then
+          assert.same(valgrind_leaks(p.path), our_leaks(docs))
+        end
+        assert.is_truthy(r.stderr:match("ERROR SUMMARY: %d+ errors from 1 contexts"), r.stderr)
+      end)
+    else
+      it("reports nothing on " .. p.name .. ", which runs as natively", function()
+        local native = h.capture(h.quote(p.path) .. " 2>&1; echo status=$?")
+        local r, reports, docs = memcheck(p.path)
+        assert.equal(0, #reports, describe_reports(reports) .. "\n" .. r.stderr)
+        assert.equal(native, r.stdout .. "status=" .. r.status .. "\n")
+        if have_valgrind then assert.same(valgrind_leaks(p.path), our_leaks(docs)) end
+      end)
+    end
+  end
+
+  it("reports nothing on ok_strings with glibc's SSE2 string functions (8-byte over-reads)", function()
+    local env = "GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,-AVX512F,-AVX512VL,-AVX512BW,-SSE4_2,-SSSE3,-SSE4_1"
+    local native = h.capture(env .. " " .. h.quote(tmp .. "/ok_strings"))
+    local r, reports = memcheck(tmp .. "/ok_strings", { "-e", "print(lurk.sym(lurk.addr('strncmp')).name)" },
+                                { env = env })
+    assert.is_truthy(r.stderr:match("__strncmp_sse2\n"), r.stderr)
+    assert.equal(0, #reports, describe_reports(reports))
+    assert.equal(native, r.stdout)
+  end)
+
+  it("exits with --exit-code N when it found errors, else as the program", function()
+    local r = memcheck(tmp .. "/heap_overflow_write", { "--exit-code", "9" })
+    assert.equal(9, r.status)
+    r = memcheck(tmp .. "/ok_free_all", { "--exit-code", "9" })
+    assert.equal(0, r.status)
+  end)
+
+  it("merges repeated errors at one place into one record with a count", function()
+    local src = h.tmpfile([[
+#include <stdlib.h>
+int main(void) {
+  char *p = malloc(8); int s = 0;
+  for (int i = 0; i < 5; i++) s += p[8 + i % 2];
+  free(p);
+  return s & 0;
+}
+]], ".c")
+    local exe = tmp .. "/repeat"
+    h.gcc(exe, "-g", "-O0", src)
+    os.remove(src)
+    local r, reports = memcheck(exe)
+    assert.equal(1, #reports, r.stderr)
+    assert.equal(5, reports[1].count)
+    assert.is_truthy(r.stderr:match("ERROR SUMMARY: 5 errors from 1 contexts"), r.stderr)
+  end)
+
+  it("suppresses what a suppressions file names", function()
+    local f = h.tmpfile("# overflow in main\nheap-overflow main ...\n")
+    local r, reports = memcheck(tmp .. "/heap_overflow_write", { "--suppressions", f })
+    assert.equal(0, #reports, describe_reports(reports))
+    assert.is_truthy(r.stderr:match("%(suppressed: 1%)"), r.stderr)
+    local bad = h.tmpfile("heap-overflow\n")
+    r = memcheck(tmp .. "/heap_overflow_write", { "--suppressions", bad })
+    assert.is_not.equal(0, r.status)
+    assert.is_truthy(r.stderr:match(":1: a suppression needs a kind and at least one frame"), r.stderr)
+    os.remove(f)
+    os.remove(bad)
+  end)
+
+  it("keeps the default suppression of glibc's thread DTVs (possibly lost without it)", function()
+    local _, reports = memcheck(tmp .. "/ok_threads", { "--no-default-suppressions" })
+    assert.equal(1, #reports)
+    assert.equal("leak-possible", reports[1].kind)
+  end)
+
+  it("refuses bad options with a clear message", function()
+    local r = h.run({ "memcheck", "--redzone", "7", "--", "/bin/true" })
+    assert.is_not.equal(0, r.status)
+    assert.is_truthy(r.stderr:match("memcheck: option '%-%-redzone' needs a whole number >= 16"), r.stderr)
+    r = h.run({ "memcheck", "--redzone", "24", "--", "/bin/true" })
+    assert.is_truthy(r.stderr:match("needs a multiple of 16"), r.stderr)
+    r = h.run({ "memcheck", "--bogus", "--", "/bin/true" })
+    assert.is_truthy(r.stderr:match("memcheck: unknown option '%-%-bogus'"), r.stderr)
+  end)
+
+  describe("on real programs", function()
+    it("ls -l: no error, leak totals as Valgrind's", function()
+      local native = h.capture("ls -l /usr/bin/ls /usr/share 2>&1")
+      local r, reports, docs = memcheck("/bin/ls", {}, { argv = { "-l", "/usr/bin/ls", "/usr/share" } })
+      assert.equal(0, #reports, describe_reports(reports))
+      assert.equal(native, r.stdout)
+      if have_valgrind then assert.same(valgrind_leaks("/bin/ls", "-l /usr/bin/ls /usr/share"), our_leaks(docs)) end
+    end)
+
+    it("sort: no access or heap error; its one leak as Valgrind finds it", function()
+      local input = tmp .. "/sort.txt"
+      assert(h.sh("python3 -c " .. h.quote([[
+import random, sys
+random.seed(7)
+open(sys.argv[1], 'w').write(''.join('%08d %s\n' % (random.randrange(10**8), 'x' * random.randrange(1, 40)) for i in range(20000)))
+]]) .. " " .. input) == 0)
+      local native = h.capture("sort " .. input .. " | md5sum")
+      local out = tmp .. "/sorted"
+      local r, reports, docs = memcheck("/usr/bin/sort", {}, { argv = { "-o", out, input } })
+      assert.equal(0, r.status)
+      assert.equal(native, h.capture("md5sum < " .. out))
+      for _, x in ipairs(reports) do assert.is_truthy(x.kind:match("^leak"), describe_reports(reports)) end
+      if have_valgrind then
+        assert.same(valgrind_leaks("/usr/bin/sort", "-o " .. out .. " " .. input), our_leaks(docs))
+      end
+    end)
+
+    it("perl: no access or heap error (rep movsq with rcx 0); definite and indirect leaks as Valgrind's", function()
+      local code = 'my %h; $h{$_ * 7 % 1000} .= "x" for 1 .. 5000; print join(",", (sort { $a <=> $b } keys %h)[0 .. 9]), "\\n"'
+      local env = "PERL_HASH_SEED=0"
+      local native = h.capture(env .. " perl -e " .. h.quote(code))
+      local r, reports, docs = memcheck("/usr/bin/perl", {}, { argv = { "-e", code }, env = env })
+      assert.equal(native, r.stdout)
+      for _, x in ipairs(reports) do assert.is_truthy(x.kind:match("^leak"), describe_reports(reports)) end
+      if have_valgrind then
+        local v = valgrind_leaks("/usr/bin/perl", "-e " .. h.quote(code), env)
+        local ours = our_leaks(docs)
+        assert.same(v.definitely, ours.definitely)
+        assert.same(v.indirectly, ours.indirectly)
+      end
+    end)
+
+    it("python3: no access or heap error", function()
+      local code = "import json, re; s = json.dumps([{'k': i, 'v': 'x' * (i % 40)} for i in range(3000)]); " ..
+                   "print(len(s), len(re.findall(r'\"k\": \\d+', s)))"
+      local native = h.capture("python3 -c " .. h.quote(code))
+      local r, reports = memcheck("/usr/bin/python3", { "--no-leaks" }, { argv = { "-c", code } })
+      assert.equal(0, r.status, r.stderr)
+      assert.equal(native, r.stdout)
+      assert.equal(0, #reports, describe_reports(reports))
+    end)
+  end)
+end)

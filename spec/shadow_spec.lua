@@ -1,0 +1,68 @@
+-- lurk.shadow: the shadow memory service from Lua (engine/shadow.c; its C
+-- unit test is spec/unit/shadow_test.c, ctest unit.shadow).
+local h = require "spec.util.helper"
+
+local function eval(code)
+  local r = h.run({ "-e", code, "--", "/bin/true" })
+  return r.stderr, r.status
+end
+
+describe("lurk.shadow", function()
+  it("sets, reads and checks ranges byte by byte", function()
+    local out, st = eval([[
+      local s, A = lurk.shadow, 0x5a0000000003
+      assert(s.set(A, 10, "defined") == true)
+      print(s.get(A - 1), s.get(A), s.get(A + 9), s.get(A + 10))
+      print(s.check(A, 10), s.check(A - 2, 5))
+      print(s.find(A - 100, 200, "addressable") == A, s.find(A, 200, "noaccess") == A + 10, s.find(A, 10, "noaccess"))
+      s.set(A + 4, 1, "undefined") s.set(A + 5, 1, "partial")
+      print(s.get(A + 4), s.get(A + 5), s.check(A, 10))
+    ]])
+    assert.equal(0, st, out)
+    local A = 0x5a0000000003
+    assert.equal("noaccess\tdefined\tdefined\tnoaccess\n" ..
+                 "nil\t" .. string.format("%d", A - 2) .. "\t3\n" ..
+                 "true\ttrue\tnil\n" ..
+                 "undefined\tpartial\tnil\n", out)
+  end)
+
+  it("maps large uniform ranges onto shared pages, private again on a partial write", function()
+    local out, st = eval([[
+      local s = lurk.shadow
+      local st0 = s.stats()
+      s.set(0x5b0000000000, 64 * 1024 * 1024, "defined")
+      local st1 = s.stats()
+      s.set(0x5b0000000000 + 100, 1, "noaccess")
+      local st2 = s.stats()
+      print(st1.special_pages - st0.special_pages, st2.special_pages - st1.special_pages,
+            st2.private_pages - st1.private_pages, s.get(0x5b0000000000 + 100), s.get(0x5b0000000000 + 101))
+    ]])
+    assert.equal(0, st, out)
+    assert.equal("4096\t-1\t1\tnoaccess\tdefined\n", out)
+  end)
+
+  it("gives the layout for inline translation: (addr >> shift) + offset", function()
+    local out = eval([[
+      local s, ffi = lurk.shadow, require "ffi"
+      s.set(0x5c0000000000, 8, "defined") s.set(0x5c0000000001, 1, "noaccess")
+      local p = ffi.cast("uint8_t *", math.floor(0x5c0000000000 / 2 ^ s.shift) + s.offset)
+      print(s.shift, string.format("0x%x 0x%x", p[0], p[1]), s.app_end == 2^47)
+    ]])
+    assert.equal("2\t0xa2 0xaa\ttrue\n", out)
+  end)
+
+  it("checks its arguments", function()
+    local out = eval([[
+      for _, f in ipairs({
+        function() lurk.shadow.set(1, -1, "defined") end,
+        function() lurk.shadow.set(1, 1, "bogus") end,
+        function() lurk.shadow.get("x") end,
+        function() lurk.shadow.find(1, 1, "defined") end,
+      }) do print((select(2, pcall(f)):gsub("^%(command line%):%d+: ", ""))) end
+    ]])
+    assert.equal("bad argument #2 to 'set' (non-negative integer expected)\n" ..
+                 "bad argument #3 to 'set' (invalid option 'bogus')\n" ..
+                 "bad argument #1 to 'get' (integer expected (a number or a 64-bit cdata), got string)\n" ..
+                 "bad argument #3 to 'find' (invalid option 'defined')\n", out)
+  end)
+end)
