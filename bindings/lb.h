@@ -48,6 +48,9 @@ void lb_fork_prepare(void);
 /* Fold the counters of inlined clean calls into Lua now (a vfork child's
 ** block is about to be taken back). */
 void lb_inl_flush(void);
+/* A vfork child is gone: its lurk.counters shares join the total. */
+struct lurk_thread;
+void lb_hc_retire(struct lurk_thread *t);
 void lb_fork_finish(void);
 
 /* `syscall_pre`: the app is about to make syscall nr with the arguments

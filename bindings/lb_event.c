@@ -46,7 +46,7 @@ void lb_unlock(void) { lock_release(&lb_lk); }
 /* Held across fork by the forking thread: the child's copy of the Lua
 ** state is then consistent, and the child releases it (lb_event_fork). */
 /* The child must not write the parent's pending output a second time. */
-void lb_fork_prepare(void) { lb_lock(); if (lb_L) lb_io_flush_all(lb_L); }
+void lb_fork_prepare(void) { lb_lock(); lb_hc_fork_prepare(); if (lb_L) lb_io_flush_all(lb_L); }
 void lb_fork_finish(void) { lb_unlock(); }
 
 /* -- Registry ---------------------------------------------------------- */
@@ -331,6 +331,7 @@ void lb_event_thread_exit(long tid)
 
 void lb_event_fork(long parent_tid)
 {
+  lb_hc_fork_child();
   if (!lb_L) return;
   lua_State *L = lb_L;
   lb_exit_done = 0;

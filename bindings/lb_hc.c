@@ -21,6 +21,7 @@
 #define LB_HC_WHY "lurk.hc.why"     /* registry: handler id -> explanation */
 #define LB_CTR "lurk.counters"
 
+extern int arch_tls_ready;
 int64_t arch_hc_reads(const struct cc_site *s);
 int arch_hc_reg_width(uint16_t reg);
 
@@ -72,8 +73,10 @@ static int lb_ctr_index_mm(lua_State *L)
   return 1;
 }
 
-/* c[i] = v: the counter becomes v (the share of exited threads absorbs
-** the difference: Lua writes it under the Lua lock, blocks never do). */
+/* c[i] = v: the counter becomes v; the calling thread's share absorbs the
+** difference (before the first thread block exists, the exited threads'
+** share does), so a called handler's c[i] = c[i] + 1 counts per thread as
+** the compiled one does. */
 static int lb_ctr_newindex(lua_State *L)
 {
   struct lb_ctr *c = lb_toctr(L, 1);
@@ -81,7 +84,8 @@ static int lb_ctr_newindex(lua_State *L)
   uint64_t v;
   if (!lb_ffi_to_u64(L, 3, &v)) luaL_argerror(L, 3, "integer expected (a number or a 64-bit cdata)");
   int64_t cur = lb_cell(cell);
-  lb_dead[cell] += (int64_t)v - cur;
+  if (arch_tls_ready) thr_self()->tls.ctr[cell] += (uint64_t)((int64_t)v - cur);
+  else __atomic_fetch_add(&lb_dead[cell], (int64_t)v - cur, __ATOMIC_RELAXED);
   return 0;
 }
 
@@ -143,13 +147,64 @@ static int lb_ctr_info(lua_State *L)
   return 2;
 }
 
+/* A thread is gone (exited, or a vfork child that exec'd): its shares
+** join the exited threads' (atomically: a vfork child is retired without
+** the Lua lock) and its cells are cleared for the block's next user. */
 void lb_hc_retire(struct lurk_thread *t)
 {
   uint32_t n = __atomic_load_n(&hc_ncells, __ATOMIC_ACQUIRE);
   for (uint32_t i = 0; i < n && i < lb_dead_cap; i++) {
-    lb_dead[i] += (int64_t)t->tls.ctr[i];
+    if (t->tls.ctr[i]) __atomic_fetch_add(&lb_dead[i], (int64_t)t->tls.ctr[i], __ATOMIC_RELAXED);
     t->tls.ctr[i] = 0;
   }
+}
+
+/* c:thread(i [, tid]): the share of counter i added by thread tid (default:
+** the calling one) while it runs; nil if tid is not a live thread. */
+static int lb_ctr_thread(lua_State *L)
+{
+  struct lb_ctr *c = lb_toctr(L, 1);
+  uint32_t cell = lb_ctr_index(L, c);
+  long tid = (long)luaL_optinteger(L, 3, arch_tls_ready ? thr_self()->tid : -1);
+  int found = 0;
+  int64_t v = 0;
+  thr_lock();
+  for (struct lurk_thread *t = thr_list; t; t = t->next)
+    if (t->tid == tid) { v = (int64_t)__atomic_load_n(&t->tls.ctr[cell], __ATOMIC_RELAXED); found = 1; break; }
+  thr_unlock();
+  if (!found) return 0;
+  if (v >= -(1ll << 53) && v <= (1ll << 53)) lua_pushnumber(L, (lua_Number)v);
+  else lb_ffi_push_i64(L, v);
+  return 1;
+}
+
+/* Across a fork only the forking thread goes on in the child: the other
+** threads' shares, taken just before it (threads running at that moment
+** add up to about then), join the exited threads' in the child. */
+static int64_t *lb_fork_other;
+static uint32_t lb_fork_n;
+
+void lb_hc_fork_prepare(void)
+{
+  uint32_t n = __atomic_load_n(&hc_ncells, __ATOMIC_ACQUIRE);
+  if (!n) return;
+  if (lb_fork_n < n) {
+    lb_fork_other = mem_realloc(lb_fork_other, lb_fork_n * sizeof *lb_fork_other, n * sizeof *lb_fork_other);
+    lb_fork_n = n;
+  }
+  lurk_memset(lb_fork_other, 0, n * sizeof *lb_fork_other);
+  struct lurk_thread *self = thr_self();
+  thr_lock();
+  for (struct lurk_thread *t = thr_list; t; t = t->next)
+    if (t != self)
+      for (uint32_t i = 0; i < n; i++) lb_fork_other[i] += (int64_t)__atomic_load_n(&t->tls.ctr[i], __ATOMIC_RELAXED);
+  thr_unlock();
+}
+
+void lb_hc_fork_child(void)
+{
+  uint32_t n = __atomic_load_n(&hc_ncells, __ATOMIC_ACQUIRE);
+  for (uint32_t i = 0; i < n && i < lb_fork_n && i < lb_dead_cap; i++) lb_dead[i] += lb_fork_other[i];
 }
 
 /* -- Loads ----------------------------------------------------------------- */
@@ -418,7 +473,7 @@ void lb_hc_open(lua_State *L)
 {
   static const luaL_Reg ctr_mm[] = {
     { "__index", lb_ctr_index_mm }, { "__newindex", lb_ctr_newindex }, { "__len", lb_ctr_len },
-    { "__tostring", lb_ctr_tostring }, { "totable", lb_ctr_totable }, { NULL, NULL }
+    { "__tostring", lb_ctr_tostring }, { "totable", lb_ctr_totable }, { "thread", lb_ctr_thread }, { NULL, NULL }
   };
   lb_class(L, LB_CTR, ctr_mm);
   lua_pop(L, 1);

@@ -100,6 +100,8 @@ int lb_hc_plan(lua_State *L, int fn, uint32_t hid, const struct cc_site *s, stru
 void lb_hc_explain(lua_State *L);
 struct lurk_thread;
 void lb_hc_retire(struct lurk_thread *t);
+void lb_hc_fork_prepare(void);  /* the other threads' counter shares, before a fork */
+void lb_hc_fork_child(void);    /* ... added to the child's */
 /* Add syscall to the lurk table on top (lb_syscall.c). */
 void lb_syscall_open(lua_State *L);
 /* Add read/cstring to the lurk table on top (lb_mem.c). */

@@ -113,6 +113,7 @@ static uint64_t proc_thread(struct lurk_thread *t, long nr, uint64_t flags, uint
   if (SYS_FAILED(r)) thr_release(c);
   else if (flags & CLONE_VFORK) { /* it has exec'd or exited */
     lb_inl_flush();
+    lb_hc_retire(c);
     thr_forget(c);
   }
   if (saved) {

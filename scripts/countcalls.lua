@@ -38,15 +38,14 @@
 --
 -- How: a block ends at its first call or return, so a block holds at most
 -- one of them, as its last instruction. The `bb` handler inserts one clean
--- call before that instruction, with the kind (1 direct call, 2 indirect
--- call, 3 return) as a constant argument; blocks without one get no call.
--- The call adds one to the counter of the kind for its thread (ctx.tid), in
--- a table created at thread_init and kept in the thread's lurk.thread_data
--- too, so that a forked child goes on with the counts of the thread that
--- forked (its report covers the process's history up to the fork; the
--- other threads' counts of that history are in its total). A vfork child
--- (sh and posix_spawn use vfork) shares the parent's Lua state until it
--- execs: it is counted as one of the parent's threads.
+-- call before it, with the kind as a constant argument; the handler adds
+-- one to that kind's cell of a lurk.counters array, so it is compiled: a
+-- single add in the block, no Lua runs (docs/lua-api.md, Compiled
+-- handlers). Counters keep one share per thread: a thread's line is its
+-- share (c:thread), the total is the sum, which also holds threads that
+-- exited, vfork children (their share joins the total when they exec)
+-- and, in a forked child, the other threads of the parent up to the fork
+-- (only the forking thread goes on in the child, with its own share).
 local M = {}
 
 local format, sort = string.format, table.sort
@@ -54,26 +53,18 @@ local log = lurk.log
 local report = require "lurk.report"
 
 local DIRECT, INDIRECT, RET = 1, 2, 3
-local per = {}             -- tid -> { direct, indirect, returns }
-local done = { 0, 0, 0 }   -- threads that exited
+local C = assert(lurk.counters(3)) -- direct calls, indirect calls, returns
+local live = {}            -- tid -> true while the thread runs (in this process)
 local nthreads = 0
 local mypid = lurk.pid()   -- the process this state belongs to
 local json               -- the json option's destination (true: lurk's output)
 local records = {}       -- the threads' lines, for json
 
-local function counts_of(tid)
-  local c = per[tid]
-  if not c then
-    c = { 0, 0, 0 }
-    per[tid] = c
-    nthreads = nthreads + 1
-  end
-  return c
-end
+local function on_branch(ctx, kind) C[kind] = C[kind] + 1 end
 
-local function on_branch(ctx, kind)
-  local c = per[ctx.tid] or counts_of(ctx.tid)
-  c[kind] = c[kind] + 1
+-- A thread's share of the three counters.
+local function share(tid)
+  return { C:thread(1, tid) or 0, C:thread(2, tid) or 0, C:thread(3, tid) or 0 }
 end
 
 local function line(who, c)
@@ -92,11 +83,10 @@ local function thread_name(tid)
   return format("thread %d%s", tid, tid == lurk.pid() and " (main)" or "")
 end
 
-local function add(to, c)
-  for k = 1, 3 do to[k] = to[k] + c[k] end
+local function seen(tid)
+  if not live[tid] then live[tid] = true; nthreads = nthreads + 1 end
 end
 
---- Start counting; the argument is the json option (or none).
 function M.start(...)
   for i = 1, select("#", ...) do
     local a = select(i, ...)
@@ -104,6 +94,7 @@ function M.start(...)
     if j then json = j
     elseif a ~= "" then error(format("countcalls: unknown option '%s' (json, json=FILE)", tostring(a)), 2) end
   end
+  seen(lurk.tid())
   lurk.on("bb", function(bb)
     local n = #bb
     local last = bb[n]
@@ -111,40 +102,32 @@ function M.start(...)
                  (last.is_direct and DIRECT or INDIRECT)
     if kind then bb:call_before(n, on_branch, kind) end
   end)
-  lurk.on("thread_init", function(e)
-    e.data.countcalls = counts_of(e.tid)
-  end)
+  lurk.on("thread_init", function(e) seen(e.tid) end)
   lurk.on("thread_exit", function(e)
-    local c = counts_of(e.tid)
+    local c = share(e.tid)
     line(thread_name(e.tid), c)
     record(e.tid, c)
-    add(done, c)
-    per[e.tid] = nil
+    live[e.tid] = nil
   end)
   lurk.on("fork", function()
-    -- only the forking thread goes on in the child: its counts (lurk's
-    -- thread data follow the same rule); the others' are history
-    local mine = lurk.thread_data().countcalls or { 0, 0, 0 }
-    for _, c in pairs(per) do if c ~= mine then add(done, c) end end
-    per, mypid = { [lurk.tid()] = mine }, lurk.pid()
+    -- only the forking thread goes on in the child, with its own share
+    live, mypid = { [lurk.tid()] = true }, lurk.pid()
   end)
   lurk.on("exec", function()
     -- a vfork child shares this Lua state until it execs: its thread_init
-    -- was raised here, its thread_exit never is; its counts stay in the total
-    if lurk.pid() ~= mypid then
-      local c = per[lurk.tid()]
-      if c then add(done, c) per[lurk.tid()] = nil end
-    end
+    -- was raised here, its thread_exit never is; its share joins the total
+    if lurk.pid() ~= mypid then live[lurk.tid()] = nil end
   end)
   lurk.on("exit", function()
-    local tids, total = {}, { done[1], done[2], done[3] }
-    for t in pairs(per) do tids[#tids + 1] = t end
+    local tids = {}
+    for t in pairs(live) do tids[#tids + 1] = t end
     sort(tids)
     for _, t in ipairs(tids) do
-      line(thread_name(t), per[t])
-      record(t, per[t])
-      add(total, per[t])
+      local c = share(t)
+      line(thread_name(t), c)
+      record(t, c)
     end
+    local total = { C[1], C[2], C[3] }
     line(format("total, %d thread%s", nthreads, nthreads == 1 and "" or "s"), total)
     if json then
       assert(report.json({ tool = "countcalls", pid = lurk.pid(), threads = records,

@@ -34,7 +34,9 @@
 -- How: the `bb` handler gives each translated block an id and precomputes
 -- its mnemonic counts ({mnemonic index, count} pairs); one clean call at
 -- the block's start, with the id as a constant argument, adds one to the
--- block's execution counter. At exit every block's counts are multiplied
+-- block's execution counter, a cell of a lurk.counters array: the handler
+-- is compiled, so the block does a single add and no Lua runs (about 0.06 s
+-- against 0.73 s with --no-inline for ls -R /usr/share/doc). At exit every block's counts are multiplied
 -- by its executions and summed, which gives the same totals as adding the
 -- counts in every call, for a fraction of the work. A block is counted
 -- whole when it starts: one that faults halfway counts every instruction.
@@ -48,12 +50,21 @@ local report = require "lurk.report"
 
 local names, index = {}, {} -- mnemonic <-> small integer
 local mix = {}              -- block id -> { m1, c1, m2, c2, ... }
-local execs = {}            -- block id -> executions
 local nblocks = 0
 
-local function on_block(ctx, id)
-  execs[id] = execs[id] + 1
+-- Executions per block, in lurk.counters of CHUNK blocks each, with one
+-- counting handler per chunk (compiled inline: a single add in the block).
+local CHUNK = 4096
+local chunks, counting = {}, {}
+local function chunk(k)
+  if not chunks[k] then
+    local c = assert(lurk.counters(CHUNK))
+    chunks[k] = c
+    counting[k] = function(ctx, i) c[i] = c[i] + 1 end
+  end
+  return counting[k]
 end
+local function execs(id) return chunks[math.floor((id - 1) / CHUNK) + 1][(id - 1) % CHUNK + 1] end
 
 local function on_bb(bb)
   local counts, order = {}, {}
@@ -70,8 +81,8 @@ local function on_bb(bb)
   local t = {}
   for _, k in ipairs(order) do t[#t + 1] = k t[#t + 1] = counts[k] end
   nblocks = nblocks + 1
-  mix[nblocks], execs[nblocks] = t, 0
-  bb:call_before(1, on_block, nblocks)
+  mix[nblocks] = t
+  bb:call_before(1, chunk(math.floor((nblocks - 1) / CHUNK) + 1), (nblocks - 1) % CHUNK + 1)
 end
 
 --- Start counting; the argument is the number of mnemonics to print.
@@ -90,7 +101,7 @@ function M.start(...)
   lurk.on("exit", function()
     local total, byname = 0, {}
     for id = 1, nblocks do
-      local n, t = execs[id], mix[id]
+      local n, t = execs(id), mix[id]
       if n > 0 then
         for j = 1, #t, 2 do
           local m = names[t[j]]
