@@ -244,6 +244,19 @@ static void *lb_callback(lua_State *L, int n)
   return cbs[n];
 }
 
+uint32_t lb_bb_const_site(lua_State *L, int fn, uint64_t k)
+{
+  struct cc_site *s;
+  uint32_t id = cc_site_new(&s);
+  lurk_memset(s, 0, sizeof *s);
+  s->handler = lb_handler_id(L, fn);
+  s->fn = lb_callback(L, 1);
+  s->nargs = 1;
+  s->args[0].kind = CC_ARG_CONST;
+  s->args[0].val = k;
+  return id;
+}
+
 /* The k-th memory operand of in (1-based), shown ones first, then hidden
 ** ones (movs, push, call, ret); NULL if none. */
 static const struct insn_opnd *lb_memop(const struct insn *in, int k)

@@ -291,6 +291,7 @@ void lb_event_exit(int status)
 {
   if (!lb_L) return;
   lb_lock();
+  lb_buf_exit(); /* the records every thread still holds, before the handlers */
   lb_exit_handlers(lb_L, status);
   lb_hc_explain(lb_L);
   lb_unlock();
@@ -301,6 +302,7 @@ static void lb_event_thread(int ev, long tid)
 {
   lua_State *L = lb_L;
   lb_lock();
+  if (ev == LB_EV_thread_exit) lb_buf_thread_exit(thr_self()); /* its records first */
   if (lb_count[ev]) {
     lb_event_new(2);
     lua_pushinteger(L, (lua_Integer)tid);

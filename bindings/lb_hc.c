@@ -137,14 +137,26 @@ static int lb_lurk_counters(lua_State *L)
   return 1;
 }
 
-/* The front end's view of a value: base cell and count of a counters object. */
+/* The front end's view of a value: "ctr", base cell, count for a counters
+** object; "buf", id, fields, full-path site for a record buffer. */
 static int lb_ctr_info(lua_State *L)
 {
+  unsigned nf;
+  uint32_t site;
+  int id = lb_buf_info(L, 1, &nf, &site);
+  if (id >= 0) {
+    lua_pushliteral(L, "buf");
+    lua_pushinteger(L, id);
+    lua_pushinteger(L, nf);
+    lua_pushinteger(L, site);
+    return 4;
+  }
   struct lb_ctr *c = luaL_testudata(L, 1, LB_CTR);
   if (!c) return 0;
+  lua_pushliteral(L, "ctr");
   lua_pushinteger(L, c->base);
   lua_pushinteger(L, c->n);
-  return 2;
+  return 3;
 }
 
 /* A thread is gone (exited, or a vfork child that exec'd): its shares
@@ -339,6 +351,7 @@ static int lb_hc_compile(lua_State *L, int fn, int nkinds)
     in->a = (uint8_t)lb_field_int(L, t, "a");
     in->b = (uint8_t)lb_field_int(L, t, "b");
     in->size = (uint8_t)lb_field_int(L, t, "size");
+    in->where = (uint32_t)lb_field_int(L, t, "site");
     lua_getfield(L, t, "k");
     uint64_t k = 0;
     lb_ffi_to_u64(L, -1, &k);
@@ -477,6 +490,7 @@ void lb_hc_open(lua_State *L)
   };
   lb_class(L, LB_CTR, ctr_mm);
   lua_pop(L, 1);
+  lb_buf_open(L);
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, LB_HC_PLANS);
   lua_newtable(L);

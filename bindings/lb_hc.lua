@@ -312,8 +312,9 @@ return function(fn, kinds)
         elseif BUILTIN[val] then S[A] = { t = "fn", v = BUILTIN[val] }
         elseif LIBS[val] then S[A] = { t = "lib", v = LIBS[val], lib = val }
         else
-          local base, n = ctrinfo(val)
-          if base then S[A] = { t = "ctr", v = val, base = base, n = n }
+          local kind, base, n, site = ctrinfo(val)
+          if kind == "buf" then S[A] = { t = "fn", v = "buf", id = base, nfields = n, site = site }
+          elseif kind == "ctr" then S[A] = { t = "ctr", v = val, base = base, n = n }
           else reject(("reads upvalue '%s' (a %s; compiled handlers read bit functions, lurk.counters and numbers they add to)"):format(uname, type(val)), line) end
         end
         if A >= NSLOTS then reject("too many locals", line) end
@@ -440,6 +441,11 @@ return function(fn, kinds)
           if x.hi > TWO53 then reject("tonumber of a value that may pass 2^53", line) end
           emit("MOV", A, a0 + 1)
           r = num(x.lo, x.hi)
+        elseif fname == "buf" then
+          if nargs ~= f.nfields then reject(("a record of %d fields for a buffer of %d"):format(nargs, f.nfields), line) end
+          if nres ~= 0 then reject("uses the result of a buffer append", line) end
+          emit("REC", 0, a0 + 1, 0, f.id, { size = nargs, site = f.site })
+          r = nil
         elseif LOADS[fname] then
           if nargs ~= 1 then reject("lurk." .. fname .. " takes one address", line) end
           local size = LOADS[fname]
@@ -447,7 +453,7 @@ return function(fn, kinds)
           r = size == 8 and num(0, TWO64 - 1, true) or num(0, 2 ^ (8 * size) - 1)
         else reject("calls " .. fname, line) end
         for i = 1, nargs + FR2 do S[A + i] = nil end
-        if nres == 1 then setnum(A, r) else S[A] = nil end
+        if nres == 1 and r then setnum(A, r) else S[A] = nil end
       elseif name == "IST" or name == "ISF" then
         get(D, "num")
         local nxt = pc + 1

@@ -95,6 +95,13 @@ void lb_inl_sync(void);
 /* A counter slot folded into upvalue uv (1-based) of the function at fn; -1 when full. */
 int lb_inl_uvslot(lua_State *L, int fn, int uv, const char *what);
 void lb_hc_open(lua_State *L);
+/* A clean-call site (not placed in any block) calling fn(ctx, k). */
+uint32_t lb_bb_const_site(lua_State *L, int fn, uint64_t k);
+void lb_buf_open(lua_State *L);
+/* The buffer behind a lurk.buffer object at stack index i: id and fields, or -1. */
+int lb_buf_info(lua_State *L, int i, unsigned *nfields, uint32_t *site);
+void lb_buf_thread_exit(struct lurk_thread *t);   /* hand over its records */
+void lb_buf_exit(void);                           /* every thread's, at exit */
 int lb_hc_plan(lua_State *L, int fn, uint32_t hid, const struct cc_site *s, struct bb_plan *p,
                unsigned at, int after);
 void lb_hc_explain(lua_State *L);

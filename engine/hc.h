@@ -29,7 +29,8 @@
   _(JMP)    /* go to label d (0: the end) */                                 \
   _(LABEL)  /* label d (1..HC_MAX_LABELS-1) */                               \
   _(UVADD)  /* add a to inlined-counter slot k (an upvalue's sum) */         \
-  _(CTRADD) /* add b to counter cell k + a (a = 0 unless kidx is clear) */
+  _(CTRADD) /* add b to counter cell k + a (a = 0 unless kidx is clear) */ \
+  _(REC)    /* append vregs a..a+size-1 to lurk.buffer k; site: its full path */
 
 enum {
 #define HC_OPENUM(n) HC_##n,
@@ -45,7 +46,7 @@ struct hc_ins {
   uint8_t op, d, a, b;
   uint8_t cond, bk, size, kidx;
   int64_t k;
-  uint32_t where;           /* LOAD: bb_where_add id naming the handler line */
+  uint32_t where;           /* LOAD: bb_where_add id naming the handler line; REC: the clean-call site of a full buffer */
 };
 
 /* What a site's constant argument must satisfy for the program to apply
@@ -66,6 +67,7 @@ const struct hc_prog *hc_prog_get(uint32_t id);
 /* Counter cells (lurk.counters): per-thread 64-bit cells in the thread
 ** block (arch_tls.ctr), HC_CELLS of them; hc_cells hands out a range. */
 #define HC_CELLS ARCH_CTR_CELLS
+#define HC_NBUF ARCH_HC_NBUF
 extern uint32_t hc_ncells;
 
 #endif

@@ -78,6 +78,16 @@ static void hc_load2(uint8_t **p, int d, int b, unsigned size)
 }
 static void hc_load(uint8_t **p, int r, unsigned size) { hc_load2(p, r, r, size); }
 
+/* mov [b + disp32], r */
+static void hc_store_disp(uint8_t **p, int b, int32_t disp, int r)
+{
+  emit_u8(p, hc_rex(1, r, 0, b));
+  emit_u8(p, 0x89);
+  emit_u8(p, (uint8_t)(0x80 | ((r & 7) << 3) | ((b & 7) == R_RSP ? 4 : (b & 7))));
+  if ((b & 7) == R_RSP) emit_u8(p, 0x24);
+  emit_u32(p, (uint32_t)disp);
+}
+
 /* A two-register form REX.W op modrm(11, reg, rm) (op = 01 add ... 39 cmp,
 ** 89 mov: rm op= reg; 0f af imul, 63 movsxd: reg op= rm). */
 static void hc_rr(uint8_t **p, uint8_t op, int reg, int rm)
@@ -319,6 +329,7 @@ static uint64_t hc_reads(const struct hc_ins *in)
   case HC_MOV: case HC_SHL: case HC_SHR: case HC_SAR: case HC_NEG: case HC_SX32: case HC_ZX32:
   case HC_LOAD: case HC_UVADD: return 1ull << in->a;
   case HC_CTRADD: return (in->kidx ? 0 : 1ull << in->a) | 1ull << in->b;
+  case HC_REC: return ((1ull << in->size) - 1) << in->a;
   default: return 1ull << in->a | (in->bk ? 0 : 1ull << in->b);
   }
 }
@@ -504,6 +515,27 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, const struct cc_site *s
       emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, a, 0, 0)); emit_u8(p, 0x01);
       emit_abs32(p, a, TLS_INL + 8 * (int32_t)in->k);
       if (in->k >= ARCH_INL_UNMARKED) emit_gs_store_imm8(p, TLS_INL_DIRTY + (int32_t)(in->k / ARCH_INL_GROUP), 1);
+      break;
+    }
+    case HC_REC: { /* append a record; when it does not fit, the full path's clean call */
+      int32_t ptr = TLS_HC_BUF + 24 * (int32_t)in->k;
+      unsigned n = in->size;
+      emit_gs_load(p, s0, ptr);
+      hc_lea(p, s1, s0, -1, 1, (int32_t)(8 * n));
+      hc_rm_gs(p, 0x3b, s1, ptr + 8);
+      uint8_t *fits = emit_jcc32(p, 0x6 /* jbe */, (uint64_t)*p + 6);
+      emit_lea_rsp(p, -128);
+      emit_gs_store_imm(p, TLS_CC_SITE, (int32_t)in->where);
+      emit_gs_call(p, TLS_CC_ENTRY);
+      emit_lea_rsp(p, 128);
+      emit_gs_load(p, s0, ptr);
+      emit_patch_rel32(fits, (uint64_t)*p);
+      for (unsigned f = 0; f < n; f++) {
+        int v = hc_loc[in->a + f] >= 0 ? hc_loc[in->a + f] : (emit_gs_load(p, s1, V(in->a + f)), s1);
+        hc_store_disp(p, s0, (int32_t)(8 * f), v);
+      }
+      hc_lea(p, s1, s0, -1, 1, (int32_t)(8 * n));
+      emit_gs_store(p, s1, ptr);
       break;
     }
     case HC_CTRADD: {

@@ -1,0 +1,173 @@
+-- Record buffers (lurk.buffer, bindings/lb_buf.c) and the tools on them:
+-- memtrace (scripts/memtrace.lua) and cachesim (scripts/cachesim.lua).
+-- Compiled records equal called ones (--no-inline); cachesim's miss counts
+-- are compared with valgrind --tool=cachegrind, same cache geometry.
+local h = require "spec.util.helper"
+
+local tmp = h.tmpdir()
+local prog = tmp .. "/inl_prog"
+h.gcc(prog, "-O1", "-pthread", h.root .. "/spec/lua/inl_prog.c")
+local walk, mm = tmp .. "/walk", tmp .. "/mm"
+h.gcc(walk, "-O1", h.root .. "/spec/memtrace/walk.c")
+h.gcc(mm, "-O1", h.root .. "/spec/memtrace/mm.c")
+
+local function lurk(args)
+  local r = h.run(args)
+  assert.equal(0, r.status, r.stderr)
+  return r
+end
+
+-- the lines of lurk's output that start with prefix
+local function lines(s, prefix)
+  local t = {}
+  for l in s:gmatch("[^\n]+") do if l:sub(1, #prefix) == prefix then t[#t + 1] = l end end
+  return table.concat(t, "\n")
+end
+
+describe("lurk.buffer", function()
+  it("hands every record over in batches, the same compiled and called", function()
+    local code = [[
+      local n, sum, batches = 0, 0, 0
+      local buf = lurk.buffer(3, function(r, cnt, tid)
+        batches = batches + 1
+        assert(tid == lurk.tid())
+        for i = 0, cnt - 1 do
+          n = n + 1
+          sum = sum + tonumber(r[3 * i]) % 4096 + tonumber(r[3 * i + 2])
+        end
+      end, 100)
+      lurk.on("bb", function(bb)
+        local m = lurk.module_at(bb.pc)
+        if not (m and m.main) then return end
+        for i = 1, #bb do
+          bb:call_before(i, function(ctx, pc, c, k) buf(pc, c, k) end, "pc", "count", i)
+        end
+      end)
+      lurk.on("exit", function() print("records", n, "sum", sum, "batches", batches) end)]]
+    local a = lurk({ "--stats", "-e", code, "--", prog, "phases" })
+    local b = lurk({ "--stats", "--no-inline", "-e", code, "--", prog, "phases" })
+    local ra, rb = lines(a.stderr .. a.stdout, "records"), lines(b.stderr .. b.stdout, "records")
+    assert.matches("^records\t%d+\tsum\t%d+\tbatches\t%d+$", ra)
+    assert.equal(rb, ra)
+    local n, batches = ra:match("records\t(%d+).*batches\t(%d+)")
+    assert.is_true(tonumber(n) > 100000)
+    assert.equal(math.ceil(tonumber(n) / 100), tonumber(batches))
+    assert.matches("clean calls placed +0\n", a.stderr)
+  end)
+
+  it("checks its arguments", function()
+    local r = h.eval([[
+      local function e(f, ...) local ok, m = pcall(f, ...) return m end
+      print(e(lurk.buffer, 0, print))
+      print(e(lurk.buffer, 9, print))
+      print(e(lurk.buffer, 2, 3))
+      print(e(lurk.buffer, 2, print, 0))
+      local b = lurk.buffer(2, print)
+      print(tostring(b):match("^lurk.buffer%(2 fields, 8192 records a thread%)") ~= nil)
+    ]])
+    assert.equal(0, r.status, r.stderr)
+    local out = r.stderr .. r.stdout
+    assert.matches("bad argument #1 to '.-' %(1 to 8 fields%)", out)
+    assert.matches("bad argument #2 to '.-' %(function expected, got number%)", out)
+    assert.matches("bad argument #3 to '.-' %(1 to 2%^24 records%)", out)
+    assert.matches("true", out)
+  end)
+end)
+
+describe("memtrace", function()
+  it("counts the same accesses compiled and called, and its trace files agree with the summary", function()
+    local mt = tmp .. "/t.mt"
+    local a = lurk({ "-t", "memtrace=main,top=3,trace=" .. mt, "--", "setarch", "-R", prog, "phases" })
+    local b = lurk({ "--no-inline", "-t", "memtrace=main,top=3", "--", "setarch", "-R", prog, "phases" })
+    local sa, sb = lines(a.stderr, "memtrace:"), lines(b.stderr, "memtrace:")
+    assert.equal(sb, sa)
+    local n = tonumber((sa:match("memtrace: ([%d,]+) accesses"):gsub(",", "")))
+    assert.is_true(n > 400000, sa)
+    assert.matches("step%+0x%x+ in inl_prog", sa)
+    -- the binary file: header, batches, n records
+    local f = assert(io.open(mt, "rb"))
+    local data = f:read("a")
+    f:close()
+    assert.equal("LURKMT1\n", data:sub(1, 8))
+    local d = lurk({ "-t", "memtrace=dump=" .. mt, "--", "/bin/true" })
+    local count, reads = 0, 0
+    for l in (d.stdout .. d.stderr):gmatch("[^\n]+") do -- print writes to lurk's output
+      local tid, pc, rw, size, ea = l:match("^(%d+) (%x+) ([RW]) (%d+) (%x+)$")
+      assert.is_truthy(tid, l)
+      count = count + 1
+      if rw == "R" then reads = reads + 1 end
+    end
+    assert.equal(n, count)
+    assert.equal(tonumber((sa:match("([%d,]+) loads"):gsub(",", ""))), reads)
+    -- text mode writes the same lines (tid and addresses aside, a new run)
+    local txt = tmp .. "/t.txt"
+    lurk({ "-t", "memtrace=main,text=" .. txt, "--", "setarch", "-R", prog, "phases" })
+    local tf = assert(io.open(txt))
+    local tcount = 0
+    for _ in tf:lines() do tcount = tcount + 1 end
+    tf:close()
+    assert.equal(n, tcount)
+  end)
+
+  it("traces a real program (sort) with no calls made, the same totals as --no-inline", function()
+    local nums = tmp .. "/nums"
+    local f = assert(io.open(nums, "w"))
+    for i = 1, 20000 do f:write((i * 7919) % 20011, "\n") end
+    f:close()
+    local a = lurk({ "--stats", "-t", "memtrace=top=0", "--", "setarch", "-R", "sort", "--parallel=1", "-n", nums })
+    local b = lurk({ "--no-inline", "-t", "memtrace=top=0", "--", "setarch", "-R", "sort", "--parallel=1", "-n", nums })
+    assert.equal(h.capture("sort -n " .. nums), a.stdout)
+    assert.equal(lines(b.stderr, "memtrace:"), lines(a.stderr, "memtrace:"))
+    assert.matches("clean calls placed +0\n", a.stderr)
+  end)
+
+  it("rejects unknown options", function()
+    local r = h.run({ "-t", "memtrace=bogus", "--", "/bin/true" })
+    assert.is_not.equal(0, r.status)
+    assert.matches("memtrace: unknown option 'bogus'", r.stderr)
+  end)
+end)
+
+describe("cachesim", function()
+  local GEOM = { D1 = "32768,8,64", LL = "1048576,16,64" }
+  -- cachegrind's D refs, D1 misses and LLd misses for cmd
+  local function cachegrind(cmd)
+    local out = h.capture(("valgrind --tool=cachegrind --cache-sim=yes --D1=%s --LL=%s --I1=32768,8,64 " ..
+      "--cachegrind-out-file=/dev/null %s 2>&1 >/dev/null"):format(GEOM.D1, GEOM.LL, cmd))
+    local function num(label) return tonumber((out:match(label .. " +([%d,]+)"):gsub(",", ""))) end
+    return num("D   refs:"), num("D1  misses:"), num("LLd misses:")
+  end
+  local function cachesim(argv)
+    local a = { "-t", ("cachesim=D1=%s,LL=%s"):format(GEOM.D1, GEOM.LL), "--" }
+    for _, w in ipairs(argv) do a[#a + 1] = w end
+    local r = lurk(a)
+    local function num(label) return tonumber((r.stderr:match(label .. " +([%d,]+)"):gsub(",", ""))) end
+    return num("D   refs:"), num("D1  misses:"), num("LLd misses:")
+  end
+  local function close(want, got, what)
+    assert(math.abs(got - want) <= 0.03 * want, ("%s: cachesim %d, cachegrind %d (more than 3%% apart)"):format(what, got, want))
+  end
+
+  for _, w in ipairs({ { "walk", function() return { walk } end }, { "matrix", function() return { mm } end },
+                       { "sort", function() return { "sort", "--parallel=1", "-n", tmp .. "/nums2" } end } }) do
+    it("counts D1 and LL data misses within 3% of cachegrind: " .. w[1], function()
+      if w[1] == "sort" then
+        local f = assert(io.open(tmp .. "/nums2", "w"))
+        for i = 1, 200000 do f:write((i * 104729) % 200003, "\n") end
+        f:close()
+      end
+      local argv = w[2]()
+      local cr, c1, cl = cachegrind(table.concat(argv, " "))
+      local lr, l1, ll = cachesim(argv)
+      close(cr, lr, "D refs")
+      close(c1, l1, "D1 misses")
+      close(cl, ll, "LLd misses")
+    end)
+  end
+
+  it("checks its options", function()
+    local r = h.run({ "-t", "cachesim=D1=1000,3,64", "--", "/bin/true" })
+    assert.is_not.equal(0, r.status)
+    assert.matches("powers of two", r.stderr)
+  end)
+end)
