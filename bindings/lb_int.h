@@ -121,6 +121,8 @@ struct arch_mctx;
 const struct arch_mctx *lb_cc_context(uint64_t *pc);
 /* Add threads/stats to the lurk table on top (lb_ctl.c). */
 void lb_ctl_open(lua_State *L);
+/* Add now/ppid/mkdir/readlink/dir/kill to the lurk table on top (lb_sys.c). */
+void lb_sys_open(lua_State *L);
 /* Serve the control channel's requests (engine/ctl.h) from L. */
 void lb_ctl_init(lua_State *L);
 /* Fire `init` (lb_start, after the scripts). */

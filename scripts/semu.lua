@@ -1,0 +1,244 @@
+--- semu: behaviour logging and sandboxing of an untrusted program and its
+-- whole process tree (a Linux Dr.Semu). See docs/tools.md, "semu".
+--
+--   lurk run semu -- ./prog args                       # log to ./semu.json
+--   lurk run semu --report out.json --timeout 10 -- ./prog
+--   lurk run semu --overlay /tmp/ov --net deny -- sh ./install.sh
+--
+-- Options:
+--   --report FILE      the behaviour log (default semu.json, in the root's cwd)
+--   --timeout S        watchdog: stop the whole tree after S seconds (0: none)
+--   --wait S           at the root's end, wait up to S seconds for the rest of
+--                      the tree before writing the log (default 3)
+--   --overlay DIR      sandbox: redirect writes into DIR (see docs/tools.md)
+--   --sandbox PATHS    the paths whose writes are redirected, ':'-separated
+--                      (default /: everything but the overlay, /proc, /dev)
+--   --net MODE         allow (default: allow and log) or deny[=ERRNO] (ECONNREFUSED)
+--   --rules PATH       a rules file or folder (default: lua/lurk/semu/rules)
+--   --no-rules         run no rules
+--   --allow-kill       let kill() reach processes outside the tree
+local M = {}
+
+local args = require "lurk.args"
+local json = require "lurk.json"
+local calls = require "lurk.semu.calls"
+local runm = require "lurk.semu.run"
+local logm = require "lurk.semu.log"
+
+local run, opts
+local pending = {}   -- tid -> the event of the call in progress
+local nev = 0
+local me             -- this process: { pid, start }
+local hooks = { pre = {}, post = {}, exit = {} }   -- the sandbox's and watchdog's
+M.hooks = hooks
+
+local fs = {}
+function fs.cwd() return lurk.readlink("/proc/self/cwd") or "/" end
+function fs.fdpath(fd) return lurk.readlink("/proc/self/fd/" .. fd) end
+M.fs = fs
+
+local function put(rec) runm.put(run, rec) end
+M.put = put
+
+local function cmdline()
+  local s = runm.slurp("/proc/self/cmdline") or ""
+  local t = {}
+  for a in s:gmatch("([^%z]*)%z") do t[#t + 1] = a end
+  return t
+end
+
+local function image_record(how, ppid)
+  local exe = lurk.readlink("/proc/self/exe")
+  put({ k = "proc", pid = lurk.pid(), ppid = ppid or lurk.ppid(), t = lurk.now(), how = how,
+        exe = exe, argv = json.array(cmdline()), elf = exe and logm.elf_facts(exe) or "no exe" })
+end
+
+local function new_id()
+  nev = nev + 1
+  return lurk.pid() .. ":" .. nev
+end
+
+--- Log an event now (sandbox decisions, module loads): ev has call,
+-- category, args; result and error optional.
+function M.event(ev, tid)
+  ev.k, ev.id, ev.t, ev.pid, ev.tid = "ev", new_id(), lurk.now(), lurk.pid(), tid or lurk.tid()
+  put(ev)
+end
+
+-- -- Processes ----------------------------------------------------------------------
+
+-- A vfork child runs on the parent's Lua state: it is known by its pid
+-- differing from the state's. It gets its member file before its exec.
+local function vfork_child()
+  local pid = lurk.pid()
+  if pid == me.pid then return end
+  local start = runm.stat(pid)
+  runm.member(run, pid, start)
+  put({ k = "proc", pid = pid, ppid = me.pid, t = lurk.now(), how = "vfork" })
+end
+
+local function wait_status(e)
+  local r = tonumber(e.result)
+  if r <= 0 or e.args[2] == 0 then return end
+  local b = lurk.read(e.args[2], 4)
+  if not b then return end
+  local st = b:byte(1) + 256 * b:byte(2)
+  local sig = st % 128
+  local rec = { k = "reap", pid = r, t = lurk.now() }
+  if sig == 0 then rec.status = math.floor(st / 256) % 256
+  elseif sig ~= 127 then rec.signal = require("lurk.protos").types.signal.fmt(sig) end
+  if rec.status or rec.signal then put(rec) end
+end
+
+-- -- Events -------------------------------------------------------------------------
+
+-- Calls logged as they start: a new process's events come after them.
+local UNFINISHED = { execve = true, execveat = true, fork = true, vfork = true, clone = true, clone3 = true }
+
+local function on_pre(e)
+  local n = e.name
+  for _, h in ipairs(hooks.pre) do
+    if h(e) then return end -- a hook that skipped and logged the call
+  end
+  if n == "execve" or n == "execveat" then vfork_child() end
+  if not calls.wanted(e) then return end
+  if (n == "clone") and (tonumber(e.args[1] % 131072) >= 65536) then return end -- a thread
+  local ev = calls.decode(e, fs)
+  if n == "write" or n == "pwrite64" then
+    local f = ev.args.file
+    if not f or f:sub(1, 1) ~= "/" or f:match("^/dev/") or f:match("^/proc/") then return end
+  end
+  ev.k, ev.id, ev.t, ev.pid, ev.tid = "ev", new_id(), lurk.now(), lurk.pid(), e.tid
+  if UNFINISHED[n] then -- logged now, completed at post (if there is one)
+    ev.unfinished = true
+    put(ev)
+  end
+  pending[e.tid] = ev
+end
+
+local function on_post(e)
+  for _, h in ipairs(hooks.post) do h(e) end
+  if e.name == "wait4" then return wait_status(e) end
+  local ev = pending[e.tid]
+  if not ev or ev.call ~= e.name then return end
+  pending[e.tid] = nil
+  ev.result, ev.error = calls.result(e.name, e.result)
+  ev.unfinished = nil
+  if UNFINISHED[e.name] then
+    put({ k = "ev", id = ev.id, result = ev.result, error = ev.error })
+  else
+    put(ev)
+  end
+end
+
+local function on_fork(e)
+  me = { pid = e.pid, start = runm.stat(e.pid) }
+  pending = {}
+  runm.member(run, me.pid, me.start)
+  put({ k = "proc", pid = e.pid, ppid = e.ppid, t = lurk.now(), how = "fork" })
+end
+
+local function on_module(m)
+  if m.main then return end
+  M.event({ call = "module_load", category = "module",
+            args = { path = m.path, base = tonumber(m.base), size = tonumber(m.size) } })
+end
+
+-- The root: wait for the tree, merge the records, run the rules, write the log.
+local function finish(status)
+  local deadline = lurk.now() + (run.config.wait or 3)
+  local recs
+  while true do
+    recs = runm.records(run)
+    local started, ended = {}, {}
+    for _, r in ipairs(recs) do
+      if r.k == "proc" and r.how ~= "exec" then started[r.pid] = true end
+      if r.k == "exit" or r.k == "reap" then ended[r.pid] = true end
+    end
+    local live = false
+    for pid in pairs(started) do
+      if not ended[pid] and pid ~= me.pid and runm.alive(pid, runm.stat(pid)) then live = true end
+    end
+    if not live or lurk.now() > deadline then break end
+    lurk.sleep(0.02)
+  end
+  local meta = { command = run.config.command, start = run.config.start, finish = lurk.now(),
+                 root = me.pid, options = run.config.options, sandbox = M.sandbox_report and M.sandbox_report() }
+  local doc = logm.build(recs, meta)
+  if not run.config.no_rules then
+    local rules = require "lurk.semu.rules"
+    local v, err = rules.run(doc, run.config.rules)
+    if not v then io.stderr:write("semu: ", err, "\n") else doc.verdicts = json.array(v) end
+  end
+  local f, err = io.open(run.config.log, "w")
+  if not f then
+    io.stderr:write("semu: cannot write the log: ", err, "\n")
+  else
+    f:write(json.encode(doc, { indent = 1 }), "\n")
+    f:close()
+  end
+  local pids = {}
+  for _, p in ipairs(doc.processes) do pids[#pids + 1] = p.pid end
+  runm.cleanup(run, pids)
+end
+
+local function on_exit(e)
+  for _, h in ipairs(hooks.exit) do h(e) end
+  put({ k = "exit", pid = lurk.pid(), t = lurk.now(), status = e.status })
+  if run.root and lurk.pid() == me.pid then finish(e.status) end
+end
+
+--- The system calls semu needs to see.
+function M.syscalls()
+  local t = calls.names()
+  t[#t + 1] = "wait4"
+  for _, n in ipairs(M.extra_syscalls or {}) do t[#t + 1] = n end
+  return t
+end
+
+local KINDS = {
+  report = { "string", "semu.json" }, timeout = { "string", "0" }, wait = { "string", "3" },
+  overlay = { "string" }, sandbox = { "string" }, net = { "string", "allow" },
+  rules = { "string" }, ["no-rules"] = { "flag" }, ["allow-kill"] = { "flag" },
+}
+
+local function number_opt(name, v)
+  local n = tonumber(v)
+  if not n or n < 0 then error(string.format("semu: option '--%s' needs a number of seconds >= 0 (got '%s')", name, v), 0) end
+  return n
+end
+
+function M.start(...)
+  opts = args.parse("semu", { ... }, KINDS)
+  local cwd = fs.cwd()
+  local function abs(p) return p and calls.normalize(p, cwd) end
+  local net, neterr = opts.net:match("^(%a+)=?(.*)$")
+  if net ~= "allow" and net ~= "deny" then
+    error("semu: option '--net' must be allow or deny[=ERRNO] (got '" .. opts.net .. "')", 0)
+  end
+  local config = {
+    log = abs(opts.report), timeout = number_opt("timeout", opts.timeout), wait = number_opt("wait", opts.wait),
+    overlay = abs(opts.overlay), sandbox = opts.sandbox, net = net, net_errno = neterr ~= "" and neterr or nil,
+    rules = abs(opts.rules), no_rules = opts["no-rules"], allow_kill = opts["allow-kill"],
+    command = json.array(cmdline()), start = lurk.now(),
+  }
+  config.options = { timeout = config.timeout, overlay = config.overlay, net = opts.net,
+                     rules = config.rules, log = config.log }
+  run = runm.join(config)
+  M.run = run
+  me = { pid = lurk.pid(), start = run.start }
+  image_record(run.root and "root" or "exec")
+  if run.config.overlay or run.config.net == "deny" or not run.config.allow_kill then
+    require("lurk.semu.sandbox").setup(M, run)
+  end
+  if (run.config.timeout or 0) > 0 then require("lurk.semu.watchdog").setup(M, run) end
+  local only = { only = M.syscalls() }
+  if not lurk.syscall_filter_supported then only = nil end
+  lurk.on("syscall_pre", on_pre, only)
+  lurk.on("syscall_post", on_post, only)
+  lurk.on("fork", on_fork)
+  lurk.on("module_load", on_module)
+  lurk.on("exit", on_exit)
+end
+
+return M
