@@ -55,7 +55,8 @@ end
 
 local function new_id()
   nev = nev + 1
-  return lurk.pid() .. ":" .. nev
+  local pid = lurk.pid()
+  return pid .. "." .. (pid == me.pid and run.image or 0) .. ":" .. nev
 end
 
 --- Log an event now (sandbox decisions, module loads): ev has call,
@@ -133,7 +134,7 @@ end
 
 local function on_fork(e)
   me = { pid = e.pid, start = runm.stat(e.pid) }
-  pending = {}
+  pending, nev, run.image, run.root = {}, 0, 0, false
   runm.member(run, me.pid, me.start)
   put({ k = "proc", pid = e.pid, ppid = e.ppid, t = lurk.now(), how = "fork" })
 end
@@ -237,6 +238,9 @@ function M.start(...)
   lurk.on("syscall_pre", on_pre, only)
   lurk.on("syscall_post", on_post, only)
   lurk.on("fork", on_fork)
+  lurk.on("exec", function()
+    if lurk.pid() == me.pid then runm.member(run, me.pid, me.start, run.root, run.image + 1) end
+  end)
   lurk.on("module_load", on_module)
   lurk.on("exit", on_exit)
 end

@@ -74,8 +74,8 @@ local DEFS = {
   { "network", "fd! accept4(fd fd, ptr addr, ptr addrlen, socktype flags)" },
   { "network", "ssize! sendto(fd fd, ptr buf, size len, hex flags, sockaddr addr, uint addrlen)" },
   -- memory (logged only when the memory becomes executable: see M.wanted)
-  { "memory", "ptr mmap(ptr addr, size length, prot prot, mapflags flags, fd fd, long offset)" },
-  { "memory", "int! mprotect(ptr addr, size length, prot prot)" },
+  { "memory", "ptr mmap(ptr start, size length, prot prot, mapflags flags, fd fd, long offset)" },
+  { "memory", "int! mprotect(ptr start, size length, prot prot)" },
 }
 
 local byname = {}
@@ -165,6 +165,7 @@ function src:read(a, n) return lurk.read(a, n) end
 -- One argument as a JSON value.
 local function value(t, v, e)
   if t == T.path then return v ~= 0 and lurk.cstring(v, 4096) or nil end
+  if t == T.mode then return t.fmt(v) end
   if t.num then return t.num(v) end
   if t == T.long or t == T.size or t == T.ssize or t == T.ulong then return tonumber(v) end
   if t == T.ptr or t == T.hex then return tonumber(v) end
@@ -213,6 +214,7 @@ function M.decode(e, fs)
     args.addr = sockaddr(e.args[5], e.args[6])
   end
   if e.name == "write" or e.name == "pwrite64" or e.name == "sendto" then args.buf = nil end
+  args.envp = nil
   return { call = e.name, category = d.category, args = args }
 end
 

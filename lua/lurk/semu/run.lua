@@ -3,7 +3,7 @@
 -- one), so they meet in a run directory:
 --
 --   STATE = /tmp/lurk-semu-UID            (0700)
---   STATE/pid.PID                          "RUNDIR START" for each member
+--   STATE/pid.PID                          "RUNDIR START ROLE IMAGE" for each member
 --                                          (START: /proc/PID/stat's start time,
 --                                          which survives exec but not pid reuse)
 --   RUNDIR = STATE/run.ROOTPID.START/
@@ -65,19 +65,20 @@ function M.join(config)
   local mark = slurp(state .. "/pid." .. pid)
   local run = { pid = pid, start = start, state = state }
   if mark then
-    local dir, st = mark:match("^(%S+) (%S+)")
+    local dir, st, role, img = mark:match("^(%S+) (%S+) (%a+) (%d+)")
     if st == start and slurp(dir .. "/config") then
-      run.dir, run.root = dir, false
+      run.dir, run.root = dir, role == "root" -- the root may exec too
+      run.image = tonumber(img)
       run.config = json.decode(slurp(dir .. "/config"))
     end
   end
   if not run.dir then
-    run.root = true
+    run.root, run.image = true, 0
     run.dir = state .. "/run." .. pid .. "." .. start
     assert(lurk.mkdir(run.dir, 448))
     run.config = config
     spit(run.dir .. "/config", json.encode(config))
-    M.member(run, pid, start)
+    M.member(run, pid, start, true)
   end
   run.out = assert(io.open(run.dir .. "/records.jsonl", "a"))
   run.out:setvbuf("no")
@@ -85,8 +86,10 @@ function M.join(config)
 end
 
 --- Mark pid (a new child) as a member of run.
-function M.member(run, pid, start)
-  spit(run.state .. "/pid." .. pid, run.dir .. " " .. (start or M.stat(pid) or "?"))
+-- image: how many execs pid made (event ids are PID.IMAGE:N).
+function M.member(run, pid, start, root, image)
+  spit(run.state .. "/pid." .. pid, string.format("%s %s %s %d", run.dir, start or M.stat(pid) or "?",
+                                                  root and "root" or "member", image or 0))
 end
 
 --- Append one record (a table) to the run's records.

@@ -1,0 +1,151 @@
+-- scripts/semu.lua: the behaviour log of a process tree (validated against
+-- docs/semu.schema.json with python3-jsonschema), the sample "malware"
+-- tree (spec/semu/), the sandbox, the rules, the syscall filter.
+local h = require "spec.util.helper"
+local sh, q = h.sh, h.quote
+local tmp = h.tmpdir()
+teardown(function() sh("rm -rf " .. q(tmp)) end)
+
+package.path = h.root .. "/lua/?.lua;" .. package.path
+local json = require "lurk.json"
+
+local SCHEMA = h.root .. "/docs/semu.schema.json"
+local function validate(path)
+  local out = h.capture("python3 " .. q(h.root .. "/spec/util/semu_validate.py") .. " " .. q(SCHEMA) .. " " .. q(path) .. " 2>&1")
+  return out
+end
+
+local function read_log(path)
+  local s = assert(h.slurp(path), "no log at " .. path)
+  return json.decode(s)
+end
+
+local function find(doc, pred)
+  local out = {}
+  for _, e in ipairs(doc.events) do if pred(e) then out[#out + 1] = e end end
+  return out
+end
+
+local mw = h.gcc(tmp .. "/malware", "-O2", h.root .. "/spec/semu/malware.c")
+
+-- A fresh real tree for the sample: HOME with a .bashrc, a work dir with victims.
+local function fresh(dir)
+  sh("rm -rf " .. q(dir) .. "; mkdir -p " .. q(dir .. "/home") .. " " .. q(dir .. "/work"))
+  sh("echo 'alias ll=ls' > " .. q(dir .. "/home/.bashrc"))
+  for i = 1, 5 do sh("echo " .. i .. " > " .. q(dir .. "/work/victim" .. i .. ".txt")) end
+  sh("echo keep > " .. q(dir .. "/work/keep.txt"))
+end
+
+local function tree_hash(dir)
+  return h.capture("cd " .. q(dir) .. " && find . -print0 | sort -z | xargs -0 -I{} sh -c 'if [ -f \"{}\" ]; then sha256sum \"{}\"; else echo \"dir {}\"; fi' | sha256sum")
+end
+
+local function run_malware(dir, extra)
+  local drop = dir .. "-drop"
+  sh("rm -f " .. q(drop))
+  local args = { "semu", "--report", dir .. ".json" }
+  for _, a in ipairs(extra or {}) do args[#args + 1] = a end
+  for _, a in ipairs({ "--", h.root .. "/spec/semu/malware.sh", mw, dir .. "/work", "9", drop }) do args[#args + 1] = a end
+  local r = h.run(args, { env = "HOME=" .. q(dir .. "/home"), cwd = dir })
+  return r, dir .. ".json", drop
+end
+
+describe("semu behaviour log", function()
+  it("logs a shell's tree with processes, exit statuses and resolved paths", function()
+    local log = tmp .. "/sh.json"
+    sh("mkdir -p " .. q(tmp .. "/shd"))
+    local r = h.run({ "semu", "--report", log, "--", "sh", "-c", "echo x > rel.txt; rm rel.txt; ls /nonexistent-semu; exit 3" }, { cwd = tmp .. "/shd" })
+    assert.equal(3, r.status)
+    assert.equal("valid\n", validate(log))
+    local doc = read_log(log)
+    assert.equal(3, #doc.processes)
+    local root = doc.processes[1]
+    assert.equal(doc.semu.root, root.pid)
+    assert.equal(3, root.exit.status)
+    assert.same({ "sh", "-c", "echo x > rel.txt; rm rel.txt; ls /nonexistent-semu; exit 3" }, root.argv)
+    local ls
+    for _, p in ipairs(doc.processes) do if p.argv[1] == "ls" then ls = p end end
+    assert.equal(2, ls.exit.status)            -- ls's own status for a missing file
+    assert.equal(root.pid, ls.parent)
+    local opens = find(doc, function(e) return e.call == "openat" and e.args.path == tmp .. "/shd/rel.txt" end)
+    assert.equal(1, #opens)                    -- relative path resolved against the cwd
+    assert.equal("O_WRONLY|O_CREAT|O_TRUNC", opens[1].args.flags)
+    local un = find(doc, function(e) return e.call == "unlinkat" and e.args.path == tmp .. "/shd/rel.txt" end)
+    assert.equal(1, #un)
+    assert.equal(0, un[1].result)
+    local ex = {}
+    for _, x in ipairs(doc.executables) do ex[x.path] = x end
+    local lsx = ex[ls.exe]
+    assert.truthy(lsx and lsx.interpreter)
+    local needed = h.capture("readelf -d " .. q(ls.exe) .. " | grep -c NEEDED")
+    assert.equal(tonumber(needed), #lsx.needed)
+    local und = h.capture("readelf --dyn-syms -W " .. q(ls.exe) .. " | awk '$7==\"UND\" && $8!=\"\"' | wc -l")
+    assert.equal(tonumber(und), #lsx.imports)
+  end)
+
+  it("the validator refuses a log that breaks the schema", function()
+    local log = tmp .. "/sh.json"
+    local doc = read_log(log)
+    doc.events[1].category = "bogus"
+    local bad = h.tmpfile(json.encode(doc), ".json")
+    assert.matches("invalid", validate(bad))
+    os.remove(bad)
+  end)
+
+  it("the sample malware tree: every event, with arguments and results; rules", function()
+    local dir = tmp .. "/mw1"
+    fresh(dir)
+    local r, log, drop = run_malware(dir, { "--allow-kill" })
+    assert.equal(0, r.status, r.stderr)
+    assert.equal("valid\n", validate(log))
+    local doc = read_log(log)
+    local function one(pred, what)
+      local t = find(doc, pred)
+      assert(#t >= 1, "no event: " .. what)
+      return t[1]
+    end
+    local rc = one(function(e) return e.call == "openat" and e.args.path == dir .. "/home/.bashrc" end, ".bashrc")
+    assert.matches("O_APPEND", rc.args.flags)
+    one(function(e) return e.call == "write" and e.args.file == dir .. "/home/.bashrc" and e.result == 32 end, "write .bashrc")
+    one(function(e) return e.call == "openat" and e.args.path == drop and e.args.flags:match("O_CREAT") end, "drop")
+    local ex = one(function(e) return e.call == "execve" and e.args.path == drop end, "execve drop")
+    assert.equal(0, ex.result)
+    assert.same({ drop, dir .. "/work", "9" }, ex.args.argv)
+    for i = 1, 5 do
+      local u = one(function(e) return e.call == "unlink" and e.args.path == dir .. "/work/victim" .. i .. ".txt" end, "unlink")
+      assert.equal(0, u.result)
+    end
+    local rn = one(function(e) return e.call == "rename" end, "rename")
+    assert.equal(dir .. "/work/keep.txt", rn.args.from)
+    assert.equal(dir .. "/work/renamed.txt", rn.args.to)
+    local c = one(function(e) return e.call == "connect" end, "connect")
+    assert.same({ family = "AF_INET", address = "127.0.0.1", port = 9 }, c.args.addr)
+    assert.equal("ECONNREFUSED", c.error)
+    local m = one(function(e) return e.call == "mprotect" end, "mprotect")
+    assert.equal("PROT_READ|PROT_WRITE|PROT_EXEC", m.args.prot)
+    assert.equal(0, m.result)
+    -- the child that deleted is a fork of the dropped program, in the tree
+    local child = doc.processes[#doc.processes]
+    assert.equal("fork", child.how)
+    assert.equal(doc.semu.root, child.parent)
+    local v = {}
+    for _, x in ipairs(doc.verdicts) do v[x.rule] = x.matched end
+    assert.same({ drops_and_runs = true, writes_shell_startup = true, connects_network = true,
+                  deletes_many_files = true, makes_memory_executable = true }, v)
+  end)
+
+  it("rules give no verdict on a harmless program", function()
+    local log = tmp .. "/true.json"
+    assert.equal(0, h.run({ "semu", "--report", log, "--", "/bin/true" }).status)
+    for _, x in ipairs(read_log(log).verdicts) do assert.is_false(x.matched, x.rule) end
+  end)
+
+  it("bad options are clear errors", function()
+    local r = h.run({ "semu", "--net", "maybe", "--", "/bin/true" })
+    assert.not_equal(0, r.status)
+    assert.matches("semu: option '%-%-net' must be allow or deny", r.stderr)
+    r = h.run({ "semu", "--timeout", "x", "--", "/bin/true" })
+    assert.not_equal(0, r.status)
+    assert.matches("needs a number of seconds", r.stderr)
+  end)
+end)
