@@ -234,7 +234,6 @@ function M.start(...)
   end
   if (run.config.timeout or 0) > 0 then require("lurk.semu.watchdog").setup(M, run) end
   local only = { only = M.syscalls() }
-  if not lurk.syscall_filter_supported then only = nil end
   lurk.on("syscall_pre", on_pre, only)
   lurk.on("syscall_post", on_post, only)
   lurk.on("fork", on_fork)

@@ -149,3 +149,44 @@ describe("semu behaviour log", function()
     assert.matches("needs a number of seconds", r.stderr)
   end)
 end)
+
+describe("syscall filter (lurk.on's only)", function()
+  local prog = h.gcc(tmp .. "/getppid", "-O2", h.root .. "/spec/lua/semu_getppid.c")
+  local have_strace = sh("strace -o /dev/null /bin/true >/dev/null 2>&1") == 0
+
+  it("a filtered handler sees only its calls; an unfiltered one sees all", function()
+    local r = h.eval([[
+      local f, all, post = {}, {}, 0
+      lurk.on("syscall_pre", function(e) f[e.name] = (f[e.name] or 0) + 1 end, { only = { "getppid", 39 } })
+      lurk.on("syscall_pre", function(e) all[e.name] = (all[e.name] or 0) + 1 end)
+      lurk.on("syscall_post", function(e) assert(e.name == "getppid") post = post + 1 end, { only = { "getppid" } })
+      lurk.on("exit", function()
+        local names = {}
+        for k in pairs(f) do names[#names + 1] = k end
+        table.sort(names)
+        print(table.concat(names, ","), f.getppid, f.getpid, all.getppid, all.getpid, post)
+      end)]], { prog })
+    assert.equal(0, r.status, r.stderr)
+    assert.equal("getpid,getppid\t1000\t10\t1000\t10\t1000\n", r.stderr)
+  end)
+
+  it("counts equal strace -c -f's for the filtered calls", function()
+    if not have_strace then pending("strace cannot run here") return end
+    local out = tmp .. "/strace.txt"
+    sh("strace -f -c -o " .. q(out) .. " -e trace=getppid " .. q(prog))
+    local n = tonumber(h.slurp(out):match("(%d+)%s+getppid"))
+    local r = h.eval([[local n = 0
+      lurk.on("syscall_pre", function() n = n + 1 end, { only = { "getppid" } })
+      lurk.on("exit", function() print(n) end)]], { prog })
+    assert.equal(n .. "\n", r.stderr)
+  end)
+
+  it("bad filters raise", function()
+    local r = h.eval([[lurk.on("syscall_pre", function() end, { only = { "nosuchcall" } })]])
+    assert.matches("bad argument #3 to 'on' %(unknown system call 'nosuchcall' in 'only'%)", r.stderr)
+    r = h.eval([[lurk.on("exit", function() end, { only = { "read" } })]])
+    assert.matches("only 'syscall_pre' and 'syscall_post' handlers have 'only'", r.stderr)
+    r = h.eval([[lurk.on("syscall_pre", function() end, { only = "read" })]])
+    assert.matches("'only' must be a list", r.stderr)
+  end)
+end)
