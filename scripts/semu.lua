@@ -17,6 +17,7 @@
 --   --rules PATH       a rules file or folder (default: lua/lurk/semu/rules)
 --   --no-rules         run no rules
 --   --allow-kill       let kill() reach processes outside the tree
+--   --reads            log read-only opens too (default: opens that write or create)
 local M = {}
 
 local args = require "lurk.args"
@@ -103,6 +104,10 @@ local function on_pre(e)
   end
   if n == "execve" or n == "execveat" then vfork_child() end
   if not calls.wanted(e) then return end
+  if (n == "openat" or n == "open") and not run.config.reads then
+    local fl = tonumber(e.args[n == "open" and 2 or 3] % 4096)
+    if fl % 4 == 0 and fl % 128 < 64 and fl % 1024 < 512 then return end -- O_RDONLY, no O_CREAT/O_TRUNC
+  end
   if (n == "clone") and (tonumber(e.args[1] % 131072) >= 65536) then return end -- a thread
   local ev = calls.decode(e, fs)
   if n == "write" or n == "pwrite64" then
@@ -200,7 +205,7 @@ end
 local KINDS = {
   report = { "string", "semu.json" }, timeout = { "string", "0" }, wait = { "string", "3" },
   overlay = { "string" }, sandbox = { "string" }, net = { "string", "allow" },
-  rules = { "string" }, ["no-rules"] = { "flag" }, ["allow-kill"] = { "flag" },
+  rules = { "string" }, ["no-rules"] = { "flag" }, ["allow-kill"] = { "flag" }, reads = { "flag" },
 }
 
 local function number_opt(name, v)
@@ -220,7 +225,7 @@ function M.start(...)
   local config = {
     log = abs(opts.report), timeout = number_opt("timeout", opts.timeout), wait = number_opt("wait", opts.wait),
     overlay = abs(opts.overlay), sandbox = opts.sandbox, net = net, net_errno = neterr ~= "" and neterr or nil,
-    rules = abs(opts.rules), no_rules = opts["no-rules"], allow_kill = opts["allow-kill"],
+    rules = abs(opts.rules), no_rules = opts["no-rules"], allow_kill = opts["allow-kill"], reads = opts.reads,
     command = json.array(cmdline()), start = lurk.now(),
   }
   config.options = { timeout = config.timeout, overlay = config.overlay, net = opts.net,
