@@ -2,17 +2,14 @@
 -- whole process tree (a Linux Dr.Semu). See docs/tools.md, "semu".
 --
 --   lurk run semu -- ./prog args                       # log to ./semu.json
---   lurk run semu --report out.json --timeout 10 -- ./prog
---   lurk run semu --overlay /tmp/ov --net deny -- sh ./install.sh
+--   lurk run semu --report out.json --net deny -- sh ./install.sh
 --
 -- Options:
 --   --report FILE      the behaviour log (default semu.json, in the root's cwd)
---   --timeout S        watchdog: stop the whole tree after S seconds (0: none)
+--   --timeout S        watchdog (not implemented yet: refused)
 --   --wait S           at the root's end, wait up to S seconds for the rest of
 --                      the tree before writing the log (default 3)
---   --overlay DIR      sandbox: redirect writes into DIR (see docs/tools.md)
---   --sandbox PATHS    the paths whose writes are redirected, ':'-separated
---                      (default /: everything but the overlay, /proc, /dev)
+--   --overlay DIR, --sandbox PATHS   the file-system overlay (not implemented yet: refused)
 --   --net MODE         allow (default: allow and log) or deny[=ERRNO] (ECONNREFUSED)
 --   --rules PATH       a rules file or folder (default: lua/lurk/semu/rules)
 --   --no-rules         run no rules
@@ -218,6 +215,12 @@ function M.start(...)
   opts = args.parse("semu", { ... }, KINDS)
   local cwd = fs.cwd()
   local function abs(p) return p and calls.normalize(p, cwd) end
+  for _, k in ipairs({ "overlay", "sandbox" }) do
+    if opts[k] then error("semu: option '--" .. k .. "' is not implemented yet (docs/tools.md, semu)", 0) end
+  end
+  if number_opt("timeout", opts.timeout) > 0 then
+    error("semu: option '--timeout' is not implemented yet (docs/tools.md, semu)", 0)
+  end
   local net, neterr = opts.net:match("^(%a+)=?(.*)$")
   if net ~= "allow" and net ~= "deny" then
     error("semu: option '--net' must be allow or deny[=ERRNO] (got '" .. opts.net .. "')", 0)
@@ -234,10 +237,9 @@ function M.start(...)
   M.run = run
   me = { pid = lurk.pid(), start = run.start }
   image_record(run.root and "root" or "exec")
-  if run.config.overlay or run.config.net == "deny" or not run.config.allow_kill then
+  if run.config.net == "deny" or not run.config.allow_kill then
     require("lurk.semu.sandbox").setup(M, run)
   end
-  if (run.config.timeout or 0) > 0 then require("lurk.semu.watchdog").setup(M, run) end
   local only = { only = M.syscalls() }
   lurk.on("syscall_pre", on_pre, only)
   lurk.on("syscall_post", on_post, only)

@@ -190,3 +190,46 @@ describe("syscall filter (lurk.on's only)", function()
     assert.matches("'only' must be a list", r.stderr)
   end)
 end)
+
+describe("semu sandbox: kill and network", function()
+  it("kill outside the tree is refused (EPERM) and logged; inside it works", function()
+    local log = tmp .. "/kill.json"
+    -- sleep outside the tree (started by the spec), then the program tries to kill it
+    local victim = tonumber(h.capture("sleep 30 >/dev/null 2>&1 & echo $!"))
+    local r = h.run({ "semu", "--report", log, "--", "sh", "-c",
+      "kill " .. victim .. "; echo out=$?; sleep 30 & kill $!; wait $!; echo in=$?" })
+    local alive = sh("kill -0 " .. victim .. " 2>/dev/null") == 0
+    sh("kill " .. victim .. " 2>/dev/null")
+    assert.is_true(alive)
+    assert.matches("out=1\nin=143\n", r.stdout)
+    assert.equal("valid\n", validate(log))
+    local doc = read_log(log)
+    local k = find(doc, function(e) return e.call == "kill" and e.args.pid == victim end)
+    assert.equal(1, #k)
+    assert.equal("EPERM", k[1].error)
+    assert.equal("outside the tree", k[1].refused)
+    local inside = find(doc, function(e) return e.call == "kill" and e.args.pid ~= victim end)
+    assert.equal(1, #inside)
+    assert.equal(0, inside[1].result)
+  end)
+
+  it("--net deny fails connect with the chosen errno and logs it", function()
+    local dir = tmp .. "/mw2"
+    fresh(dir)
+    local r, log = run_malware(dir, { "--net", "deny=ENETUNREACH" })
+    assert.equal(0, r.status, r.stderr)
+    assert.equal("valid\n", validate(log))
+    local c = find(read_log(log), function(e) return e.call == "connect" end)
+    assert.equal(1, #c)
+    assert.equal("ENETUNREACH", c[1].error)
+    assert.equal("network denied", c[1].refused)
+  end)
+
+  it("options not built yet are refused", function()
+    for _, o in ipairs({ { "--overlay", "/tmp/x" }, { "--timeout", "5" } }) do
+      local r = h.run({ "semu", o[1], o[2], "--", "/bin/true" })
+      assert.not_equal(0, r.status)
+      assert.matches("is not implemented yet", r.stderr)
+    end
+  end)
+end)

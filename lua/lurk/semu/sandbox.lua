@@ -1,7 +1,7 @@
 --- lurk.semu.sandbox: what semu refuses or redirects, as syscall_pre hooks
 -- of scripts/semu.lua: kill() outside the tree (refused with EPERM and
 -- logged), the network (--net deny: connect/sendto to an IPv4/IPv6 address
--- fail with the chosen errno), and the file-system overlay (lurk.semu.overlay).
+-- fail with the chosen errno). The file-system overlay is not built yet.
 local M = {}
 
 local calls = require "lurk.semu.calls"
@@ -72,7 +72,6 @@ function M.setup(semu, run)
       if fam == 2 or fam == 10 then return refuse(semu, e, err, "network denied") end
     end)
   end
-  if cfg.overlay then require("lurk.semu.overlay").setup(semu, run) end
   semu.sandbox_report = function()
     return { overlay = cfg.overlay, net = cfg.net, kill = cfg.allow_kill and "allow" or "tree-only" }
   end
