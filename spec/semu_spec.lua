@@ -233,3 +233,21 @@ describe("semu sandbox: kill and network", function()
     end
   end)
 end)
+
+describe("lurk.now/sleep/ppid/mkdir/readlink/dir/kill", function()
+  it("work on raw syscalls and report failures as nil, msg, errno", function()
+    local d = tmp .. "/sysd"
+    local r = h.eval(string.format([[
+      local t0 = lurk.now(); lurk.sleep(0.05); local dt = lurk.now() - t0
+      print(dt >= 0.05 and dt < 5, lurk.ppid() > 1, lurk.mkdir(%q))
+      print(select(3, lurk.mkdir(%q)))
+      local names = lurk.dir(%q); table.sort(names)
+      print(#names, lurk.readlink("/proc/self/cwd") == %q, lurk.kill(lurk.pid(), 0))
+      print(select(3, lurk.readlink("/nonexistent")), select(3, lurk.kill(999999999, 0)))
+      print(pcall(lurk.kill, 1, 99))]], d, d, h.root .. "/spec/semu", h.root))
+    assert.equal(0, r.status, r.stderr)
+    local names = h.capture("ls -A " .. q(h.root .. "/spec/semu") .. " | wc -l"):match("%d+")
+    assert.equal("true\ttrue\ttrue\n17\n" .. names .. "\ttrue\ttrue\n2\t3\nfalse\tbad argument #2 to '?' (signal out of range)\n", r.stderr)
+    assert.equal(0, sh("test -d " .. q(d)))
+  end)
+end)
