@@ -6,7 +6,9 @@
 --
 -- Options:
 --   --report FILE      the behaviour log (default semu.json, in the root's cwd)
---   --timeout S        watchdog (not implemented yet: refused)
+--   --timeout S        watchdog: stop the whole tree after S seconds (0: none);
+--                      the root exits with 124. SIGTERM/SIGINT/SIGHUP to the
+--                      root (when they would end it) stop the tree the same way.
 --   --wait S           at the root's end, wait up to S seconds for the rest of
 --                      the tree before writing the log (default 3)
 --   --overlay DIR, --sandbox PATHS   the file-system overlay (not implemented yet: refused)
@@ -37,6 +39,7 @@ M.fs = fs
 
 local function put(rec) runm.put(run, rec) end
 M.put = put
+function M.run_pid() return me.pid end
 
 local function cmdline()
   local s = runm.slurp("/proc/self/cmdline") or ""
@@ -180,9 +183,7 @@ local function finish(status)
     f:write(json.encode(doc, { indent = 1 }), "\n")
     f:close()
   end
-  local pids = {}
-  for _, p in ipairs(doc.processes) do pids[#pids + 1] = p.pid end
-  runm.cleanup(run, pids)
+  runm.cleanup(run)
 end
 
 local function on_exit(e)
@@ -218,9 +219,6 @@ function M.start(...)
   for _, k in ipairs({ "overlay", "sandbox" }) do
     if opts[k] then error("semu: option '--" .. k .. "' is not implemented yet (docs/tools.md, semu)", 0) end
   end
-  if number_opt("timeout", opts.timeout) > 0 then
-    error("semu: option '--timeout' is not implemented yet (docs/tools.md, semu)", 0)
-  end
   local net, neterr = opts.net:match("^(%a+)=?(.*)$")
   if net ~= "allow" and net ~= "deny" then
     error("semu: option '--net' must be allow or deny[=ERRNO] (got '" .. opts.net .. "')", 0)
@@ -240,6 +238,7 @@ function M.start(...)
   if run.config.net == "deny" or not run.config.allow_kill then
     require("lurk.semu.sandbox").setup(M, run)
   end
+  require("lurk.semu.watchdog").setup(M, run)
   local only = { only = M.syscalls() }
   lurk.on("syscall_pre", on_pre, only)
   lurk.on("syscall_post", on_post, only)

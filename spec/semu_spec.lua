@@ -251,3 +251,59 @@ describe("lurk.now/sleep/ppid/mkdir/readlink/dir/kill", function()
     assert.equal(0, sh("test -d " .. q(d)))
   end)
 end)
+
+describe("semu watchdog and nudge", function()
+  local function live(pids)
+    local n = 0
+    for _, pid in ipairs(pids) do
+      local st = h.slurp("/proc/" .. pid .. "/stat")
+      local state = st and st:match("%) (%a)")
+      if state and state ~= "Z" and st:match("%(forktree%)") then n = n + 1 end
+    end
+    return n
+  end
+
+  it("--timeout stops an endless tree of busy children with a complete, valid log", function()
+    local prog = h.gcc(tmp .. "/forktree", "-O2", h.root .. "/spec/semu/forktree.c")
+    local log = tmp .. "/wd.json"
+    local r = h.run({ "semu", "--report", log, "--timeout", "1", "--", prog })
+    assert.equal(124, r.status, r.stderr)
+    assert.equal("valid\n", validate(log))
+    local doc = read_log(log)
+    assert.equal(1, doc.semu.watchdog.timeout)
+    assert.is_true(doc.semu.watchdog.t >= doc.semu.start + 1)
+    assert.is_true(#doc.processes > 2)
+    local pids = {}
+    for _, p in ipairs(doc.processes) do
+      assert.is_table(p.exit, "no end for " .. p.pid)
+      pids[#pids + 1] = p.pid
+    end
+    assert.equal(124, doc.processes[1].exit.status)
+    assert.equal("SIGKILL", doc.processes[2].exit.signal)
+    assert.equal(0, live(pids))
+  end)
+
+  it("SIGTERM to the root stops the tree cleanly (the nudge)", function()
+    local log, pidf = tmp .. "/nudge.json", tmp .. "/nudge.pid"
+    local uid = h.capture("id -u"):match("%d+")
+    local cmd = string.format("(%s run semu --report %s -- sh -c 'sleep 30; echo after' & echo $! > %s; wait $!; echo status=$? > %s.st)",
+      q(h.lurk), q(log), q(pidf), q(pidf))
+    local job = io.popen(cmd .. " >/dev/null 2>&1 &")
+    job:close()
+    local pid
+    local function nap() sh("sleep 0.05") end
+    repeat nap() pid = (h.slurp(pidf) or ""):match("%d+") until pid
+    -- the root is set up once its member file exists, and its child once it runs sleep
+    repeat nap() until h.slurp("/tmp/lurk-semu-" .. uid .. "/pid." .. pid)
+    repeat nap() until h.capture("pgrep -P " .. pid .. " -x sleep") ~= ""
+    sh("kill -TERM " .. pid)
+    local st
+    repeat nap() st = h.slurp(pidf .. ".st") until st and st:match("\n")
+    assert.equal("status=143\n", st)
+    assert.equal("valid\n", validate(log))
+    local doc = read_log(log)
+    assert.is_table(doc.semu.nudge)
+    assert.equal(143, doc.processes[1].exit.status)
+    assert.equal("SIGKILL", doc.processes[2].exit.signal)
+  end)
+end)

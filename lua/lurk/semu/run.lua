@@ -113,11 +113,13 @@ function M.alive(pid, start)
   return st ~= nil and st == start and state ~= "Z" and state ~= "X"
 end
 
---- Remove the run directory and the member files of pids.
-function M.cleanup(run, pids)
-  for _, p in ipairs(pids) do
-    local mark = slurp(run.state .. "/pid." .. p)
-    if mark and mark:match("^(%S+)") == run.dir then os.remove(run.state .. "/pid." .. p) end
+--- Remove the run directory and its member files.
+function M.cleanup(run)
+  for _, n in ipairs(lurk.dir(run.state) or {}) do
+    if n:match("^pid%.%d+$") then
+      local mark = slurp(run.state .. "/" .. n)
+      if mark and mark:match("^(%S+)") == run.dir then os.remove(run.state .. "/" .. n) end
+    end
   end
   for _, name in ipairs(lurk.dir(run.dir) or {}) do os.remove(run.dir .. "/" .. name) end
   os.remove(run.dir)
