@@ -130,6 +130,11 @@ local function on_post(e)
   pending[e.tid] = nil
   ev.result, ev.error = calls.result(e.name, e.result)
   ev.unfinished = nil
+  if UNFINISHED[e.name] and ev.result > 0 and e.name ~= "execve" and e.name ~= "execveat" then
+    -- the new process is a member from now on, for a kill that comes before
+    -- the child ran its own fork handler (same content as the child writes)
+    runm.member(run, ev.result)
+  end
   if UNFINISHED[e.name] then
     put({ k = "ev", id = ev.id, result = ev.result, error = ev.error })
   else

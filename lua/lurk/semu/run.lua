@@ -27,10 +27,14 @@ local function slurp(path)
 end
 M.slurp = slurp
 
+-- Write a whole file atomically (a new file renamed over it): a reader sees
+-- the old content or the new one, never an empty file.
 local function spit(path, s)
-  local f = assert(io.open(path, "wb"))
+  local tmp = path .. ".tmp" .. lurk.pid()
+  local f = assert(io.open(tmp, "wb"))
   f:write(s)
   f:close()
+  assert(os.rename(tmp, path))
 end
 
 --- The start time of pid (clock ticks since boot, /proc/PID/stat field 22)
