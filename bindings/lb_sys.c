@@ -1,10 +1,12 @@
 /* lurk: small system services for tools, on raw system calls (the engine's
 ** own calls: never raised as the program's syscall events):
-** lurk.now, lurk.sleep, lurk.ppid, lurk.mkdir, lurk.readlink, lurk.dir, lurk.kill.
+** lurk.now, lurk.sleep, lurk.ppid, lurk.mkdir, lurk.readlink, lurk.dir, lurk.kill,
+** lurk.stat, lurk.chmod, lurk.symlink.
 ** Environmental failures return nil, "what: message", errno.
 */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include "lb_int.h"
 #include "../arch/x86_64/syscall.h"
@@ -93,6 +95,47 @@ static int lb_sys_dir(lua_State *L)
   return 1;
 }
 
+/* lurk.stat(path): lstat's facts {type, mode, size, mtime, uid, gid} (type:
+** "file", "dir", "link", "other"; mode: the permission bits). */
+static int lb_sys_stat(lua_State *L)
+{
+  const char *path = luaL_checkstring(L, 1);
+  struct stat st;
+  long r = sys_call4(SYS_newfstatat, AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW);
+  if (SYS_FAILED(r)) return lb_fileresult(L, path, r);
+  lua_createtable(L, 0, 6);
+  unsigned t = st.st_mode & S_IFMT;
+  lua_pushstring(L, t == S_IFREG ? "file" : t == S_IFDIR ? "dir" : t == S_IFLNK ? "link" : "other");
+  lua_setfield(L, -2, "type");
+  lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
+  lua_setfield(L, -2, "mode");
+  lua_pushnumber(L, (lua_Number)st.st_size);
+  lua_setfield(L, -2, "size");
+  lua_pushnumber(L, (lua_Number)st.st_mtim.tv_sec + (lua_Number)st.st_mtim.tv_nsec / 1e9);
+  lua_setfield(L, -2, "mtime");
+  lua_pushinteger(L, (lua_Integer)st.st_uid);
+  lua_setfield(L, -2, "uid");
+  lua_pushinteger(L, (lua_Integer)st.st_gid);
+  lua_setfield(L, -2, "gid");
+  return 1;
+}
+
+/* lurk.chmod(path, mode) */
+static int lb_sys_chmod(lua_State *L)
+{
+  const char *path = luaL_checkstring(L, 1);
+  long mode = (long)luaL_checkinteger(L, 2);
+  return lb_sys_result(L, sys_call4(SYS_fchmodat, AT_FDCWD, path, mode, 0), path);
+}
+
+/* lurk.symlink(target, path) */
+static int lb_sys_symlink(lua_State *L)
+{
+  const char *target = luaL_checkstring(L, 1);
+  const char *path = luaL_checkstring(L, 2);
+  return lb_sys_result(L, sys_call3(SYS_symlinkat, target, AT_FDCWD, path), path);
+}
+
 /* lurk.kill(pid, sig): send a signal (sig 0: does pid exist?). */
 static int lb_sys_kill(lua_State *L)
 {
@@ -105,7 +148,8 @@ static int lb_sys_kill(lua_State *L)
 static const luaL_Reg lb_sys_funcs[] = {
   { "now", lb_sys_now }, { "ppid", lb_sys_ppid }, { "mkdir", lb_sys_mkdir },
   { "readlink", lb_sys_readlink }, { "dir", lb_sys_dir }, { "kill", lb_sys_kill },
-  { "sleep", lb_sys_sleep },
+  { "sleep", lb_sys_sleep }, { "stat", lb_sys_stat }, { "chmod", lb_sys_chmod },
+  { "symlink", lb_sys_symlink },
   { NULL, NULL }
 };
 

@@ -11,7 +11,9 @@
 --                      root (when they would end it) stop the tree the same way.
 --   --wait S           at the root's end, wait up to S seconds for the rest of
 --                      the tree before writing the log (default 3)
---   --overlay DIR, --sandbox PATHS   the file-system overlay (not implemented yet: refused)
+--   --overlay DIR      sandbox: writes go into DIR, reads see DIR first
+--   --sandbox PATHS    the paths redirected, ':'-separated (default /: all but
+--                      the overlay, /proc, /dev, /sys and semu's state)
 --   --net MODE         allow (default: allow and log) or deny[=ERRNO] (ECONNREFUSED)
 --   --rules PATH       a rules file or folder (default: lua/lurk/semu/rules)
 --   --no-rules         run no rules
@@ -49,9 +51,10 @@ local function cmdline()
 end
 
 local function image_record(how, ppid)
-  local exe = lurk.readlink("/proc/self/exe")
+  local real = lurk.readlink("/proc/self/exe")
+  local exe = fs.virt and fs.virt(real) or real
   put({ k = "proc", pid = lurk.pid(), ppid = ppid or lurk.ppid(), t = lurk.now(), how = how,
-        exe = exe, argv = json.array(cmdline()), elf = exe and logm.elf_facts(exe) or "no exe" })
+        exe = exe, argv = json.array(cmdline()), elf = real and logm.elf_facts(real) or "no exe" })
 end
 
 local function new_id()
@@ -97,24 +100,44 @@ end
 -- Calls logged as they start: a new process's events come after them.
 local UNFINISHED = { execve = true, execveat = true, fork = true, vfork = true, clone = true, clone3 = true }
 
-local function on_pre(e)
+-- The event of a pre (nil when the log does not want it).
+local function pre_event(e)
   local n = e.name
-  for _, h in ipairs(hooks.pre) do
-    if h(e) then return end -- a hook that skipped and logged the call
-  end
-  if n == "execve" or n == "execveat" then vfork_child() end
-  if not calls.wanted(e) then return end
+  if not calls.wanted(e) then return nil end
+  if n == "clone" and tonumber(e.args[1] % 131072) >= 65536 then return nil end -- a thread
   if (n == "openat" or n == "open") and not run.config.reads then
     local fl = tonumber(e.args[n == "open" and 2 or 3] % 4096)
-    if fl % 4 == 0 and fl % 128 < 64 and fl % 1024 < 512 then return end -- O_RDONLY, no O_CREAT/O_TRUNC
+    if fl % 4 == 0 and fl % 128 < 64 and fl % 1024 < 512 then return nil end -- O_RDONLY, no O_CREAT/O_TRUNC
   end
-  if (n == "clone") and (tonumber(e.args[1] % 131072) >= 65536) then return end -- a thread
   local ev = calls.decode(e, fs)
   if n == "write" or n == "pwrite64" then
     local f = ev.args.file
-    if not f or f:sub(1, 1) ~= "/" or f:match("^/dev/") or f:match("^/proc/") then return end
+    if not f or f:sub(1, 1) ~= "/" or f:match("^/dev/") or f:match("^/proc/") then return nil end
   end
   ev.k, ev.id, ev.t, ev.pid, ev.tid = "ev", new_id(), lurk.now(), lurk.pid(), e.tid
+  return ev
+end
+
+-- Hooks (sandbox, overlay, watchdog) run after the event is decoded (so it
+-- has the program's own arguments); one that returns a result skips the
+-- call with it (and a reason to log as `refused`).
+local function on_pre(e)
+  local n = e.name
+  if n == "execve" or n == "execveat" then vfork_child() end
+  local ev = pre_event(e)
+  for _, h in ipairs(hooks.pre) do
+    local r, why = h(e)
+    if r then
+      e:skip(r)
+      if ev then
+        ev.result, ev.error = calls.result(n, r)
+        ev.refused = why
+        put(ev)
+      end
+      return
+    end
+  end
+  if not ev then return end
   if UNFINISHED[n] then -- logged now, completed at post (if there is one)
     ev.unfinished = true
     put(ev)
@@ -221,9 +244,7 @@ function M.start(...)
   opts = args.parse("semu", { ... }, KINDS)
   local cwd = fs.cwd()
   local function abs(p) return p and calls.normalize(p, cwd) end
-  for _, k in ipairs({ "overlay", "sandbox" }) do
-    if opts[k] then error("semu: option '--" .. k .. "' is not implemented yet (docs/tools.md, semu)", 0) end
-  end
+  if opts.sandbox and not opts.overlay then error("semu: option '--sandbox' needs '--overlay DIR'", 0) end
   local net, neterr = opts.net:match("^(%a+)=?(.*)$")
   if net ~= "allow" and net ~= "deny" then
     error("semu: option '--net' must be allow or deny[=ERRNO] (got '" .. opts.net .. "')", 0)
@@ -239,11 +260,11 @@ function M.start(...)
   run = runm.join(config)
   M.run = run
   me = { pid = lurk.pid(), start = run.start }
-  image_record(run.root and "root" or "exec")
-  if run.config.net == "deny" or not run.config.allow_kill then
+  if run.config.overlay or run.config.net == "deny" or not run.config.allow_kill then
     require("lurk.semu.sandbox").setup(M, run)
   end
   require("lurk.semu.watchdog").setup(M, run)
+  image_record(run.root and "root" or "exec")
   local only = { only = M.syscalls() }
   lurk.on("syscall_pre", on_pre, only)
   lurk.on("syscall_post", on_post, only)

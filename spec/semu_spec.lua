@@ -197,7 +197,11 @@ describe("semu sandbox: kill and network", function()
     -- sleep outside the tree (started by the spec), then the program tries to kill it
     local victim = tonumber(h.capture("sleep 30 >/dev/null 2>&1 & echo $!"))
     local r = h.run({ "semu", "--report", log, "--", "sh", "-c",
-      "kill " .. victim .. "; echo out=$?; sleep 30 & kill $!; wait $!; echo in=$?" })
+      -- (the in-tree victim is killed once it runs sleep: a signal sent to a
+      -- child between fork and exec is lost under lurk, null tool included:
+      -- a known engine bug, docs/decisions.md "semu")
+      "kill " .. victim .. "; echo out=$?; sleep 30 & while [ \"$(readlink /proc/$!/exe)\" != " ..
+      h.capture("readlink -f /bin/sleep"):gsub("\n", "") .. " ]; do :; done; kill $!; wait $!; echo in=$?" })
     local alive = sh("kill -0 " .. victim .. " 2>/dev/null") == 0
     sh("kill " .. victim .. " 2>/dev/null")
     assert.is_true(alive)
@@ -225,12 +229,10 @@ describe("semu sandbox: kill and network", function()
     assert.equal("network denied", c[1].refused)
   end)
 
-  it("options not built yet are refused", function()
-    for _, o in ipairs({ { "--overlay", "/tmp/x" }, { "--sandbox", "/" } }) do
-      local r = h.run({ "semu", o[1], o[2], "--", "/bin/true" })
-      assert.not_equal(0, r.status)
-      assert.matches("is not implemented yet", r.stderr)
-    end
+  it("--sandbox without --overlay is refused", function()
+    local r = h.run({ "semu", "--sandbox", "/tmp", "--", "/bin/true" })
+    assert.not_equal(0, r.status)
+    assert.matches("semu: option '%-%-sandbox' needs '%-%-overlay DIR'", r.stderr)
   end)
 end)
 

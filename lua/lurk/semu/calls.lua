@@ -115,7 +115,10 @@ M.s32 = s32
 
 --- The absolute path of path (app memory) at dirfd (false: the cwd).
 function M.resolve(fs, dirfd, path)
-  if path:sub(1, 1) == "/" then return M.normalize(path) end
+  if path:sub(1, 1) == "/" then
+    local p = M.normalize(path)
+    return fs.virt and fs.virt(p) or p
+  end
   local base
   if dirfd and s32(dirfd) ~= -100 then base = fs.fdpath(s32(dirfd)) else base = fs.cwd() end
   return M.normalize(path, base or "/")

@@ -1,7 +1,7 @@
 --- lurk.semu.sandbox: what semu refuses or redirects, as syscall_pre hooks
 -- of scripts/semu.lua: kill() outside the tree (refused with EPERM and
 -- logged), the network (--net deny: connect/sendto to an IPv4/IPv6 address
--- fail with the chosen errno). The file-system overlay is not built yet.
+-- fail with the chosen errno), and the file-system overlay (lurk.semu.overlay).
 local M = {}
 
 local calls = require "lurk.semu.calls"
@@ -25,14 +25,9 @@ local function pgid_of(pid)
   return tonumber(f[3])
 end
 
--- Skip e with -err and log it as refused.
+-- Skip e with -err (semu logs it as refused).
 local function refuse(semu, e, err, why)
-  local ev = calls.decode(e, semu.fs)
-  ev.refused = why
-  ev.result, ev.error = -err, errno.name[err]
-  semu.event(ev, e.tid)
-  e:skip(-err)
-  return true
+  return -err, why
 end
 
 function M.setup(semu, run)
@@ -72,6 +67,7 @@ function M.setup(semu, run)
       if fam == 2 or fam == 10 then return refuse(semu, e, err, "network denied") end
     end)
   end
+  if cfg.overlay then require("lurk.semu.overlay").setup(semu, run) end
   semu.sandbox_report = function()
     return { overlay = cfg.overlay, net = cfg.net, kill = cfg.allow_kill and "allow" or "tree-only" }
   end
