@@ -69,7 +69,10 @@ function M.setup(semu, run)
   end
   if cfg.overlay then require("lurk.semu.overlay").setup(semu, run) end
   semu.sandbox_report = function()
-    return { overlay = cfg.overlay, net = cfg.net, kill = cfg.allow_kill and "allow" or "tree-only" }
+    local paths = {}
+    for q in (cfg.sandbox or "/"):gmatch("[^:]+") do paths[#paths + 1] = q end
+    return { overlay = cfg.overlay, net = cfg.net, kill = cfg.allow_kill and "allow" or "tree-only",
+             paths = cfg.overlay and require("lurk.json").array(paths) or nil }
   end
 end
 
