@@ -78,7 +78,9 @@ local function vfork_child()
   local pid = lurk.pid()
   if pid == me.pid then return end
   local start = runm.stat(pid)
-  runm.member(run, pid, start)
+  -- image 1 after the exec: the ids of this child's events before it
+  -- (PID.0:N, counted on the parent's state) stay apart from the new image's
+  runm.member(run, pid, start, false, 1)
   put({ k = "proc", pid = pid, ppid = me.pid, t = lurk.now(), how = "vfork" })
 end
 
@@ -156,7 +158,7 @@ local function on_post(e)
   if UNFINISHED[e.name] and ev.result > 0 and e.name ~= "execve" and e.name ~= "execveat" then
     -- the new process is a member from now on, for a kill that comes before
     -- the child ran its own fork handler (same content as the child writes)
-    runm.member(run, ev.result)
+    runm.member(run, ev.result, nil, false, 0, true)
   end
   if UNFINISHED[e.name] then
     put({ k = "ev", id = ev.id, result = ev.result, error = ev.error })

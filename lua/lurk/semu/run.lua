@@ -90,8 +90,10 @@ function M.join(config)
 end
 
 --- Mark pid (a new child) as a member of run.
--- image: how many execs pid made (event ids are PID.IMAGE:N).
-function M.member(run, pid, start, root, image)
+-- image: how many execs pid made (event ids are PID.IMAGE:N). only_new:
+-- leave a member file that exists (the child's own is newer).
+function M.member(run, pid, start, root, image, only_new)
+  if only_new and slurp(run.state .. "/pid." .. pid) then return end
   spit(run.state .. "/pid." .. pid, string.format("%s %s %s %d", run.dir, start or M.stat(pid) or "?",
                                                   root and "root" or "member", image or 0))
 end
