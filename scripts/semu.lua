@@ -265,7 +265,12 @@ function M.start(...)
   if run.config.overlay or run.config.net == "deny" or not run.config.allow_kill then
     require("lurk.semu.sandbox").setup(M, run)
   end
-  require("lurk.semu.watchdog").setup(M, run)
+  local wd = require("lurk.semu.watchdog")
+  wd.setup(M, run)
+  --- Stop the whole tree now, as a nudge: `lurk nudge PID 'semu.stop()'`
+  -- (with `lurk run --ctl semu ...`); the root exits 143.
+  function M.stop() wd.stop("nudge", 15) end
+  rawset(_G, "semu", M)
   image_record(run.root and "root" or "exec")
   local only = { only = M.syscalls() }
   lurk.on("syscall_pre", on_pre, only)

@@ -258,6 +258,29 @@ describe("lurk.now/sleep/ppid/mkdir/readlink/dir/kill", function()
 end)
 
 describe("semu watchdog and nudge", function()
+  local function nap() sh("sleep 0.05") end
+
+  it("lurk nudge PID 'semu.stop()' stops the tree cleanly (with --ctl)", function()
+    local log, pidf = tmp .. "/cnudge.json", tmp .. "/cnudge.pid"
+    local uid = h.capture("id -u"):match("%d+")
+    local cmd = string.format("(%s run --ctl semu --report %s -- sh -c 'sleep 30; echo after' & echo $! > %s; wait $!; echo status=$? > %s.st)",
+      q(h.lurk), q(log), q(pidf), q(pidf))
+    local job = io.popen(cmd .. " >/dev/null 2>&1 &")
+    job:close()
+    local pid
+    repeat nap() pid = (h.slurp(pidf) or ""):match("%d+") until pid
+    repeat nap() until h.capture("pgrep -P " .. pid .. " -x sleep") ~= ""
+    assert.equal(0, sh("test -e /tmp/lurk-" .. uid .. "/" .. pid))
+    sh(q(h.lurk) .. " nudge " .. pid .. " 'semu.stop()' >/dev/null 2>&1")
+    local st
+    repeat nap() st = h.slurp(pidf .. ".st") until st and st:match("\n")
+    assert.equal("status=143\n", st)
+    assert.equal("valid\n", validate(log))
+    local doc = read_log(log)
+    assert.is_table(doc.semu.nudge)
+    assert.equal("SIGKILL", doc.processes[2].exit.signal)
+  end)
+
   local function live(pids)
     local n = 0
     for _, pid in ipairs(pids) do
@@ -296,7 +319,6 @@ describe("semu watchdog and nudge", function()
     local job = io.popen(cmd .. " >/dev/null 2>&1 &")
     job:close()
     local pid
-    local function nap() sh("sleep 0.05") end
     repeat nap() pid = (h.slurp(pidf) or ""):match("%d+") until pid
     -- the root is set up once its member file exists, and its child once it runs sleep
     repeat nap() until h.slurp("/tmp/lurk-semu-" .. uid .. "/pid." .. pid)
