@@ -171,7 +171,9 @@ local function on_fork(e)
   me = { pid = e.pid, start = runm.stat(e.pid) }
   pending, nev, run.image, run.root = {}, 0, 0, false
   runm.member(run, me.pid, me.start)
-  put({ k = "proc", pid = e.pid, ppid = e.ppid, t = lurk.now(), how = "fork" })
+  local exe = lurk.readlink("/proc/self/exe")
+  put({ k = "proc", pid = e.pid, ppid = e.ppid, t = lurk.now(), how = "fork",
+        exe = fs.virt and exe and fs.virt(exe) or exe, argv = json.array(cmdline()) })
 end
 
 local function on_module(m)

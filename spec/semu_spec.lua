@@ -131,6 +131,7 @@ describe("semu behaviour log", function()
     local child = doc.processes[#doc.processes]
     assert.equal("fork", child.how)
     assert.equal(doc.semu.root, child.parent)
+    assert.equal(drop, child.exe)
     local v = {}
     for _, x in ipairs(doc.verdicts) do v[x.rule] = x.matched end
     assert.same({ drops_and_runs = true, writes_shell_startup = true, connects_network = true,

@@ -30,6 +30,7 @@ function M.build(records, meta)
     if r.k == "proc" then
       local p = proc(r.pid)
       if r.how ~= "exec" then p.parent, p.start, p.how = r.ppid, r.t, r.how end
+      if r.how == "fork" and r.exe and not p.exe then p.exe, p.argv = r.exe, json.array(r.argv or {}) end
       if r.how == "root" or r.how == "exec" then
         p.images[#p.images + 1] = { exe = r.exe, argv = json.array(r.argv or {}), t = r.t }
         p.exe, p.argv = r.exe, json.array(r.argv or {})
@@ -69,8 +70,7 @@ function M.build(records, meta)
       notes[#notes + 1] = r
     end
   end
-  -- A process whose parent is not in the tree was the root's (or lost):
-  -- the fork children inherit the exe/argv of the image they were forked from.
+  -- A vfork child that never exec'd: its parent's program.
   for _, p in ipairs(order) do
     if not p.exe and p.parent and procs[p.parent] then
       p.exe, p.argv = procs[p.parent].exe, procs[p.parent].argv
