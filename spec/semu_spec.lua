@@ -144,6 +144,32 @@ describe("semu behaviour log", function()
     for _, x in ipairs(read_log(log).verdicts) do assert.is_false(x.matched, x.rule) end
   end)
 
+  it("--rules runs a rule file of one's own; a broken rule is reported", function()
+    local rule = h.tmpfile([[
+      return { name = "creates_x", description = "creates a file named x",
+               check = function(doc)
+                 local ev = {}
+                 for _, e in ipairs(doc.events) do
+                   if e.call == "openat" and (e.args.path or ""):match("/x$") then ev[#ev + 1] = e.id end
+                 end
+                 return #ev > 0, ev
+               end }]], ".lua")
+    local log = tmp .. "/rules.json"
+    sh("mkdir -p " .. q(tmp .. "/rulesd"))
+    local r = h.run({ "semu", "--report", log, "--rules", rule, "--", "sh", "-c", "echo > x" }, { cwd = tmp .. "/rulesd" })
+    assert.equal(0, r.status, r.stderr)
+    local v = read_log(log).verdicts
+    assert.equal(1, #v)
+    assert.equal("creates_x", v[1].rule)
+    assert.is_true(v[1].matched)
+    local bad = h.tmpfile("return { check = 42 }", ".lua")
+    r = h.run({ "semu", "--report", log, "--rules", bad, "--", "/bin/true" })
+    assert.matches("semu: .*a rule returns { name, description, check = function%(doc%) }", r.stderr)
+    assert.equal("valid\n", validate(log))
+    os.remove(rule)
+    os.remove(bad)
+  end)
+
   it("bad options are clear errors", function()
     local r = h.run({ "semu", "--net", "maybe", "--", "/bin/true" })
     assert.not_equal(0, r.status)
