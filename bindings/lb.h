@@ -22,6 +22,9 @@ void lb_start(char **envp);
 /* Are there handlers for ev (enum lb_event)? No lock: a cheap test before
 ** building what an event needs. */
 int lb_event_wanted(int ev);
+/* Does some handler of syscall event ev (LB_EV_syscall_pre/post) want call
+** nr? Handlers registered with `only` want just their calls. No lock. */
+int lb_event_syscall_wanted(int ev, long nr);
 /* `exit`: the process is ending with status (exit_group, or the last
 ** thread's exit). Runs the handlers once per process and flushes the
 ** scripts' files; the caller then ends the process. */

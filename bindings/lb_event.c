@@ -11,6 +11,7 @@
 #include "../engine/lock.h"
 #include "../engine/log.h"
 #include "../arch/x86_64/syscall.h"
+#include "../arch/sysinfo.h"
 
 static const char *const lb_event_names[] = {
 #define LB_EVNAME(name) #name,
@@ -29,6 +30,14 @@ static const char *const lb_stage_names[] = {
 /* Handlers per event (read without the lock by lb_event_wanted). */
 static int lb_count[LB_EV__MAX];
 static double lb_seq;
+
+/* The syscall filter (lurk.on's `only`): per syscall event, the numbers some
+** handler wants (bit nr), or all of them (a handler without `only`). Read
+** without the lock by lb_event_syscall_wanted. */
+#define LB_SC_BITS 512
+static uint64_t lb_sc_bits[2][LB_SC_BITS / 64];
+static int lb_sc_all[2];
+#define LB_SC_SLOT(ev) ((ev) == LB_EV_syscall_post)
 
 /* -- The lock ---------------------------------------------------------- */
 
@@ -57,6 +66,7 @@ void lb_fork_finish(void) { lb_unlock(); }
 ** lurk.on/off while its event is being raised. */
 #define LB_HANDLERS "lurk.handlers"
 #define LB_FNS "lurk.handler_fns"
+#define LB_FILTERS "lurk.handler_filters" /* per ev: the entries' `only` sets (or false) */
 
 static int lb_event_check(lua_State *L, int arg)
 {
@@ -113,7 +123,56 @@ static void lb_event_rebuild(lua_State *L, int ev)
   }
   lua_rawseti(L, -2, ev + 1);
   lua_pop(L, 1);
+  if (ev == LB_EV_syscall_pre || ev == LB_EV_syscall_post) {
+    int k = LB_SC_SLOT(ev), all = 0;
+    uint64_t bits[LB_SC_BITS / 64] = { 0 };
+    lua_getfield(L, LUA_REGISTRYINDEX, LB_FILTERS);
+    lua_createtable(L, n, 0);
+    for (int i = 1; i <= n; i++) {
+      lua_rawgeti(L, entries, i);
+      lua_rawgeti(L, -1, 5);
+      if (lua_istable(L, -1)) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+          long nr = (long)lua_tointeger(L, -2);
+          if (nr >= 0 && nr < LB_SC_BITS) bits[nr / 64] |= 1ull << (nr % 64);
+          lua_pop(L, 1);
+        }
+      } else {
+        all = 1;
+        lua_pop(L, 1);
+        lua_pushboolean(L, 0);
+      }
+      lua_rawseti(L, -3, i);
+      lua_pop(L, 1);
+    }
+    lua_rawseti(L, -2, ev + 1);
+    lua_pop(L, 1);
+    for (int i = 0; i < LB_SC_BITS / 64; i++) __atomic_store_n(&lb_sc_bits[k][i], bits[i], __ATOMIC_RELAXED);
+    __atomic_store_n(&lb_sc_all[k], all, __ATOMIC_RELAXED);
+  }
   lb_count[ev] = n;
+}
+
+/* The `only` option at index i: a set {nr = true} on top (names or numbers). */
+static void lb_event_only(lua_State *L, int i)
+{
+  if (!lua_istable(L, i)) luaL_argerror(L, 3, "'only' must be a list of system call names or numbers");
+  lua_newtable(L);
+  int n = (int)lua_objlen(L, i);
+  for (int k = 1; k <= n; k++) {
+    lua_rawgeti(L, i, k);
+    const struct sysinfo *si = NULL;
+    if (lua_type(L, -1) == LUA_TNUMBER) si = sysinfo_get((long)lua_tointeger(L, -1));
+    else if (lua_type(L, -1) == LUA_TSTRING) si = sysinfo_find(lua_tostring(L, -1));
+    if (!si) {
+      const char *w = lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : "?";
+      luaL_argerror(L, 3, lua_pushfstring(L, "unknown system call '%s' in 'only'", w));
+    }
+    lua_pop(L, 1);
+    lua_pushboolean(L, 1);
+    lua_rawseti(L, -2, (int)si->nr);
+  }
 }
 
 /* lurk.on(event, fn [, {priority = n, stage = s}]): add a handler. */
@@ -123,6 +182,7 @@ static int lb_lurk_on(lua_State *L)
   luaL_checktype(L, 2, LUA_TFUNCTION);
   lua_Number prio = 0;
   int stage = ev == LB_EV_bb ? LB_STAGE_DEFAULT : 0;
+  int only = LUA_NOREF; /* the `only` set, in the registry */
   if (!lua_isnoneornil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
     lua_pushnil(L);
@@ -139,6 +199,12 @@ static int lb_lurk_on(lua_State *L)
         if (!lb_stage_names[i])
           luaL_argerror(L, 3, lua_pushfstring(L, "unknown stage '%s'", s ? s : "?"));
         stage = i;
+      } else if (!lurk_strcmp(k, "only")) {
+        if (ev != LB_EV_syscall_pre && ev != LB_EV_syscall_post)
+          luaL_argerror(L, 3, "only 'syscall_pre' and 'syscall_post' handlers have 'only'");
+        if (only != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, only);
+        lb_event_only(L, lua_gettop(L));
+        only = luaL_ref(L, LUA_REGISTRYINDEX);
       } else {
         luaL_argerror(L, 3, lua_pushfstring(L, "unknown option '%s'", k));
       }
@@ -152,6 +218,11 @@ static int lb_lurk_on(lua_State *L)
   lua_pushinteger(L, stage); lua_rawseti(L, 4, 2);
   lua_pushnumber(L, prio); lua_rawseti(L, 4, 3);
   lua_pushnumber(L, ++lb_seq); lua_rawseti(L, 4, 4);
+  if (only != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, only);
+    lua_rawseti(L, 4, 5);
+    luaL_unref(L, LUA_REGISTRYINDEX, only);
+  }
   int n = (int)lua_objlen(L, 3), at = n + 1;
   for (int i = 1; i <= n; i++) {
     lua_rawgeti(L, 3, i);
@@ -196,7 +267,13 @@ static int lb_lurk_off(lua_State *L)
 
 /* Call every handler of ev with the event table on top (popped). An error
 ** in a handler ends the run: message, file:line, traceback, status 1. */
-void lb_fire(lua_State *L, int ev)
+static void lb_fire_nr(lua_State *L, int ev, long nr);
+void lb_fire(lua_State *L, int ev) { lb_fire_nr(L, ev, -1); }
+void lb_fire_sc(lua_State *L, int ev, long nr) { lb_fire_nr(L, ev, nr); }
+
+/* nr >= 0: a syscall event for call nr; handlers whose `only` leaves it
+** out are not called. */
+static void lb_fire_nr(lua_State *L, int ev, long nr)
 {
   int t = lua_gettop(L);
   lua_pushstring(L, lb_event_names[ev]);
@@ -205,7 +282,25 @@ void lb_fire(lua_State *L, int ev)
   lua_rawgeti(L, -1, ev + 1);                        /* t+2: this snapshot */
   int n = lua_istable(L, -1) ? (int)lua_objlen(L, -1) : 0;
   lua_pushcfunction(L, lb_traceback);                /* t+3 */
+  if (nr >= 0) {
+    lua_getfield(L, LUA_REGISTRYINDEX, LB_FILTERS);
+    lua_rawgeti(L, -1, ev + 1);                      /* t+5: the filters */
+  } else {
+    lua_pushnil(L);
+    lua_pushnil(L);
+  }
   for (int i = 1; i <= n; i++) {
+    if (nr >= 0 && lua_istable(L, t + 5)) {
+      lua_rawgeti(L, t + 5, i);
+      int skip = 0;
+      if (lua_istable(L, -1)) {
+        lua_rawgeti(L, -1, (int)nr);
+        skip = nr > 0x7fffffff || lua_isnil(L, -1);
+        lua_pop(L, 1);
+      }
+      lua_pop(L, 1);
+      if (skip) continue;
+    }
     lua_rawgeti(L, t + 2, i);
     lua_pushvalue(L, t);
     if (lua_pcall(L, 1, 0, t + 3) != 0) {
@@ -277,6 +372,15 @@ void lb_exit(lua_State *L, int status)
 int lb_event_wanted(int ev)
 {
   return lb_L && ev >= 0 && ev < LB_EV__MAX && __atomic_load_n(&lb_count[ev], __ATOMIC_RELAXED);
+}
+
+int lb_event_syscall_wanted(int ev, long nr)
+{
+  if (!lb_event_wanted(ev)) return 0;
+  int k = LB_SC_SLOT(ev);
+  if (__atomic_load_n(&lb_sc_all[k], __ATOMIC_RELAXED)) return 1;
+  if (nr < 0 || nr >= LB_SC_BITS) return 0;
+  return (__atomic_load_n(&lb_sc_bits[k][nr / 64], __ATOMIC_RELAXED) >> (nr % 64)) & 1;
 }
 
 void lb_event_init(void)
@@ -472,6 +576,8 @@ void lb_event_open(lua_State *L)
   lua_setfield(L, LUA_REGISTRYINDEX, LB_HANDLERS);
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, LB_FNS);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, LB_FILTERS);
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, "lurk.threads");
 }

@@ -82,6 +82,9 @@ void lb_lock(void);
 void lb_unlock(void);
 lua_State *lb_event_new(int n);
 void lb_fire(lua_State *L, int ev);
+/* lb_fire for syscall event ev of call nr: only the handlers whose `only`
+** takes nr (lurk.on's option) run. */
+void lb_fire_sc(lua_State *L, int ev, long nr);
 /* Inlined clean calls (lb_inl.c): set up (after lb_bb_open); inline the
 ** call of handler fn (stack index, id hid) with site s's arguments into p
 ** at (at, after) and return 1, or return 0 (emit the call); fold the
@@ -141,6 +144,8 @@ void lb_ctl_open(lua_State *L);
 /* Add the shadow table (set/get/check/find/stats) to the lurk table on
 ** top (lb_shadow.c). */
 void lb_shadow_open(lua_State *L);
+/* Add now/ppid/mkdir/readlink/dir/kill to the lurk table on top (lb_sys.c). */
+void lb_sys_open(lua_State *L);
 /* Serve the control channel's requests (engine/ctl.h) from L. */
 void lb_ctl_init(lua_State *L);
 /* Fire `init` (lb_start, after the scripts). */

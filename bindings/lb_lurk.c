@@ -60,5 +60,6 @@ void lb_open_lurk(lua_State *L)
   lb_sym_open(L);
   lb_ctl_open(L);
   lb_shadow_open(L);
+  lb_sys_open(L);
   lua_pop(L, 1);
 }

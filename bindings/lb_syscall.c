@@ -61,13 +61,13 @@ static void lb_sc_writeback(lua_State *L, uint64_t *const args[6])
 
 int lb_event_syscall_pre(long nr, uint64_t *const args[6], long tid, uint64_t *result)
 {
-  if (!lb_event_wanted(LB_EV_syscall_pre)) return 0;
+  if (!lb_event_syscall_wanted(LB_EV_syscall_pre, nr)) return 0;
   lb_lock();
   lua_State *L = lb_sc_event(nr, args, tid);
   luaL_getmetatable(L, LB_SC_META); /* e:skip */
   lua_setmetatable(L, -2);
   lua_pushvalue(L, -1); /* kept below the one lb_fire pops */
-  lb_fire(L, LB_EV_syscall_pre);
+  lb_fire_sc(L, LB_EV_syscall_pre, nr);
   lb_sc_writeback(L, args);
   lua_getfield(L, -1, "skipped");
   int skip = lua_toboolean(L, -1);
@@ -81,7 +81,7 @@ int lb_event_syscall_pre(long nr, uint64_t *const args[6], long tid, uint64_t *r
 uint64_t lb_event_syscall_post(long nr, uint64_t *const args[6], long tid, uint64_t result,
                                int skipped)
 {
-  if (!lb_event_wanted(LB_EV_syscall_post)) return result;
+  if (!lb_event_syscall_wanted(LB_EV_syscall_post, nr)) return result;
   lb_lock();
   lua_State *L = lb_sc_event(nr, args, tid);
   lb_ffi_push_i64(L, (int64_t)result);
@@ -91,7 +91,7 @@ uint64_t lb_event_syscall_post(long nr, uint64_t *const args[6], long tid, uint6
     lua_setfield(L, -2, "skipped");
   }
   lua_pushvalue(L, -1);
-  lb_fire(L, LB_EV_syscall_post);
+  lb_fire_sc(L, LB_EV_syscall_post, nr);
   lua_getfield(L, -1, "result");
   uint64_t v;
   if (lb_ffi_to_u64(L, -1, &v)) result = v;

@@ -192,7 +192,7 @@ void scall_handle(struct lurk_thread *t)
 {
   struct arch_mctx *m = &t->tls.mctx;
   uint64_t r = 0; /* syscall_pre may change the arguments, or skip the call */
-  int skipped = lb_event_wanted(LB_EV_syscall_pre) && scall_ev_pre(t, &r);
+  int skipped = lb_event_syscall_wanted(LB_EV_syscall_pre, (long)ARCH_SC_NR(m)) && scall_ev_pre(t, &r);
   uint64_t nr = ARCH_SC_NR(m);
   uint64_t a0 = ARCH_SC_ARG(m, 0), a1 = ARCH_SC_ARG(m, 1), a2 = ARCH_SC_ARG(m, 2);
   LURK_COUNT(stats.syscalls);
@@ -285,7 +285,7 @@ void scall_handle(struct lurk_thread *t)
   }
   if (r == SIG_RESTART_IF_SA) r = E(4 /* EINTR */);
 result:
-  if (lb_event_wanted(LB_EV_syscall_post)) r = scall_ev_post(t, nr, r, skipped);
+  if (lb_event_syscall_wanted(LB_EV_syscall_post, (long)nr)) r = scall_ev_post(t, nr, r, skipped);
   m->gpr[MCTX_RAX] = r;
   m->gpr[MCTX_RCX] = m->rip;
   m->gpr[MCTX_R11] = m->rflags;

@@ -3,7 +3,7 @@
 lurk_deps() {
   local want="gcc make cmake libzydis-dev libluajit-5.1-dev lua-lpeg-dev lua-busted dpkg-dev
     python3 perl lua5.4 luajit sqlite3 xz-utils gzip bash coreutils diffutils nodejs
-    strace ltrace valgrind g++ binutils bc man-db groff-base
+    strace ltrace valgrind python3-jsonschema g++ binutils bc man-db groff-base
     libiberty-dev zlib1g-dev flex bison gawk m4 gdb libc6-dbg libedit-dev tmux util-linux passwd"
   local missing=""
   for p in $want; do
