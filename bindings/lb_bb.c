@@ -244,6 +244,8 @@ static void *lb_callback(lua_State *L, int n)
   return cbs[n];
 }
 
+void *lb_bb_callback(lua_State *L, int nargs) { return lb_callback(L, nargs); }
+
 uint32_t lb_bb_const_site(lua_State *L, int fn, uint64_t k)
 {
   struct cc_site *s;

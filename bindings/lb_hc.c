@@ -387,7 +387,13 @@ static int lb_hc_compile(lua_State *L, int fn, int nkinds)
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
-  log_snprintf(msg, sizeof msg, "%s:%d: compiled (%d IR instructions)", src, (int)lb_field_int(L, ir, "line"), (int)n);
+  lua_getfield(L, ir, "bail");
+  if (lua_isstring(L, -1))
+    log_snprintf(msg, sizeof msg, "%s:%d: compiled (%d IR instructions); %s", src, (int)lb_field_int(L, ir, "line"),
+                 (int)n, lua_tostring(L, -1));
+  else
+    log_snprintf(msg, sizeof msg, "%s:%d: compiled (%d IR instructions)", src, (int)lb_field_int(L, ir, "line"), (int)n);
+  lua_pop(L, 1);
   lb_hc_note(L, fn, msg);
   lua_pop(L, 4);
   return (int)hc_prog_add(ins, n, as, nas);
@@ -457,6 +463,7 @@ int lb_hc_plan(lua_State *L, int fn, uint32_t hid, const struct cc_site *s, stru
   struct cc_site *cs;
   uint32_t sid = cc_site_new(&cs);
   *cs = *s;
+  cs->fn = lb_bb_callback(L, s->nargs); /* the site is also the call of HC_CALL */
   struct bb_op *o = bb_op_add(p);
   o->at = (uint16_t)at;
   o->after = (uint8_t)after;

@@ -124,9 +124,11 @@ return function(fn, kinds)
   local ir, line = {}, fi.linedefined
   local assume = {}
   ir.assume, ir.line = assume, fi.linedefined
+  local effects, bails = false, {}
   local ok, err = pcall(function()
     if fi.isvararg then reject("a vararg handler", line) end
     local function emit(op, d, a, b, k, extra)
+      if op == "UVADD" or op == "CTRADD" or op == "REC" then effects = true end
       local i = { op = op, d = d or 0, a = a or 0, b = b or 0, k = k or 0 }
       if extra then for key, v in pairs(extra) do i[key] = v end end
       ir[#ir + 1] = i
@@ -231,6 +233,7 @@ return function(fn, kinds)
       local C, B, D = band(rshift(ins, 16), 0xff), rshift(ins, 24), rshift(ins, 16)
       local name = NAME[o]
       tmp = TMP -- temporaries live within one bytecode
+      local stepped, serr = pcall(function()
       if not reachable then
         -- dead code after a return or a jump: skipped
       elseif name == "KSHORT" then
@@ -497,13 +500,31 @@ return function(fn, kinds)
         reject(name and ("bytecode %s is not in the compiled subset"):format(name) or
           ("a construct outside the compiled subset (bytecode #%d: a loop, a table, a string, a closure...)"):format(o), line)
       end
+      end)
+      if not stepped then
+        -- outside the subset: while nothing has been added or recorded yet
+        -- (in program order), the compiled code calls the handler there
+        -- instead (a clean call), and it runs whole in Lua
+        if type(serr) ~= "table" or effects then error(serr, 0) end
+        emit("CALL")
+        bails[#bails + 1] = serr
+        reachable = false
+      end
       pc = pc + 1
     end
     if at[nbc] then reject("a jump out of the handler", line) end
+    -- a handler that calls itself before any test or load is better called
+    local PURE = { ARG = true, LABEL = true, K = true, MOV = true, ADD = true, SUB = true, MUL = true, AND = true,
+                   OR = true, XOR = true, SHL = true, SHR = true, SAR = true, NEG = true, SX32 = true, ZX32 = true }
+    for _, i in ipairs(ir) do
+      if i.op == "CALL" then error(bails[1], 0) end
+      if not PURE[i.op] then break end
+    end
   end)
   if not ok then
     if type(err) == "table" then return nil, err.why, err.line, src end
     return nil, tostring(err), line, src
   end
+  if bails[1] then ir.bail = ("calls the handler at %s:%d: %s"):format(src, bails[1].line, bails[1].why) end
   return ir, nil, nil, src
 end

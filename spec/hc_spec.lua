@@ -208,6 +208,12 @@ local function gen_script(seed, n)
     local mem = R(3) == 1
     local params = mem and { "ea", "size", "ecx" } or { "pc", "cnt", "ecx" }
     local body = {}
+    if R(3) == 1 then
+      -- outside the subset before any effect: compiled up to there, then the
+      -- handler is called (and reads ctx, which only the call can)
+      local u = R(nup)
+      body[1] = ("if band(%s, 3) == %d then u%d = u%d + ctx.rsp %% 7 + ctx.rbx %% 5 end"):format(gen_expr(R, 0, params), R(4) - 1, u, u)
+    end
     for _ = 1, R(4) do body[#body + 1] = gen_stmt(R, 0, params, nup) end
     t[#t + 1] = ("%s[#%s + 1] = function(ctx, %s) %s end"):format(mem and "M" or "H", mem and "M" or "H",
       table.concat(params, ", "), table.concat(body, "; "))

@@ -197,6 +197,13 @@ static int64_t hc_arg_reads(const struct cc_site *s)
 
 int64_t arch_hc_reads(const struct cc_site *s) { return hc_arg_reads(s); }
 
+uint32_t arch_hc_live(const struct hc_prog *pr, const struct cc_site *s)
+{
+  for (unsigned i = 0; i < pr->n; i++)
+    if (pr->ins[i].op == HC_CALL) return LIVE_ALL;
+  return (uint32_t)hc_arg_reads(s);
+}
+
 int arch_hc_reg_width(uint16_t reg)
 {
   unsigned w;
@@ -286,6 +293,18 @@ static void hc_arg(uint8_t **p, int s, int s1, const struct cc_site *site, const
 
 struct hc_fix { uint8_t *field; unsigned label; };
 
+/* The app's flags (if saved) and saved registers back. */
+static void hc_restore(uint8_t **p, int flags, uint32_t saved)
+{
+  if (flags) {
+    emit_gs_load(p, R_RAX, SAVE(16));
+    emit_u8(p, 0x04); emit_u8(p, 0x7f);       /* add al, 0x7f: OF */
+    emit_u8(p, 0x9e);                         /* sahf */
+  }
+  for (int r = 0; r < 16; r++)
+    if ((saved >> r) & 1) emit_gs_load(p, r, SAVE(r));
+}
+
 /* Where each virtual register lives during one emission: a register, or
 ** -1 for its slot in the thread block. */
 static int8_t hc_loc[HC_NVREGS];
@@ -340,10 +359,14 @@ static void hc_imm(uint8_t **p, int r, int64_t k)
   else emit_mov_imm64(p, r, (uint64_t)k);
 }
 
-void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, const struct cc_site *site, uint32_t live,
+void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint32_t live,
                   uint64_t block_pc, const uint8_t *block_start)
 {
+  const struct cc_site *site = cc_site_get(site_id);
   uint32_t reads = (uint32_t)hc_arg_reads(site);
+  /* a program that may call its handler shows it the app's whole state */
+  for (unsigned i = 0; i < pr->n; i++)
+    if (pr->ins[i].op == HC_CALL) live = LIVE_ALL;
   int flags = (live & LIVE_FLAGS) != 0;
   /* dead definitions: with forward jumps only, a vreg read by no later
   ** instruction (in program order) is dead; loads stay (they may fault) */
@@ -538,6 +561,15 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, const struct cc_site *s
       emit_gs_store(p, s1, ptr);
       break;
     }
+    case HC_CALL: /* the app's state back, then the handler as a clean call */
+      hc_restore(p, flags, saved);
+      emit_lea_rsp(p, -128);
+      emit_gs_store_imm(p, TLS_CC_SITE, (int32_t)site_id);
+      emit_gs_call(p, TLS_CC_ENTRY);
+      emit_lea_rsp(p, 128);
+      fix[nfix].field = emit_jmp32(p, (uint64_t)*p + 5);
+      fix[nfix++].label = HC_MAX_LABELS; /* past the restore */
+      break;
     case HC_CTRADD: {
       int b = hc_in(p, in->b, s1);
       if (in->kidx) {
@@ -555,12 +587,7 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, const struct cc_site *s
     }
   }
   lab[0] = *p;
-  for (unsigned i = 0; i < nfix; i++) emit_patch_rel32(fix[i].field, (uint64_t)lab[fix[i].label]);
-  if (flags) {
-    emit_gs_load(p, R_RAX, SAVE(16));
-    emit_u8(p, 0x04); emit_u8(p, 0x7f);       /* add al, 0x7f: OF */
-    emit_u8(p, 0x9e);                         /* sahf */
-  }
-  for (int r = 0; r < 16; r++)
-    if ((saved >> r) & 1) emit_gs_load(p, r, SAVE(r));
+  hc_restore(p, flags, saved);
+  for (unsigned i = 0; i < nfix; i++)
+    emit_patch_rel32(fix[i].field, fix[i].label == HC_MAX_LABELS ? (uint64_t)*p : (uint64_t)lab[fix[i].label]);
 }

@@ -21,9 +21,12 @@ struct hc_prog;
 /* Compiled handlers (hc.c): the registers a site's arguments read (-1:
 ** not computable inline), and the program's code at the site. */
 int64_t arch_hc_reads(const struct cc_site *s);
-void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, const struct cc_site *site, uint32_t live,
+void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint32_t live,
                   uint64_t block_pc, const uint8_t *block_start);
 int arch_hc_reg_width(uint16_t reg);
+/* What a program at a site may read of the app's state: its arguments'
+** registers, or everything when it may call its handler (HC_CALL). */
+uint32_t arch_hc_live(const struct hc_prog *pr, const struct cc_site *s);
 
 void live_block(const struct insn *insns, unsigned n, const uint32_t *extra, uint32_t *out);
 

@@ -413,7 +413,7 @@ static void tr_liveness(const struct bb_plan *plan, int solo)
     const struct bb_op *o = &plan->ops[k];
     unsigned at = o->at + o->after;
     if (at > n) continue;
-    if (o->kind == BB_OP_HC) extra[at] |= (uint32_t)arch_hc_reads(cc_site_get(o->site));
+    if (o->kind == BB_OP_HC) extra[at] |= arch_hc_live(hc_prog_get((uint32_t)o->k), cc_site_get(o->site));
     else if (o->kind != BB_OP_ADD) extra[at] |= LIVE_ALL;
   }
   live_block(plan->insns, n, extra, tr_live);
@@ -485,7 +485,7 @@ static uint64_t tr_plan_ops(uint8_t **p, const struct bb_plan *plan, unsigned i,
     tr_rec(*p, *p == tr_start ? XL_AT : XL_NONE, apc, 0);
     if (o->kind == BB_OP_CALL || o->kind == BB_OP_WRAP) tr_cc(p, o->site);
     else if (o->kind == BB_OP_HC)
-      arch_hc_emit(p, hc_prog_get((uint32_t)o->k), cc_site_get(o->site), tr_live[i + after], plan->pc, tr_start);
+      arch_hc_emit(p, hc_prog_get((uint32_t)o->k), o->site, tr_live[i + after], plan->pc, tr_start);
     else if (o->kind == BB_OP_ADD) tr_add(p, o->site, o->k, !tr_add_same_group(plan, k), tr_live[i + after]);
     else {
       bb_meta_note(plan->pc, (uint32_t)(*p - tr_start), o->where);
