@@ -170,8 +170,30 @@ static int lb_ctl_stats(lua_State *L)
   return 1;
 }
 
+/* -- lurk.flush ---------------------------------------------------------------- */
+
+/* lurk.flush([lo, hi] | module): blocks built from [lo, hi) (a module's
+** [base, end), or all code) are translated again when next reached. */
+static int lb_ctl_flush(lua_State *L)
+{
+  uint64_t lo = 0, hi = ~0ull;
+  if (lua_istable(L, 1)) {
+    lua_getfield(L, 1, "base");
+    lua_getfield(L, 1, "end");
+    if (!lb_ffi_to_u64(L, -2, &lo) || !lb_ffi_to_u64(L, -1, &hi))
+      return luaL_argerror(L, 1, "table without 'base' and 'end' (a module, or an address range)");
+    lua_pop(L, 2);
+  } else if (!lua_isnoneornil(L, 1)) {
+    lo = lb_ffi_check_u64(L, 1);
+    hi = lb_ffi_check_u64(L, 2);
+  }
+  luaL_argcheck(L, lo < hi, lua_istable(L, 1) ? 1 : 2, "empty range");
+  cache_flush_request(lo, hi);
+  return 0;
+}
+
 static const luaL_Reg lb_ctl_funcs[] = {
-  { "threads", lb_ctl_threads }, { "stats", lb_ctl_stats }, { NULL, NULL }
+  { "threads", lb_ctl_threads }, { "stats", lb_ctl_stats }, { "flush", lb_ctl_flush }, { NULL, NULL }
 };
 
 void lb_ctl_open(lua_State *L) { luaL_register(L, NULL, lb_ctl_funcs); }

@@ -1,0 +1,133 @@
+-- Live control beyond the channel itself: lurk.flush, hot reload (%reload,
+-- --watch, lurk.keep), lurk.stop/lurk.cont, detach. Targets: spec/lua/live_prog.c
+-- (4 spinning threads; 8 threads in compute, read, futex and nanosleep).
+local h = require "spec.util.helper"
+
+local tmp = h.tmpdir()
+local prog = tmp .. "/live_prog"
+h.gcc(prog, "-O1", "-pthread", h.root .. "/spec/lua/live_prog.c")
+local uid = h.capture("id -u"):gsub("%s", "")
+
+-- Start `lurk run --ctl [LURKARGS] -- ARGS` in the background; returns its
+-- pid once the socket exists, and the files its output goes to.
+local function start(args, lurkargs)
+  local n = math.random(1e9)
+  local out, err, pidf = tmp .. "/out" .. n, tmp .. "/err" .. n, tmp .. "/pid" .. n
+  local cmd = h.quote(h.lurk) .. " run --ctl " .. (lurkargs or "") .. " -- " .. args
+  h.sh(("(sh -c 'echo $$ >%s; exec %s' >%s 2>%s; echo $? >%s.status) &"):format(pidf, cmd:gsub("'", "'\\''"), out, err, out))
+  for _ = 1, 500 do
+    local pid = tonumber(h.slurp(pidf) or "")
+    if pid and h.sh(("test -S /tmp/lurk-%s/%d"):format(uid, pid)) == 0 then
+      -- a failed case must not leave the target spinning
+      finally(function() h.sh(("kill -9 %d 2>/dev/null"):format(pid)) end)
+      return { pid = pid, out = out, err = err }
+    end
+    h.sh("sleep 0.02")
+  end
+  error("no control channel appeared for " .. args)
+end
+
+local function finish(t)
+  for _ = 1, 3000 do
+    local s = h.slurp(t.out .. ".status")
+    if s and s:match("%d") then return tonumber(s), h.slurp(t.out), h.slurp(t.err) end
+    h.sh("sleep 0.02")
+  end
+  error("the target did not end")
+end
+
+local function nudge(pid, code)
+  local o, e = tmp .. "/nout", tmp .. "/nerr"
+  local st = h.sh(("%s nudge %s %s >%s 2>%s"):format(h.quote(h.lurk), pid, h.quote(code), o, e))
+  return st, h.slurp(o), h.slurp(e)
+end
+
+-- Nudge code until its printed result satisfies pred (at most ~10 s).
+local function until_(pid, code, pred)
+  local out
+  for _ = 1, 500 do
+    local st
+    st, out = nudge(pid, code)
+    assert.equal(0, st)
+    if pred(out) then return out end
+    h.sh("sleep 0.02")
+  end
+  error("never satisfied: " .. code .. " -> " .. tostring(out))
+end
+
+-- Counting calls at spin_step's first instruction, per thread.
+local count_code = [[
+  seen = {}
+  local s = lurk.addr("spin_step")
+  lurk.on("bb", function(bb)
+    if bb.pc == s then bb:call_before(1, function(ctx) seen[ctx.tid] = (seen[ctx.tid] or 0) + 1 end) end
+  end)]]
+local nseen = "local k = 0; for _ in pairs(seen) do k = k + 1 end; return k"
+
+describe("lurk.flush", function()
+  it("retranslates a loop that 4 threads are running, so a handler added later counts in each", function()
+    local go = tmp .. "/go1"
+    local t = start(prog .. " spin " .. go)
+    -- the loop has run (spin_step's block exists) before the handler is registered
+    until_(t.pid, "return lurk.stats().blocks > 0 and #lurk.threads()", function(o) return o == "5\n" end)
+    assert.equal(0, (nudge(t.pid, count_code)))
+    -- without a flush the threads stay in the old blocks: nothing is counted
+    local _, out = nudge(t.pid, nseen)
+    assert.equal("0\n", out)
+    local _, before = nudge(t.pid, "return lurk.stats().flushed_blocks")
+    assert.equal(0, (nudge(t.pid, "lurk.flush()")))
+    local _, after = nudge(t.pid, "return lurk.stats().flushed_blocks")
+    assert.is_true(tonumber(after) > tonumber(before))
+    -- every spinning thread leaves the old code and counts in the new
+    until_(t.pid, nseen, function(o) return o == "4\n" end)
+    h.sh("touch " .. go)
+    local status, pout, perr = finish(t)
+    assert.equal(0, status)
+    assert.equal("spin ok\n", pout)
+    assert.equal("", perr)
+  end)
+
+  it("takes a range or a module, and is deferred inside a bb handler", function()
+    local go = tmp .. "/go2"
+    local t = start(prog .. " spin " .. go)
+    until_(t.pid, "return #lurk.threads()", function(o) return o == "5\n" end)
+    assert.equal(0, (nudge(t.pid, count_code)))
+    -- a range that misses spin_step changes nothing for it
+    assert.equal(0, (nudge(t.pid, "local s = lurk.addr('spin_step'); lurk.flush(s + 4096, s + 8192)")))
+    local _, out = nudge(t.pid, nseen)
+    assert.equal("0\n", out)
+    assert.equal(0, (nudge(t.pid, "local s = lurk.addr('spin_step'); lurk.flush(s, s + 1)")))
+    until_(t.pid, nseen, function(o) return o == "4\n" end)
+    -- the module form; and a flush asked for by a bb handler (the cache lock
+    -- is held by its own thread then): done when the lock is released
+    local st, f = nudge(t.pid, [[
+      local f0 = lurk.stats().flushes
+      lurk.flush(lurk.module_at(lurk.addr('spin_step')))
+      local f1, once = lurk.stats().flushes, false
+      lurk.on("bb", function() if not once then once = true; lurk.flush() end end)
+      lurk.on("exit", function() print("deferred", once, lurk.stats().flushes - f1) end)
+      return f1 - f0]])
+    assert.equal(0, st)
+    assert.equal("1\n", f)
+    h.sh("touch " .. go)
+    local status, pout, perr = finish(t)
+    assert.equal(0, status)
+    assert.equal("spin ok\n", pout)
+    assert.equal("deferred\ttrue\t1\n", perr)
+  end)
+
+  it("checks its arguments", function()
+    local r = h.eval("lurk.flush(10, 5)")
+    assert.equal(1, r.status)
+    assert.match("bad argument #2 to 'flush' %(empty range%)", r.stderr)
+    r = h.eval("lurk.flush('x')")
+    assert.match("bad argument #1 to 'flush'", r.stderr)
+    r = h.eval("lurk.flush({})")
+    assert.match("bad argument #1 to 'flush' %(table without 'base' and 'end'", r.stderr)
+    r = h.eval("lurk.flush(); lurk.flush(0x1000, 0x2000); print('ok')")
+    assert.equal(0, r.status)
+    assert.equal("ok\n", r.stderr)
+  end)
+end)
+
+teardown(function() h.sh("rm -rf " .. h.quote(tmp)) end)
