@@ -196,4 +196,11 @@ static const luaL_Reg lb_ctl_funcs[] = {
   { "threads", lb_ctl_threads }, { "stats", lb_ctl_stats }, { "flush", lb_ctl_flush }, { NULL, NULL }
 };
 
-void lb_ctl_open(lua_State *L) { luaL_register(L, NULL, lb_ctl_funcs); }
+/* Into the lurk table on top; lurk.keep: a script's state kept across
+** reloads (lua/lurk/repl.lua gives each loaded script its own). */
+void lb_ctl_open(lua_State *L)
+{
+  luaL_register(L, NULL, lb_ctl_funcs);
+  lua_newtable(L);
+  lua_setfield(L, -2, "keep");
+}

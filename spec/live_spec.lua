@@ -130,4 +130,140 @@ describe("lurk.flush", function()
   end)
 end)
 
+-- Version v of a script that counts system calls into lurk.keep, in total
+-- and under its own key; at each load it notes the older version's count,
+-- which must not change afterwards; the exit handler (the last version's
+-- only) checks all of it.
+local function counter_script(v, extra)
+  return ([[
+local V = %d
+local K = lurk.keep
+K.total = K.total or 0
+K.by = K.by or {}
+K.at = K.at or {}
+if V > 1 then K.at[V - 1] = K.by[V - 1] or 0 end
+lurk.on("syscall_pre", function() K.total = K.total + 1; K.by[V] = (K.by[V] or 0) + %d end)
+lurk.on("exit", function()
+  local sum, frozen = 0, 0
+  for v = 1, V do
+    sum = sum + (K.by[v] or 0)
+    if v < V and K.by[v] == K.at[v] and K.by[v] > 0 then frozen = frozen + 1 end
+  end
+  print("version", V, "continuous", sum == K.total, "frozen", frozen)
+end)
+%s
+return { stop = function() K.stopped = (K.stopped or 0) + 1 end }
+]]):format(v, 1, extra or "")
+end
+
+describe("hot reload", function()
+  local client = h.root .. "/spec/lua/ctl_client.py"
+  local function reload(pid, path)
+    -- the message %reload [FILE] sends
+    return h.capture(("python3 %s /tmp/lurk-%s/%d msg L %s"):format(client, uid, pid, h.quote(path and "@" .. path or "")))
+  end
+
+  it("reloads a script 10 times: kept state continuous, each version counts in its own key, old handlers never run again", function()
+    local go = tmp .. "/go3"
+    local script = tmp .. "/counter.lua"
+    local function write(v, extra)
+      local f = assert(io.open(script, "w"))
+      f:write(counter_script(v, extra))
+      f:close()
+    end
+    write(1)
+    local t = start(prog .. " spin " .. go, h.quote(script))
+    for v = 2, 10 do
+      -- the running version has counted something before it is replaced
+      until_(t.pid, ("return (require('lurk.repl').kept().by or {})[%d] or 0"):format(v - 1), function(o) return tonumber(o) > 0 end)
+      write(v)
+      assert.match("^R ", reload(t.pid))
+      local _, out = nudge(t.pid, "return require('lurk.repl').units()")
+      assert.equal(('{ ["%s"] = %d }\n'):format(script, v), out)
+    end
+    until_(t.pid, "return (require('lurk.repl').kept().by or {})[10] or 0", function(o) return tonumber(o) > 0 end)
+    -- lurk.keep at the prompt is the prompt's own table, not the script's
+    local _, out = nudge(t.pid, "return lurk.keep.total")
+    assert.equal("nil\n", out)
+    h.sh("touch " .. go)
+    local status, pout, perr = finish(t)
+    assert.equal(0, status)
+    assert.equal("spin ok\n", pout)
+    -- one exit handler ran (the last version's): 9 older versions frozen
+    assert.equal("version\t10\tcontinuous\ttrue\tfrozen\t9\n", perr)
+  end)
+
+  it("keeps the old version when the new one does not compile; %reload FILE; nothing to reload", function()
+    local go = tmp .. "/go4"
+    local script = tmp .. "/counter2.lua"
+    local f = assert(io.open(script, "w"))
+    f:write(counter_script(1))
+    f:close()
+    local t = start(prog .. " spin " .. go, h.quote(script))
+    f = assert(io.open(script, "w"))
+    f:write("lurk.on('exit', function() print('broken') end) end end")
+    f:close()
+    local r = reload(t.pid, script)
+    assert.match("^X .*counter2.lua:1: '<eof>' expected near 'end'", r)
+    local _, out = nudge(t.pid, "return require('lurk.repl').units()")
+    assert.equal(('{ ["%s"] = 1 }\n'):format(script), out)
+    r = reload(t.pid, tmp .. "/nosuch.lua")
+    assert.match("^X not loaded: ", r)
+    -- the module's stop() ran at each unload
+    f = assert(io.open(script, "w"))
+    f:write(counter_script(2))
+    f:close()
+    assert.match("^R ", reload(t.pid, script))
+    _, out = nudge(t.pid, "return require('lurk.repl').units(), require('lurk.repl').kept().stopped")
+    assert.equal(('{ ["%s"] = 2 }\t1\n'):format(script), out)
+    h.sh("touch " .. go)
+    local status, pout, perr = finish(t)
+    assert.equal(0, status)
+    assert.equal("spin ok\n", pout)
+    assert.match("^version\t2\tcontinuous\ttrue\tfrozen\t[01]\n$", perr)
+  end)
+
+  it("--watch reloads a script when its file changes", function()
+    local go = tmp .. "/go5"
+    local script = tmp .. "/watched.lua"
+    local function write(v)
+      local f = assert(io.open(script .. ".new", "w"))
+      f:write(counter_script(v))
+      f:close()
+      assert(os.rename(script .. ".new", script)) -- as editors save
+    end
+    write(1)
+    local t = start(prog .. " spin " .. go, "--watch " .. h.quote(script))
+    for v = 2, 3 do
+      until_(t.pid, ("return (require('lurk.repl').kept().by or {})[%d] or 0"):format(v - 1), function(o) return tonumber(o) > 0 end)
+      write(v)
+      until_(t.pid, "return require('lurk.repl').units()", function(o) return o == ('{ ["%s"] = %d }\n'):format(script, v) end)
+    end
+    until_(t.pid, "return (require('lurk.repl').kept().by or {})[3] or 0", function(o) return tonumber(o) > 0 end)
+    -- a version that does not compile: said on lurk's output, the last good one stays
+    local f = assert(io.open(script, "a"))
+    f:write("\nend\n")
+    f:close()
+    for _ = 1, 500 do
+      if (h.slurp(t.err) or ""):match("the reload failed") then break end
+      h.sh("sleep 0.02")
+    end
+    h.sh("touch " .. go)
+    local status, pout, perr = finish(t)
+    assert.equal(0, status)
+    assert.equal("spin ok\n", pout)
+    local name = script:gsub("%p", "%%%0")
+    assert.match("^lurk: %-%-watch: " .. name .. " changed, reloading\nlurk: %-%-watch: " .. name .. " changed, reloading\n" ..
+                 "lurk: %-%-watch: " .. name .. " changed, reloading\nlurk: %-%-watch: the reload failed: [^\n]*watched.lua:%d+: '<eof>' expected near 'end'\n" ..
+                 ".*\nversion\t3\tcontinuous\ttrue\tfrozen\t2\n$", perr)
+  end)
+
+  it("says when there is nothing to reload", function()
+    local t = start("/bin/sleep 2")
+    local r = reload(t.pid)
+    assert.match("^X nothing to reload: no script was loaded %(%%load FILE%)", r)
+    assert.equal(0, (finish(t)))
+  end)
+end)
+
 teardown(function() h.sh("rm -rf " .. h.quote(tmp)) end)

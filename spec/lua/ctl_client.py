@@ -13,7 +13,7 @@ else:
         s.sendall(struct.pack("<I", len(body)) + body)
     except BrokenPipeError:
         pass  # refused at once: the reply is still there to read
-s.settimeout(0.5)
+s.settimeout(0.5 if mode == "raw" else 10)  # a reply to a message comes, even on a busy machine
 buf = b""
 try:
     while True:
