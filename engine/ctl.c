@@ -13,6 +13,7 @@
 #include "log.h"
 #include "mem.h"
 #include "opt.h"
+#include "park.h"
 #include "sig.h"
 #include "thr.h"
 #include "../arch/x86_64/syscall.h"
@@ -249,6 +250,7 @@ static void ctl_serve(int fd)
       ctl_intr = 0;
       if (ctl_hooks.request) ctl_hooks.request(kind, buf + 1, len - 1);
       else ctl_send(CTL_ERR, "no Lua state in this process", 28);
+      if (park_detached()) ctl_dead = 1; /* detached: the channel closes */
       break;
     case CTL_INTR:
       break; /* came after its request was done */
@@ -285,6 +287,13 @@ static void ctl_main(void *arg)
     long hi = sys_fcntl(fd, F_DUPFD_CLOEXEC, CTL_FD_BASE);
     if (!SYS_FAILED(hi)) { sys_close(fd); fd = hi; }
     ctl_serve((int)fd);
+    if (park_detached()) {
+      /* The engine is inert from now on: no channel, no thread of lurk's. */
+      ctl_stop();
+      sys_close(ctl_lfd);
+      log_flush();
+      sys_call1(SYS_exit, 0);
+    }
   }
 }
 
