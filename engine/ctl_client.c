@@ -205,7 +205,9 @@ static const char cc_help[] =
   "  %reload [FILE]  load again the scripts loaded so far (or FILE): their handlers\n"
   "                  are removed, lurk.keep kept, the code cache flushed\n"
   "  .help           this help\n"
-  "  .detach, ctrl-D leave the prompt; the program runs on to its end and lurk\n"
+  "  .detach         every thread back to native execution (lurk.detach()), then\n"
+  "                  as ctrl-D\n"
+  "  ctrl-D, .exit   leave the prompt; the program runs on to its end and lurk\n"
   "                  exits with its status (the instrumentation stays)\n"
   "  ctrl-C          interrupt the evaluation in progress (the program is not signalled)\n"
   "  TAB             complete names of lurk's API and of live values' fields\n"
@@ -257,7 +259,13 @@ int ctl_client_repl(long pid, const char *what)
       char *t = cc_trim(line);
       if (!*t) { free(line); continue; }
       if (!strcmp(t, ".help")) { add_history(t); fputs(cc_help, stdout); free(line); continue; }
-      if (!strcmp(t, ".detach") || !strcmp(t, ".exit") || !strcmp(t, ".quit")) { free(line); break; }
+      if (!strcmp(t, ".detach")) {
+        static const char code[] = "return lurk.detach()";
+        if (cc_request(cc_fd, CTL_NUDGE, code, sizeof code - 1, NULL) < 0) lost = 1;
+        free(line);
+        break;
+      }
+      if (!strcmp(t, ".exit") || !strcmp(t, ".quit")) { free(line); break; }
       int reload = !strncmp(t, "%reload", 7) && (t[7] == ' ' || !t[7]);
       if (reload || (!strncmp(t, "%load", 5) && (t[5] == ' ' || !t[5]))) {
         add_history(t);

@@ -266,4 +266,134 @@ describe("hot reload", function()
   end)
 end)
 
+local function states(pid)
+  local _, out = nudge(pid, "local s = {} for _, t in ipairs(lurk.threads()) do s[#s + 1] = t.state end return table.concat(s, ' ')")
+  return out
+end
+
+describe("lurk.stop and lurk.cont", function()
+  it("stop every thread (spinning ones at once, one in nanosleep when its call returns) and let them go on", function()
+    local go = tmp .. "/go6"
+    local t = start(prog .. " spin " .. go)
+    until_(t.pid, "return #lurk.threads()", function(o) return o == "5\n" end)
+    assert.equal(0, (nudge(t.pid, count_code .. "; lurk.flush()")))
+    until_(t.pid, nseen, function(o) return o == "4\n" end)
+    local st, out = nudge(t.pid, "return lurk.stop(), lurk.stopped()")
+    assert.equal(0, st)
+    assert.equal("true\ttrue\n", out)
+    -- nothing counts while stopped
+    local _, c1 = nudge(t.pid, "local k = 0; for _, n in pairs(seen) do k = k + n end; return k")
+    local _, c2 = nudge(t.pid, "local k = 0; for _, n in pairs(seen) do k = k + n end; return k")
+    assert.equal(c1, c2)
+    -- the main thread sleeps 10 ms at a time: it is stopped once its call returns,
+    -- and stays stopped though the file it waits for is there
+    h.sh("touch " .. go)
+    until_(t.pid, "return select(2, lurk.threads()[1].state:gsub('stopped', ''))", function(o) return o == "1\n" end)
+    assert.equal('"stopped stopped stopped stopped stopped"\n', states(t.pid))
+    assert.equal("", h.slurp(t.out))
+    _, c2 = nudge(t.pid, "local k = 0; for _, n in pairs(seen) do k = k + n end; return k")
+    assert.equal(c1, c2)
+    assert.equal(0, (nudge(t.pid, "lurk.cont()")))
+    local status, pout, perr = finish(t)
+    assert.equal(0, status)
+    assert.equal("spin ok\n", pout)
+    assert.equal("", perr)
+  end)
+
+  it("stops threads blocked in read, futex and nanosleep; they keep their calls", function()
+    local go = tmp .. "/go7"
+    local native = h.capture(("sh -c '(sleep 0.3; touch %s.n) & %s mix %s.n; echo status $?'"):format(go, prog, go))
+    local t = start(prog .. " mix " .. go)
+    until_(t.pid, "return #lurk.threads()", function(o) return o == "9\n" end)
+    assert.equal("true\n", select(2, nudge(t.pid, "return lurk.stop()")))
+    h.sh("touch " .. go)
+    -- the main thread parks when its nanosleep returns: the pipe is not written
+    until_(t.pid, "return lurk.threads()[1].state", function(o) return o == '"stopped"\n' end)
+    assert.equal("", h.slurp(t.out))
+    assert.equal(0, (nudge(t.pid, "lurk.cont()")))
+    local status, pout, perr = finish(t)
+    assert.equal(native, pout .. "status " .. status .. "\n")
+    assert.equal("", perr)
+  end)
+end)
+
+describe("detach", function()
+  local native
+  setup(function()
+    native = h.capture(("sh -c '(sleep 0.3; touch %s/gon) & %s mix %s/gon; echo status $?'"):format(tmp, prog, tmp))
+  end)
+
+  -- The main thread's syscall pc: in liblurk.so while lurk runs it, in libc once native.
+  local function main_syscall_in(pid)
+    local s = h.slurp(("/proc/%d/task/%d/syscall"):format(pid, pid)) or ""
+    local pc = s:match("(0x%x+)%s*$")
+    if not pc or not s:match("^%d") then return nil end
+    pc = tonumber(pc)
+    for line in io.lines(("/proc/%d/maps"):format(pid)) do
+      local lo, hi, path = line:match("^(%x+)-(%x+) %S+ %S+ %S+ %S+%s*(.*)$")
+      if pc >= tonumber(lo, 16) and pc < tonumber(hi, 16) then return path:match("[^/]*$") end
+    end
+  end
+
+  for round = 1, 5 do
+    it(("returns 8 threads (compute, read, futex, nanosleep) to native execution, bbcount loaded (round %d)"):format(round), function()
+      local go = tmp .. "/god" .. round
+      local t = start(prog .. " mix " .. go, "bbcount")
+      until_(t.pid, "return #lurk.threads()", function(o) return o == "9\n" end)
+      -- rounds differ in how far the compute threads got
+      h.sh("sleep 0." .. round)
+      local in_lurk
+      for _ = 1, 500 do
+        in_lurk = main_syscall_in(t.pid)
+        if in_lurk then break end
+        h.sh("sleep 0.01")
+      end
+      assert.equal("liblurk.so", in_lurk)
+      local st, out = nudge(t.pid, "return lurk.detach()")
+      assert.equal(0, st)
+      assert.equal("true\n", out)
+      -- the channel is gone; the main thread's next nanosleep is libc's own
+      for _ = 1, 500 do
+        if h.sh(("test -S /tmp/lurk-%s/%d"):format(uid, t.pid)) ~= 0 then break end
+        h.sh("sleep 0.01")
+      end
+      assert.equal(1, h.sh(("test -S /tmp/lurk-%s/%d"):format(uid, t.pid)))
+      local where
+      for _ = 1, 500 do
+        where = main_syscall_in(t.pid)
+        if where and where ~= "liblurk.so" then break end
+        h.sh("sleep 0.01")
+      end
+      assert.equal("libc.so.6", where)
+      h.sh("touch " .. go)
+      local status, pout, perr = finish(t)
+      assert.equal(native, pout .. "status " .. status .. "\n")
+      assert.equal("", perr)
+    end)
+  end
+
+  it("returns python3 to native execution in the middle of a loop", function()
+    local py = tmp .. "/loop.py"
+    local f = assert(io.open(py, "w"))
+    f:write("import time, os, sys\nt = 0\nfor i in range(30):\n    t += sum(range(20000))\n    time.sleep(0.02)\n",
+            "print('sum', t)\nsys.exit(5)\n")
+    f:close()
+    local nat = h.capture("python3 " .. py .. "; echo status $?")
+    local t = start("python3 " .. py)
+    h.sh("sleep 0.2")
+    local st, out = nudge(t.pid, "return lurk.detach()")
+    assert.equal(0, st)
+    assert.equal("true\n", out)
+    local status, pout, perr = finish(t)
+    assert.equal(nat, pout .. "status " .. status .. "\n")
+    assert.equal("", perr)
+  end)
+
+  it("is refused outside the control channel", function()
+    local r = h.eval("lurk.detach()")
+    assert.equal(1, r.status)
+    assert.match("lurk.detach: only from the control channel", r.stderr)
+  end)
+end)
+
 teardown(function() h.sh("rm -rf " .. h.quote(tmp)) end)
