@@ -2,10 +2,11 @@
 ** live_prog spin GOFILE: 4 threads spin in spin_step() without a system
 **   call until GOFILE exists (the main thread polls for it); each checks
 **   its own result and the program prints "spin ok".
-** live_prog mix GOFILE: 8 threads: 2 compute a fixed hash, 2 block in read
-**   on a pipe, 2 wait on a condition variable (futex), 2 sleep in
-**   nanosleep 60 times; once GOFILE exists the main thread writes the pipe
-**   and signals the condition. Prints a checksum of all of it; status 7.
+** live_prog mix GOFILE: 8 threads: 2 compute a fixed hash (again and again),
+**   2 block in read on a pipe, 2 wait on a condition variable (futex), 2
+**   sleep in nanosleep (again and again); once GOFILE exists the main thread
+**   writes the pipe and signals the condition, and the others end. Prints a
+**   checksum of all of it (the same however long it ran); status 7.
 */
 #include <pthread.h>
 #include <stdint.h>
@@ -46,13 +47,17 @@ static int pipefd[2];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int go;
+static volatile int done;
 static uint64_t results[8];
 
 static void *computer(void *arg)
 {
   uintptr_t i = (uintptr_t)arg;
-  uint64_t h = 1469598103934665603ull + i;
-  for (int r = 0; r < 30000000; r++) h = (h ^ (uint64_t)r) * 1099511628211ull;
+  uint64_t h;
+  do {
+    h = 1469598103934665603ull + i;
+    for (int r = 0; r < 3000000; r++) h = (h ^ (uint64_t)r) * 1099511628211ull;
+  } while (!done);
   results[i] = h;
   return NULL;
 }
@@ -80,7 +85,7 @@ static void *sleeper(void *arg)
 {
   uintptr_t i = (uintptr_t)arg;
   uint64_t s = 0;
-  for (int k = 0; k < 60; k++) { nap(5); s += (uint64_t)k * i; }
+  for (int k = 0; k < 60 || !done; k++) { nap(5); if (k < 60) s += (uint64_t)k * i; }
   results[i] = s;
   return NULL;
 }
@@ -92,6 +97,7 @@ static int mix(void)
   if (pipe(pipefd)) return 1;
   for (uintptr_t i = 0; i < 8; i++) pthread_create(&th[i], NULL, fn[i], (void *)i);
   wait_go();
+  done = 1;
   if (write(pipefd[1], "ab", 2) != 2) return 1;
   pthread_mutex_lock(&mu);
   go = 1;
