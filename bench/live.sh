@@ -29,9 +29,10 @@ wait $pid
 nat=$(med <"$tmp/native.ns")
 under=$(head -n 2 "$tmp/lurk.ns" | med)
 after=$(tail -n +$((before + 2)) "$tmp/lurk.ns" | med)
-printf '| loop chunk, native | %.1f ms |\n' "$(echo "$nat / 1000000" | bc -l)"
-printf '| loop chunk, under lurk before detach | %.1f ms |\n' "$(echo "$under / 1000000" | bc -l)"
-printf '| loop chunk, after lurk.detach() | %.1f ms (%+.1f%% vs native) |\n' "$(echo "$after / 1000000" | bc -l)" "$(echo "($after - $nat) * 100 / $nat" | bc -l)"
+awk -v n="$nat" -v u="$under" -v a="$after" 'BEGIN {
+  printf "| loop chunk, native | %.1f ms |\n", n / 1e6
+  printf "| loop chunk, under lurk before detach | %.1f ms |\n", u / 1e6
+  printf "| loop chunk, after lurk.detach() | %.1f ms (%+.1f%% vs native) |\n", a / 1e6, (a - n) * 100 / n }'
 
 # round trips on python3
 py="$tmp/loop.py"
@@ -46,10 +47,10 @@ for what in 'return 1' 'lurk.stop(); lurk.cont()' 'lurk.flush()' "require('lurk.
     t0=$(ms); "$LURK" nudge $pid "$what" >/dev/null; t1=$(ms)
     echo $(( (t1 - t0) / 1000 ))
   done | med >"$tmp/m"
-  printf '| nudge `%s` | %.1f ms |\n' "$what" "$(echo "$(cat "$tmp/m") / 1000" | bc -l)"
+  awk -v w="$what" -v m="$(cat "$tmp/m")" 'BEGIN { printf "| nudge `%s` | %.1f ms |\n", w, m / 1000 }'
 done
 t0=$(ms); "$LURK" nudge $pid 'return lurk.detach()' >/dev/null; t1=$(ms)
-printf '| nudge `return lurk.detach()` (python3, 2 threads) | %.1f ms |\n' "$(echo "($t1 - $t0) / 1000000" | bc -l)"
+awk -v d="$((t1 - t0))" 'BEGIN { printf "| nudge `return lurk.detach()` (python3) | %.1f ms |\n", d / 1e6 }'
 kill $pid; wait $pid 2>/dev/null
 
 # idle channel / --watch on a python3 loop
@@ -62,5 +63,5 @@ for mode in none ctl watch; do
     t0=$(ms); "$LURK" run "${args[@]}" -- python3 "$py2" >/dev/null; t1=$(ms)
     echo $(( (t1 - t0) / 1000 ))
   done | med >"$tmp/m"
-  printf '| python3 loop, %s | %.0f ms |\n' "$mode" "$(echo "$(cat "$tmp/m") / 1000" | bc -l)"
+  awk -v w="$mode" -v m="$(cat "$tmp/m")" 'BEGIN { printf "| python3 loop, %s | %.0f ms |\n", w, m / 1000 }'
 done
