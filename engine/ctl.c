@@ -330,10 +330,19 @@ void ctl_start(void)
   if (!SYS_FAILED(hi)) { sys_close(fd); fd = hi; }
   struct sockaddr_un a = { .sun_family = AF_UNIX };
   lurk_memcpy(a.sun_path, ctl_path, lurk_strlen(ctl_path) + 1);
-  sys_call1(SYS_unlink, ctl_path); /* a stale socket of an earlier process with this pid */
+  /* Bound and listening under a temporary name, then renamed: a client
+  ** that sees the socket file can connect at once. */
+  size_t pl = lurk_strlen(a.sun_path);
+  if (pl + 2 > sizeof a.sun_path) { log_printf("lurk: no control channel: path too long\n"); sys_close(fd); return; }
+  a.sun_path[pl] = '~';
+  a.sun_path[pl + 1] = 0;
+  sys_call1(SYS_unlink, a.sun_path);
   long r = sys_call3(SYS_bind, fd, &a, sizeof a);
-  if (!SYS_FAILED(r)) r = sys_call2(SYS_chmod, ctl_path, 0600);
+  if (!SYS_FAILED(r)) r = sys_call2(SYS_chmod, a.sun_path, 0600);
   if (!SYS_FAILED(r)) r = sys_call2(SYS_listen, fd, 4);
+  /* (rename replaces a stale socket of an earlier process with this pid) */
+  if (!SYS_FAILED(r)) r = sys_call2(SYS_rename, a.sun_path, ctl_path);
+  if (SYS_FAILED(r)) sys_call1(SYS_unlink, a.sun_path);
   if (SYS_FAILED(r)) {
     log_printf("lurk: no control channel: cannot listen on %s: error %ld\n", ctl_path, -r);
     sys_close(fd);

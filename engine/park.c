@@ -39,6 +39,13 @@ void park_point(struct lurk_thread *t)
     sys_call4(SYS_futex, &park_req, FUTEX_WAIT_PRIVATE, PARK_STOP, 0);
   if (r == PARK_LEAVE) {
     __atomic_store_n(&t->park_state, PARK_DETACHED, __ATOMIC_SEQ_CST);
+    /* What lurk's handler queued while the thread was parked (a park
+    ** request sent just before it parked, a program's signal before the
+    ** dispositions went back): delivered now. That also lifts the signals
+    ** lurk blocked while they waited, so the thread leaves with the
+    ** program's own mask. No more can be queued: the handlers are the
+    ** program's now. */
+    while (t->sigq_head != t->sigq_tail || t->sig_tmpblocked) sig_deliver(t);
     /* Its own signal stack back to the app's (or none). */
     struct { uint64_t sp; int32_t flags, pad; uint64_t size; } ss = { t->app_ss.sp, 0, 0, t->app_ss.size };
     if (!ss.size) ss.flags = 2 /* SS_DISABLE */;

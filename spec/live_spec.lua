@@ -7,6 +7,8 @@ local tmp = h.tmpdir()
 local prog = tmp .. "/live_prog"
 h.gcc(prog, "-O1", "-pthread", h.root .. "/spec/lua/live_prog.c")
 local uid = h.capture("id -u"):gsub("%s", "")
+-- the interpreter itself (python3 may be a shell script that execs it)
+local py = h.capture("python3 -c 'import sys; print(sys.executable)'"):gsub("%s", "")
 
 -- Start `lurk run --ctl [LURKARGS] -- ARGS` in the background; returns its
 -- pid once the socket exists, and the files its output goes to.
@@ -373,13 +375,13 @@ describe("detach", function()
   end
 
   it("returns python3 to native execution in the middle of a loop", function()
-    local py = tmp .. "/loop.py"
-    local f = assert(io.open(py, "w"))
+    local pyf = tmp .. "/loop.py"
+    local f = assert(io.open(pyf, "w"))
     f:write("import time, os, sys\nt = 0\nfor i in range(30):\n    t += sum(range(20000))\n    time.sleep(0.02)\n",
             "print('sum', t)\nsys.exit(5)\n")
     f:close()
-    local nat = h.capture("python3 " .. py .. "; echo status $?")
-    local t = start("python3 " .. py)
+    local nat = h.capture(h.quote(py) .. " " .. pyf .. "; echo status $?")
+    local t = start(h.quote(py) .. " " .. pyf)
     h.sh("sleep 0.2")
     local st, out = nudge(t.pid, "return lurk.detach()")
     assert.equal(0, st)
