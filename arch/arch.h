@@ -89,6 +89,9 @@ extern size_t arch_xsave_bytes;
 void arch_tls_init(struct arch_tls *t, uint8_t *stack_top);
 void arch_tls_install(struct arch_tls *t);
 LURK_NORETURN void arch_resume(struct arch_tls *t);
+/* Detach: leave for native execution at t's app context (registers,
+** flags, extended state), with gs_base as the gs base. */
+LURK_NORETURN void arch_detach(struct arch_tls *t, uint64_t gs_base);
 /* The app's syscall with the app's registers as arguments; returns rax,
 ** or SIG_NOT_STARTED / SIG_RESTART_IF_SA when a signal came first (sig.h). */
 uint64_t arch_syscall_app(struct arch_mctx *m);

@@ -7,6 +7,7 @@
 #include "../engine/cache.h"
 #include "../engine/ctl.h"
 #include "../engine/log.h"
+#include "../engine/park.h"
 #include "../engine/thr.h"
 #include "../arch/x86_64/syscall.h"
 
@@ -108,10 +109,12 @@ static int lb_ctl_threads(lua_State *L)
 {
   int tids[1024];
   uint64_t rips[1024];
+  int parked[1024];
   int n = 0;
   thr_lock();
   for (struct lurk_thread *t = thr_list; t && n < 1024; t = t->next) {
     tids[n] = t->tid;
+    parked[n] = __atomic_load_n(&t->park_state, __ATOMIC_SEQ_CST) == PARK_PARKED;
     rips[n++] = t->tls.mctx.rip;
   }
   thr_unlock();
@@ -125,7 +128,12 @@ static int lb_ctl_threads(lua_State *L)
     lua_setfield(L, -2, "tid");
     uint64_t upc = 0, pc;
     long nr = tids[k] == self ? -1 : lb_ctl_task_syscall(tids[k], &upc);
-    if (nr == -1) {
+    if (parked[k]) { /* lurk.stop: at rips[k], its app state whole */
+      lua_pushliteral(L, "stopped");
+      lua_setfield(L, -2, "state");
+      lb_ffi_push_u64(L, rips[k]);
+      lua_setfield(L, -2, "pc");
+    } else if (nr == -1) {
       lua_pushliteral(L, "running");
       lua_setfield(L, -2, "state");
       if (tids[k] == self && lb_cc_context(&pc)) {
@@ -170,8 +178,79 @@ static int lb_ctl_stats(lua_State *L)
   return 1;
 }
 
+/* -- lurk.flush ---------------------------------------------------------------- */
+
+/* lurk.flush([lo, hi] | module): blocks built from [lo, hi) (a module's
+** [base, end), or all code) are translated again when next reached. */
+static int lb_ctl_flush(lua_State *L)
+{
+  uint64_t lo = 0, hi = ~0ull;
+  if (lua_istable(L, 1)) {
+    lua_getfield(L, 1, "base");
+    lua_getfield(L, 1, "end");
+    if (!lb_ffi_to_u64(L, -2, &lo) || !lb_ffi_to_u64(L, -1, &hi))
+      return luaL_argerror(L, 1, "table without 'base' and 'end' (a module, or an address range)");
+    lua_pop(L, 2);
+  } else if (!lua_isnoneornil(L, 1)) {
+    lo = lb_ffi_check_u64(L, 1);
+    hi = lb_ffi_check_u64(L, 2);
+  }
+  luaL_argcheck(L, lo < hi, lua_istable(L, 1) ? 1 : 2, "empty range");
+  cache_flush_request(lo, hi);
+  return 0;
+}
+
+/* -- lurk.stop / lurk.cont / lurk.detach ----------------------------------------- */
+
+/* lurk.stop(): park every app thread; true, or nil and how many did not stop. */
+static int lb_ctl_stop(lua_State *L)
+{
+  if (park_detached()) { lua_pushnil(L); lua_pushliteral(L, "detached"); return 2; }
+  int left = park_stop();
+  if (!left) { lua_pushboolean(L, 1); return 1; }
+  lua_pushnil(L);
+  lua_pushfstring(L, "%d thread%s did not stop (signal %d blocked?)", left, left == 1 ? "" : "s", PARK_SIG);
+  return 2;
+}
+
+static int lb_ctl_cont(lua_State *L)
+{
+  park_cont();
+  (void)L;
+  return 0;
+}
+
+static int lb_ctl_stopped(lua_State *L)
+{
+  lua_pushboolean(L, park_stopped() && !park_detached());
+  return 1;
+}
+
+/* lurk.detach(): every thread back to native execution. Only from the
+** control channel (the caller must not be an app thread in the cache). */
+static int lb_ctl_detach(lua_State *L)
+{
+  if (!ctl_is_self()) return luaL_error(L, "lurk.detach: only from the control channel (lurk nudge, lurk repl)");
+  if (park_detached()) { lua_pushboolean(L, 1); return 1; }
+  log_flush();
+  int left = park_detach();
+  if (!left) { lua_pushboolean(L, 1); return 1; }
+  lua_pushnil(L);
+  lua_pushfstring(L, "%d thread%s did not stop: not detached", left, left == 1 ? "" : "s");
+  return 2;
+}
+
 static const luaL_Reg lb_ctl_funcs[] = {
-  { "threads", lb_ctl_threads }, { "stats", lb_ctl_stats }, { NULL, NULL }
+  { "stop", lb_ctl_stop }, { "cont", lb_ctl_cont }, { "stopped", lb_ctl_stopped },
+  { "detach", lb_ctl_detach },
+  { "threads", lb_ctl_threads }, { "stats", lb_ctl_stats }, { "flush", lb_ctl_flush }, { NULL, NULL }
 };
 
-void lb_ctl_open(lua_State *L) { luaL_register(L, NULL, lb_ctl_funcs); }
+/* Into the lurk table on top; lurk.keep: a script's state kept across
+** reloads (lua/lurk/repl.lua gives each loaded script its own). */
+void lb_ctl_open(lua_State *L)
+{
+  luaL_register(L, NULL, lb_ctl_funcs);
+  lua_newtable(L);
+  lua_setfield(L, -2, "keep");
+}

@@ -151,6 +151,21 @@ static void lb_run_script(lua_State *L, const char *s, size_t n)
     lua_rawseti(L, -2, i);
   }
   lua_setglobal(L, "arg");
+  if (kind != 'e' && opt.ctl) {
+    /* Reachable by the channel: loaded as a unit that %reload and --watch
+    ** can load again (lua/lurk/repl.lua; it reads the file once more). */
+    lua_pop(L, 1); /* the chunk */
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "lurk.repl");
+    lb_call(L, 1, 1);
+    lua_getfield(L, -1, "load");
+    lua_remove(L, -2);
+    lua_pushvalue(L, base + 1);
+    for (int i = 1; i <= nargs; i++) lua_pushvalue(L, base + 2 + i);
+    lb_call(L, nargs + 1, 0);
+    lua_settop(L, base);
+    return;
+  }
   for (int i = 1; i <= nargs; i++) lua_pushvalue(L, base + 2 + i);
   lb_call(L, nargs, 1);
   (void)fn;

@@ -40,8 +40,16 @@ struct cache_chunk {
 static struct cache_chunk *chunks;
 static struct lurk_lock cache_lk = LOCK_INIT;
 
+static void flush_drain(void);
+
 void cache_lock(void) { lock_acquire(&cache_lk); }
-void cache_unlock(void) { lock_release(&cache_lk); }
+/* Flushes requested while the lock was held are done by the thread that
+** releases it (cache_flush_request). */
+void cache_unlock(void)
+{
+  lock_release(&cache_lk);
+  flush_drain();
+}
 
 static uint64_t dist(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
 
@@ -498,6 +506,53 @@ void cache_flush_range(uint64_t lo, uint64_t hi)
 }
 
 void cache_flush_page(uint64_t page) { cache_flush_range(page << 12, (page + 1) << 12); }
+
+/* -- Requested flushes (lurk.flush) ------------------------------------------ */
+
+/* Ranges waiting for the cache lock; past FLUSH_MAX they merge into one
+** range covering them all. flush_lk is a leaf. */
+#define FLUSH_MAX 16
+static struct lurk_lock flush_lk = LOCK_INIT;
+static uint64_t flush_lo[FLUSH_MAX], flush_hi[FLUSH_MAX];
+static uint32_t flush_n;
+
+/* The requester queues the range, then tries the lock; a holder looks at
+** the queue after its release. One of the two sees the range: the
+** requester's try failed while the holder held the lock, so the holder's
+** look comes after the range was queued. */
+static void flush_drain(void)
+{
+  while (__atomic_load_n(&flush_n, __ATOMIC_SEQ_CST) && lock_try(&cache_lk)) {
+    uint64_t lo[FLUSH_MAX], hi[FLUSH_MAX];
+    lock_acquire(&flush_lk);
+    uint32_t n = flush_n;
+    for (uint32_t i = 0; i < n; i++) lo[i] = flush_lo[i], hi[i] = flush_hi[i];
+    __atomic_store_n(&flush_n, 0, __ATOMIC_SEQ_CST);
+    lock_release(&flush_lk);
+    for (uint32_t i = 0; i < n; i++) {
+      cache_flush_range(lo[i], hi[i]);
+    }
+    lock_release(&cache_lk);
+  }
+}
+
+void cache_flush_request(uint64_t lo, uint64_t hi)
+{
+  if (hi <= lo || !btab) return; /* nothing translated yet (a script's top level) */
+  lock_acquire(&flush_lk);
+  if (flush_n == FLUSH_MAX) {
+    for (uint32_t i = 1; i < flush_n; i++) {
+      if (flush_lo[i] < flush_lo[0]) flush_lo[0] = flush_lo[i];
+      if (flush_hi[i] > flush_hi[0]) flush_hi[0] = flush_hi[i];
+    }
+    flush_n = 1;
+  }
+  flush_lo[flush_n] = lo;
+  flush_hi[flush_n] = hi;
+  __atomic_store_n(&flush_n, flush_n + 1, __ATOMIC_SEQ_CST);
+  lock_release(&flush_lk);
+  flush_drain();
+}
 
 void cache_print_stats(void)
 {

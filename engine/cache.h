@@ -87,6 +87,11 @@ void cache_ibl_insert(uint64_t pc, uint8_t *cpc);
 /* Flush every block built from app bytes in [lo, hi) (or page number page). */
 void cache_flush_range(uint64_t lo, uint64_t hi);
 void cache_flush_page(uint64_t page);
+/* Flush [lo, hi) from any thread, holding any lock (lurk.flush from Lua):
+** at once if the cache lock is free, else when its holder releases it.
+** Threads inside the flushed blocks finish them and leave through their
+** (now unlinked) exits; the blocks' code is never reused. */
+void cache_flush_request(uint64_t lo, uint64_t hi);
 struct cache_exit *cache_exit_get(uint32_t id);
 
 /* -- For the translator (arch/) ------------------------------------------ */

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "mem.h"
 #include "opt.h"
+#include "park.h"
 #include "sig.h"
 #include "thr.h"
 #include "../arch/x86_64/syscall.h"
@@ -28,6 +29,7 @@ static int ctl_dead;                 /* the client went away (or spoke garbage) 
 static long ctl_pid;                 /* process that owns ctl_path */
 static int ctl_tid;
 static char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static int ctl_watching;             /* a --watch reload is running: no client */
 
 extern long lurk_spawn(void *stack_top, void (*fn)(void *), void *arg);
 
@@ -63,6 +65,13 @@ static int ctl_write_full(int fd, const void *p, size_t n)
 
 void ctl_send(int kind, const char *p, size_t n)
 {
+  if (ctl_watching) { /* a --watch reload: what it says goes to lurk's output */
+    static const char fail[] = "lurk: --watch: the reload failed: ";
+    if (kind == CTL_ERR) log_out(fail, sizeof fail - 1);
+    if (kind == CTL_OUT || kind == CTL_ERR) log_out(p, n);
+    if (kind == CTL_ERR) log_out("\n", 1);
+    return;
+  }
   int fd = ctl_cfd;
   if (fd < 0 || ctl_dead) return;
   if (n > CTL_MAX - 1) n = CTL_MAX - 1;
@@ -97,6 +106,7 @@ static int ctl_header(int fd, uint32_t *len)
 
 int ctl_interrupted(void)
 {
+  if (ctl_watching) return 0;
   int fd = ctl_cfd;
   if (fd < 0 || ctl_dead) return 1;
   if (ctl_intr) return 1;
@@ -111,6 +121,103 @@ int ctl_interrupted(void)
   if (buf[0] == CTL_INTR) ctl_intr = 1;
   else ctl_bad("type during a request", buf[0]);
   return ctl_intr;
+}
+
+/* -- --watch ---------------------------------------------------------------- */
+/* The script files of the command line are looked at every WATCH_MS by the
+** channel's thread (stat, no inotify: an editor that replaces the file by a
+** rename is seen the same way). A change seen twice in a row (the file is
+** not being written any more) reloads that script as %reload FILE does. */
+
+#define WATCH_MAX 16
+#define WATCH_MS 250
+struct ctl_watch { char path[256]; int64_t seen[4], loaded[4]; };
+static struct ctl_watch ctl_w[WATCH_MAX];
+static int ctl_nw;
+
+static void ctl_watch_stat(const char *path, int64_t v[4])
+{
+  struct stat st;
+  if (SYS_FAILED(sys_call4(SYS_newfstatat, AT_FDCWD, path, &st, 0))) {
+    v[0] = v[1] = v[2] = v[3] = -1;
+    return;
+  }
+  v[0] = st.st_mtim.tv_sec;
+  v[1] = st.st_mtim.tv_nsec;
+  v[2] = (int64_t)st.st_ino;
+  v[3] = st.st_size;
+}
+
+static int ctl_same(const int64_t a[4], const int64_t b[4])
+{
+  return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
+}
+
+/* The file scripts of opt.scripts ("f" entries: kind, path, fields...). */
+static void ctl_watch_init(void)
+{
+  const char *s = opt.scripts;
+  while (s && *s && ctl_nw < WATCH_MAX) {
+    const char *end = s;
+    while (*end && *end != OPT_SCRIPT_SEP) end++;
+    if (*s == 'f') {
+      const char *p = s + 1, *f = p;
+      while (f < end && *f != OPT_FIELD_SEP) f++;
+      size_t n = (size_t)(f - p);
+      if (n < sizeof ctl_w[0].path) {
+        struct ctl_watch *w = &ctl_w[ctl_nw++];
+        lurk_memcpy(w->path + 1, p, n);
+        w->path[0] = '@';
+        w->path[n + 1] = 0;
+        ctl_watch_stat(w->path + 1, w->loaded);
+        lurk_memcpy(w->seen, w->loaded, sizeof w->seen);
+      }
+    }
+    s = *end ? end + 1 : end;
+  }
+}
+
+static void ctl_watch_check(void)
+{
+  for (int i = 0; i < ctl_nw; i++) {
+    struct ctl_watch *w = &ctl_w[i];
+    int64_t now[4];
+    ctl_watch_stat(w->path + 1, now);
+    int stable = ctl_same(now, w->seen);
+    lurk_memcpy(w->seen, now, sizeof now);
+    if (!stable || now[0] < 0 || ctl_same(now, w->loaded)) continue;
+    lurk_memcpy(w->loaded, now, sizeof now);
+    if (!ctl_hooks.request) continue;
+    log_printf("lurk: --watch: %s changed, reloading\n", w->path + 1);
+    ctl_watching = 1;
+    ctl_hooks.request(CTL_LOAD, w->path, lurk_strlen(w->path));
+    ctl_watching = 0;
+  }
+}
+
+static int64_t ctl_ms(void)
+{
+  struct { int64_t s, ns; } ts;
+  sys_call2(SYS_clock_gettime, 1 /* CLOCK_MONOTONIC */, &ts);
+  return ts.s * 1000 + ts.ns / 1000000;
+}
+
+/* Wait until fd is readable, looking at the watched files every WATCH_MS
+** meanwhile (also when requests keep coming). */
+static void ctl_wait(int fd)
+{
+  static int64_t last;
+  if (!ctl_nw) return;
+  for (;;) {
+    int64_t now = ctl_ms();
+    if (now - last >= WATCH_MS) {
+      last = now;
+      ctl_watch_check();
+    }
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    long r = sys_call3(SYS_poll, &p, 1, WATCH_MS);
+    if (r != 0) return; /* readable, closed, or interrupted: the caller reads */
+  }
 }
 
 /* -- The server ------------------------------------------------------------- */
@@ -133,6 +240,7 @@ static void ctl_serve(int fd)
   }
   for (;;) {
     uint32_t len;
+    if (!ctl_dead) ctl_wait(fd);
     if (ctl_dead || ctl_header(fd, &len)) break;
     char *buf = mem_alloc(len + 1);
     if (ctl_read_full(fd, buf, len)) { mem_free(buf, len + 1); break; }
@@ -142,6 +250,7 @@ static void ctl_serve(int fd)
       ctl_intr = 0;
       if (ctl_hooks.request) ctl_hooks.request(kind, buf + 1, len - 1);
       else ctl_send(CTL_ERR, "no Lua state in this process", 28);
+      if (park_detached()) ctl_dead = 1; /* detached: the channel closes */
       break;
     case CTL_INTR:
       break; /* came after its request was done */
@@ -165,7 +274,9 @@ static void ctl_main(void *arg)
   uint64_t mask = ~((1ull << 3) | (1ull << 4) | (1ull << 6) | (1ull << 7) | (1ull << 10));
   sys_call4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, &mask, 0, 8);
   sys_call2(SYS_prctl, 15 /* PR_SET_NAME */, "lurk-ctl");
+  if (opt.watch) ctl_watch_init();
   for (;;) {
+    ctl_wait(ctl_lfd);
     long fd = sys_call4(SYS_accept4, ctl_lfd, 0, 0, SOCK_CLOEXEC);
     if (SYS_FAILED(fd)) {
       if (fd == -4 || fd == -103 /* ECONNABORTED */) continue;
@@ -176,6 +287,13 @@ static void ctl_main(void *arg)
     long hi = sys_fcntl(fd, F_DUPFD_CLOEXEC, CTL_FD_BASE);
     if (!SYS_FAILED(hi)) { sys_close(fd); fd = hi; }
     ctl_serve((int)fd);
+    if (park_detached()) {
+      /* The engine is inert from now on: no channel, no thread of lurk's. */
+      ctl_stop();
+      sys_close(ctl_lfd);
+      log_flush();
+      sys_call1(SYS_exit, 0);
+    }
   }
 }
 
@@ -212,10 +330,19 @@ void ctl_start(void)
   if (!SYS_FAILED(hi)) { sys_close(fd); fd = hi; }
   struct sockaddr_un a = { .sun_family = AF_UNIX };
   lurk_memcpy(a.sun_path, ctl_path, lurk_strlen(ctl_path) + 1);
-  sys_call1(SYS_unlink, ctl_path); /* a stale socket of an earlier process with this pid */
+  /* Bound and listening under a temporary name, then renamed: a client
+  ** that sees the socket file can connect at once. */
+  size_t pl = lurk_strlen(a.sun_path);
+  if (pl + 2 > sizeof a.sun_path) { log_printf("lurk: no control channel: path too long\n"); sys_close(fd); return; }
+  a.sun_path[pl] = '~';
+  a.sun_path[pl + 1] = 0;
+  sys_call1(SYS_unlink, a.sun_path);
   long r = sys_call3(SYS_bind, fd, &a, sizeof a);
-  if (!SYS_FAILED(r)) r = sys_call2(SYS_chmod, ctl_path, 0600);
+  if (!SYS_FAILED(r)) r = sys_call2(SYS_chmod, a.sun_path, 0600);
   if (!SYS_FAILED(r)) r = sys_call2(SYS_listen, fd, 4);
+  /* (rename replaces a stale socket of an earlier process with this pid) */
+  if (!SYS_FAILED(r)) r = sys_call2(SYS_rename, a.sun_path, ctl_path);
+  if (SYS_FAILED(r)) sys_call1(SYS_unlink, a.sun_path);
   if (SYS_FAILED(r)) {
     log_printf("lurk: no control channel: cannot listen on %s: error %ld\n", ctl_path, -r);
     sys_close(fd);

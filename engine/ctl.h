@@ -12,7 +12,8 @@
 ** bytes: a type byte and the payload. Client to target: */
 #define CTL_EVAL 'E'      /* a REPL line: expression or statements; may be incomplete */
 #define CTL_NUDGE 'N'     /* a whole chunk (lurk nudge) */
-#define CTL_LOAD 'L'      /* run a script file (%load FILE) */
+#define CTL_LOAD 'L'      /* run a script file (%load FILE); "" reloads every script
+                          ** loaded so far (%reload), "@FILE" reloads FILE */
 #define CTL_COMPLETE 'C'  /* completions of the word in the payload */
 #define CTL_INTR 'I'      /* interrupt the request in progress (ctrl-C) */
 /* Target to client: zero or more CTL_OUT, then one of the other three. */

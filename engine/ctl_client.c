@@ -202,8 +202,12 @@ static const char cc_help[] =
   "  EXPR            evaluate and print its values (tables, insns, addresses with symbols)\n"
   "  STATEMENTS      run them; an incomplete chunk continues on the next line\n"
   "  %load FILE      run a script file in the target (as lurk run would)\n"
+  "  %reload [FILE]  load again the scripts loaded so far (or FILE): their handlers\n"
+  "                  are removed, lurk.keep kept, the code cache flushed\n"
   "  .help           this help\n"
-  "  .detach, ctrl-D leave the prompt; the program runs on to its end and lurk\n"
+  "  .detach         every thread back to native execution (lurk.detach()), then\n"
+  "                  as ctrl-D\n"
+  "  ctrl-D, .exit   leave the prompt; the program runs on to its end and lurk\n"
   "                  exits with its status (the instrumentation stays)\n"
   "  ctrl-C          interrupt the evaluation in progress (the program is not signalled)\n"
   "  TAB             complete names of lurk's API and of live values' fields\n"
@@ -255,11 +259,26 @@ int ctl_client_repl(long pid, const char *what)
       char *t = cc_trim(line);
       if (!*t) { free(line); continue; }
       if (!strcmp(t, ".help")) { add_history(t); fputs(cc_help, stdout); free(line); continue; }
-      if (!strcmp(t, ".detach") || !strcmp(t, ".exit") || !strcmp(t, ".quit")) { free(line); break; }
-      if (!strncmp(t, "%load", 5) && (t[5] == ' ' || !t[5])) {
+      if (!strcmp(t, ".detach")) {
+        static const char code[] = "return lurk.detach()";
+        if (cc_request(cc_fd, CTL_NUDGE, code, sizeof code - 1, NULL) < 0) lost = 1;
+        free(line);
+        break;
+      }
+      if (!strcmp(t, ".exit") || !strcmp(t, ".quit")) { free(line); break; }
+      int reload = !strncmp(t, "%reload", 7) && (t[7] == ' ' || !t[7]);
+      if (reload || (!strncmp(t, "%load", 5) && (t[5] == ' ' || !t[5]))) {
         add_history(t);
-        char *f = cc_trim(t + 5), *abs = *f ? realpath(f, NULL) : NULL;
-        if (!abs) fprintf(stderr, "%%load: %s: %s\n", *f ? f : "(no file)", *f ? strerror(errno) : "usage: %load FILE");
+        char *f = cc_trim(t + (reload ? 7 : 5)), *abs = *f ? realpath(f, NULL) : NULL;
+        if (reload && !*f) abs = strdup(""); /* every script loaded so far */
+        else if (reload && abs) { /* "@PATH": reload PATH (it must be loaded already) */
+          char *a = malloc(strlen(abs) + 2);
+          sprintf(a, "@%s", abs);
+          free(abs);
+          abs = a;
+        }
+        if (!abs) fprintf(stderr, "%s: %s: %s\n", reload ? "%reload" : "%load", *f ? f : "(no file)",
+                          *f ? strerror(errno) : "usage: %load FILE");
         else if (cc_request(cc_fd, CTL_LOAD, abs, strlen(abs), NULL) < 0) lost = 1;
         free(abs);
         free(line);

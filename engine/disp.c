@@ -7,6 +7,7 @@
 #include "disp.h"
 #include "cache.h"
 #include "log.h"
+#include "park.h"
 #include "lock.h"
 #include "scall.h"
 #include "sig.h"
@@ -67,9 +68,10 @@ static void disp_finish(struct lurk_thread *t, struct cache_exit *e, int ibl)
   struct cache_block *b = disp_block(t, e, ibl);
   if (b) t->tls.jmp_target = (uint64_t)b->cpc;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
-  for (int rounds = 0; PENDING(t) || !b; rounds++) {
+  for (int rounds = 0; PENDING(t) || !b || park_stopped(); rounds++) {
     LURK_ASSERT(rounds < 1000, "signal delivery does not settle");
     sig_deliver(t);
+    park_point(t); /* lurk.stop, detach: the app state is whole here */
     b = disp_block(t, NULL, 0);
     if (b) t->tls.jmp_target = (uint64_t)b->cpc;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -93,7 +95,12 @@ void disp_dispatch(struct arch_tls *tls)
     e = cache_exit_get(id);
     tls->mctx.rip = e->target;
     if (e->kind == CACHE_EXIT_SYSCALL) {
-      scall_handle(t);
+      /* A stop in force: park first, then run the syscall instruction again. */
+      if (park_syscall_begin(t)) tls->mctx.rip -= 2;
+      else {
+        scall_handle(t);
+        park_syscall_end(t);
+      }
       e = NULL;
     } else if (e->kind == CACHE_EXIT_EMUL) {
       arch_emulate(t);

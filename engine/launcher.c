@@ -50,6 +50,8 @@ static const char usage_text[] =
   "  --stats          print engine statistics when the program exits\n"
   "  --ctl            serve the control channel (/tmp/lurk-UID/PID), for\n"
   "                   lurk nudge: one more thread in the program, asleep\n"
+  "  --watch          reload a script file when it changes (implies --ctl;\n"
+  "                   its handlers replaced, lurk.keep kept; docs/lua-api.md)\n"
   "  --no-follow      do not follow the program into the programs it execs\n"
   "  --no-inline      call every clean-call handler, even those simple enough\n"
   "                   to be inlined or compiled (docs/lua-api.md, Compiled handlers)\n"
@@ -434,6 +436,7 @@ static int run_option(char **argv, int *i, int end)
   else if (TAKES("--log")) { val = VALUE(); opt.log_level = parse_level(val); }
   else if (TAKES("--stats") && !eq) opt.stats = 1;
   else if (TAKES("--ctl") && !eq) opt.ctl = 1;
+  else if (TAKES("--watch") && !eq) opt.ctl = opt.watch = 1;
   else if (TAKES("-e")) { val = VALUE(); add_eval(val); }
   else if (TAKES("-t")) { val = VALUE(); add_tool(val); }
   else if (TAKES("--no-follow") && !eq) opt.follow = 0;

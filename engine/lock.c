@@ -25,6 +25,8 @@ void lock_acquire(struct lurk_lock *l)
   }
 }
 
+int lock_try(struct lurk_lock *l) { return cas(&l->v, 0, 1) == 0; }
+
 void lock_release(struct lurk_lock *l)
 {
   if (__atomic_exchange_n(&l->v, 0, __ATOMIC_RELEASE) == 2)

@@ -12,6 +12,8 @@ struct lurk_lock { int v; }; /* 0 free, 1 held, 2 held with waiters */
 
 void lock_acquire(struct lurk_lock *l);
 void lock_release(struct lurk_lock *l);
+/* Take the lock if it is free, without waiting: 1 taken, 0 held by another. */
+int lock_try(struct lurk_lock *l);
 /* After fork, in the child: the lock is free (its holder, if any, was the
 ** forking thread, which released it, or a thread that no longer exists). */
 static inline void lock_reset(struct lurk_lock *l) { l->v = 0; }

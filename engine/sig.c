@@ -5,6 +5,7 @@
 #include "lock.h"
 #include "log.h"
 #include "mem.h"
+#include "park.h"
 #include "prof.h"
 #include "scall.h"
 #include "../bindings/lb.h"
@@ -139,7 +140,7 @@ int sig_restart_wanted(struct lurk_thread *t)
   if (t->sigq_head == t->sigq_tail) return 0;
   const void *info = t->sigq[t->sigq_head % THR_SIGQ].info;
   int sig = *(const int32_t *)info;
-  if (prof_is_sample(t, info)) return 1; /* invisible: the call goes on */
+  if (prof_is_sample(t, info) || park_is_sig(info)) return 1; /* invisible: the call goes on */
   /* No app handler runs for an ignored signal: natively it interrupts nothing. */
   return app_sa[sig].handler <= 1 || (app_sa[sig].flags & SIG_SA_RESTART) != 0;
 }
@@ -215,6 +216,7 @@ void sig_deliver(struct lurk_thread *t)
     t->sigq_head = head + 1;
     int sig = *(int32_t *)(void *)e.info;
     if (prof_is_sample(t, e.info)) { prof_take(t); continue; }
+    if (park_is_sig(e.info)) continue; /* a park request: the dispatcher parks next */
     struct sig_action act = app_sa[sig];
     if (lb_event_wanted(LB_EV_signal) &&
         lb_event_signal(sig, e.info, t->tid, t->tls.mctx.rip, act.handler > 1 ? 2 : (int)act.handler, e.sync))
@@ -270,6 +272,18 @@ void sig_reserve(int sig, int on)
   lock_acquire(&sa_lock);
   sa_reserved[sig] = (uint8_t)on;
   if (sa_ready) sig_install(sig); /* else sig_init installs it after reading the app's */
+  lock_release(&sa_lock);
+}
+
+void sig_detach(void)
+{
+  lock_acquire(&sa_lock);
+  for (int s = 1; s <= NSIG_; s++) {
+    if (s == 9 || s == 19) continue;
+    struct sig_action k = app_sa[s];
+    if (s == PARK_SIG && k.handler == 0) k.handler = 1; /* SIG_IGN */
+    sys_call4(SYS_rt_sigaction, s, &k, 0, 8);
+  }
   lock_release(&sa_lock);
 }
 

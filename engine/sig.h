@@ -52,6 +52,10 @@ void sig_restore(const struct sig_action *save);
 void sig_clear_handlers(void);
 /* Keep (on) lurk's handler on sig whatever the app's disposition (sampling). */
 void sig_reserve(int sig, int on);
+/* Detach: put the app's dispositions into the kernel (lurk's handler no
+** longer runs). PARK_SIG, if the app leaves it at SIG_DFL, is ignored (a
+** park request still in flight must not end the program). */
+void sig_detach(void);
 /* The dispositions lock, held across fork. */
 void sig_lock(void);
 void sig_unlock(void);

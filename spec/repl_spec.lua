@@ -114,4 +114,45 @@ describe_tmux("lurk repl", function()
     local hist = h.slurp(tmp .. "/hist")
     assert.truthy(hist and hist:find("lurk.pid()", 1, true))
   end)
+
+  it("%reload reloads the script given to lurk repl; .detach returns the program to native execution", function()
+    tmux("kill-server")
+    os.remove(tmp .. "/exit")
+    os.remove(tmp .. "/stop")
+    local script = tmp .. "/v.lua"
+    local function write(body)
+      local f = assert(io.open(script, "w"))
+      f:write(body)
+      f:close()
+    end
+    write("local K = lurk.keep; K.n = (K.n or 0) + 1; V = 'one ' .. K.n\n")
+    tmux(("new-session -d -x 160 -y 60 %s"):format(h.quote(
+      ("LURK_HISTORY=%s/hist2 %s repl %s -- %s %s %s/stop; echo EXIT=$? >%s/exit; sleep 600")
+        :format(tmp, h.quote(h.lurk), script, h.quote(py), work, tmp, tmp))))
+    local p = await("lurk> ")
+    local pid = tonumber(p:match("lurk repl: pid (%d+)"))
+    keys("V", "Enter")
+    await('lurk> V\n"one 1"\nlurk> ')
+    write("local K = lurk.keep; K.n = (K.n or 0) + 1; V = 'two ' .. K.n\n")
+    keys("%reload", "Enter")
+    await("lurk> %%reload\n[^\n]*v%.lua[^\n]*\nlurk> ")
+    keys("V", "Enter")
+    await('lurk> V\n"two 2"\nlurk> ')
+    -- .detach: the channel closes (no more socket), the prompt ends, the program goes on
+    keys(".detach", "Enter")
+    for _ = 1, 400 do
+      if h.sh(("test -S /tmp/lurk-%s/%d"):format(h.capture("id -u"):gsub("%s", ""), pid)) ~= 0 then break end
+      h.sh("sleep 0.05")
+    end
+    assert.equal(0, h.sh("kill -0 " .. pid))
+    assert.equal(1, h.sh(("test -S /tmp/lurk-%s/%d"):format(h.capture("id -u"):gsub("%s", ""), pid)))
+    h.sh("touch " .. tmp .. "/stop")
+    for _ = 1, 600 do
+      if h.slurp(tmp .. "/exit") then break end
+      h.sh("sleep 0.05")
+    end
+    local st = assert(h.slurp(tmp .. "/exit"), "lurk repl did not end"):match("EXIT=(%d+)")
+    assert.equal("3", st)
+    assert.truthy(pane():match("\nsum %d+\n"))
+  end)
 end)

@@ -298,6 +298,47 @@ lurk_thread_exit:
         syscall
         ud2
 
+/* -- Detach ----------------------------------------------------------------------
+** void lurk_detach_jump(frame, xsave, gs_base, wrgs): restore the extended
+** state from xsave, set the gs base, then pop the app's registers from frame
+** (tls.c: arch_detach) and return to the app's pc: the thread runs natively.
+*/
+        .globl lurk_detach_jump
+        .hidden lurk_detach_jump
+lurk_detach_jump:
+        mov %rdi, %r12
+        mov %rdx, %r13
+        mov %ecx, %r14d
+        mov $-1, %eax
+        mov $-1, %edx
+        xrstor64 (%rsi)
+        test %r14d, %r14d
+        jz 1f
+        wrgsbase %r13
+        jmp 2f
+1:      mov $158, %eax          /* SYS_arch_prctl */
+        mov $0x1001, %edi       /* ARCH_SET_GS */
+        mov %r13, %rsi
+        syscall
+2:      mov %r12, %rsp
+        pop %r15
+        pop %r14
+        pop %r13
+        pop %r12
+        pop %r11
+        pop %r10
+        pop %r9
+        pop %r8
+        pop %rbp
+        pop %rdi
+        pop %rsi
+        pop %rdx
+        pop %rcx
+        pop %rbx
+        pop %rax
+        popfq
+        ret $128
+
 /* -- Signals ------------------------------------------------------------------ */
         .globl lurk_sig_restorer
         .hidden lurk_sig_restorer

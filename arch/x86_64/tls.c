@@ -94,6 +94,26 @@ void arch_resume(struct arch_tls *t)
   __builtin_unreachable();
 }
 
+extern LURK_NORETURN void lurk_detach_jump(uint64_t *frame, void *xsave, uint64_t gs_base, int wrgs);
+
+void arch_detach(struct arch_tls *t, uint64_t gs_base)
+{
+  /* The frame lurk_detach_jump pops: r15..r8, rbp, rdi, rsi, rdx, rcx, rbx,
+  ** rax, rflags, rip, put below the app's red zone (where a signal frame
+  ** would go); `ret 128` then leaves rsp as the app had it. */
+  static const int order[15] = { MCTX_R15, MCTX_R14, MCTX_R13, MCTX_R12, MCTX_R11, MCTX_R10,
+                                 MCTX_R9, MCTX_R8, MCTX_RBP, MCTX_RDI, MCTX_RSI, MCTX_RDX,
+                                 MCTX_RCX, MCTX_RBX, MCTX_RAX };
+  struct arch_mctx *m = &t->mctx;
+  uint64_t f[17];
+  for (int i = 0; i < 15; i++) f[i] = m->gpr[order[i]];
+  f[15] = m->rflags;
+  f[16] = m->rip;
+  uint64_t frame = m->gpr[MCTX_RSP] - 128 - sizeof f;
+  if (arch_copy_out(frame, f, sizeof f)) log_fatal("detach: the app's stack at 0x%lx is not writable", (unsigned long)frame);
+  lurk_detach_jump((uint64_t *)frame, t->xsave, gs_base, (getauxval(AT_HWCAP2) & 2) != 0);
+}
+
 uint64_t arch_syscall_app(struct arch_mctx *m)
 {
   return (uint64_t)lurk_sys_app6((long)m->gpr[MCTX_RAX], (long)m->gpr[MCTX_RDI],

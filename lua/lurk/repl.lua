@@ -214,25 +214,113 @@ local function run(f, send, interrupted, ...)
   return r
 end
 
---- load(path): run a script file as `lurk run` does (its top level, then
--- start() if it returns a table with one); returns what the top level returned.
+-- -- Scripts loaded live: %load, %reload, --watch ---------------------------------
+-- A unit is a script file loaded through the channel: the handlers its top
+-- level and start() registered (lurk.on), its module table and its kept
+-- state (lurk.keep while its code runs). Reloading it calls the old
+-- module's stop(), removes those handlers, flushes the code cache (blocks
+-- carry the old version's clean calls) and runs the file again.
+
+local units, order = {}, {}
+local cur -- the unit whose top level or start() is running
+local lurk_on
+
+local function hook_on()
+  if lurk_on then return end
+  local lurk = _G.lurk
+  local real = { on = lurk.on }
+  lurk_on = real.on
+  lurk.on = function(ev, fn, ...)
+    local r = real.on(ev, fn, ...) -- bad arguments raise as 'on'
+    if cur then cur.handlers[#cur.handlers + 1] = { ev, fn } end
+    return r
+  end
+end
+
+local function unload(u)
+  if type(u.mod) == "table" and type(u.mod.stop) == "function" then pcall(u.mod.stop) end
+  for i = #u.handlers, 1, -1 do
+    local h = u.handlers[i]
+    _G.lurk.off(h[1], h[2])
+  end
+  u.handlers = {}
+  _G.lurk.flush()
+end
+
+local base_keep
+
+--- load(path, ...): run a script file as `lurk run` does (its top level, then
+-- start() if it returns a table with one); returns what the top level
+-- returned. Loading a path again reloads it: see reload.
 function M.load(path, ...)
   local f, err = loadfile(path)
-  if not f then error(err, 0) end
+  if not f then error(err, 0) end -- the old version, if any, stays
+  hook_on()
+  local lurk = _G.lurk
+  local u = units[path]
+  if u then unload(u) else order[#order + 1] = path end
+  local args = { n = select("#", ...), ... }
+  u = { path = path, keep = u and u.keep or {}, handlers = {}, args = args,
+        version = (u and u.version or 0) + 1 }
+  units[path] = u
+  base_keep = base_keep or lurk.keep
+  local prev = cur
+  cur, lurk.keep = u, u.keep
   local r = f(...)
   if type(r) == "table" and type(r.start) == "function" then r.start(...) end
+  cur, lurk.keep = prev, base_keep
+  u.mod = r
   return r
+end
+
+--- reload([path]): load again the script at path (with the arguments of its
+-- first load), or every script loaded so far, in load order. Returns the
+-- paths reloaded; an error if none.
+function M.reload(path)
+  local list = path and { path } or order
+  if path and not units[path] then error("not loaded: " .. path, 0) end
+  if #list == 0 then error("nothing to reload: no script was loaded (%load FILE)", 0) end
+  local done = {}
+  for _, p in ipairs(list) do
+    local a = units[p].args
+    M.load(p, unpack(a, 1, a.n))
+    done[#done + 1] = p
+  end
+  return done
+end
+
+--- kept([path]): the lurk.keep table of the script loaded from path (default:
+-- the last one loaded), to look at a script's state from the prompt.
+function M.kept(path)
+  local u = units[path or order[#order]]
+  return u and u.keep
+end
+
+--- units(): { path = version } of the scripts loaded so far.
+function M.units()
+  local t = {}
+  for p, u in pairs(units) do t[p] = u.version end
+  return t
 end
 
 --- serve(kind, payload, send, interrupted): one request (engine/ctl.h).
 function M.serve(kind, payload, send, interrupted)
+  if cur then -- an error in a script's top level left it set
+    cur = nil
+    _G.lurk.keep = base_keep
+  end
   if kind == "C" then
     send("R", concat(M.complete(payload), "\n"))
     return
   end
   local f, err
   if kind == "L" then
-    f = function() return M.load(payload) end
+    -- "" is %reload (every script loaded so far), "@PATH" %reload PATH
+    f = function()
+      if payload == "" then return M.reload() end
+      if payload:sub(1, 1) == "@" then return M.reload(payload:sub(2)) end
+      return M.load(payload)
+    end
   else
     f, err = compile(payload, kind == "E" and "=(repl)" or "=(nudge)", kind == "E")
     if not f then send(err == "more" and "M" or "X", err == "more" and "" or err) return end

@@ -13,8 +13,9 @@ else:
         s.sendall(struct.pack("<I", len(body)) + body)
     except BrokenPipeError:
         pass  # refused at once: the reply is still there to read
-s.settimeout(0.5)
+s.settimeout(0.5 if mode == "raw" else 10)  # a reply to a message comes, even on a busy machine
 buf = b""
+got = False
 try:
     while True:
         d = s.recv(65536)
@@ -25,7 +26,8 @@ try:
             if len(buf) < 4 + n: break
             print(chr(buf[4]), buf[5:4 + n].decode(errors="replace").replace("\n", "\\n"))
             buf = buf[4 + n:]
-        if mode != "raw": break
+            got = True
+        if mode != "raw" and got: break  # a whole reply (it may come in pieces)
 except socket.timeout:
     pass
 except ConnectionResetError:
