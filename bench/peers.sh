@@ -250,6 +250,58 @@ peers_tools() {
     say ""
 }
 
+# --compiled: lurk's null tool beside the tools whose handlers are compiled
+# (inscount, opcodes, memtrace's summary), interleaved with native; ratios
+# to native, and each tool's time over the null tool's (issue #12).
+COMPILED_TOOLS=(null inscount opcodes memtrace=top=0)
+peers_compiled() {
+    local name t i st
+    local -A G=() GN=()
+    say "Compiled handlers: native and lurk's ${COMPILED_TOOLS[*]} interleaved, $RUNS run(s) a side, median wall time"
+    say "(xN: time / native; /null: time / the null tool's time)"
+    say "$(printf '%-9s %9s %8s %8s %7s %8s %7s %9s %7s  %s' workload native null inscount /null opcodes /null memtrace /null status)"
+    printf 'workload\tnative_median\tnull_ratio\tinscount_ratio\topcodes_ratio\tmemtrace_ratio\tstatus\n' >"$B/compiled.tsv"
+    for name in "${SELECTED[@]}"; do
+        [ "$name" = startup ] && continue
+        native_ref "$name"
+        local nat=() bad=()
+        local -A T=() S=()
+        for ((i = 1; i <= RUNS; i++)); do
+            run_once native "$name" "$B/logs/$name.native.out" "$B/logs/$name.native.err"
+            nat+=("$T_US")
+            for t in "${COMPILED_TOOLS[@]}"; do
+                run_once "lt:$t" "$name" "$B/logs/$name.lt-${t%%=*}.out" "$B/logs/$name.lt-${t%%=*}.err"
+                T[$t]+=" $T_US"
+                st=$(side_status "$RC" "$HASH" "$REF"); [ "$st" = ok ] || S[$t]=$st
+            done
+        done
+        local nmed; nmed=$(median "${nat[@]}")
+        local -A R=()
+        for t in "${COMPILED_TOOLS[@]}"; do
+            # shellcheck disable=SC2086
+            R[$t]=$(ratio "$(median ${T[$t]})" "$nmed")
+            [ -z "${S[$t]:-}" ] || bad+=("${t%%=*} ${S[$t]}")
+        done
+        local n=${R[null]} st=ok
+        [ ${#bad[@]} = 0 ] || st="${bad[*]}  <-- excluded from geomeans"
+        say "$(printf '%-9s %8.3fs %7.2fx %7.2fx %7.3f %7.2fx %7.3f %8.2fx %7.3f  %s' "$name" \
+            "$(awk -v n="$nmed" 'BEGIN { print n / 1000000 }')" "$n" \
+            "${R[inscount]}" "$(ratio "${R[inscount]}" "$n")" "${R[opcodes]}" "$(ratio "${R[opcodes]}" "$n")" \
+            "${R[memtrace=top=0]}" "$(ratio "${R[memtrace=top=0]}" "$n")" "$st")"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$nmed" "$n" "${R[inscount]}" "${R[opcodes]}" \
+            "${R[memtrace=top=0]}" "$st" >>"$B/compiled.tsv"
+        if [ ${#bad[@]} = 0 ]; then
+            for t in "${COMPILED_TOOLS[@]}"; do G[$t]+=" ${R[$t]}"; GN[$t]+=" $(ratio "${R[$t]}" "$n")"; done
+        else PEERS_BAD=$((PEERS_BAD + 1)); fi
+        unset T S R
+    done
+    # shellcheck disable=SC2086
+    say "$(printf '%-9s %9s %7sx %7sx %7s %7sx %7s %8sx %7s' geomean '' "$(geomean ${G[null]})" \
+        "$(geomean ${G[inscount]})" "$(geomean ${GN[inscount]})" "$(geomean ${G[opcodes]})" "$(geomean ${GN[opcodes]})" \
+        "$(geomean ${G[memtrace=top=0]})" "$(geomean ${GN[memtrace=top=0]})")"
+    say ""
+}
+
 peers_main() {
     say "lurk benchmark, side by side  $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
     say "lurk:      ${LURK_CMD[*]}"
@@ -261,6 +313,7 @@ peers_main() {
     PEERS_BAD=0
     [ $PEERS = 1 ] && peers_null
     [ $TOOLS = 1 ] && peers_tools
+    [ $COMPILED = 1 ] && peers_compiled
     say "TSV: $([ $PEERS = 1 ] && echo "$B/peers.tsv ")$([ $TOOLS = 1 ] && echo "$B/tools.tsv")"
     say "logs: $B/logs/"
     [ "$PEERS_BAD" = 0 ] || return 1

@@ -35,6 +35,8 @@ usage: bench/run.sh [options]
   --tools          lurk's inscount, bbcount, countcalls beside DynamoRIO's
                    samples of the same name: times and the counts compared
   --tool-runs N    runs per side per tool with --tools (default 1)
+  --compiled       lurk's null tool beside inscount, opcodes and memtrace's
+                   summary (compiled handlers), interleaved with native
   --dynamorio DIR  DynamoRIO's install (default ../shared/anchors/dynamorio
                    from the source tree, or $LURK_DYNAMORIO)
   --list           list workloads and exit
@@ -59,6 +61,7 @@ LIST=0
 PEERS=0
 VALGRIND=0
 TOOLS=0
+COMPILED=0
 TOOL_RUNS=1
 DR=${LURK_DYNAMORIO:-}
 
@@ -84,6 +87,7 @@ while [ $# -gt 0 ]; do
     --peers) PEERS=1; shift ;;
     --valgrind) VALGRIND=1; shift ;;
     --tools) TOOLS=1; shift ;;
+    --compiled) COMPILED=1; shift ;;
     --tool-runs) TOOL_RUNS=${2:?--tool-runs needs a number}; shift 2 ;;
     --tool-runs=*) TOOL_RUNS=${1#*=}; shift ;;
     --dynamorio) DR=${2:?--dynamorio needs a directory}; shift 2 ;;
@@ -295,7 +299,7 @@ TXT=$B/results.txt
 : >"$TXT"
 say() { printf '%s\n' "$*" | tee -a "$TXT"; }
 
-if [ $PEERS = 1 ] || [ $TOOLS = 1 ]; then
+if [ $PEERS = 1 ] || [ $TOOLS = 1 ] || [ $COMPILED = 1 ]; then
     . "$ROOT/bench/peers.sh"
     peers_main
     exit $?

@@ -38,6 +38,8 @@ void lb_ffi_push_u64(lua_State *L, uint64_t v)
   else lb_ffi_push64(L, v, 0);
 }
 
+void lb_ffi_push_u64cdata(lua_State *L, uint64_t v) { lb_ffi_push64(L, v, 0); }
+
 void lb_ffi_push_i64(lua_State *L, int64_t v)
 {
   if (v <= (int64_t)1 << 53 && v >= -((int64_t)1 << 53)) lua_pushnumber(L, (lua_Number)v);

@@ -237,6 +237,36 @@ static int lb_u16(lua_State *L) { return lb_load(L, 2); }
 static int lb_u32(lua_State *L) { return lb_load(L, 4); }
 static int lb_u64(lua_State *L) { return lb_load(L, 8); }
 
+/* lurk.low(x, n): the low n bits (1..52) of integer x (a number or a
+** 64-bit cdata; negative numbers two's complement), as a number. */
+static int lb_low(lua_State *L)
+{
+  lua_Integer n = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, n >= 1 && n <= 52, 2, "bit count 1..52 expected");
+  uint64_t v;
+  if (!lb_ffi_to_u64(L, 1, &v)) luaL_argerror(L, 1, "integer expected (a number or a 64-bit cdata)");
+  lua_pushnumber(L, (lua_Number)(v & ((1ull << n) - 1)));
+  return 1;
+}
+
+/* lurk.shr(x, n): x shifted right by n (0..63) as a 64-bit unsigned value;
+** a number for a (non-negative) number, a uint64 cdata for a cdata. */
+static int lb_shr(lua_State *L)
+{
+  lua_Integer n = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, n >= 0 && n <= 63, 2, "shift count 0..63 expected");
+  if (lua_type(L, 1) == LUA_TNUMBER) {
+    lua_Number x = lua_tonumber(L, 1);
+    luaL_argcheck(L, x >= 0 && x <= 9007199254740992.0 && x == (lua_Number)(uint64_t)x, 1,
+                  "non-negative integer expected");
+    lua_pushnumber(L, (lua_Number)((uint64_t)x >> n));
+    return 1;
+  }
+  uint64_t v = lb_ffi_check_u64(L, 1);
+  lb_ffi_push_u64cdata(L, v >> n);
+  return 1;
+}
+
 /* -- Compiling ------------------------------------------------------------- */
 
 static const char *const lb_hc_opnames[] = {
@@ -374,7 +404,13 @@ static int lb_hc_compile(lua_State *L, int fn, int nkinds)
                    (int)lb_field_int(L, t, "line"));
       in->where = bb_where_add(msg);
     }
-    if (in->op >= HC__MAX || (in->op == HC_ARG && in->a >= nkinds)) { lua_pop(L, 5); return -1; }
+    /* the back end trusts these: a malformed program is not compiled */
+    if (in->op >= HC__MAX || (in->op == HC_ARG && in->a >= nkinds) || in->d >= HC_NVREGS || in->a >= HC_NVREGS ||
+        in->b >= HC_NVREGS || ((in->op == HC_LABEL || in->op == HC_BR || in->op == HC_JMP) && in->d >= HC_MAX_LABELS) ||
+        (in->op == HC_REC && in->a + in->size > HC_NVREGS)) {
+      lua_pop(L, 5);
+      return -1;
+    }
     lua_pop(L, 1);
   }
   lua_getfield(L, ir, "assume");
@@ -504,7 +540,7 @@ void lb_hc_open(lua_State *L)
   lua_setfield(L, LUA_REGISTRYINDEX, LB_HC_WHY);
   lua_getglobal(L, "lurk");
   static const luaL_Reg fns[] = {
-    { "counters", lb_lurk_counters }, { "u8", lb_u8 }, { "u16", lb_u16 }, { "u32", lb_u32 }, { "u64", lb_u64 },
+    { "counters", lb_lurk_counters }, { "shr", lb_shr }, { "low", lb_low }, { "u8", lb_u8 }, { "u16", lb_u16 }, { "u32", lb_u32 }, { "u64", lb_u64 },
     { NULL, NULL }
   };
   luaL_register(L, NULL, fns);
@@ -522,6 +558,8 @@ void lb_hc_open(lua_State *L)
   lua_setfield(L, -2, "NSLOTS");
   lua_pushinteger(L, HC_NVREGS - 1); /* the last one is the back end's */
   lua_setfield(L, -2, "NVREGS");
+  lua_pushinteger(L, HC_MAX_LABELS);
+  lua_setfield(L, -2, "NLABELS");
   lua_call(L, 4, 1);
   lua_setfield(L, LUA_REGISTRYINDEX, LB_HC);
 }

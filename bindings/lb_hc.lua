@@ -98,8 +98,13 @@ if lurk then
     local f = lurk["u" .. n]
     if f then BUILTIN[f] = "u" .. n; LOADS["u" .. n] = n / 8 end
   end
+  if lurk.shr then BUILTIN[lurk.shr] = "shr" end
+  if lurk.low then BUILTIN[lurk.low] = "low" end
 end
 local LIBS = { [bit] = "bit", [lurk or bit] = lurk and "lurk" or "bit" }
+-- lurk.shadow's layout numbers (offset, shift) are constants of the run
+if lurk and lurk.shadow then LIBS[lurk.shadow] = "lurk.shadow" end
+local CONSTS = { ["lurk.shadow"] = { offset = true, shift = true } }
 
 -- Argument ranges by kind: [lo, hi], and whether the called handler may
 -- get a 64-bit cdata (mc) instead of a number (values past 2^53).
@@ -112,7 +117,11 @@ local ARGS = {
 local function reject(why, line) error({ why = why, line = line }, 0) end
 
 -- A number value: range [lo, hi], mc = may be a 64-bit cdata in the call.
-local function num(lo, hi, mc) return { t = "num", lo = lo, hi = hi, mc = mc or false } end
+-- A number value: range [lo, hi], mc = may be a 64-bit cdata in the call;
+-- nhi: its bound while it is a number (at most 2^53).
+local function num(lo, hi, mc, nhi)
+  return { t = "num", lo = lo, hi = hi, mc = mc or false, nhi = nhi or math.min(hi, 2 ^ 53) }
+end
 
 local function isint(x) return type(x) == "number" and x == floor(x) and x >= -TWO53 and x <= TWO53 end
 
@@ -171,10 +180,16 @@ return function(fn, kinds)
     end
     -- a, b: number values; both must be exact numbers unless the result
     -- stays in [0, 2^53] (then a 64-bit cdata gives the same value).
-    local function arith(op, lo, hi, a, b)
-      check53(lo, hi)
-      if (a.mc or (b and b.mc)) and lo < 0 then reject("arithmetic on a value that may be a 64-bit cdata with a negative result", line) end
-      return num(lo, hi, a.mc or (b and b.mc))
+    -- + and - : where an operand may be a 64-bit cdata, the called handler
+    -- does 64-bit arithmetic (exact, as compiled code); only the case where
+    -- all are numbers must stay within 2^53
+    local function arith(op, lo, hi, a, b, sub)
+      local mc = a.mc or (b and b.mc)
+      if not mc then check53(lo, hi) return num(lo, hi) end
+      if lo < 0 then reject("arithmetic on a value that may be a 64-bit cdata with a negative result", line) end
+      local nhi = sub and a.nhi - b.lo or a.nhi + b.nhi
+      check53(lo, nhi)
+      return num(lo, hi, true, nhi)
     end
     local function rmul(a, b)
       local c = { a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi }
@@ -182,9 +197,13 @@ return function(fn, kinds)
     end
     -- Exact bit operations on numbers are 32-bit (LuaJIT's bit library);
     -- on a 64-bit cdata they are 64-bit. Only forms that agree are taken.
+    -- LuaJIT reduces a number to 32 bits exactly only within +-2^51 (it
+    -- adds 1.5 * 2^52 and keeps the low word): beyond, bits are lost
+    local TWO51 = 2 ^ 51
     local function tobit(s, v, small)
       if v.mc and v.lo >= 0 and v.hi < 2 ^ 31 and small then return s end
-      if v.mc then reject("a bit operation on a value that may be a 64-bit cdata (mask it with bit.band(x, m), 0 <= m < 2^31, first)", line) end
+      if v.mc then reject("a bit operation on a value that may be a 64-bit cdata (take lurk.low(x, n) or lurk.shr(x, n) first)", line) end
+      if v.lo < -TWO51 or v.hi > TWO51 then reject("a bit operation on a value that may pass 2^51 (where LuaJIT's bit library is not exact)", line) end
       local t = temp()
       emit("SX32", t, s)
       return t
@@ -212,9 +231,13 @@ return function(fn, kinds)
       at[target] = join(at[target], copy(S))
       return target
     end
-    local labels = {}
+    local labels, nlabels = {}, 0 -- target pc -> label number (1..)
     local function label(target)
-      if not labels[target] then labels[target] = #labels + 1; labels[#labels + 1] = target end
+      if not labels[target] then
+        nlabels = nlabels + 1
+        if nlabels >= HC.NLABELS then reject("too many branches", line) end
+        labels[target] = nlabels
+      end
       return labels[target]
     end
 
@@ -274,6 +297,11 @@ return function(fn, kinds)
           else emit("MOV", A, es) end
           if base.t == "uv" then
             if ev.mc then reject(("adds a value that may be a 64-bit cdata to upvalue '%s' (use tonumber)"):format(base.name), line) end
+            -- the inlined sum is 64-bit: with addends of at most 2^16 it
+            -- cannot wrap (2^47 additions); larger ones go to lurk.counters
+            if ev.lo < -65536 or ev.hi > 65536 then
+              reject(("adds a value that may pass 2^16 to upvalue '%s' (its inlined sum could wrap; lurk.counters are exact)"):format(base.name), line)
+            end
             S[A] = { t = "uvsum", uv = base.uv, name = base.name }
           else
             S[A] = { t = "ctrsum", ctr = base.ctr, idx = base.idx }
@@ -283,7 +311,7 @@ return function(fn, kinds)
           if rv.t ~= "num" then get(rs, "num") end
           local lo, hi
           if sub then lo, hi = lv.lo - rv.hi, lv.hi - rv.lo else lo, hi = lv.lo + rv.lo, lv.hi + rv.hi end
-          local r = arith(name, lo, hi, lv, rv)
+          local r = arith(name, lo, hi, lv, rv, sub)
           if form == "VV" then emit(sub and "SUB" or "ADD", A, B, C)
           elseif form == "VN" then emit(sub and "SUB" or "ADD", A, B, 0, k, { bk = true })
           elseif not sub then emit("ADD", A, B, 0, k, { bk = true })
@@ -341,8 +369,13 @@ return function(fn, kinds)
         if t and t.t == "ctx" then reject(("uses ctx.%s (a compiled handler sees only its arguments: pass \"%s\" as an argument)"):format(key, key), line) end
         if not (t and t.t == "lib") then reject(("reads field '%s' of a table"):format(key), line) end
         local val = t.lib[key]
-        if not BUILTIN[val] then reject(("calls %s.%s (not in the compiled subset)"):format(t.v, key), line) end
-        S[A] = { t = "fn", v = BUILTIN[val] }
+        if LIBS[val] then S[A] = { t = "lib", v = LIBS[val], lib = val }
+        elseif CONSTS[t.v] and CONSTS[t.v][key] and isint(tonumber(val)) then
+          local v = tonumber(val)
+          emit("K", A, 0, 0, v)
+          S[A] = num(v, v)
+        elseif not BUILTIN[val] then reject(("calls %s.%s (not in the compiled subset)"):format(t.v, key), line)
+        else S[A] = { t = "fn", v = BUILTIN[val] } end
       elseif name == "TGETV" or name == "TGETB" then
         local t = S[B]
         if not (t and t.t == "ctr") then reject("indexes a table (compiled handlers index lurk.counters only)", line) end
@@ -387,7 +420,8 @@ return function(fn, kinds)
           if nargs < 1 then reject("bit." .. fname .. " without arguments", line) end
           -- band(x, m) with a constant 0 <= m < 2^31 agrees on a cdata x too
           local m = nargs == 2 and fname == "band" and (kval(args[2]) or kval(args[1]))
-          if m and m >= 0 and m < 2 ^ 31 and (args[1].mc or args[2].mc) then
+          local x = kval(args[2]) and args[1] or args[2]
+          if m and m >= 0 and m < 2 ^ 31 and x.mc and x.lo >= 0 and x.nhi <= TWO51 then
             local x = kval(args[2]) and a0 + 1 or a0 + 2
             emit("AND", A, x, 0, m, { bk = true })
             r = num(0, m, true)
@@ -438,6 +472,19 @@ return function(fn, kinds)
           else
             r = num(-2 ^ 31, 2 ^ 31 - 1)
           end
+        elseif fname == "low" then
+          if nargs ~= 2 then reject("lurk.low takes two arguments", line) end
+          local n = kval(args[2])
+          if not n or n < 1 or n > 52 then reject("lurk.low with a bit count that is not a constant 1..52", line) end
+          emit("AND", A, a0 + 1, 0, 2 ^ n - 1, { bk = true })
+          r = num(0, 2 ^ n - 1)
+        elseif fname == "shr" then
+          if nargs ~= 2 then reject("lurk.shr takes two arguments", line) end
+          local n, x = kval(args[2]), args[1]
+          if not n or n < 0 or n > 63 then reject("lurk.shr by a count that is not a constant 0..63", line) end
+          if x.lo < 0 then reject("lurk.shr of a value that may be negative", line) end
+          emit("SHR", A, a0 + 1, 0, n, { bk = true })
+          r = num(floor(x.lo / 2 ^ n), floor(x.hi / 2 ^ n), x.mc, floor(x.nhi / 2 ^ n))
         elseif fname == "tonumber" then
           if nargs ~= 1 then reject("tonumber with a base", line) end
           local x = args[1]

@@ -51,6 +51,7 @@ void lb_ffi_get(lua_State *L);
 ** (lb_ffi_push_u64) or int64_t (lb_ffi_push_i64) cdata. */
 void lb_ffi_push_u64(lua_State *L, uint64_t v);
 void lb_ffi_push_i64(lua_State *L, int64_t v);
+void lb_ffi_push_u64cdata(lua_State *L, uint64_t v); /* always a uint64_t cdata */
 /* The value at i as 64 bits: an integer number (negative ones as two's
 ** complement; up to 2^64) or a 64-bit integer cdata. 0 if it is neither. */
 int lb_ffi_to_u64(lua_State *L, int i, uint64_t *out);

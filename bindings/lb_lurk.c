@@ -53,7 +53,6 @@ void lb_open_lurk(lua_State *L)
   lb_inl_open(L);
   lb_syscall_open(L);
   lb_mem_open(L);
-  lb_hc_open(L);
   lb_mod_open(L);
   lb_prof_open(L);
   lb_wrap_open(L);
@@ -61,5 +60,6 @@ void lb_open_lurk(lua_State *L)
   lb_ctl_open(L);
   lb_shadow_open(L);
   lb_sys_open(L);
+  lb_hc_open(L); /* last: the compiler knows lurk's functions by identity */
   lua_pop(L, 1);
 }

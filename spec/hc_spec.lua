@@ -67,7 +67,7 @@ describe("compiled handlers", function()
         if arshift(lshift(ecx, 28), 30) < -1 then k = k + 1 end
       end
       local function on_mem(ctx, ea, size)
-        local j = rshift(band(ea, 255), 2) + 1
+        local j = rshift(lurk.low(ea, 8), 2) + 1
         c[j] = c[j] + size
         r = r + band(u32(ea), 7)
       end
@@ -106,7 +106,7 @@ describe("compiled handlers", function()
         for i = 1, #bb do
           -- loads and stores, fs-relative ones (errno, the canary) included
           if bb[i].mnemonic == "mov" and (bb[i].writes_memory or bb[i].reads_memory) then
-            bb:call_before(i, function(ctx, ea) local j = rshift(band(ea, 1023), 6) + 1; c[j] = c[j] + 1 end, "ea")
+            bb:call_before(i, function(ctx, ea) local j = rshift(lurk.low(ea, 10), 6) + 1; c[j] = c[j] + 1 end, "ea")
           end
         end
       end)
@@ -160,6 +160,7 @@ local function gen_expr(R, depth, params)
   local pick = R(depth > 2 and 3 or 9)
   if pick == 1 then return params[R(#params)]
   elseif pick == 2 then return tostring(R(200) - 100)
+  elseif pick == 3 and R(2) == 1 then return ("lurk.low(%s, %d)"):format(params[R(#params)], R(52))
   elseif pick == 3 then return "band(" .. params[R(#params)] .. ", " .. tostring(R(4096) - 1) .. ")"
   elseif pick == 4 then return "(" .. gen_expr(R, depth + 1, params) .. " " .. OPS[R(2)] .. " " .. gen_expr(R, depth + 1, params) .. ")"
   elseif pick == 5 then return "(" .. gen_expr(R, depth + 1, params) .. " * " .. tostring(R(9) - 5) .. ")"
@@ -170,6 +171,7 @@ local function gen_expr(R, depth, params)
     local f = ({ "lshift", "rshift", "arshift" })[R(3)]
     return f .. "(" .. gen_expr(R, depth + 1, params) .. ", " .. tostring(R(32) - 1) .. ")"
   elseif pick == 8 then return tostring(R(100000) - 50000)
+  elseif pick == 9 and R(2) == 1 then return ("lurk.shr(%s, %d)"):format(params[R(#params)], R(64) - 1)
   else return params[R(#params)] end
 end
 

@@ -51,7 +51,22 @@ local function report(ctx, ea, size, fl, bad)
 end
 
 --- The hot check: one call per memory operand.
+-- The per-access handler. Its first lines are compiled into the block
+-- (docs/lua-api.md, Compiled handlers): an aligned access whose shadow
+-- says every byte of its 4- or 8-byte group is addressable (no 2-bit
+-- state is 0) returns there, with no Lua; anything else reaches
+-- `check`, where the compiled code calls this handler.
+local u8, u16, shr, low, bor, rshift = lurk.u8, lurk.u16, lurk.shr, lurk.low, bit.bor, bit.rshift
 local function on_access(ctx, ea, size, fl)
+  if ea >= 0x800000000000 then
+    -- past the shadow's end (2^47): no fast load there; checked below
+  elseif size == 8 and low(ea, 3) == 0 then
+    local s = u16(shr(ea, 2) + lurk.shadow.offset)
+    if band(bor(s, rshift(s, 1)), 0x5555) == 0x5555 then return end
+  elseif size <= 4 and low(ea, 2) + size <= 4 then
+    local s = u8(shr(ea, 2) + lurk.shadow.offset)
+    if band(bor(s, rshift(s, 1)), 0x55) == 0x55 then return end
+  end
   local bad, good = check(ea, size)
   if bad == nil then return end
   if good > 0 and band(fl, F_PARTIAL) ~= 0 then return end
