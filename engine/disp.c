@@ -95,11 +95,15 @@ void disp_dispatch(struct arch_tls *tls)
     e = cache_exit_get(id);
     tls->mctx.rip = e->target;
     if (e->kind == CACHE_EXIT_SYSCALL) {
-      /* A stop in force: park first, then run the syscall instruction again. */
-      if (park_syscall_begin(t)) tls->mctx.rip -= 2;
+      /* A signal that arrived before the call is delivered before it, as
+      ** the kernel would (after an execve there is no later: the signal
+      ** would be lost); a stop in force parks first. Either way the
+      ** syscall instruction runs again afterwards. */
+      if (PENDING(t) || park_syscall_begin(t)) tls->mctx.rip -= 2;
       else {
         scall_handle(t);
         park_syscall_end(t);
+        if (t->sc_again) { t->sc_again = 0; tls->mctx.rip -= 2; }
       }
       e = NULL;
     } else if (e->kind == CACHE_EXIT_EMUL) {

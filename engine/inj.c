@@ -95,6 +95,14 @@ int inj_init(int argc, char **argv, char **envp, uint64_t *saved)
   struct lurk_thread *t = thr_main();
   mod_init();
   sig_init();
+  if (opt.sigmask) {
+    /* the exec that made this image blocked every signal so that none was
+    ** lost (scall.c): the app's mask back; what waited comes to lurk now */
+    uint64_t mask = 0;
+    for (const char *c = opt.sigmask; *c; c++)
+      mask = mask * 16 + (uint64_t)(*c <= '9' ? *c - '0' : (*c | 0x20) - 'a' + 10);
+    sys_call4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, &mask, 0, 8);
+  }
   if (opt.ctl) ctl_start();
   lb_event_thread_init(t->tid);
   struct arch_mctx *m = &t->tls.mctx;

@@ -14,6 +14,7 @@
   _(watch, "watch", INT, 0)               \
   _(inline_calls, "inline", INT, 1)       \
   _(explain, "explain", INT, 0)           \
+  _(sigmask, "sigmask", STR, 0)           \
   _(output, "output", STR, 0)             \
   _(lib, "lib", STR, 0)                   \
   _(scripts, "scripts", STR, 0)           \

@@ -38,6 +38,12 @@ static uint64_t proc_fork(struct lurk_thread *t, long nr, uint64_t flags, uint64
 {
   struct arch_mctx *m = &t->tls.mctx;
   long r, parent_tid = t->tid;
+  /* Signals are blocked across the fork: one sent to the child before it
+  ** has emptied its copy of the parent's signal queue (thr_after_fork)
+  ** would be queued there, then wiped with the copy. They wait in the
+  ** kernel instead and come when the mask is put back. */
+  uint64_t all = ~0ull, fork_mask = 0;
+  sys_call4(SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, &all, &fork_mask, 8);
   cache_lock();
   lb_fork_prepare();
   mod_lock();
@@ -64,6 +70,12 @@ static uint64_t proc_fork(struct lurk_thread *t, long nr, uint64_t flags, uint64
   mod_unlock();
   lb_fork_finish();
   cache_unlock();
+  if (r == 0) {
+    /* the child: signals lurk held back for the parent's queue are not its */
+    fork_mask &= ~t->sig_tmpblocked;
+    t->sig_tmpblocked = 0;
+  }
+  sys_call4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, &fork_mask, 0, 8);
   if (r == 0) {
     if (stack) m->gpr[MCTX_RSP] = stack;
     if (flags & CLONE_CLEAR_SIGHAND) sig_clear_handlers();

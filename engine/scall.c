@@ -41,11 +41,12 @@ static char *str_cat3(const char *a, const char *b, const char *c)
   return s;
 }
 
-/* Warn when the target is an ELF program LD_PRELOAD cannot reach. */
-static void exec_check(int dirfd, const char *path)
+/* Warn when the target is an ELF program LD_PRELOAD cannot reach; 1 if
+** lurk will be in the new image (a dynamic ELF or a script, not setuid). */
+static int exec_check(int dirfd, const char *path)
 {
   long fd = sys_openat(dirfd, path, O_RDONLY | O_CLOEXEC, 0);
-  if (SYS_FAILED(fd)) return;
+  if (SYS_FAILED(fd)) return 0;
   uint8_t eh[64];
   int dynamic = 0, elf = 0;
   if (sys_call4(SYS_pread64, fd, eh, 64, 0) == 64 && lurk_memcmp(eh, "\177ELF", 4) == 0) {
@@ -67,6 +68,7 @@ static void exec_check(int dirfd, const char *path)
     LOG(LOG_WARN, "warning: %s is statically linked: it runs without lurk (not supported yet)\n", path);
   else if (suid)
     LOG(LOG_WARN, "warning: %s is setuid/setgid: it runs without lurk\n", path);
+  return !(elf && !dynamic) && !suid;
 }
 
 /* Is the app's string at s readable up to its NUL (within the kernel's
@@ -98,8 +100,21 @@ static int app_vec_ok(uint64_t v, size_t *n)
   return 0;
 }
 
-static uint64_t scall_execve(struct arch_mctx *m, int at)
+static uint64_t scall_execve(struct lurk_thread *t, struct arch_mctx *m, int at)
 {
+  /* A signal must not be lost to the exec. One already in lurk's queue is
+  ** delivered first (the call is made again afterwards); from here on they
+  ** are blocked, so they stay pending in the kernel, which keeps them
+  ** across the exec, and the new image's lurk restores the app's mask
+  ** (LURK_OPTIONS sigmask). Without lurk in the new image the mask is put
+  ** back before the call (a signal in that window waits in lurk's queue). */
+  uint64_t all = ~0ull, app_mask = 0;
+  sys_call4(SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, &all, &app_mask, 8);
+  if (t->tls.sig_pending) {
+    sys_call4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, &app_mask, 0, 8);
+    t->sc_again = 1;
+    return 0;
+  }
   int dirfd = at ? (int)ARCH_SC_ARG(m, 0) : AT_FDCWD;
   const char *path = (const char *)ARCH_SC_ARG(m, at);
   char **envp = (char **)ARCH_SC_ARG(m, at + 2);
@@ -110,12 +125,18 @@ static uint64_t scall_execve(struct arch_mctx *m, int at)
   int argv_ok = !ARCH_SC_ARG(m, at + 1) || app_vec_ok(ARCH_SC_ARG(m, at + 1), &nargv);
   int envp_ok = !envp || app_vec_ok((uint64_t)envp, &n);
   if (path_ok && argv_ok) lb_event_exec(path, (char *const *)ARCH_SC_ARG(m, at + 1));
+  int lurk_there = opt.follow && opt.lib && path_ok && argv_ok && envp_ok && exec_check(dirfd, path);
+  if (!lurk_there) sys_call4(SYS_rt_sigprocmask, 2, &app_mask, 0, 8);
   if (!opt.follow || !opt.lib || !path_ok || !argv_ok || !envp_ok) return arch_syscall_app(m);
-  exec_check(dirfd, path);
+  char maskbuf[24];
+  log_snprintf(maskbuf, sizeof maskbuf, "%lx", (unsigned long)app_mask);
+  const char *mask_was = opt.sigmask;
+  if (lurk_there) opt.sigmask = maskbuf;
   size_t cap = (n + 4) * sizeof(char *);
   char **env = mem_alloc(cap);
   char *optbuf = mem_alloc(4096);
   opt_format(optbuf, 4096);
+  opt.sigmask = mask_was;
   size_t k = 0;
   char *preload = NULL, *app_preload = NULL;
   for (size_t i = 0; i < n; i++) {
@@ -140,7 +161,9 @@ static uint64_t scall_execve(struct arch_mctx *m, int at)
   ARCH_SC_ARG(m, at + 2) = (uint64_t)env;
   uint64_t r = arch_syscall_app(m);
   ARCH_SC_ARG(m, at + 2) = saved;
-  /* Only reached when the exec failed: the app continues with native errno. */
+  /* Only reached when the exec failed: the app continues with native errno,
+  ** and its mask (signals that came meanwhile are delivered now). */
+  if (lurk_there) sys_call4(SYS_rt_sigprocmask, 2, &app_mask, 0, 8);
   mem_free(preload, lurk_strlen(preload) + 1);
   if (app_preload) mem_free(app_preload, lurk_strlen(app_preload) + 1);
   mem_free(optenv, lurk_strlen(optenv) + 1);
@@ -206,8 +229,8 @@ void scall_handle(struct lurk_thread *t)
     r = arch_syscall_app(m);
     break;
   case SYS_exit: thr_exit(t, (int)a0);
-  case SYS_execve: r = scall_execve(m, 0); break;
-  case SYS_execveat: r = scall_execve(m, 1); break;
+  case SYS_execve: r = scall_execve(t, m, 0); break;
+  case SYS_execveat: r = scall_execve(t, m, 1); break;
   case SYS_mmap:
     r = arch_syscall_app(m);
     if (SYS_FAILED(r)) break;
@@ -285,6 +308,7 @@ void scall_handle(struct lurk_thread *t)
   }
   if (r == SIG_RESTART_IF_SA) r = E(4 /* EINTR */);
 result:
+  if (t->sc_again) return; /* not made: the dispatcher delivers, then runs it again */
   if (lb_event_syscall_wanted(LB_EV_syscall_post, (long)nr)) r = scall_ev_post(t, nr, r, skipped);
   m->gpr[MCTX_RAX] = r;
   m->gpr[MCTX_RCX] = m->rip;

@@ -36,6 +36,7 @@ struct lurk_thread {
   struct sig_entry sigq[THR_SIGQ];
   uint64_t sig_tmpblocked;  /* signals lurk blocked while they wait in the queue */
   int stepping;             /* single-stepping to a point where the app state is whole */
+  int sc_again;             /* scall_handle: deliver queued signals, then make the call again */
   int step_trap_blocked;    /* SIGTRAP was blocked by the app when stepping began */
   int step_pushf;           /* the instruction being stepped is a pushf */
   int smc_solo;             /* resume with the faulting writer translated alone */
