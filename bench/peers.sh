@@ -257,6 +257,7 @@ COMPILED_TOOLS=(null inscount opcodes memtrace=top=0)
 peers_compiled() {
     local name t i st
     local -A G=() GN=()
+    for t in "${COMPILED_TOOLS[@]}"; do G[$t]= GN[$t]=; done
     say "Compiled handlers: native and lurk's ${COMPILED_TOOLS[*]} interleaved, $RUNS run(s) a side, median wall time"
     say "(xN: time / native; /null: time / the null tool's time)"
     say "$(printf '%-9s %9s %8s %8s %7s %8s %7s %9s %7s  %s' workload native null inscount /null opcodes /null memtrace /null status)"
@@ -283,16 +284,20 @@ peers_compiled() {
             [ -z "${S[$t]:-}" ] || bad+=("${t%%=*} ${S[$t]}")
         done
         local n=${R[null]} st=ok
-        [ ${#bad[@]} = 0 ] || st="${bad[*]}  <-- excluded from geomeans"
+        [ ${#bad[@]} = 0 ] || st="${bad[*]}  <-- left out of that tool's geomean"
         say "$(printf '%-9s %8.3fs %7.2fx %7.2fx %7.3f %7.2fx %7.3f %8.2fx %7.3f  %s' "$name" \
             "$(awk -v n="$nmed" 'BEGIN { print n / 1000000 }')" "$n" \
             "${R[inscount]}" "$(ratio "${R[inscount]}" "$n")" "${R[opcodes]}" "$(ratio "${R[opcodes]}" "$n")" \
             "${R[memtrace=top=0]}" "$(ratio "${R[memtrace=top=0]}" "$n")" "$st")"
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$nmed" "$n" "${R[inscount]}" "${R[opcodes]}" \
             "${R[memtrace=top=0]}" "$st" >>"$B/compiled.tsv"
-        if [ ${#bad[@]} = 0 ]; then
-            for t in "${COMPILED_TOOLS[@]}"; do G[$t]+=" ${R[$t]}"; GN[$t]+=" $(ratio "${R[$t]}" "$n")"; done
-        else PEERS_BAD=$((PEERS_BAD + 1)); fi
+        # per tool, over the workloads where it and the null tool ran correctly
+        if [ -z "${S[null]:-}" ]; then
+            for t in "${COMPILED_TOOLS[@]}"; do
+                [ -z "${S[$t]:-}" ] || continue
+                G[$t]+=" ${R[$t]}"; GN[$t]+=" $(ratio "${R[$t]}" "$n")"
+            done
+        fi
         unset T S R
     done
     # shellcheck disable=SC2086
