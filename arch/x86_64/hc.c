@@ -293,6 +293,41 @@ static void hc_arg(uint8_t **p, int s, int s1, const struct cc_site *site, const
 
 struct hc_fix { uint8_t *field; unsigned label; };
 
+/* Vregs whose value is known when the site is translated (arch_hc_emit). */
+static uint8_t hc_known[HC_NVREGS];
+static int64_t hc_kval[HC_NVREGS];
+
+/* The value of an argument known at translation, if it is one. */
+static int hc_arg_const(const struct cc_site *s, const struct cc_arg *a, int64_t *out)
+{
+  switch (a->kind) {
+  case CC_ARG_CONST: case CC_ARG_PC: case CC_ARG_COUNT: case CC_ARG_SIZE: *out = (int64_t)a->val; return 1;
+  case CC_ARG_TARGET: if (s->in.flags & INSN_F_DIRECT) { *out = (int64_t)s->in.target; return 1; } return 0;
+  default: return 0;
+  }
+}
+
+/* Is add in (UVADD, CTRADD) of a known cell and a known 32-bit addend? */
+static int hc_fold(const struct hc_ins *in)
+{
+  if (in->op == HC_UVADD) return hc_known[in->a] && hc_kval[in->a] == (int32_t)hc_kval[in->a];
+  if (in->op != HC_CTRADD || !hc_known[in->b] || hc_kval[in->b] != (int32_t)hc_kval[in->b]) return 0;
+  if (in->kidx) return 1;
+  if (!hc_known[in->a]) return 0;
+  int64_t cell = in->k + hc_kval[in->a];
+  return cell >= 0 && cell < ARCH_CTR_CELLS;
+}
+
+/* A folded add: gs:[off] += k, one `add` where the flags are free, else
+** through scratch s with lea (no flags touched). */
+static void hc_add_imm(uint8_t **p, int32_t off, int32_t k, int flags_free, int s)
+{
+  if (flags_free) { emit_gs_add_imm(p, off, k); return; }
+  emit_gs_load(p, s, off);
+  emit_lea_disp(p, s, k);
+  emit_gs_store(p, s, off);
+}
+
 /* The app's flags (if saved) and saved registers back. */
 static void hc_restore(uint8_t **p, int flags, uint32_t saved)
 {
@@ -364,10 +399,34 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
 {
   const struct cc_site *site = cc_site_get(site_id);
   uint32_t reads = (uint32_t)hc_arg_reads(site);
-  /* a program that may call its handler shows it the app's whole state */
+  /* (a program that may call its handler shows it the app's whole state:
+  ** live = LIVE_ALL below) */
+  /* Values known at this site: vregs defined once, by a constant or an
+  ** argument known at translation (a constant, pc, count, size, a direct
+  ** target). With forward jumps only, a use after the one definition in
+  ** program order sees it. Counter and upvalue adds of known cells and
+  ** addends are folded into one instruction (hc_fold). */
+  int defs[HC_NVREGS] = { 0 };
   for (unsigned i = 0; i < pr->n; i++)
-    if (pr->ins[i].op == HC_CALL) live = LIVE_ALL;
-  int flags = (live & LIVE_FLAGS) != 0;
+    if (hc_defines(&pr->ins[i])) defs[pr->ins[i].d]++;
+  for (unsigned v = 0; v < HC_NVREGS; v++) hc_known[v] = 0;
+  for (unsigned i = 0; i < pr->n; i++) {
+    const struct hc_ins *in = &pr->ins[i];
+    if (defs[in->d] != 1) continue;
+    if (in->op == HC_K) { hc_known[in->d] = 1; hc_kval[in->d] = in->k; }
+    else if (in->op == HC_ARG && hc_arg_const(site, &site->args[in->a], &hc_kval[in->d])) hc_known[in->d] = 1;
+  }
+  /* the flags are saved only if live and written by something else than a
+  ** folded add (which has a flag-free form) */
+  int clobbers = 0;
+  for (unsigned i = 0; i < pr->n; i++) {
+    const struct hc_ins *in = &pr->ins[i];
+    if (in->op == HC_CALL) live = LIVE_ALL;
+    if ((in->op >= HC_ADD && in->op <= HC_NEG) || in->op == HC_BR || in->op == HC_REC) clobbers = 1;
+    if ((in->op == HC_CTRADD || in->op == HC_UVADD) && !hc_fold(in)) clobbers = 1;
+  }
+  int flags = (live & LIVE_FLAGS) && clobbers;
+  int flags_live = (live & LIVE_FLAGS) != 0;
   /* dead definitions: with forward jumps only, a vreg read by no later
   ** instruction (in program order) is dead; loads stay (they may fault) */
   uint8_t dead_ins[HC_MAX_INS];
@@ -377,7 +436,7 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
     const struct hc_ins *in = &pr->ins[i];
     dead_ins[i] = hc_defines(in) && in->op != HC_LOAD && !((need >> in->d) & 1);
     if (dead_ins[i]) continue;
-    uint64_t r = hc_reads(in);
+    uint64_t r = hc_fold(in) ? 0 : hc_reads(in);
     need |= r;
     for (unsigned v = 0; v < HC_NVREGS; v++)
       if ((r >> v) & 1) uses[v]++;
@@ -534,6 +593,11 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
       lab[in->d] = *p;
       break;
     case HC_UVADD: {
+      if (hc_fold(in)) {
+        hc_add_imm(p, TLS_INL + 8 * (int32_t)in->k, (int32_t)hc_kval[in->a], flags || !flags_live, s0);
+        if (in->k >= ARCH_INL_UNMARKED) emit_gs_store_imm8(p, TLS_INL_DIRTY + (int32_t)(in->k / ARCH_INL_GROUP), 1);
+        break;
+      }
       int a = hc_in(p, in->a, s0);
       emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, a, 0, 0)); emit_u8(p, 0x01);
       emit_abs32(p, a, TLS_INL + 8 * (int32_t)in->k);
@@ -571,6 +635,11 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
       fix[nfix++].label = HC_MAX_LABELS; /* past the restore */
       break;
     case HC_CTRADD: {
+      if (hc_fold(in)) {
+        int64_t cell = in->k + (in->kidx ? 0 : hc_kval[in->a]);
+        hc_add_imm(p, TLS_CTR + 8 * (int32_t)cell, (int32_t)hc_kval[in->b], flags || !flags_live, s0);
+        break;
+      }
       int b = hc_in(p, in->b, s1);
       if (in->kidx) {
         emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, b, 0, 0)); emit_u8(p, 0x01);
