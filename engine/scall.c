@@ -108,7 +108,9 @@ static uint64_t scall_execve(struct lurk_thread *t, struct arch_mctx *m, int at)
   ** across the exec, and the new image's lurk restores the app's mask
   ** (LURK_OPTIONS sigmask). Without lurk in the new image the mask is put
   ** back before the call (a signal in that window waits in lurk's queue). */
-  uint64_t all = ~0ull, app_mask = 0;
+  /* (not the fault signals: lurk's soft-faulting reads of the arguments
+  ** need its SIGSEGV/SIGBUS handler; SIGILL, SIGTRAP, SIGFPE likewise) */
+  uint64_t all = ~(SIG_BIT(4) | SIG_BIT(5) | SIG_BIT(7) | SIG_BIT(8) | SIG_BIT(11)), app_mask = 0;
   sys_call4(SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, &all, &app_mask, 8);
   if (t->tls.sig_pending) {
     sys_call4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, &app_mask, 0, 8);
