@@ -277,28 +277,28 @@ peers_compiled() {
             done
         done
         local nmed; nmed=$(median "${nat[@]}")
-        local -A R=()
+        local -A RR=()
         for t in "${COMPILED_TOOLS[@]}"; do
             # shellcheck disable=SC2086
-            R[$t]=$(ratio "$(median ${T[$t]})" "$nmed")
+            RR[$t]=$(ratio "$(median ${T[$t]})" "$nmed")
             [ -z "${S[$t]:-}" ] || bad+=("${t%%=*} ${S[$t]}")
         done
-        local n=${R[null]} st=ok
+        local n=${RR[null]} st=ok
         [ ${#bad[@]} = 0 ] || st="${bad[*]}  <-- left out of that tool's geomean"
         say "$(printf '%-9s %8.3fs %7.2fx %7.2fx %7.3f %7.2fx %7.3f %8.2fx %7.3f  %s' "$name" \
             "$(awk -v n="$nmed" 'BEGIN { print n / 1000000 }')" "$n" \
-            "${R[inscount]}" "$(ratio "${R[inscount]}" "$n")" "${R[opcodes]}" "$(ratio "${R[opcodes]}" "$n")" \
-            "${R[memtrace=top=0]}" "$(ratio "${R[memtrace=top=0]}" "$n")" "$st")"
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$nmed" "$n" "${R[inscount]}" "${R[opcodes]}" \
-            "${R[memtrace=top=0]}" "$st" >>"$B/compiled.tsv"
+            "${RR[inscount]}" "$(ratio "${RR[inscount]}" "$n")" "${RR[opcodes]}" "$(ratio "${RR[opcodes]}" "$n")" \
+            "${RR[memtrace=top=0]}" "$(ratio "${RR[memtrace=top=0]}" "$n")" "$st")"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$nmed" "$n" "${RR[inscount]}" "${RR[opcodes]}" \
+            "${RR[memtrace=top=0]}" "$st" >>"$B/compiled.tsv"
         # per tool, over the workloads where it and the null tool ran correctly
         if [ -z "${S[null]:-}" ]; then
             for t in "${COMPILED_TOOLS[@]}"; do
                 [ -z "${S[$t]:-}" ] || continue
-                G[$t]+=" ${R[$t]}"; GN[$t]+=" $(ratio "${R[$t]}" "$n")"
+                G[$t]+=" ${RR[$t]}"; GN[$t]+=" $(ratio "${RR[$t]}" "$n")"
             done
         fi
-        unset T S R
+        unset T S RR
     done
     # shellcheck disable=SC2086
     say "$(printf '%-9s %9s %7sx %7sx %7s %7sx %7s %8sx %7s' geomean '' "$(geomean ${G[null]})" \
