@@ -407,6 +407,7 @@ static void lb_event_thread(int ev, long tid)
   lua_State *L = lb_L;
   lb_lock();
   if (ev == LB_EV_thread_exit) lb_buf_thread_exit(thr_self()); /* its records first */
+  else lb_hash_thread_init(thr_self());
   if (lb_count[ev]) {
     lb_event_new(2);
     lua_pushinteger(L, (lua_Integer)tid);

@@ -151,6 +151,13 @@ static int lb_ctr_info(lua_State *L)
     lua_pushinteger(L, site);
     return 4;
   }
+  if ((id = lb_hash_info(L, 1, &site)) >= 0) {
+    lua_pushliteral(L, "hash");
+    lua_pushinteger(L, id);
+    lua_pushinteger(L, 0);
+    lua_pushinteger(L, site);
+    return 4;
+  }
   struct lb_ctr *c = luaL_testudata(L, 1, LB_CTR);
   if (!c) return 0;
   lua_pushliteral(L, "ctr");
@@ -164,6 +171,7 @@ static int lb_ctr_info(lua_State *L)
 ** the Lua lock) and its cells are cleared for the block's next user. */
 void lb_hc_retire(struct lurk_thread *t)
 {
+  lb_hash_retire(t);
   uint32_t n = __atomic_load_n(&hc_ncells, __ATOMIC_ACQUIRE);
   for (uint32_t i = 0; i < n && i < lb_dead_cap; i++) {
     if (t->tls.ctr[i]) __atomic_fetch_add(&lb_dead[i], (int64_t)t->tls.ctr[i], __ATOMIC_RELAXED);
@@ -198,6 +206,7 @@ static uint32_t lb_fork_n;
 
 void lb_hc_fork_prepare(void)
 {
+  lb_hash_fork_prepare();
   uint32_t n = __atomic_load_n(&hc_ncells, __ATOMIC_ACQUIRE);
   if (!n) return;
   if (lb_fork_n < n) {
@@ -215,6 +224,7 @@ void lb_hc_fork_prepare(void)
 
 void lb_hc_fork_child(void)
 {
+  lb_hash_fork_child();
   uint32_t n = __atomic_load_n(&hc_ncells, __ATOMIC_ACQUIRE);
   for (uint32_t i = 0; i < n && i < lb_fork_n && i < lb_dead_cap; i++) lb_dead[i] += lb_fork_other[i];
 }
@@ -407,7 +417,7 @@ static int lb_hc_compile(lua_State *L, int fn, int nkinds)
     /* the back end trusts these: a malformed program is not compiled */
     if (in->op >= HC__MAX || (in->op == HC_ARG && in->a >= nkinds) || in->d >= HC_NVREGS || in->a >= HC_NVREGS ||
         in->b >= HC_NVREGS || ((in->op == HC_LABEL || in->op == HC_BR || in->op == HC_JMP) && in->d >= HC_MAX_LABELS) ||
-        (in->op == HC_REC && in->a + in->size > HC_NVREGS)) {
+        (in->op == HC_REC && in->a + in->size > HC_NVREGS) || (in->op == HC_HADD && (uint64_t)in->k >= HC_NHASH)) {
       lua_pop(L, 5);
       return -1;
     }
@@ -534,6 +544,7 @@ void lb_hc_open(lua_State *L)
   lb_class(L, LB_CTR, ctr_mm);
   lua_pop(L, 1);
   lb_buf_open(L);
+  lb_hash_open(L);
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, LB_HC_PLANS);
   lua_newtable(L);

@@ -137,7 +137,7 @@ return function(fn, kinds)
   local ok, err = pcall(function()
     if fi.isvararg then reject("a vararg handler", line) end
     local function emit(op, d, a, b, k, extra)
-      if op == "UVADD" or op == "CTRADD" or op == "REC" then effects = true end
+      if op == "UVADD" or op == "CTRADD" or op == "REC" or op == "HADD" then effects = true end
       local i = { op = op, d = d or 0, a = a or 0, b = b or 0, k = k or 0 }
       if extra then for key, v in pairs(extra) do i[key] = v end end
       ir[#ir + 1] = i
@@ -219,7 +219,7 @@ return function(fn, kinds)
         local w = b[s]
         if w and v.t == "num" and w.t == "num" then
           r[s] = num(math.min(v.lo, w.lo), math.max(v.hi, w.hi), v.mc or w.mc)
-        elseif w == v or (w and v.t == w.t and v.t ~= "num" and v.t ~= "uvsum" and v.t ~= "ctrsum" and v.t ~= "ctrget" and v.t ~= "uv" and v.t == w.t and v.v == w.v) then
+        elseif w == v or (w and v.t == w.t and v.t ~= "num" and v.t ~= "uvsum" and v.t ~= "ctrsum" and v.t ~= "ctrget" and v.t ~= "hashsum" and v.t ~= "hashget" and v.t ~= "uv" and v.t == w.t and v.v == w.v) then
           r[s] = v
         end
       end
@@ -285,7 +285,8 @@ return function(fn, kinds)
         local lv = ls and S[ls] or num(k, k)
         local rv = rs and S[rs] or num(k, k)
         if lv == nil or rv == nil then reject("reads an undefined value", line) end
-        local acc = (lv.t == "uv" or lv.t == "ctrget") and "l" or (not sub and (rv.t == "uv" or rv.t == "ctrget")) and "r"
+        local function isacc(v) return v.t == "uv" or v.t == "ctrget" or v.t == "hashget" end
+        local acc = isacc(lv) and "l" or (not sub and isacc(rv)) and "r"
         if acc then
           -- u = u + e, c[i] = c[i] + e: a running sum; the addend goes to vreg A
           local base, es, ev = lv, rs, rv
@@ -303,6 +304,8 @@ return function(fn, kinds)
               reject(("adds a value that may pass 2^16 to upvalue '%s' (its inlined sum could wrap; lurk.counters are exact)"):format(base.name), line)
             end
             S[A] = { t = "uvsum", uv = base.uv, name = base.name }
+          elseif base.t == "hashget" then
+            S[A] = { t = "hashsum", h = base.h, key = base.key }
           else
             S[A] = { t = "ctrsum", ctr = base.ctr, idx = base.idx }
           end
@@ -346,7 +349,8 @@ return function(fn, kinds)
           local kind, base, n, site = ctrinfo(val)
           if kind == "buf" then S[A] = { t = "fn", v = "buf", id = base, nfields = n, site = site }
           elseif kind == "ctr" then S[A] = { t = "ctr", v = val, base = base, n = n }
-          else reject(("reads upvalue '%s' (a %s; compiled handlers read bit functions, lurk.counters and numbers they add to)"):format(uname, type(val)), line) end
+          elseif kind == "hash" then S[A] = { t = "hash", v = val, id = base, site = site }
+          else reject(("reads upvalue '%s' (a %s; compiled handlers read bit functions, lurk.counters, lurk.hash and numbers they add to)"):format(uname, type(val)), line) end
         end
         if A >= NSLOTS then reject("too many locals", line) end
       elseif name == "USETV" then
@@ -376,9 +380,20 @@ return function(fn, kinds)
           S[A] = num(v, v)
         elseif not BUILTIN[val] then reject(("calls %s.%s (not in the compiled subset)"):format(t.v, key), line)
         else S[A] = { t = "fn", v = BUILTIN[val] } end
+      elseif (name == "TGETV" or name == "TGETB") and S[B] and S[B].t == "hash" then
+        -- h[key]: the key in a vreg (a constant one in a temporary)
+        local key
+        if name == "TGETB" then
+          key = { slot = temp(), k = C }
+          emit("K", key.slot, 0, 0, C)
+        else
+          key = { slot = C, v = get(C, "num") }
+        end
+        if A >= NSLOTS then reject("too many locals", line) end
+        S[A] = { t = "hashget", h = S[B], key = key }
       elseif name == "TGETV" or name == "TGETB" then
         local t = S[B]
-        if not (t and t.t == "ctr") then reject("indexes a table (compiled handlers index lurk.counters only)", line) end
+        if not (t and t.t == "ctr") then reject("indexes a table (compiled handlers index lurk.counters and lurk.hash only)", line) end
         local idx
         if name == "TGETB" then idx = { k = C }
         else
@@ -392,9 +407,15 @@ return function(fn, kinds)
         end
         if idx.k and (idx.k < 1 or idx.k > t.n) then reject(("counter index %d outside 1..%d"):format(idx.k, t.n), line) end
         S[A] = { t = "ctrget", ctr = t, idx = idx }
+      elseif (name == "TSETV" or name == "TSETB") and S[B] and S[B].t == "hash" then
+        local t, v = S[B], S[A]
+        if not (v and v.t == "hashsum" and v.h.v == t.v) then reject("sets a hash count to something other than itself plus a number", line) end
+        local same = (name == "TSETB" and v.key.k == C) or (name == "TSETV" and v.key.v and v.key.slot == C and S[C] == v.key.v)
+        if not same then reject("sets a hash count other than the one it read", line) end
+        emit("HADD", 0, v.key.slot, A, t.id, { site = t.site })
       elseif name == "TSETV" or name == "TSETB" then
         local t, v = S[B], S[A]
-        if not (t and t.t == "ctr") then reject("writes a table field (compiled handlers add to lurk.counters only)", line) end
+        if not (t and t.t == "ctr") then reject("writes a table field (compiled handlers add to lurk.counters and lurk.hash only)", line) end
         local idx = name == "TSETB" and { k = C } or (S[C] and S[C].lo == S[C].hi and S[C].t == "num" and not S[C].arg and { k = S[C].lo }) or { slot = C, v = S[C] }
         if not (v and v.t == "ctrsum" and v.ctr.v == t.v) then reject("sets a counter to something other than itself plus a number", line) end
         local same = (idx.k and v.idx.k == idx.k) or (idx.slot and v.idx.slot == idx.slot and v.idx.v == idx.v)

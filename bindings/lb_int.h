@@ -106,6 +106,14 @@ void *lb_bb_callback(lua_State *L, int nargs);
 void lb_buf_open(lua_State *L);
 /* The buffer behind a lurk.buffer object at stack index i: id and fields, or -1. */
 int lb_buf_info(lua_State *L, int i, unsigned *nfields, uint32_t *site);
+/* Hashed counters (lb_hash.c): lurk.hash; the id and miss site of the
+** hash at stack index i, or -1; per-thread tables made, retired, forked. */
+void lb_hash_open(lua_State *L);
+int lb_hash_info(lua_State *L, int i, uint32_t *site);
+void lb_hash_thread_init(struct lurk_thread *t);
+void lb_hash_retire(struct lurk_thread *t);
+void lb_hash_fork_prepare(void);
+void lb_hash_fork_child(void);
 void lb_buf_thread_exit(struct lurk_thread *t);   /* hand over its records */
 void lb_buf_exit(void);                           /* every thread's, at exit */
 int lb_hc_plan(lua_State *L, int fn, uint32_t hid, const struct cc_site *s, struct bb_plan *p,

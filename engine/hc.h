@@ -31,7 +31,8 @@
   _(UVADD)  /* add a to inlined-counter slot k (an upvalue's sum) */         \
   _(CTRADD) /* add b to counter cell k + a (a = 0 unless kidx is clear) */ \
   _(REC)    /* append vregs a..a+size-1 to lurk.buffer k; site: its full path */ \
-  _(CALL)   /* call the handler (the op's clean-call site), then end */
+  _(CALL)   /* call the handler (the op's clean-call site), then end */    \
+  _(HADD)   /* add b to key a's count in lurk.hash k; site: its miss path */
 
 enum {
 #define HC_OPENUM(n) HC_##n,
@@ -70,5 +71,23 @@ const struct hc_prog *hc_prog_get(uint32_t id);
 #define HC_CELLS ARCH_CTR_CELLS
 #define HC_NBUF ARCH_HC_NBUF
 extern uint32_t hc_ncells;
+
+/* Hashed counter tables (lurk.hash; engine/hc_tab.c): per thread, the
+** thread block holds each table's slots and probe mask (arch_tls.hc_hash).
+** Key k's home slot is at byte offset ((k * HC_HASH_MUL) >> HC_HASH_SHIFT)
+** & mask from the slots, mask = (homes - 1) << 4. */
+#define HC_NHASH ARCH_HC_NHASH
+#define HC_HASH_MUL 0x9e3779b97f4a7c15ull
+#define HC_HASH_SHIFT 28
+struct hc_slot { uint64_t key; int64_t count; };
+uint64_t hc_tab_new(uint64_t want);         /* slots of an empty table of >= want homes */
+void hc_tab_free(uint64_t base);
+uint64_t hc_tab_mask(uint64_t base);
+uint64_t hc_tab_count(uint64_t base);       /* keys */
+/* Add to key's count, inserting it; returns the slots (moved when grown). */
+uint64_t hc_tab_add(uint64_t base, uint64_t key, int64_t add);
+const struct hc_slot *hc_tab_find(uint64_t base, uint64_t key);
+/* The used slot at or after *i (then *i is past it); NULL at the end. */
+const struct hc_slot *hc_tab_next(uint64_t base, uint64_t *i);
 
 #endif

@@ -144,6 +144,96 @@ describe("compiled handlers", function()
   end)
 end)
 
+describe("lurk.hash", function()
+  -- keys of every kind compiled code makes: pcs, cache lines, values of a
+  -- register; many threads, a fork, a table grown many times over
+  local HASH = MAIN .. [[
+    local pcs, lines, regs = lurk.hash(), lurk.hash(1), lurk.hash()
+    local ref = {} -- the same counts in a Lua table (a handler always called)
+    lurk.on("bb", function(bb)
+      if not main(bb) then return end
+      bb:call_before(1, function(ctx, pc, n) pcs[pc] = pcs[pc] + n end, "pc", "count")
+      bb:call_before(1, function(ctx, pc, n) ref[pc] = (ref[pc] or 0) + n end, "pc", "count")
+      bb:call_before(1, function(ctx, ecx) local k = band(ecx, 1023); regs[k] = regs[k] + 1 end, "ecx")
+      for i = 1, #bb do
+        if bb[i].reads_memory or bb[i].writes_memory then
+          bb:call_before(i, function(ctx, ea) local l = lurk.shr(ea, 6); lines[l] = lines[l] + 1 end, "ea")
+        end
+      end
+    end)
+    local function dump(name, h)
+      local t, keys = h.totable and h:totable() or h, {}
+      for k in pairs(t) do keys[#keys + 1] = k end
+      table.sort(keys)
+      local sum = 0
+      for i, k in ipairs(keys) do sum = sum + t[k]; keys[i] = ("%x=%d"):format(k, t[k]) end
+      print(name, #keys, #keys, sum, table.concat(keys, " "))
+      if h.count then assert(h:count() == #keys and #h == #keys) end
+    end
+    lurk.on("exit", function() dump("pcs", pcs); dump("ref", ref); dump("lines", lines); dump("regs", regs) end)]]
+
+  -- every pc and its count; for lines and register values, the totals
+  -- where the program's own mappings (thread stacks) may move between the
+  -- two runs: memory lurk maps differs (the called run's Lua allocates more)
+  local function close(a, b)
+    assert.equal(0, a.status, a.stderr)
+    assert.equal(a.stdout, b.stdout)
+    local ra, rb = report(a), report(b)
+    assert.equal(rb:match("pcs\t[^\n]*"), ra:match("pcs\t[^\n]*"))
+    assert.equal(rb:match("lines\t%d+\t%d+\t(%d+)"), ra:match("lines\t%d+\t%d+\t(%d+)"))
+    assert.equal(rb:match("regs\t%d+\t%d+\t(%d+)"), ra:match("regs\t%d+\t%d+\t(%d+)"))
+  end
+
+  -- the three hash handlers are compiled (the Lua table's is not), in each process
+  local function compiled3(r)
+    local n = 0
+    for _ in r.stderr:gmatch("explain: [^\n]*: compiled") do n = n + 1 end
+    assert.is_true(n >= 3 and n % 3 == 0, r.stderr) -- (once a process)
+  end
+
+  -- in each process, the hash's counts are the Lua table's
+  local function exact(r)
+    local n = 0
+    for p, q in report(r):gmatch("pcs(\t[^\n]*)\nref(\t[^\n]*)") do assert.equal(q, p); n = n + 1 end
+    assert.is_true(n > 0, report(r))
+    return n
+  end
+
+  for _, mode in ipairs({ "phases", "threads", "fork", "threadfork" }) do
+    it("counts as the called handler does (" .. mode .. ")", function()
+      local a, b = both(HASH, argv(mode))
+      if mode == "threads" then close(a, b) else same(a, b) end
+      assert.equal(mode:match("fork") and 2 or 1, exact(a))
+      exact(b)
+      assert.matches("pcs\t%d+\t%d+\t%d+\t%x+=%d+", report(a))
+      compiled3(a)
+      assert.is_true(stat(a, "clean calls inlined") > 0)
+    end)
+  end
+
+  it("counts pcs and lines of ls -l /usr as the called handler does (ASLR off)", function()
+    local a, b = both(HASH:gsub("if not main%(bb%) then return end", ""), { "setarch", "-R", "/bin/ls", "-l", "/usr" })
+    close(a, b)
+    assert.is_true(tonumber(report(a):match("lines\t(%d+)")) > 1000, report(a))
+    compiled3(a)
+  end)
+
+  it("values, assignment, keys past 2^53, bad arguments", function()
+    local r = h.eval([[
+      local x = lurk.hash()
+      x[5] = x[5] + 3; x[-1] = 7; x[2^60] = 1; x[0] = 0
+      local big = require("ffi").new("uint64_t", 0xfedcba9876543210ULL)
+      x[big] = x[big] + 2
+      local ok, err = pcall(function() return x["a"] end)
+      local ok2, err2 = pcall(function() x[1.5] = 1 end)
+      local ok3, err3 = pcall(lurk.hash, 0)
+      print(x[5], x[-1], x[2^60], x[0], x[big], x[6], x:count(), #x, tostring(x):match("^lurk.hash"), err == nil, err2, err3)
+    ]])
+    assert.equal(0, r.status, r.stderr)
+    assert.matches("^3\t7\t1\t0\t2\t0\t5\t5\tlurk.hash\ttrue\t.*bad argument #2 .*integer key expected.*bad argument #1 to '.-' %(1 to 2%^26 slots%)", r.stdout .. r.stderr)
+  end)
+end)
+
 -- -- The differential fuzzer ---------------------------------------------------
 
 -- A small PRNG (xorshift) so a seed replays on any Lua.
@@ -181,6 +271,8 @@ local function gen_stmt(R, depth, params, nup)
   if pick == 1 then
     local u = R(nup)
     return ("u%d = u%d + band(%s, 4095)"):format(u, u, e)
+  elseif pick == 2 and R(2) == 1 then
+    return ("do local j = %s; hh[j] = hh[j] + band(%s, 255) end"):format(e, gen_expr(R, 0, params))
   elseif pick == 2 then
     return ("do local j = band(%s, 63) + 1; c[j] = c[j] + band(%s, 255) end"):format(e, gen_expr(R, 0, params))
   elseif pick == 3 then
@@ -203,7 +295,7 @@ end
 local function gen_script(seed, n)
   local R = rng(seed)
   local nup = 8
-  local t = { MAIN, "local c = lurk.counters(64)" }
+  local t = { MAIN, "local c = lurk.counters(64)", "local hh = lurk.hash(16)" }
   for i = 1, nup do t[#t + 1] = ("local u%d = 0"):format(i) end
   t[#t + 1] = "local H, M = {}, {}"
   for i = 1, n do
@@ -237,6 +329,11 @@ end)
 lurk.on("exit", function()
   print(]] .. (function() local u = {} for i = 1, nup do u[i] = "u" .. i end return table.concat(u, ", ") end)() .. [[)
   print(table.concat(c:totable(), ","))
+  local ht, keys = hh:totable(), {}
+  for k in pairs(ht) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for i, k in ipairs(keys) do keys[i] = ("%d:%s"):format(k, tostring(ht[k])) end
+  print(hh:count(), table.concat(keys, ","))
 end)]]
   return table.concat(t, "\n")
 end

@@ -88,6 +88,16 @@ static void hc_store_disp(uint8_t **p, int b, int32_t disp, int r)
   emit_u32(p, (uint32_t)disp);
 }
 
+/* REX.W op r, [b + disp8] (op: 01 add, 39 cmp: [b+d] op= r / compared with r) */
+static void hc_rm_disp8(uint8_t **p, uint8_t op, int r, int b, int8_t disp)
+{
+  emit_u8(p, hc_rex(1, r, 0, b));
+  emit_u8(p, op);
+  emit_u8(p, (uint8_t)(0x40 | ((r & 7) << 3) | (b & 7)));
+  if ((b & 7) == R_RSP) emit_u8(p, 0x24);
+  emit_u8(p, (uint8_t)disp);
+}
+
 /* A two-register form REX.W op modrm(11, reg, rm) (op = 01 add ... 39 cmp,
 ** 89 mov: rm op= reg; 0f af imul, 63 movsxd: reg op= rm). */
 static void hc_rr(uint8_t **p, uint8_t op, int reg, int rm)
@@ -422,7 +432,7 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
   for (unsigned i = 0; i < pr->n; i++) {
     const struct hc_ins *in = &pr->ins[i];
     if (in->op == HC_CALL) live = LIVE_ALL;
-    if ((in->op >= HC_ADD && in->op <= HC_NEG) || in->op == HC_BR || in->op == HC_REC) clobbers = 1;
+    if ((in->op >= HC_ADD && in->op <= HC_NEG) || in->op == HC_BR || in->op == HC_REC || in->op == HC_HADD) clobbers = 1;
     if ((in->op == HC_CTRADD || in->op == HC_UVADD) && !hc_fold(in)) clobbers = 1;
   }
   int flags = (live & LIVE_FLAGS) && clobbers;
@@ -623,6 +633,39 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
       }
       hc_lea(p, s1, s0, -1, 1, (int32_t)(8 * n));
       emit_gs_store(p, s1, ptr);
+      break;
+    }
+    case HC_HADD: { /* the key's home slot and the next; else the miss path's clean call */
+      int32_t hb = TLS_HC_HASH + 32 * (int32_t)in->k;
+      int key = hc_in(p, in->a, s0);
+      int addk = hc_known[in->b] && hc_kval[in->b] == (int32_t)hc_kval[in->b];
+      emit_mov_imm64(p, s1, HC_HASH_MUL);
+      hc_rr(p, 0xaf, s1, key);                  /* imul s1, key */
+      hc_r1(p, 0xc1, 5, s1);                    /* shr s1, HC_HASH_SHIFT */
+      emit_u8(p, HC_HASH_SHIFT);
+      hc_rm_gs(p, 0x23, s1, hb + 8);            /* and s1, mask */
+      hc_rm_gs(p, 0x03, s1, hb);                /* add s1, slots */
+      hc_rm_disp8(p, 0x39, key, s1, 0);         /* cmp [s1], key */
+      uint8_t *home = emit_jcc32(p, 0x4, (uint64_t)*p + 6);
+      hc_rm_disp8(p, 0x39, key, s1, 16);        /* cmp [s1+16], key */
+      uint8_t *miss = emit_jcc32(p, 0x5, (uint64_t)*p + 6);
+      hc_ri(p, 0, s1, 16);
+      emit_patch_rel32(home, (uint64_t)*p);
+      if (addk) { /* add qword [s1+8], imm32 */
+        emit_u8(p, hc_rex(1, 0, 0, s1)); emit_u8(p, 0x81);
+        emit_u8(p, (uint8_t)(0x40 | (s1 & 7))); if ((s1 & 7) == R_RSP) emit_u8(p, 0x24);
+        emit_u8(p, 8); emit_u32(p, (uint32_t)hc_kval[in->b]);
+      } else hc_rm_disp8(p, 0x01, hc_in(p, in->b, s0), s1, 8);
+      uint8_t *done = emit_jmp32(p, (uint64_t)*p + 5);
+      emit_patch_rel32(miss, (uint64_t)*p);
+      emit_gs_store(p, hc_in(p, in->a, s0), hb + 16);
+      if (addk) emit_gs_store_imm(p, hb + 24, (int32_t)hc_kval[in->b]);
+      else emit_gs_store(p, hc_in(p, in->b, s0), hb + 24);
+      emit_lea_rsp(p, -128);
+      emit_gs_store_imm(p, TLS_CC_SITE, (int32_t)in->where);
+      emit_gs_call(p, TLS_CC_ENTRY);
+      emit_lea_rsp(p, 128);
+      emit_patch_rel32(done, (uint64_t)*p);
       break;
     }
     case HC_CALL: /* the app's state back, then the handler as a clean call */

@@ -40,7 +40,9 @@
 #define TLS_HC_V (TLS_HC_SAVE + 8 * 24)   /* its 64 virtual registers (engine/hc.h) */
 #define TLS_HC_BUF (TLS_HC_V + 8 * 64)    /* lurk.buffer b: next record, end, base at +24b */
 #define ARCH_HC_NBUF 8
-#define TLS_CTR (TLS_HC_BUF + 24 * ARCH_HC_NBUF) /* counter cells of lurk.counters */
+#define TLS_HC_HASH (TLS_HC_BUF + 24 * ARCH_HC_NBUF) /* lurk.hash h: slots, mask, key, add at +32h */
+#define ARCH_HC_NHASH 8
+#define TLS_CTR (TLS_HC_HASH + 32 * ARCH_HC_NHASH) /* counter cells of lurk.counters */
 #define ARCH_CTR_CELLS (1 << 20)          /* 8 MiB a thread, mapped as touched */
 #define TLS_SIZE (TLS_CTR + 8 * ARCH_CTR_CELLS)
 
@@ -100,6 +102,7 @@ struct arch_tls {
   uint64_t hc_save[24];              /* app state around a compiled handler */
   uint64_t hc_v[64];                 /* its virtual registers */
   struct { uint64_t ptr, end, base; } hc_buf[ARCH_HC_NBUF]; /* lurk.buffer, this thread's */
+  struct { uint64_t base, mask, key, add; } hc_hash[ARCH_HC_NHASH]; /* lurk.hash, this thread's */
   uint64_t ctr[ARCH_CTR_CELLS];      /* lurk.counters cells, this thread's share */
 };
 #endif

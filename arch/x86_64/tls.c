@@ -33,6 +33,7 @@ _Static_assert(offsetof(struct arch_tls, hc_save) == TLS_HC_SAVE, "TLS_HC_SAVE")
 _Static_assert(offsetof(struct arch_tls, hc_v) == TLS_HC_V, "TLS_HC_V");
 _Static_assert(offsetof(struct arch_tls, ctr) == TLS_CTR, "TLS_CTR");
 _Static_assert(offsetof(struct arch_tls, hc_buf) == TLS_HC_BUF, "TLS_HC_BUF");
+_Static_assert(offsetof(struct arch_tls, hc_hash) == TLS_HC_HASH, "TLS_HC_HASH");
 _Static_assert(ARCH_INL_UNMARKED % ARCH_INL_GROUP == 0 && ARCH_INL_SLOTS % 64 == 0, "inl groups");
 _Static_assert(sizeof(struct arch_mctx) == 8 * MCTX_NSLOTS, "MCTX size");
 
