@@ -36,9 +36,14 @@
 -- instruction that faults is recorded (the record is made before it runs).
 --
 -- How: one clean call before each accessing instruction, per memory
--- operand, whose handler appends (pc, address, info) to a lurk.buffer; it
--- is compiled, so the block stores three words and no Lua runs until a
--- thread's buffer (64K records) is full.
+-- operand, compiled inline (docs/lua-api.md, "Compiled handlers"). For the
+-- summary, the call adds one to the access's site counter (a lurk.counters
+-- cell; the site's pc, size and direction are known when the block is
+-- translated, so loads, stores, bytes and pcs are sums over sites at exit)
+-- and one to its cache line's count in a lurk.hash (pages are lines >> 6).
+-- For trace files, it appends (pc, address, info) to a lurk.buffer: the
+-- block stores three words, and no Lua runs until a thread's buffer (64K
+-- records) is full.
 local M = {}
 
 local format, floor = string.format, math.floor
@@ -105,6 +110,7 @@ function M.start(...)
     ffi = require "ffi"
   end
   local hdr = ffi and ffi.new("uint32_t[4]")
+  local summary -- the summary mode's totals, at exit
   local function batch(r, n, tid)
     if trace then
       hdr[0], hdr[1] = 0x3142544d, tid
@@ -126,17 +132,71 @@ function M.start(...)
     end
     if t and #t > 0 then out:write(table.concat(t, "\n"), "\n") end
   end
-  local buf = assert(lurk.buffer(3, batch, 65536))
-  local function access(ctx, pc, ea, info) buf(pc, ea, info) end
-  lurk.on("bb", function(bb)
-    if main then
-      local m = lurk.module_at(bb.pc)
-      if not (m and m.main) then return end
+  local function wanted(bb)
+    if not main then return true end
+    local m = lurk.module_at(bb.pc)
+    return m and m.main
+  end
+  if out then
+    local buf = assert(lurk.buffer(3, batch, 65536))
+    local function access(ctx, pc, ea, info) buf(pc, ea, info) end
+    lurk.on("bb", function(bb) if wanted(bb) then memrec.instrument(bb, access) end end)
+  else
+    -- the summary: a counter per site (a hash past NSITES sites), a hash
+    -- of lines; a site is a (pc, info) pair, the same when its block is
+    -- translated again
+    local NSITES = 2 ^ 19
+    local sites = assert(lurk.counters(NSITES))
+    local more = assert(lurk.hash())
+    local lh = assert(lurk.hash(2 ^ 16))
+    local site_pc, site_info, site_of, nsites = {}, {}, {}, 0
+    local shr = lurk.shr
+    local function access(ctx, ea, site)
+      local l = shr(ea, 6)
+      lh[l] = lh[l] + 1
+      sites[site] = sites[site] + 1
     end
-    memrec.instrument(bb, access)
-  end)
+    local function access_more(ctx, ea, site)
+      local l = shr(ea, 6)
+      lh[l] = lh[l] + 1
+      more[site] = more[site] + 1
+    end
+    lurk.on("bb", function(bb)
+      if not wanted(bb) then return end
+      memrec.each(bb, function(i, ea, info)
+        local pc = bb[i].pc
+        local byinfo = site_of[pc]
+        if not byinfo then byinfo = {}; site_of[pc] = byinfo end
+        local id = byinfo[info]
+        if not id then
+          nsites = nsites + 1
+          id, byinfo[info] = nsites, nsites
+          site_pc[id], site_info[id] = pc, info
+        end
+        bb:call_before(i, id <= NSITES and access or access_more, ea, id)
+      end)
+    end)
+    summary = function()
+      local extra = more:totable()
+      for i = 1, nsites do
+        local n, info, pc = i <= NSITES and sites[i] or extra[i] or 0, site_info[i], site_pc[i]
+        if n > 0 then
+          if info >= 65536 then stores = stores + n else loads = loads + n end
+          bytes = bytes + n * (info % 65536)
+          bypc[pc] = (bypc[pc] or 0) + n
+        end
+      end
+      local lt = lh:totable()
+      for l in pairs(lt) do
+        nlines = nlines + 1
+        local pg = floor(l / 64)
+        if not pages[pg] then pages[pg] = true; npages = npages + 1 end
+      end
+    end
+  end
   lurk.on("exit", function()
     if out then out:close() end
+    if summary then summary() end
     local n = loads + stores
     log("memtrace: %s accesses: %s loads, %s stores, %s bytes", group(n), group(loads), group(stores), group(bytes))
     log("memtrace: %s distinct cache lines (64 B), %s distinct pages (4 KiB)", group(nlines), group(npages))

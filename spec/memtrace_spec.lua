@@ -108,6 +108,14 @@ describe("memtrace", function()
     for _ in tf:lines() do tcount = tcount + 1 end
     tf:close()
     assert.equal(n, tcount)
+    -- the summary mode (counters and hashes, no records) counts what the
+    -- trace mode's records count: accesses, loads, stores, bytes, top pcs
+    -- (lines and pages aside: the stack moves with the option text)
+    local c = lurk({ "-t", "memtrace=main,top=3", "--", "setarch", "-R", prog, "phases" })
+    local sc = lines(c.stderr, "memtrace:")
+    assert.equal(sa:match("memtrace: [^\n]*accesses[^\n]*"), sc:match("memtrace: [^\n]*accesses[^\n]*"))
+    assert.equal(sa:match("top 3 pcs.*"), sc:match("top 3 pcs.*"))
+    assert.matches("memtrace: [%d,]+ distinct cache lines", sc)
   end)
 
   it("traces a real program (sort) with no calls made, the same totals as --no-inline", function()

@@ -19,7 +19,9 @@ local M = { STORE = 65536 }
 
 local floor = math.floor
 
-function M.instrument(bb, fn, nopc)
+-- `each(bb, fn)` calls fn(i, ea, info) for the same accesses, in the same
+-- order, without placing anything: ea is the argument spec ("ea1", ...).
+function M.each(bb, fn)
   for i = 1, #bb do
     local ins = bb[i]
     if ins.reads_memory or ins.writes_memory then
@@ -29,18 +31,19 @@ function M.instrument(bb, fn, nopc)
           k = k + 1
           if not op.agen and op.seg ~= "gs" and not (op.index and op.index:match("mm")) and (op.read or op.write) then
             local size = ins.rep and floor(ins.opsize / 8) or floor((op.size or 0) / 8)
-            local ea = "ea" .. k
-            if op.read then
-              if nopc then bb:call_before(i, fn, ea, size) else bb:call_before(i, fn, "pc", ea, size) end
-            end
-            if op.write then
-              if nopc then bb:call_before(i, fn, ea, size + 65536) else bb:call_before(i, fn, "pc", ea, size + 65536) end
-            end
+            if op.read then fn(i, "ea" .. k, size) end
+            if op.write then fn(i, "ea" .. k, size + 65536) end
           end
         end
       end
     end
   end
+end
+
+function M.instrument(bb, fn, nopc)
+  M.each(bb, function(i, ea, info)
+    if nopc then bb:call_before(i, fn, ea, info) else bb:call_before(i, fn, "pc", ea, info) end
+  end)
 end
 
 return M
