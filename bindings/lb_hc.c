@@ -401,7 +401,8 @@ static int lb_hc_compile(lua_State *L, int fn, int nkinds)
       lua_getfield(L, t, "name");
       log_snprintf(msg, sizeof msg, "%s:%d: upvalue '%s'", src, (int)lb_field_int(L, ir, "line"), lua_tostring(L, -1));
       lua_pop(L, 1);
-      int s = lb_inl_uvslot(L, fn, (int)in->k + 1, msg);
+      unsigned stripes;
+      int s = lb_inl_uvslot(L, fn, (int)in->k + 1, msg, &stripes);
       if (s < 0) {
         log_snprintf(msg, sizeof msg, "%s: called: out of inlined-counter slots", src);
         lb_hc_note(L, fn, msg);
@@ -409,6 +410,7 @@ static int lb_hc_compile(lua_State *L, int fn, int nkinds)
         return -1;
       }
       in->k = s;
+      in->size = (uint8_t)stripes;
     } else if (in->op == HC_LOAD) {
       log_snprintf(msg, sizeof msg, "a %d-byte load of the compiled handler at %s:%d", (int)in->size, src,
                    (int)lb_field_int(L, t, "line"));

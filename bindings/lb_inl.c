@@ -68,12 +68,23 @@ static unsigned lb_nslots;
 ** the handler would have lost exactness (2^53) long before. */
 #define LB_MAX_ADDEND 65536
 
+/* Stripes. Blocks that run one after the other and add to one counter
+** make a chain of read-modify-writes of one memory word, each waiting for
+** the last (store forwarding: several cycles each). So the first
+** statements get LB_STRIPES slots each, and the sites that add to one take
+** its slots in turn; the fold adds every slot to the upvalue, so the sum
+** is the same. perl under inscount: 4.6 s with one slot, 3.0 s with four
+** (the null tool 2.5 s); eight stripes were no better than four. */
+#define LB_STRIPES 4
+#define LB_STRIPED_SLOTS 64 /* slots given out in stripes (the first ones) */
+static unsigned lb_stripe;  /* the next site's stripe (round robin) */
+
 /* An analysed handler: its statements, each adding an argument (arg > 0,
 ** 1-based) or the constant k, negated for a subtraction, into a slot. */
 #define LB_MAX_STMTS 8
 struct lb_plan {
   unsigned n;
-  struct { uint16_t slot; uint8_t arg, neg; int64_t k; } st[LB_MAX_STMTS];
+  struct { uint16_t slot; uint8_t arg, neg, stripes; int64_t k; } st[LB_MAX_STMTS];
 };
 static struct lb_plan *lb_plans;
 static unsigned lb_nplans, lb_capplans;
@@ -241,7 +252,8 @@ static int lb_inl_analyze(lua_State *L, int fn, uint32_t hid, unsigned nargs)
   lua_call(L, 2, 1);
   int r = -1;
   unsigned n = lua_istable(L, -1) ? (unsigned)lua_objlen(L, -1) : 0;
-  if (lua_istable(L, -1) && lb_nslots + n <= BB_ADD_SLOTS) {
+  unsigned stripes = lb_nslots + LB_STRIPES * n <= LB_STRIPED_SLOTS ? LB_STRIPES : 1;
+  if (lua_istable(L, -1) && lb_nslots + stripes * n <= BB_ADD_SLOTS) {
     if (lb_nplans == lb_capplans) {
       unsigned cap = lb_capplans ? 2 * lb_capplans : 16;
       lb_plans = mem_realloc(lb_plans, lb_capplans * sizeof *lb_plans, cap * sizeof *lb_plans);
@@ -252,8 +264,9 @@ static int lb_inl_analyze(lua_State *L, int fn, uint32_t hid, unsigned nargs)
     lua_getfield(L, LUA_REGISTRYINDEX, LB_WHAT);
     for (unsigned i = 0; i < n; i++) {
       lua_rawgeti(L, -2, (int)i + 1);
-      unsigned s = lb_nslots + i;
+      unsigned s = lb_nslots + stripes * i;
       pl->st[i].slot = (uint16_t)s;
+      pl->st[i].stripes = (uint8_t)stripes;
       pl->st[i].arg = (uint8_t)lb_num(L, "arg");
       pl->st[i].k = (int64_t)lb_num(L, "k");
       lua_getfield(L, -1, "neg");
@@ -265,10 +278,11 @@ static int lb_inl_analyze(lua_State *L, int fn, uint32_t hid, unsigned nargs)
       lua_rawseti(L, -6, (int)s);
       lua_pop(L, 3);
       lb_slots[s].uv = lua_upvalueid(L, fn, (int)lb_num(L, "uv") + 1);
+      for (unsigned j = 1; j < stripes; j++) lb_slots[s + j] = lb_slots[s];
       lua_pop(L, 1);
     }
     lua_pop(L, 1);
-    __atomic_store_n(&lb_nslots, lb_nslots + n, __ATOMIC_RELEASE);
+    __atomic_store_n(&lb_nslots, lb_nslots + stripes * n, __ATOMIC_RELEASE);
     __atomic_store_n(&bb_add_nslots, lb_nslots, __ATOMIC_RELEASE);
     r = (int)lb_nplans++;
   }
@@ -318,15 +332,16 @@ int lb_inl_plan(lua_State *L, int fn, uint32_t hid, const struct cc_site *s, str
     o->at = (uint16_t)at;
     o->after = (uint8_t)after;
     o->kind = BB_OP_ADD;
-    o->site = pl->st[i].slot;
+    o->site = pl->st[i].slot + lb_stripe++ % pl->st[i].stripes;
     o->k = k[i];
   }
   return 1;
 }
 
-int lb_inl_uvslot(lua_State *L, int fn, int uv, const char *what)
+int lb_inl_uvslot(lua_State *L, int fn, int uv, const char *what, unsigned *stripes)
 {
-  if (!lb_inl_ok || lb_nslots >= BB_ADD_SLOTS) return -1;
+  *stripes = lb_nslots + LB_STRIPES <= LB_STRIPED_SLOTS ? LB_STRIPES : 1;
+  if (!lb_inl_ok || lb_nslots + *stripes > BB_ADD_SLOTS) return -1;
   unsigned s = lb_nslots;
   lua_getfield(L, LUA_REGISTRYINDEX, LB_WHAT);
   lua_pushstring(L, what);
@@ -334,8 +349,9 @@ int lb_inl_uvslot(lua_State *L, int fn, int uv, const char *what)
   lua_rawseti(L, -2, (int)s);
   lua_pop(L, 1);
   lb_slots[s].uv = lua_upvalueid(L, fn, uv);
-  __atomic_store_n(&lb_nslots, s + 1, __ATOMIC_RELEASE);
-  __atomic_store_n(&bb_add_nslots, s + 1, __ATOMIC_RELEASE);
+  for (unsigned j = 1; j < *stripes; j++) lb_slots[s + j] = lb_slots[s];
+  __atomic_store_n(&lb_nslots, s + *stripes, __ATOMIC_RELEASE);
+  __atomic_store_n(&bb_add_nslots, s + *stripes, __ATOMIC_RELEASE);
   return (int)s;
 }
 

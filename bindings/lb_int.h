@@ -96,8 +96,9 @@ void lb_inl_open(lua_State *L);
 int lb_inl_plan(lua_State *L, int fn, uint32_t hid, const struct cc_site *s, struct bb_plan *p,
                 unsigned at, int after);
 void lb_inl_sync(void);
-/* A counter slot folded into upvalue uv (1-based) of the function at fn; -1 when full. */
-int lb_inl_uvslot(lua_State *L, int fn, int uv, const char *what);
+/* Counter slots folded into upvalue uv (1-based) of the function at fn:
+** the first, *stripes of them from there (sites take them in turn); -1 when full. */
+int lb_inl_uvslot(lua_State *L, int fn, int uv, const char *what, unsigned *stripes);
 void lb_hc_open(lua_State *L);
 /* A clean-call site (not placed in any block) calling fn(ctx, k). */
 uint32_t lb_bb_const_site(lua_State *L, int fn, uint64_t k);

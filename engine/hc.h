@@ -28,7 +28,7 @@
   _(BR)     /* if a cond b|k: go to label d (0: the end) */                  \
   _(JMP)    /* go to label d (0: the end) */                                 \
   _(LABEL)  /* label d (1..HC_MAX_LABELS-1) */                               \
-  _(UVADD)  /* add a to inlined-counter slot k (an upvalue's sum) */         \
+  _(UVADD)  /* add a to inlined-counter slot k + (a stripe < size) */      \
   _(CTRADD) /* add b to counter cell k + a (a = 0 unless kidx is clear) */ \
   _(REC)    /* append vregs a..a+size-1 to lurk.buffer k; site: its full path */ \
   _(CALL)   /* call the handler (the op's clean-call site), then end */    \

@@ -350,6 +350,9 @@ static void hc_restore(uint8_t **p, int flags, uint32_t saved)
     if ((saved >> r) & 1) emit_gs_load(p, r, SAVE(r));
 }
 
+/* The next site's stripe of a striped upvalue sum (round robin). */
+static unsigned hc_stripe;
+
 /* Where each virtual register lives during one emission: a register, or
 ** -1 for its slot in the thread block. */
 static int8_t hc_loc[HC_NVREGS];
@@ -602,16 +605,17 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
     case HC_LABEL:
       lab[in->d] = *p;
       break;
-    case HC_UVADD: {
+    case HC_UVADD: { /* sites take the upvalue's stripes in turn (lb_inl.c) */
+      int64_t slot = in->k + (in->size > 1 ? hc_stripe++ % in->size : 0);
       if (hc_fold(in)) {
-        hc_add_imm(p, TLS_INL + 8 * (int32_t)in->k, (int32_t)hc_kval[in->a], flags || !flags_live, s0);
-        if (in->k >= ARCH_INL_UNMARKED) emit_gs_store_imm8(p, TLS_INL_DIRTY + (int32_t)(in->k / ARCH_INL_GROUP), 1);
+        hc_add_imm(p, TLS_INL + 8 * (int32_t)slot, (int32_t)hc_kval[in->a], flags || !flags_live, s0);
+        if (slot >= ARCH_INL_UNMARKED) emit_gs_store_imm8(p, TLS_INL_DIRTY + (int32_t)(slot / ARCH_INL_GROUP), 1);
         break;
       }
       int a = hc_in(p, in->a, s0);
       emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, a, 0, 0)); emit_u8(p, 0x01);
-      emit_abs32(p, a, TLS_INL + 8 * (int32_t)in->k);
-      if (in->k >= ARCH_INL_UNMARKED) emit_gs_store_imm8(p, TLS_INL_DIRTY + (int32_t)(in->k / ARCH_INL_GROUP), 1);
+      emit_abs32(p, a, TLS_INL + 8 * (int32_t)slot);
+      if (slot >= ARCH_INL_UNMARKED) emit_gs_store_imm8(p, TLS_INL_DIRTY + (int32_t)(slot / ARCH_INL_GROUP), 1);
       break;
     }
     case HC_REC: { /* append a record; when it does not fit, the full path's clean call */
