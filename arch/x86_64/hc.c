@@ -414,10 +414,10 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
   uint32_t reads = (uint32_t)hc_arg_reads(site);
   /* (a program that may call its handler shows it the app's whole state:
   ** live = LIVE_ALL below) */
-  /* Values known at this site: vregs defined once, by a constant or an
+  /* Values known at this site: vregs defined once, by a constant, an
   ** argument known at translation (a constant, pc, count, size, a direct
-  ** target). With forward jumps only, a use after the one definition in
-  ** program order sees it. Counter and upvalue adds of known cells and
+  ** target) or a copy of a known vreg defined before. With forward jumps
+  ** only, a use after the one definition in program order sees it. Counter and upvalue adds of known cells and
   ** addends are folded into one instruction (hc_fold). */
   int defs[HC_NVREGS] = { 0 };
   for (unsigned i = 0; i < pr->n; i++)
@@ -425,9 +425,10 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
   for (unsigned v = 0; v < HC_NVREGS; v++) hc_known[v] = 0;
   for (unsigned i = 0; i < pr->n; i++) {
     const struct hc_ins *in = &pr->ins[i];
-    if (defs[in->d] != 1) continue;
+    if (!hc_defines(in) || defs[in->d] != 1) continue;
     if (in->op == HC_K) { hc_known[in->d] = 1; hc_kval[in->d] = in->k; }
     else if (in->op == HC_ARG && hc_arg_const(site, &site->args[in->a], &hc_kval[in->d])) hc_known[in->d] = 1;
+    else if (in->op == HC_MOV && hc_known[in->a]) { hc_known[in->d] = 1; hc_kval[in->d] = hc_kval[in->a]; }
   }
   /* the flags are saved only if live and written by something else than a
   ** folded add (which has a flag-free form) */
@@ -467,7 +468,22 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
   s1 = __builtin_ctz(dead ? dead : cand);
   cand &= ~(1u << s1);
   dead &= ~(1u << s1);
-  uint32_t k = (1u << s0) | (1u << s1); /* clobbered */
+  /* a program whose only work is folded adds needs no scratch register
+  ** where they have their flag-free one-instruction form, and only s0
+  ** where they go through lea */
+  int scratch = 0;
+  for (unsigned i = 0; i < pr->n && scratch < 2; i++) {
+    const struct hc_ins *in = &pr->ins[i];
+    if (dead_ins[i] || in->op == HC_LABEL || in->op == HC_JMP || in->op == HC_ARG) continue;
+    if ((in->op == HC_UVADD || in->op == HC_CTRADD) && hc_fold(in)) {
+      if (!(flags || !flags_live)) scratch = 1;
+      continue;
+    }
+    scratch = 2;
+  }
+  for (unsigned i = 0; i < pr->n && scratch < 2; i++)
+    if (!dead_ins[i] && pr->ins[i].op == HC_ARG) scratch = 2;
+  uint32_t k = (scratch ? 1u << s0 : 0) | (scratch > 1 ? 1u << s1 : 0); /* clobbered */
   /* vregs into registers, most used first: dead registers for any, live
   ** ones (saved and restored) for a vreg used 3 times or more */
   for (unsigned v = 0; v < HC_NVREGS; v++) hc_loc[v] = -1;
@@ -598,10 +614,16 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
       fix[nfix++].label = in->d;
       break;
     }
-    case HC_JMP:
+    case HC_JMP: { /* none to a label reached with no code in between */
+      unsigned j = i + 1;
+      while (j < pr->n && (dead_ins[j] || (pr->ins[j].op == HC_LABEL && pr->ins[j].d != in->d) ||
+                           pr->ins[j].op == HC_ARG))
+        j++;
+      if (j == pr->n ? in->d == 0 : (pr->ins[j].op == HC_LABEL && pr->ins[j].d == in->d)) break;
       fix[nfix].field = emit_jmp32(p, (uint64_t)*p + 5);
       fix[nfix++].label = in->d;
       break;
+    }
     case HC_LABEL:
       lab[in->d] = *p;
       break;
