@@ -21,6 +21,7 @@
 
 #define LB_BB "lurk.bb"
 #define LB_CTX "lurk.ctx"
+#define LB_CTXOBJ "lurk.ctx.object" /* registry: the context object */
 #define LB_CBS "lurk.handlers.cc" /* registry: clean-call handlers, fn <-> id */
 
 static struct bb_plan *lb_plan;          /* the block of the running bb event */
@@ -229,30 +230,12 @@ static uint32_t lb_handler_id(lua_State *L, int fn)
   return id;
 }
 
-/* The FFI callback for n arguments: one per argument count, made on first
-** use; it calls handler[id](ctx, ...) (lb_mkcb_src). */
-static void *lb_callback(lua_State *L, int n)
-{
-  static void *cbs[CC_MAX_ARGS + 1];
-  if (!cbs[n]) {
-    lua_getfield(L, LUA_REGISTRYINDEX, "lurk.mkcb");
-    lua_pushinteger(L, n);
-    lua_call(L, 1, 1);
-    cbs[n] = (void *)(uintptr_t)lua_tonumber(L, -1);
-    lua_pop(L, 1);
-  }
-  return cbs[n];
-}
-
-void *lb_bb_callback(lua_State *L, int nargs) { return lb_callback(L, nargs); }
-
 uint32_t lb_bb_const_site(lua_State *L, int fn, uint64_t k)
 {
   struct cc_site *s;
   uint32_t id = cc_site_new(&s);
   lurk_memset(s, 0, sizeof *s);
   s->handler = lb_handler_id(L, fn);
-  s->fn = lb_callback(L, 1);
   s->nargs = 1;
   s->args[0].kind = CC_ARG_CONST;
   s->args[0].val = k;
@@ -339,7 +322,6 @@ static int lb_bb_call(lua_State *L, int after)
     return 0;
   }
   stats.cc_called++;
-  site.fn = lb_callback(L, nargs);
   uint32_t id = cc_site_new(&s);
   *s = site;
   struct bb_op *o = bb_op_add(p);
@@ -568,21 +550,6 @@ static int lb_ctx_tostring(lua_State *L)
   return 1;
 }
 
-typedef void (*lb_cc_fn)(double, double, double, double, double, double, double, double);
-/* (the handler id travels first, then up to CC_MAX_ARGS = 7 arguments) */
-
-/* Arguments that a double cannot hold exactly travel as NaN; the callback
-** then fetches them here, as 64-bit cdata (lb_cc_big). */
-static uint64_t lb_cc_bigv[CC_MAX_ARGS];
-static uint8_t lb_cc_bigs[CC_MAX_ARGS];
-
-static int lb_cc_big(lua_State *L)
-{
-  int i = (int)lua_tointeger(L, 1);
-  if (lb_cc_bigs[i]) lb_ffi_push_i64(L, (int64_t)lb_cc_bigv[i]);
-  else lb_ffi_push_u64(L, lb_cc_bigv[i]);
-  return 1;
-}
 
 /* After a handler: a written rsp moves the return address (lb_ctx_set_rsp
 ** checked the slot), a written pc makes lurk_cc return to lurk_cc_redirect. */
@@ -602,18 +569,68 @@ static void lb_cc_finish(struct lurk_thread *t, uint64_t rsp0)
   if (arch_copy_out(tls->cc_rsp, &ret, 8)) log_fatal("cannot write the clean call's return address at 0x%lx", (unsigned long)tls->cc_rsp);
 }
 
+/* Calling handlers[id](ctx, ...): lua_pcall with the traceback as message
+** handler. The C API, not an FFI callback: LuaJIT's callback entry and
+** exit and its argument conversions were more than half of a call
+** (docs/decisions.md, "The called path"). The traceback function, the
+** handler table and ctx sit in three stack slots of the state, pushed at
+** the first call above whatever was there (lb_cc_base): a call happens
+** only with no Lua running, so the stack is then as it was left. Should it
+** not be (checked: its height), they come from the registry instead. */
+static int lb_cc_base = -1, lb_cc_href, lb_cc_cref, lb_cc_tref;
+
+static void lb_cc_call(lua_State *L, const struct cc_site *s, const uint64_t *v)
+{
+  if (lb_cc_base < 0) {
+    lua_getfield(L, LUA_REGISTRYINDEX, LB_CBS);
+    lb_cc_href = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_getfield(L, LUA_REGISTRYINDEX, LB_CTXOBJ);
+    lb_cc_cref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushcfunction(L, lb_traceback);
+    lb_cc_tref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lb_cc_base = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lb_cc_tref);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lb_cc_href);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lb_cc_cref);
+  }
+  int base = lua_gettop(L), tb;
+  if (base == lb_cc_base + 3) {
+    tb = lb_cc_base + 1;
+    lua_pushvalue(L, lb_cc_base + 2);
+    lua_rawgeti(L, -1, (int)s->handler);
+    lua_replace(L, -2);
+    lua_pushvalue(L, lb_cc_base + 3);
+  } else {
+    tb = base + 1;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lb_cc_tref);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lb_cc_href);
+    lua_rawgeti(L, -1, (int)s->handler);
+    lua_replace(L, -2);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lb_cc_cref);
+  }
+  /* a number where a double holds it exactly, else a 64-bit cdata
+  ** (int64 for a constant, which may be negative; uint64 otherwise) */
+  for (unsigned i = 0; i < s->nargs; i++) {
+    if (s->args[i].kind == CC_ARG_CONST) {
+      int64_t x = (int64_t)v[i];
+      if (x <= (int64_t)1 << 53 && x >= -((int64_t)1 << 53)) lua_pushnumber(L, (lua_Number)x);
+      else lb_ffi_push_i64(L, x);
+    } else if (v[i] <= (uint64_t)1 << 53) lua_pushnumber(L, (lua_Number)v[i]);
+    else lb_ffi_push_u64(L, v[i]);
+  }
+  if (lua_pcall(L, (int)s->nargs + 1, 0, tb)) {
+    lua_pushfstring(L, "error in a clean call: %s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "(error object is not a string)");
+    lb_fail(L);
+  }
+  lua_settop(L, base);
+}
+
 void lb_cc_dispatch(struct arch_tls *tls)
 {
   struct lurk_thread *t = thr_of(tls);
   const struct cc_site *s = cc_site_get((uint32_t)tls->cc_site);
-  double a[CC_MAX_ARGS + 1] = { 0 };
-  for (unsigned i = 0; i < s->nargs; i++) {
-    uint64_t v = arch_cc_arg(t, s, &s->args[i]);
-    int sgn = s->args[i].kind == CC_ARG_CONST;
-    int exact = sgn ? ((int64_t)v <= (int64_t)1 << 53 && (int64_t)v >= -((int64_t)1 << 53)) : v <= (uint64_t)1 << 53;
-    if (exact) a[i] = sgn ? (double)(int64_t)v : (double)v;
-    else { a[i] = __builtin_nan(""); lb_cc_bigv[i] = v; lb_cc_bigs[i] = (uint8_t)sgn; }
-  }
+  uint64_t v[CC_MAX_ARGS];
+  for (unsigned i = 0; i < s->nargs; i++) v[i] = arch_cc_arg(t, s, &s->args[i]);
   /* The Lua lock, unless this thread is alone (thr_alone): two atomic
   ** operations, a sixth of a call's time. */
   int locked = !thr_alone();
@@ -622,7 +639,7 @@ void lb_cc_dispatch(struct arch_tls *tls)
   uint64_t rsp0 = tls->mctx.gpr[MCTX_RSP];
   lb_cc_thread = t;
   lb_cc_cur = s;
-  ((lb_cc_fn)s->fn)((double)s->handler, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
+  lb_cc_call(lb_L, s, v);
   lb_cc_thread = NULL;
   lb_cc_finish(t, rsp0);
   if (locked) lb_unlock();
@@ -648,37 +665,6 @@ static const luaL_Reg lb_bb_methods[] = {
   { "replace", lb_bb_replace }, { NULL, NULL }
 };
 
-/* The callback maker: n -> address of an FFI callback taking a handler id
-** and n doubles, which calls handlers[id](ctx, ...) under a traceback
-** handler (fixed arity, so LuaJIT can compile it). A NaN argument is one a
-** double cannot hold: big(i) gives it exactly (lb_cc_big). */
-static const char lb_mkcb_src[] =
-  "local ffi, ctx, fail, tb, handlers, big = ...\n"
-  "local keep = {}\n"
-  "return function(n)\n"
-  "  local ps, as, fix = {'double id'}, {}, {}\n"
-  "  for i = 1, n do\n"
-  "    ps[#ps + 1] = 'double a' .. i; as[#as + 1] = 'a' .. i\n"
-  "    fix[#fix + 1] = ' if a' .. i .. ' ~= a' .. i .. ' then a' .. i .. ' = big(' .. (i - 1) .. ') end'\n"
-  "  end\n"
-  "  local src = 'local xpcall, ctx, fail, tb, h, big = ... return function(id'\n"
-  "    .. (n > 0 and ', ' or '') .. table.concat(as, ', ') .. ')' .. table.concat(fix)\n"
-  "    .. ' local ok, err = xpcall(h[id], tb, ctx' .. (n > 0 and ', ' or '')\n"
-  "    .. table.concat(as, ', ') .. ') if not ok then fail(err) end end'\n"
-  "  local f = loadstring(src, '=lurk.cc')(xpcall, ctx, fail, tb, handlers, big)\n"
-  "  local cb = ffi.cast('void (*)(' .. table.concat(ps, ', ') .. ')', f)\n"
-  "  keep[#keep + 1] = cb\n"
-  "  return tonumber(ffi.cast('uintptr_t', cb))\n"
-  "end\n";
-
-/* fail(msg): a clean-call handler raised; end the run like other handlers. */
-static int lb_cc_fail(lua_State *L)
-{
-  const char *msg = lua_tostring(L, 1);
-  lua_pushfstring(L, "error in a clean call: %s", msg ? msg : "(error object is not a string)");
-  lb_fail(L);
-}
-
 void lb_bb_open(lua_State *L)
 {
   lua_pushcfunction(L, lb_lurk_write);
@@ -698,20 +684,13 @@ void lb_bb_open(lua_State *L)
   lua_setfield(L, LUA_REGISTRYINDEX, LB_CBS);
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, "lurk.meta_where");
-  /* The maker, with ffi (kept internal), the context object, fail, traceback. */
-  if (luaL_loadbuffer(L, lb_mkcb_src, sizeof lb_mkcb_src - 1, "=lurk.mkcb")) lb_fail(L);
   lb_ffi_get(L);
-  lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, "lurk.ffi"); /* for lb_wrap.c */
+  /* the context object, handlers' first argument; also lurk.context */
   lua_newuserdata(L, 1);
   luaL_getmetatable(L, LB_CTX);
   lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);
-  lua_setfield(L, -5, "context"); /* lurk.context: the same object */
-  lua_pushcfunction(L, lb_cc_fail);
-  lua_pushcfunction(L, lb_traceback);
-  lua_getfield(L, LUA_REGISTRYINDEX, LB_CBS);
-  lua_pushcfunction(L, lb_cc_big);
-  lua_call(L, 6, 1);
-  lua_setfield(L, LUA_REGISTRYINDEX, "lurk.mkcb");
+  lua_setfield(L, LUA_REGISTRYINDEX, LB_CTXOBJ);
+  lua_setfield(L, -2, "context");
 }

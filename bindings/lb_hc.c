@@ -511,7 +511,7 @@ int lb_hc_plan(lua_State *L, int fn, uint32_t hid, const struct cc_site *s, stru
   struct cc_site *cs;
   uint32_t sid = cc_site_new(&cs);
   *cs = *s;
-  cs->fn = lb_bb_callback(L, s->nargs); /* the site is also the call of HC_CALL */
+  /* (the site is also the call of HC_CALL) */
   struct bb_op *o = bb_op_add(p);
   o->at = (uint16_t)at;
   o->after = (uint8_t)after;

@@ -103,7 +103,6 @@ void lb_hc_open(lua_State *L);
 /* A clean-call site (not placed in any block) calling fn(ctx, k). */
 uint32_t lb_bb_const_site(lua_State *L, int fn, uint64_t k);
 /* The FFI callback of clean-call handlers with nargs arguments (lb_bb.c). */
-void *lb_bb_callback(lua_State *L, int nargs);
 void lb_buf_open(lua_State *L);
 /* The buffer behind a lurk.buffer object at stack index i: id and fields, or -1. */
 int lb_buf_info(lua_State *L, int i, unsigned *nfields, uint32_t *site);

@@ -40,7 +40,6 @@ struct cc_arg {
 };
 
 struct cc_site {
-  void *fn;                 /* callback for nargs: void (*)(double id, double x nargs) */
   uint32_t handler;         /* the Lua handler's id */
   uint64_t pc;              /* app pc of the instruction it is attached to */
   uint8_t nargs;

@@ -18,9 +18,35 @@
 
 #define LIBC __attribute__((visibility("hidden")))
 
+/* Copy n <= 32 bytes, every load before any store (so overlap is fine):
+** rep movsb costs tens of cycles to start, and LuaJIT copies a stack slot
+** or two at a time (api_call_base moves a call's arguments with memmove). */
+static void small_copy(uint8_t *d, const uint8_t *s, size_t n)
+{
+  if (n >= 16) {
+    uint64_t a, b, c, e;
+    __builtin_memcpy(&a, s, 8); __builtin_memcpy(&b, s + 8, 8);
+    __builtin_memcpy(&c, s + n - 16, 8); __builtin_memcpy(&e, s + n - 8, 8);
+    __builtin_memcpy(d, &a, 8); __builtin_memcpy(d + 8, &b, 8);
+    __builtin_memcpy(d + n - 16, &c, 8); __builtin_memcpy(d + n - 8, &e, 8);
+  } else if (n >= 8) {
+    uint64_t a, b;
+    __builtin_memcpy(&a, s, 8); __builtin_memcpy(&b, s + n - 8, 8);
+    __builtin_memcpy(d, &a, 8); __builtin_memcpy(d + n - 8, &b, 8);
+  } else if (n >= 4) {
+    uint32_t a, b;
+    __builtin_memcpy(&a, s, 4); __builtin_memcpy(&b, s + n - 4, 4);
+    __builtin_memcpy(d, &a, 4); __builtin_memcpy(d + n - 4, &b, 4);
+  } else if (n) {
+    uint8_t a = s[0], b = s[n >> 1], c = s[n - 1];
+    d[0] = a; d[n >> 1] = b; d[n - 1] = c;
+  }
+}
+
 LIBC void *memcpy(void *d, const void *s, size_t n)
 {
   void *r = d;
+  if (n <= 32) { small_copy(d, s, n); return r; }
   __asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
   return r;
 }
@@ -29,6 +55,7 @@ LIBC void *memmove(void *d, const void *s, size_t n)
 {
   uint8_t *dp = d;
   const uint8_t *sp = s;
+  if (n <= 32) { small_copy(dp, sp, n); return d; }
   if (dp <= sp || dp >= sp + n) return memcpy(d, s, n);
   /* Overlapping with the destination above: copy backwards. */
   void *r = d;
