@@ -635,7 +635,7 @@ void lb_cc_dispatch(struct arch_tls *tls)
   ** operations, a sixth of a call's time. */
   int locked = !thr_alone();
   if (locked) lb_lock();
-  else lb_inl_sync();
+  else if (__atomic_load_n(&bb_add_nslots, __ATOMIC_ACQUIRE)) lb_inl_sync(); /* (nothing to fold without slots) */
   uint64_t rsp0 = tls->mctx.gpr[MCTX_RSP];
   lb_cc_thread = t;
   lb_cc_cur = s;
