@@ -5,10 +5,9 @@
 ** the event: bb.pc, #bb, bb[i] (app instruction i, an insn object),
 ** bb:insns() (app and meta instructions in emission order), and the
 ** edits and calls it plans (engine/bb.h), which the translator then emits.
-** A clean call runs its handler through one LuaJIT FFI callback per
-** (handler, argument count): arguments travel as doubles in xmm registers,
-** the handler gets the context object first. lb_cc_dispatch is entered from
-** lurk_cc (context.S) with the app state saved in the thread block.
+** A clean call runs its handler with lua_pcall (lb_cc_call); the handler
+** gets the context object first. lb_cc_dispatch is entered from lurk_cc
+** (context.S) with the app state saved in the thread block.
 */
 #include "lb_int.h"
 #include "../engine/cache.h"
