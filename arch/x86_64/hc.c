@@ -304,8 +304,15 @@ static void hc_arg(uint8_t **p, int s, int s1, const struct cc_site *site, const
 struct hc_fix { uint8_t *field; unsigned label; };
 
 /* Vregs whose value is known when the site is translated (arch_hc_emit). */
-static uint8_t hc_known[HC_NVREGS];
-static int64_t hc_kval[HC_NVREGS];
+/* Operands a and b of instruction i known at translation (hc_ka[i], hc_kb[i])
+** and their values. */
+static uint8_t hc_ka[HC_MAX_INS], hc_kb[HC_MAX_INS];
+static int64_t hc_va[HC_MAX_INS], hc_vb[HC_MAX_INS];
+static const struct hc_ins *hc_ins0; /* the program's first instruction */
+#define KA(in) hc_ka[(in) - hc_ins0]
+#define KB(in) hc_kb[(in) - hc_ins0]
+#define VA(in) hc_va[(in) - hc_ins0]
+#define VB(in) hc_vb[(in) - hc_ins0]
 
 /* The value of an argument known at translation, if it is one. */
 static int hc_arg_const(const struct cc_site *s, const struct cc_arg *a, int64_t *out)
@@ -320,11 +327,11 @@ static int hc_arg_const(const struct cc_site *s, const struct cc_arg *a, int64_t
 /* Is add in (UVADD, CTRADD) of a known cell and a known 32-bit addend? */
 static int hc_fold(const struct hc_ins *in)
 {
-  if (in->op == HC_UVADD) return hc_known[in->a] && hc_kval[in->a] == (int32_t)hc_kval[in->a];
-  if (in->op != HC_CTRADD || !hc_known[in->b] || hc_kval[in->b] != (int32_t)hc_kval[in->b]) return 0;
+  if (in->op == HC_UVADD) return KA(in) && VA(in) == (int32_t)VA(in);
+  if (in->op != HC_CTRADD || !KB(in) || VB(in) != (int32_t)VB(in)) return 0;
   if (in->kidx) return 1;
-  if (!hc_known[in->a]) return 0;
-  int64_t cell = in->k + hc_kval[in->a];
+  if (!KA(in)) return 0;
+  int64_t cell = in->k + VA(in);
   return cell >= 0 && cell < ARCH_CTR_CELLS;
 }
 
@@ -401,6 +408,47 @@ static uint64_t hc_reads(const struct hc_ins *in)
   }
 }
 
+/* Copies coalesced (the emission's own copy of the program, hc_coalesce). */
+static struct hc_ins hc_cins[HC_MAX_INS];
+
+/* Remove `MOV d, a` where a is read no more after it and written only
+** before it, and d is written only there: d becomes a (the bytecode's
+** moves into call slots and locals would otherwise each take a register
+** or a slot). Not for vregs in a record's range, which must stay
+** consecutive. Forward jumps only: program order is the order of every
+** path, so "after" is the same on all of them. */
+static unsigned hc_coalesce(struct hc_ins *ins, unsigned n)
+{
+  int lastuse[HC_NVREGS], lastdef[HC_NVREGS], ndef[HC_NVREGS];
+  uint8_t pinned[HC_NVREGS] = { 0 };
+  for (unsigned v = 0; v < HC_NVREGS; v++) lastuse[v] = lastdef[v] = -1, ndef[v] = 0;
+  for (unsigned i = 0; i < n; i++) {
+    uint64_t r = hc_reads(&ins[i]);
+    for (unsigned v = 0; v < HC_NVREGS; v++)
+      if ((r >> v) & 1) lastuse[v] = (int)i;
+    if (hc_defines(&ins[i])) lastdef[ins[i].d] = (int)i, ndef[ins[i].d]++;
+    if (ins[i].op == HC_REC)
+      for (unsigned f = 0; f < ins[i].size; f++) pinned[ins[i].a + f] = 1;
+  }
+  unsigned m = 0;
+  for (unsigned i = 0; i < n; i++) {
+    struct hc_ins *in = &ins[i];
+    unsigned d = in->d, a = in->a;
+    if (in->op == HC_MOV && (d == a || (ndef[d] == 1 && lastuse[a] <= (int)i && lastdef[a] < (int)i &&
+                                         !pinned[d] && !pinned[a]))) {
+      for (unsigned j = i + 1; j < n; j++) {
+        uint64_t r = hc_reads(&ins[j]);
+        if (((r >> d) & 1) && ins[j].a == d) ins[j].a = (uint8_t)a;
+        if (((r >> d) & 1) && !ins[j].bk && ins[j].b == d && ins[j].op != HC_REC) ins[j].b = (uint8_t)a;
+      }
+      if (d != a) lastuse[a] = lastuse[d];
+      continue; /* dropped */
+    }
+    ins[m++] = *in;
+  }
+  return m;
+}
+
 static void hc_imm(uint8_t **p, int r, int64_t k)
 {
   if (k == (int32_t)k) { emit_u8(p, hc_rex(1, 0, 0, r)); emit_u8(p, 0xc7); emit_u8(p, (uint8_t)(0xc0 | (r & 7))); emit_u32(p, (uint32_t)k); }
@@ -412,23 +460,34 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
 {
   const struct cc_site *site = cc_site_get(site_id);
   uint32_t reads = (uint32_t)hc_arg_reads(site);
+  struct hc_prog cp = *pr;
+  lurk_memcpy(hc_cins, pr->ins, pr->n * sizeof *pr->ins);
+  cp.ins = hc_cins;
+  cp.n = hc_coalesce(hc_cins, pr->n);
+  pr = &cp;
   /* (a program that may call its handler shows it the app's whole state:
   ** live = LIVE_ALL below) */
-  /* Values known at this site: vregs defined once, by a constant, an
-  ** argument known at translation (a constant, pc, count, size, a direct
-  ** target) or a copy of a known vreg defined before. With forward jumps
-  ** only, a use after the one definition in program order sees it. Counter and upvalue adds of known cells and
-  ** addends are folded into one instruction (hc_fold). */
-  int defs[HC_NVREGS] = { 0 };
-  for (unsigned i = 0; i < pr->n; i++)
-    if (hc_defines(&pr->ins[i])) defs[pr->ins[i].d]++;
-  for (unsigned v = 0; v < HC_NVREGS; v++) hc_known[v] = 0;
-  for (unsigned i = 0; i < pr->n; i++) {
-    const struct hc_ins *in = &pr->ins[i];
-    if (!hc_defines(in) || defs[in->d] != 1) continue;
-    if (in->op == HC_K) { hc_known[in->d] = 1; hc_kval[in->d] = in->k; }
-    else if (in->op == HC_ARG && hc_arg_const(site, &site->args[in->a], &hc_kval[in->d])) hc_known[in->d] = 1;
-    else if (in->op == HC_MOV && hc_known[in->a]) { hc_known[in->d] = 1; hc_kval[in->d] = hc_kval[in->a]; }
+  /* Values known at this site, instruction by instruction: constants,
+  ** arguments known at translation (a constant, pc, count, size, a direct
+  ** target) and copies of known values, forward in program order; at a
+  ** label (where jumps join) nothing is known. Counter and upvalue adds of
+  ** known cells and addends are folded into one instruction (hc_fold). */
+  {
+    uint8_t kn[HC_NVREGS] = { 0 };
+    int64_t kv[HC_NVREGS];
+    hc_ins0 = pr->ins;
+    for (unsigned i = 0; i < pr->n; i++) {
+      const struct hc_ins *in = &pr->ins[i];
+      hc_ka[i] = kn[in->a];
+      hc_va[i] = kv[in->a];
+      hc_kb[i] = in->bk ? 1 : kn[in->b];
+      hc_vb[i] = in->bk ? in->k : kv[in->b];
+      if (in->op == HC_LABEL) lurk_memset(kn, 0, sizeof kn);
+      else if (in->op == HC_K) { kn[in->d] = 1; kv[in->d] = in->k; }
+      else if (in->op == HC_ARG) kn[in->d] = (uint8_t)hc_arg_const(site, &site->args[in->a], &kv[in->d]);
+      else if (in->op == HC_MOV) { kn[in->d] = kn[in->a]; kv[in->d] = kv[in->a]; }
+      else if (hc_defines(in)) kn[in->d] = 0;
+    }
   }
   /* the flags are saved only if live and written by something else than a
   ** folded add (which has a flag-free form) */
@@ -451,6 +510,7 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
     dead_ins[i] = hc_defines(in) && in->op != HC_LOAD && !((need >> in->d) & 1);
     if (dead_ins[i]) continue;
     uint64_t r = hc_fold(in) ? 0 : hc_reads(in);
+    if (in->op == HC_HADD && KB(in) && VB(in) == (int32_t)VB(in)) r &= ~(1ull << in->b); /* an immediate */
     need |= r;
     for (unsigned v = 0; v < HC_NVREGS; v++)
       if ((r >> v) & 1) uses[v]++;
@@ -630,7 +690,7 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
     case HC_UVADD: { /* sites take the upvalue's stripes in turn (lb_inl.c) */
       int64_t slot = in->k + (in->size > 1 ? hc_stripe++ % in->size : 0);
       if (hc_fold(in)) {
-        hc_add_imm(p, TLS_INL + 8 * (int32_t)slot, (int32_t)hc_kval[in->a], flags || !flags_live, s0);
+        hc_add_imm(p, TLS_INL + 8 * (int32_t)slot, (int32_t)VA(in), flags || !flags_live, s0);
         if (slot >= ARCH_INL_UNMARKED) emit_gs_store_imm8(p, TLS_INL_DIRTY + (int32_t)(slot / ARCH_INL_GROUP), 1);
         break;
       }
@@ -664,7 +724,7 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
     case HC_HADD: { /* the key's home slot and the next; else the miss path's clean call */
       int32_t hb = TLS_HC_HASH + 32 * (int32_t)in->k;
       int key = hc_in(p, in->a, s0);
-      int addk = hc_known[in->b] && hc_kval[in->b] == (int32_t)hc_kval[in->b];
+      int addk = KB(in) && VB(in) == (int32_t)VB(in);
       emit_mov_imm64(p, s1, HC_HASH_MUL);
       hc_rr(p, 0xaf, s1, key);                  /* imul s1, key */
       hc_r1(p, 0xc1, 5, s1);                    /* shr s1, HC_HASH_SHIFT */
@@ -680,12 +740,12 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
       if (addk) { /* add qword [s1+8], imm32 */
         emit_u8(p, hc_rex(1, 0, 0, s1)); emit_u8(p, 0x81);
         emit_u8(p, (uint8_t)(0x40 | (s1 & 7))); if ((s1 & 7) == R_RSP) emit_u8(p, 0x24);
-        emit_u8(p, 8); emit_u32(p, (uint32_t)hc_kval[in->b]);
+        emit_u8(p, 8); emit_u32(p, (uint32_t)VB(in));
       } else hc_rm_disp8(p, 0x01, hc_in(p, in->b, s0), s1, 8);
       uint8_t *done = emit_jmp32(p, (uint64_t)*p + 5);
       emit_patch_rel32(miss, (uint64_t)*p);
       emit_gs_store(p, hc_in(p, in->a, s0), hb + 16);
-      if (addk) emit_gs_store_imm(p, hb + 24, (int32_t)hc_kval[in->b]);
+      if (addk) emit_gs_store_imm(p, hb + 24, (int32_t)VB(in));
       else emit_gs_store(p, hc_in(p, in->b, s0), hb + 24);
       emit_lea_rsp(p, -128);
       emit_gs_store_imm(p, TLS_CC_SITE, (int32_t)in->where);
@@ -705,8 +765,8 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
       break;
     case HC_CTRADD: {
       if (hc_fold(in)) {
-        int64_t cell = in->k + (in->kidx ? 0 : hc_kval[in->a]);
-        hc_add_imm(p, TLS_CTR + 8 * (int32_t)cell, (int32_t)hc_kval[in->b], flags || !flags_live, s0);
+        int64_t cell = in->k + (in->kidx ? 0 : VA(in));
+        hc_add_imm(p, TLS_CTR + 8 * (int32_t)cell, (int32_t)VB(in), flags || !flags_live, s0);
         break;
       }
       int b = hc_in(p, in->b, s1);
