@@ -20,6 +20,7 @@
 #define LB_HC_PLANS "lurk.hc.plans" /* registry: definition, upvalues, signature -> prog id | false */
 #define LB_HC_WHY "lurk.hc.why"     /* registry: handler id -> explanation */
 #define LB_CTR "lurk.counters"
+#define LB_PT "lurk.perthread"
 
 extern int arch_tls_ready;
 int64_t arch_hc_reads(const struct cc_site *s);
@@ -137,6 +138,67 @@ static int lb_lurk_counters(lua_State *L)
   return 1;
 }
 
+/* -- Per-thread cells (lurk.perthread) ---------------------------------------- */
+
+/* The calling thread's cell i of a (an error before the first thread). */
+static uint64_t *lb_pt_cell(lua_State *L, struct lb_ctr *a)
+{
+  lua_Integer i = luaL_checkinteger(L, 2);
+  if (i < 1 || i > (lua_Integer)a->n) luaL_error(L, "index %d out of range 1..%d", (int)i, (int)a->n);
+  if (!arch_tls_ready) luaL_error(L, "lurk.perthread: no thread runs yet");
+  return &thr_self()->tls.ctr[a->base + (uint32_t)(i - 1)];
+}
+
+/* a[i]: the calling thread's value (0 until set), a number or, past 2^53, a uint64 cdata. */
+static int lb_pt_index(lua_State *L)
+{
+  struct lb_ctr *a = luaL_checkudata(L, 1, LB_PT);
+  if (lua_type(L, 2) == LUA_TSTRING) return 0;
+  uint64_t v = *lb_pt_cell(L, a);
+  if (v <= 1ull << 53) lua_pushnumber(L, (lua_Number)v);
+  else lb_ffi_push_u64(L, v);
+  return 1;
+}
+
+/* a[i] = v: an integer (a negative one as its two's complement). */
+static int lb_pt_newindex(lua_State *L)
+{
+  struct lb_ctr *a = luaL_checkudata(L, 1, LB_PT);
+  uint64_t v;
+  if (!lb_ffi_to_u64(L, 3, &v)) luaL_argerror(L, 3, "integer expected (a number or a 64-bit cdata)");
+  *lb_pt_cell(L, a) = v;
+  return 0;
+}
+
+static int lb_pt_len(lua_State *L) { lua_pushinteger(L, ((struct lb_ctr *)luaL_checkudata(L, 1, LB_PT))->n); return 1; }
+
+static int lb_pt_tostring(lua_State *L)
+{
+  struct lb_ctr *a = luaL_checkudata(L, 1, LB_PT);
+  lua_pushfstring(L, "lurk.perthread(%d): %p", (int)a->n, (void *)a);
+  return 1;
+}
+
+/* lurk.perthread(n): n 64-bit cells per thread, all 0, that compiled
+** handlers read and write (cells of the lurk.counters pool). */
+static int lb_lurk_perthread(lua_State *L)
+{
+  lua_Integer n = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, n >= 1, 1, "at least one cell");
+  if ((uint64_t)hc_ncells + (uint64_t)n > HC_CELLS) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "out of counter cells (%d in all)", HC_CELLS);
+    return 2;
+  }
+  struct lb_ctr *a = lua_newuserdata(L, sizeof *a);
+  a->base = hc_ncells;
+  a->n = (uint32_t)n;
+  __atomic_store_n(&hc_ncells, hc_ncells + (uint32_t)n, __ATOMIC_RELEASE);
+  luaL_getmetatable(L, LB_PT);
+  lua_setmetatable(L, -2);
+  return 1;
+}
+
 /* The front end's view of a value: "ctr", base cell, count for a counters
 ** object; "buf", id, fields, full-path site for a record buffer. */
 static int lb_ctr_info(lua_State *L)
@@ -158,7 +220,14 @@ static int lb_ctr_info(lua_State *L)
     lua_pushinteger(L, site);
     return 4;
   }
-  struct lb_ctr *c = luaL_testudata(L, 1, LB_CTR);
+  struct lb_ctr *c = luaL_testudata(L, 1, LB_PT);
+  if (c) {
+    lua_pushliteral(L, "pt");
+    lua_pushinteger(L, c->base);
+    lua_pushinteger(L, c->n);
+    return 3;
+  }
+  c = luaL_testudata(L, 1, LB_CTR);
   if (!c) return 0;
   lua_pushliteral(L, "ctr");
   lua_pushinteger(L, c->base);
@@ -419,7 +488,8 @@ static int lb_hc_compile(lua_State *L, int fn, int nkinds)
     /* the back end trusts these: a malformed program is not compiled */
     if (in->op >= HC__MAX || (in->op == HC_ARG && in->a >= nkinds) || in->d >= HC_NVREGS || in->a >= HC_NVREGS ||
         in->b >= HC_NVREGS || ((in->op == HC_LABEL || in->op == HC_BR || in->op == HC_JMP) && in->d >= HC_MAX_LABELS) ||
-        (in->op == HC_REC && in->a + in->size > HC_NVREGS) || (in->op == HC_HADD && (uint64_t)in->k >= HC_NHASH)) {
+        (in->op == HC_REC && in->a + in->size > HC_NVREGS) || (in->op == HC_HADD && (uint64_t)in->k >= HC_NHASH) ||
+        ((in->op == HC_PTGET || in->op == HC_PTSET) && (uint64_t)in->k >= HC_CELLS)) {
       lua_pop(L, 5);
       return -1;
     }
@@ -545,6 +615,12 @@ void lb_hc_open(lua_State *L)
   };
   lb_class(L, LB_CTR, ctr_mm);
   lua_pop(L, 1);
+  static const luaL_Reg pt_mm[] = {
+    { "__index", lb_pt_index }, { "__newindex", lb_pt_newindex }, { "__len", lb_pt_len },
+    { "__tostring", lb_pt_tostring }, { NULL, NULL }
+  };
+  lb_class(L, LB_PT, pt_mm);
+  lua_pop(L, 1);
   lb_buf_open(L);
   lb_hash_open(L);
   lua_newtable(L);
@@ -553,7 +629,7 @@ void lb_hc_open(lua_State *L)
   lua_setfield(L, LUA_REGISTRYINDEX, LB_HC_WHY);
   lua_getglobal(L, "lurk");
   static const luaL_Reg fns[] = {
-    { "counters", lb_lurk_counters }, { "shr", lb_shr }, { "low", lb_low }, { "u8", lb_u8 }, { "u16", lb_u16 }, { "u32", lb_u32 }, { "u64", lb_u64 },
+    { "counters", lb_lurk_counters }, { "perthread", lb_lurk_perthread }, { "shr", lb_shr }, { "low", lb_low }, { "u8", lb_u8 }, { "u16", lb_u16 }, { "u32", lb_u32 }, { "u64", lb_u64 },
     { NULL, NULL }
   };
   luaL_register(L, NULL, fns);

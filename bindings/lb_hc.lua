@@ -137,7 +137,7 @@ return function(fn, kinds)
   local ok, err = pcall(function()
     if fi.isvararg then reject("a vararg handler", line) end
     local function emit(op, d, a, b, k, extra)
-      if op == "UVADD" or op == "CTRADD" or op == "REC" or op == "HADD" then effects = true end
+      if op == "UVADD" or op == "CTRADD" or op == "REC" or op == "HADD" or op == "PTSET" then effects = true end
       local i = { op = op, d = d or 0, a = a or 0, b = b or 0, k = k or 0 }
       if extra then for key, v in pairs(extra) do i[key] = v end end
       ir[#ir + 1] = i
@@ -174,6 +174,23 @@ return function(fn, kinds)
     local function setnum(s, v)
       if s >= NSLOTS then reject("too many locals", line) end
       S[s] = v
+    end
+    -- The index of t[C] (a counters or perthread object; C a constant when
+    -- byte): { k = constant } or { slot = C, v = value }, checked in 1..n.
+    local function cellindex(t, byte, C)
+      local idx
+      if byte then idx = { k = C }
+      else
+        local iv = get(C, "num")
+        if iv.arg and kinds[iv.arg] == "const" then
+          -- a constant argument: checked at each site (else the site calls)
+          assume[#assume + 1] = { arg = iv.arg - 1, lo = 1, hi = t.n }
+        elseif iv.lo < 1 or iv.hi > t.n then reject(("an index that may be outside 1..%d"):format(t.n), line) end
+        idx = { slot = C, v = iv }
+        if iv.lo == iv.hi and not iv.arg then idx = { k = iv.lo } end
+      end
+      if idx.k and (idx.k < 1 or idx.k > t.n) then reject(("index %d outside 1..%d"):format(idx.k, t.n), line) end
+      return idx
     end
     local function check53(lo, hi)
       if lo < -TWO53 or hi > TWO53 then reject("a value that may pass 2^53 (where Lua's numbers lose exactness)", line) end
@@ -350,6 +367,7 @@ return function(fn, kinds)
           if kind == "buf" then S[A] = { t = "fn", v = "buf", id = base, nfields = n, site = site }
           elseif kind == "ctr" then S[A] = { t = "ctr", v = val, base = base, n = n }
           elseif kind == "hash" then S[A] = { t = "hash", v = val, id = base, site = site }
+          elseif kind == "pt" then S[A] = { t = "pt", v = val, base = base, n = n }
           else reject(("reads upvalue '%s' (a %s; compiled handlers read bit functions, lurk.counters, lurk.hash and numbers they add to)"):format(uname, type(val)), line) end
         end
         if A >= NSLOTS then reject("too many locals", line) end
@@ -391,31 +409,33 @@ return function(fn, kinds)
         end
         if A >= NSLOTS then reject("too many locals", line) end
         S[A] = { t = "hashget", h = S[B], key = key }
+      elseif (name == "TGETV" or name == "TGETB") and S[B] and S[B].t == "pt" then
+        -- a[i] of lurk.perthread: the calling thread's cell, 0..2^64-1
+        local t = S[B]
+        local idx = cellindex(t, name == "TGETB", C)
+        if A >= NSLOTS then reject("too many locals", line) end
+        if idx.k then emit("PTGET", A, 0, 0, t.base + idx.k - 1, { kidx = true })
+        else emit("PTGET", A, idx.slot, 0, t.base - 1) end
+        setnum(A, num(0, TWO64 - 1, true))
       elseif name == "TGETV" or name == "TGETB" then
         local t = S[B]
-        if not (t and t.t == "ctr") then reject("indexes a table (compiled handlers index lurk.counters and lurk.hash only)", line) end
-        local idx
-        if name == "TGETB" then idx = { k = C }
-        else
-          local iv = get(C, "num")
-          if iv.arg and kinds[iv.arg] == "const" then
-            -- a constant argument: checked at each site (else the site calls)
-            assume[#assume + 1] = { arg = iv.arg - 1, lo = 1, hi = t.n }
-          elseif iv.lo < 1 or iv.hi > t.n then reject(("a counter index that may be outside 1..%d"):format(t.n), line) end
-          idx = { slot = C, v = iv }
-          if iv.lo == iv.hi and not iv.arg then idx = { k = iv.lo } end
-        end
-        if idx.k and (idx.k < 1 or idx.k > t.n) then reject(("counter index %d outside 1..%d"):format(idx.k, t.n), line) end
-        S[A] = { t = "ctrget", ctr = t, idx = idx }
+        if not (t and t.t == "ctr") then reject("indexes a table (compiled handlers index lurk.counters, lurk.hash and lurk.perthread only)", line) end
+        S[A] = { t = "ctrget", ctr = t, idx = cellindex(t, name == "TGETB", C) }
       elseif (name == "TSETV" or name == "TSETB") and S[B] and S[B].t == "hash" then
         local t, v = S[B], S[A]
         if not (v and v.t == "hashsum" and v.h.v == t.v) then reject("sets a hash count to something other than itself plus a number", line) end
         local same = (name == "TSETB" and v.key.k == C) or (name == "TSETV" and v.key.v and v.key.slot == C and S[C] == v.key.v)
         if not same then reject("sets a hash count other than the one it read", line) end
         emit("HADD", 0, v.key.slot, A, t.id, { site = t.site })
+      elseif (name == "TSETV" or name == "TSETB") and S[B] and S[B].t == "pt" then
+        local t = S[B]
+        get(A, "num")
+        local idx = cellindex(t, name == "TSETB", C)
+        if idx.k then emit("PTSET", 0, 0, A, t.base + idx.k - 1, { kidx = true })
+        else emit("PTSET", 0, idx.slot, A, t.base - 1) end
       elseif name == "TSETV" or name == "TSETB" then
         local t, v = S[B], S[A]
-        if not (t and t.t == "ctr") then reject("writes a table field (compiled handlers add to lurk.counters and lurk.hash only)", line) end
+        if not (t and t.t == "ctr") then reject("writes a table field (compiled handlers add to lurk.counters and lurk.hash, and store into lurk.perthread, only)", line) end
         local idx = name == "TSETB" and { k = C } or (S[C] and S[C].lo == S[C].hi and S[C].t == "num" and not S[C].arg and { k = S[C].lo }) or { slot = C, v = S[C] }
         if not (v and v.t == "ctrsum" and v.ctr.v == t.v) then reject("sets a counter to something other than itself plus a number", line) end
         local same = (idx.k and v.idx.k == idx.k) or (idx.slot and v.idx.slot == idx.slot and v.idx.v == idx.v)

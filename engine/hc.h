@@ -32,7 +32,9 @@
   _(CTRADD) /* add b to counter cell k + a (a = 0 unless kidx is clear) */ \
   _(REC)    /* append vregs a..a+size-1 to lurk.buffer k; site: its full path */ \
   _(CALL)   /* call the handler (the op's clean-call site), then end */    \
-  _(HADD)   /* add b to key a's count in lurk.hash k; site: its miss path */
+  _(HADD)   /* add b to key a's count in lurk.hash k; site: its miss path */ \
+  _(PTGET)  /* d = cell k + a of the thread (a = 0 if kidx; lurk.perthread) */ \
+  _(PTSET)  /* cell k + a of the thread = b (a = 0 if kidx) */
 
 enum {
 #define HC_OPENUM(n) HC_##n,

@@ -144,6 +144,53 @@ describe("compiled handlers", function()
   end)
 end)
 
+describe("lurk.perthread", function()
+  it("keeps a value per thread, compiled as called", function()
+    local a, b = both(MAIN .. [[
+      local last, same = lurk.perthread(1), lurk.counters(1)
+      local seen = lurk.perthread(64)
+      lurk.on("bb", function(bb)
+        if not main(bb) then return end
+        bb:call_before(1, function(ctx, pc, n)
+          if last[1] < pc then same[1] = same[1] + 1 end    -- a block after one before it, per thread
+          last[1] = pc
+          local k = lurk.low(pc, 6) + 1
+          seen[k] = n
+        end, "pc", "count")
+      end)
+      lurk.on("thread_exit", function(e) print("thread", last[1] ~= 0) end)
+      lurk.on("exit", function()
+        local t = {}
+        for i = 1, #seen do t[i] = seen[i] end
+        print(same[1], table.concat(t, ","))
+      end)]], argv("threads"))
+    same(a, b)
+    assert.matches("^%d+\t[%d,]+\n", report(a):match("[^\n]*\n$"))
+    assert.is_true(tonumber(report(a):match("(%d+)\t[%d,]+\n$")) > 0, report(a))
+    assert.matches("explain: [^\n]*:%d+: compiled", a.stderr)
+    assert.equal(0, stat(a, "clean calls placed"), a.stderr)
+  end)
+
+  it("values, bad arguments", function()
+    local r = h.eval([[
+      local ok0, err0 = pcall(function() local a = lurk.perthread(2); a[1] = 5 end)
+      local once = false
+      lurk.on("bb", function()
+        if once then return end
+        once = true
+        local a = lurk.perthread(2)
+        a[1] = 7; a[2] = -1
+        local ok, err = pcall(function() return a[3] end)
+        local ok2, err2 = pcall(function() a[1] = 1.5 end)
+        local ok3, err3 = pcall(lurk.perthread, 0)
+        print(a[1], tostring(a[2]), #a, tostring(a):match("^lurk.perthread%(2%)"), err, err2, err3, err0)
+      end)
+    ]])
+    assert.equal(0, r.status, r.stderr)
+    assert.matches("^7\t18446744073709551615ULL\t2\tlurk.perthread%(2%)\t.*index 3 out of range 1%.%.2\t.*bad argument #3 .*integer expected.*bad argument #1 to '.-' %(at least one cell%)\t.*no thread runs yet", r.stdout .. r.stderr)
+  end)
+end)
+
 describe("lurk.hash", function()
   -- keys of every kind compiled code makes: pcs, cache lines, values of a
   -- register; many threads, a fork, a table grown many times over
@@ -282,8 +329,12 @@ local function gen_stmt(R, depth, params, nup)
   if pick == 1 then
     local u = R(nup)
     return ("u%d = u%d + band(%s, 4095)"):format(u, u, e)
-  elseif pick == 2 and R(2) == 1 then
+  elseif pick == 2 and R(3) == 1 then
     return ("do local j = %s; hh[j] = hh[j] + band(%s, 255) end"):format(e, gen_expr(R, 0, params))
+  elseif pick == 2 and R(2) == 1 then
+    -- lurk.perthread: a value stored by one call read back by a later one
+    return ("do local j = band(%s, 7) + 1; local o = pt[j]; pt[j] = band(%s, 1023); local k = lurk.low(o, 6) + 1; c[k] = c[k] + 1 end")
+      :format(e, gen_expr(R, 0, params))
   elseif pick == 2 then
     return ("do local j = band(%s, 63) + 1; c[j] = c[j] + band(%s, 255) end"):format(e, gen_expr(R, 0, params))
   elseif pick == 3 then
@@ -306,7 +357,7 @@ end
 local function gen_script(seed, n)
   local R = rng(seed)
   local nup = 8
-  local t = { MAIN, "local c = lurk.counters(64)", "local hh = lurk.hash(16)" }
+  local t = { MAIN, "local c = lurk.counters(64)", "local hh = lurk.hash(16)", "local pt = lurk.perthread(8)" }
   for i = 1, nup do t[#t + 1] = ("local u%d = 0"):format(i) end
   t[#t + 1] = "local H, M = {}, {}"
   for i = 1, n do
@@ -345,6 +396,9 @@ lurk.on("exit", function()
   table.sort(keys)
   for i, k in ipairs(keys) do keys[i] = ("%d:%s"):format(k, tostring(ht[k])) end
   print(hh:count(), table.concat(keys, ","))
+  local p = {}
+  for i = 1, 8 do p[i] = tostring(pt[i]) end
+  print(table.concat(p, ","))
 end)]]
   return table.concat(t, "\n")
 end

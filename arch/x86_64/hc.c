@@ -392,7 +392,7 @@ static int hc_out(unsigned d, int s) { return hc_loc[d] >= 0 ? hc_loc[d] : s; }
 /* Does instruction in define vreg in->d? */
 static int hc_defines(const struct hc_ins *in)
 {
-  return in->op <= HC_ZX32 || in->op == HC_LOAD;
+  return in->op <= HC_ZX32 || in->op == HC_LOAD || in->op == HC_PTGET;
 }
 
 /* The vregs in reads (bit set). */
@@ -404,6 +404,8 @@ static uint64_t hc_reads(const struct hc_ins *in)
   case HC_LOAD: case HC_UVADD: return 1ull << in->a;
   case HC_CTRADD: return (in->kidx ? 0 : 1ull << in->a) | 1ull << in->b;
   case HC_REC: return ((1ull << in->size) - 1) << in->a;
+  case HC_PTGET: return in->kidx ? 0 : 1ull << in->a;
+  case HC_PTSET: return (in->kidx ? 0 : 1ull << in->a) | 1ull << in->b;
   default: return 1ull << in->a | (in->bk ? 0 : 1ull << in->b);
   }
 }
@@ -752,6 +754,23 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
       emit_gs_call(p, TLS_CC_ENTRY);
       emit_lea_rsp(p, 128);
       emit_patch_rel32(done, (uint64_t)*p);
+      break;
+    }
+    case HC_PTGET: case HC_PTSET: { /* mov between r and gs:[a*8 + cell k] */
+      int32_t off = TLS_CTR + 8 * (int32_t)in->k;
+      int st = in->op == HC_PTSET;
+      int r = st ? hc_in(p, in->b, s1) : hc_out(in->d, s0);
+      if (in->kidx) {
+        if (st) emit_gs_store(p, r, off);
+        else emit_gs_load(p, r, off);
+      } else {
+        int a = hc_in(p, in->a, st ? s0 : s1);
+        emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, r, a, 0)); emit_u8(p, st ? 0x89 : 0x8b);
+        emit_u8(p, (uint8_t)(((r & 7) << 3) | 4));
+        emit_u8(p, (uint8_t)((3 << 6) | ((a & 7) << 3) | 5));
+        emit_u32(p, (uint32_t)off);
+      }
+      if (!st) hc_st(p, in->d, r);
       break;
     }
     case HC_CALL: /* the app's state back, then the handler as a clean call */
