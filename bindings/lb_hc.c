@@ -489,7 +489,9 @@ static int lb_hc_compile(lua_State *L, int fn, int nkinds)
     if (in->op >= HC__MAX || (in->op == HC_ARG && in->a >= nkinds) || in->d >= HC_NVREGS || in->a >= HC_NVREGS ||
         in->b >= HC_NVREGS || ((in->op == HC_LABEL || in->op == HC_BR || in->op == HC_JMP) && in->d >= HC_MAX_LABELS) ||
         (in->op == HC_REC && in->a + in->size > HC_NVREGS) || (in->op == HC_HADD && (uint64_t)in->k >= HC_NHASH) ||
-        ((in->op == HC_PTGET || in->op == HC_PTSET) && (uint64_t)in->k >= HC_CELLS)) {
+        ((in->op == HC_PTGET || in->op == HC_PTSET) && (in->k < -1 || in->k >= HC_CELLS))) {
+      log_snprintf(msg, sizeof msg, "%s: called: the compiler made a program it cannot emit (op %d; a lurk bug)", src, (int)in->op);
+      lb_hc_note(L, fn, msg);
       lua_pop(L, 5);
       return -1;
     }
