@@ -138,6 +138,9 @@ describe("memtrace", function()
 end)
 
 describe("cachesim", function()
+  local f = assert(io.open(tmp .. "/nums2", "w"))
+  for i = 1, 200000 do f:write((i * 104729) % 200003, "\n") end
+  f:close()
   local GEOM = { D1 = "32768,8,64", LL = "1048576,16,64" }
   -- cachegrind's D refs, D1 misses and LLd misses for cmd
   local function cachegrind(cmd)
@@ -160,11 +163,6 @@ describe("cachesim", function()
   for _, w in ipairs({ { "walk", function() return { walk } end }, { "matrix", function() return { mm } end },
                        { "sort", function() return { "sort", "--parallel=1", "-n", tmp .. "/nums2" } end } }) do
     it("counts D1 and LL data misses within 3% of cachegrind: " .. w[1], function()
-      if w[1] == "sort" then
-        local f = assert(io.open(tmp .. "/nums2", "w"))
-        for i = 1, 200000 do f:write((i * 104729) % 200003, "\n") end
-        f:close()
-      end
       local argv = w[2]()
       local cr, c1, cl = cachegrind(table.concat(argv, " "))
       local lr, l1, ll = cachesim(argv)
@@ -176,7 +174,11 @@ describe("cachesim", function()
 
   -- The D1 filter in the block (hits on a set's most recent line are only
   -- counted) changes nothing: the same counts with it and without, ASLR
-  -- off and the same option text's length (the stack moves with it).
+  -- off and the same option text's length (the stack moves with it). For
+  -- sort, whose buffers are mmap'ed, LLd misses may differ a little: lurk's
+  -- own mappings differ between the runs (the filter's Lua), so the buffers
+  -- may land some pages apart, which moves lines between LL sets but not
+  -- between D1 sets (64 sets of 64 B: within a page).
   for _, w in ipairs({ { "matrix", function() return { mm } end },
                        { "sort", function() return { "sort", "--parallel=1", "-n", tmp .. "/nums2" } end } }) do
     it("counts the same with its compiled D1 filter and without: " .. w[1], function()
@@ -187,7 +189,15 @@ describe("cachesim", function()
       end
       local on, off = run(1), run(0)
       assert.equal(0, on.status, on.stderr)
-      assert.equal(lines(off.stderr, "cachesim:"), lines(on.stderr, "cachesim:"))
+      if w[1] == "matrix" then
+        assert.equal(lines(off.stderr, "cachesim:"), lines(on.stderr, "cachesim:"))
+      else
+        local function get(r, label) return r.stderr:match("cachesim: " .. label .. "[^\n]*") end
+        assert.equal(get(off, "D   refs:"), get(on, "D   refs:"))
+        assert.equal(get(off, "D1  misses:"), get(on, "D1  misses:"))
+        local function ll(r) return tonumber((r.stderr:match("LLd misses: +([%d,]+)"):gsub(",", ""))) end
+        assert.is_true(math.abs(ll(on) - ll(off)) <= 0.001 * ll(off), on.stderr .. off.stderr)
+      end
       assert.matches("clean calls placed +0\n", on.stderr)
     end)
   end
