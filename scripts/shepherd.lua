@@ -280,8 +280,8 @@ local function on_syscall(e)
     if not P.exec then return end
     local path = lurk.cstring(e.args[name == "execve" and 1 or 2]) or "?"
     if not policym.glob_match(P.exec, path) then
-      if not report.violation(nil, { kind = "syscall", rule = "exec: allowed paths",
-          why = format("%s of %s, not in the policy's exec list", name, path) }) then e:skip(-1) end
+      report.violation(nil, { kind = "syscall", rule = "exec: allowed paths",
+          why = format("%s of %s, not in the policy's exec list", name, path) }, e)
     end
   elseif name == "rt_sigaction" then
     -- a handler returns to its sa_restorer: a return target (struct
@@ -309,11 +309,9 @@ local function on_syscall(e)
       return
     end
     if P.mprotect_exec == "any" or jit_on then return end
-    if not report.violation(nil, { kind = "syscall", rule = "mprotect_exec: modules",
+    report.violation(nil, { kind = "syscall", rule = "mprotect_exec: modules",
         why = format("%s(0x%x, %d, %s) makes anonymous memory (%s) executable, outside the policy's jit list",
-                     name, lo, len, "0x" .. bit.tohex(prot, 1), origins.classify(lo)) }) then
-      e:skip(-13)
-    end
+                     name, lo, len, "0x" .. bit.tohex(prot, 1), origins.classify(lo)) }, e)
   end
 end
 
@@ -368,6 +366,7 @@ function M.start(...)
   lurk.on("bb", on_bb)
   lurk.on("syscall_pre", on_syscall, { only = { "execve", "execveat", "mmap", "mprotect", "pkey_mprotect", "rt_sigaction" } })
   lurk.on("syscall_post", on_syscall_post, { only = { "mmap", "mprotect", "pkey_mprotect" } })
+  lurk.on("fork", function() report.owner = lurk.pid() end)
   lurk.on("exit", function()
     if quiet and report.count == 0 then return end
     lurk.log("shepherd: pid %d: %d violation%s%s; %d modules, %d function entries, %d blocks, %d transfer checks",

@@ -38,10 +38,18 @@ local function stack(ctx)
   return out
 end
 
+M.owner = lurk.pid()   -- the process whose Lua state this is (set again at fork)
+
+--- Is this a vfork child, running on its parent's Lua state until it
+-- execs? Killing it would leave lurk's lock held for the parent.
+function M.vfork_child() return lurk.pid() ~= M.owner end
+
 --- Report violation v ({ kind, pc, target, rule, why }) found at a clean
--- call (ctx, or nil at a system call), then kill the process unless in
--- audit mode. Returns true when the program goes on.
-function M.violation(ctx, v)
+-- call (ctx), or at a system call (e: its syscall_pre event), then kill
+-- the process unless in audit mode. A vfork child's system call is
+-- refused (EACCES) instead of killing it. Returns true when the program
+-- goes on.
+function M.violation(ctx, v, e)
   local key = format("%s %s %s", v.kind, tostring(v.pc), tostring(v.target))
   if M.mode == "audit" and seen[key] then return true end
   seen[key] = true
@@ -57,10 +65,14 @@ function M.violation(ctx, v)
   end
   local go_on = M.mode == "audit"
   if M.handler then go_on = M.handler(v) and true or go_on end
+  local refuse = not go_on and e and M.vfork_child()
   lines[#lines + 1] = go_on and "  action: logged (audit), the program goes on"
-                            or format("  action: killed pid %d", lurk.pid())
+                    or refuse and format("  action: the call refused (EACCES) in vfork child %d", lurk.pid())
+                    or format("  action: killed pid %d", lurk.pid())
   lurk.log("%s", table.concat(lines, "\n"))
-  if not go_on then
+  if refuse then
+    e:skip(-13)
+  elseif not go_on then
     io.stdout:flush()
     lurk.kill(lurk.pid(), 9)
   end
