@@ -225,7 +225,8 @@ end
 
 local function on_bb(bb)
   stats.blocks = stats.blocks + 1
-  local ok, how, rec = origins.code_ok(bb.pc, jit_on)
+  local n = #bb
+  local ok, how, rec = origins.code_ok(bb.pc, jit_on, bb[n].pc + bb[n].length - bb.pc)
   if not ok then
     bb:call_before(1, function(ctx, pc) bad_origin(ctx, pc, how) end, "pc")
     return
@@ -233,7 +234,6 @@ local function on_bb(bb)
   -- a JIT's code, lurk's, and with a JIT loaded files mapped as code
   -- (V8's builtins): not checked (docs/tools.md)
   if how ~= "module" and not (how == "file" and not jit_on) then return end
-  local n = #bb
   local last = bb[n]
   if last.is_far then return end
   if last.is_call then
@@ -297,8 +297,12 @@ local function on_syscall(e)
     end
   else -- mmap, mprotect, pkey_mprotect
     local prot = e.args[3] % 2^32
-    if band(prot, PROT_EXEC) == 0 then return end
     local lo, len = e.args[1], e.args[2]
+    if name ~= "mmap" and band(prot, PROT_WRITE) ~= 0 and select(2, origins.text_of(lo)) then
+      -- module text made writable: its code is no longer the file's
+      origins.add_range(origins.written, lo, lo + len)
+    end
+    if band(prot, PROT_EXEC) == 0 then return end
     if name == "mmap" then
       local flags, fd = e.args[4] % 2^32, e.args[5] % 2^32
       if band(flags, MAP_ANON) == 0 and fd ~= 0xffffffff then return end   -- a file's pages

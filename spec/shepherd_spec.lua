@@ -66,6 +66,7 @@ local attacks = {
   { "ret2libc", {}, {}, "return", "returns: after-call" },
   { "rop", {}, {}, "return", "returns: after-call" },
   { "fnptr", {}, {}, "call", "calls: function entries" },
+  { "selfpatch", {}, {}, "origin", "origins: module text" },
   { "ret2aftercall", {}, { "--shadow-stack" }, "return", "returns: shadow stack" },
   { "ret2libc", {}, { "--shadow-stack" }, "return", "returns: shadow stack" },
 }
@@ -79,7 +80,9 @@ describe("shepherd on the exploit corpus", function()
 
   for _, a in ipairs(attacks) do
     local name, opts, kind, rule = a[1], a[3], a[4], a[5]
-    local label = name .. (#opts > 0 and " (" .. table.concat(opts, " "):gsub(dir .. "/", "") .. ")" or "")
+    local shown = {}
+    for i, o in ipairs(opts) do shown[i] = o:match("[^/]+$") end
+    local label = name .. (#opts > 0 and " (" .. table.concat(shown, " ") .. ")" or "")
 
     it(label .. ": the attack works natively and under the null tool", function()
       local p = prog(a)
@@ -105,7 +108,7 @@ describe("shepherd on the exploit corpus", function()
   local benign = {
     { "execstack", { "-z", "execstack" }, {} }, { "heapcode", {}, { "--policy", dir .. "/heapcode.policy" } },
     { "ret2libc", {}, {} }, { "rop", {}, {} }, { "fnptr", {}, {} }, { "ret2aftercall", {}, {} },
-    { "ret2aftercall", {}, { "--shadow-stack" } }, { "fnptr", {}, { "--shadow-stack" } },
+    { "ret2aftercall", {}, { "--shadow-stack" } }, { "fnptr", {}, { "--shadow-stack" } }, { "selfpatch", {}, {} },
   }
   for _, b in ipairs(benign) do
     it(b[1] .. " benign" .. (#b[3] > 0 and " (" .. b[3][1] .. ")" or "") .. ": runs unchanged", function()

@@ -84,7 +84,7 @@ local function phdrs(base)
     local typ, flags, vaddr, memsz = rd(p, 4), rd(p + 4, 4), rd(p + 0x10, 8), rd(p + 0x28, 8)
     if not typ then return nil end
     if typ == PT_LOAD then
-      loads[#loads + 1] = { vaddr = vaddr, memsz = memsz, x = bit.band(flags, PF_X) ~= 0 }
+      loads[#loads + 1] = { vaddr = vaddr, memsz = memsz, x = bit.band(flags, PF_X) ~= 0, offset = rd(p + 8, 8) }
       if not minv or vaddr < minv then minv = vaddr end
     elseif typ == PT_GNU_EH_FRAME then ehf = vaddr
     elseif typ == PT_DYNAMIC then dyn = vaddr end
@@ -93,7 +93,7 @@ local function phdrs(base)
   local bias = base - (minv - minv % 4096)
   local text = {}
   for _, l in ipairs(loads) do
-    if l.x then text[#text + 1] = { l.vaddr + bias, l.vaddr + bias + l.memsz } end
+    if l.x then text[#text + 1] = { l.vaddr + bias, l.vaddr + bias + l.memsz, offset = l.offset } end
   end
   return { bias = bias, text = text, eh_frame_hdr = ehf and ehf + bias, dynamic = dyn and dyn + bias }
 end
@@ -239,13 +239,29 @@ function M.in_jit(a) return in_ranges(M.jit, a) end
 --- Record a range made executable (jit) or module text made writable.
 function M.add_range(set, lo, hi) set[format("%x-%x", lo, hi)] = { lo, hi } end
 
---- May code at pc run? true, "module" | "jit"; or false and why: "written"
--- (module text written after load), or the kind of memory (see classify).
-function M.code_ok(pc, jit_allowed)
+-- Are the n bytes at pc (in text range t of module rec) still the
+-- file's? (read from the file: only for text made writable since load)
+local function same_as_file(rec, t, pc, n)
+  if not t.offset then return false end
+  local f = io.open(rec.path, "rb")
+  if not f then return false end
+  f:seek("set", t.offset + (pc - t[1]))
+  local want = f:read(n)
+  f:close()
+  return want ~= nil and want == lurk.read(pc, n)
+end
+
+--- May the n bytes of code at pc run? true, "module" | "file" | "jit" |
+-- "lurk"; or false and why: the kind of memory (see classify), or module
+-- text written after load that differs from the file.
+function M.code_ok(pc, jit_allowed, n)
   local rec, t = M.text_of(pc)
   if t then
     if rec.lurk then return true, "lurk", rec end
-    if in_ranges(M.written, pc) and not jit_allowed then return false, "written" end
+    if in_ranges(M.written, pc) and not jit_allowed and not same_as_file(rec, t, pc, n or 1) then
+      return false, format("%s's text, made writable and changed since it was loaded (%s)", rec.name,
+                           M.classify(pc))
+    end
     return true, "module", rec
   end
   if in_ranges(M.filex, pc) then return true, "file" end
@@ -254,7 +270,7 @@ function M.code_ok(pc, jit_allowed)
 end
 
 --- What memory a is in, from /proc/self/maps: "stack", "heap", "anonymous"
--- (with its permissions), "data of FILE", or "unmapped".
+-- (with its permissions), "a mapping of FILE", or "unmapped".
 function M.classify(a)
   local f = io.open("/proc/self/maps")
   if not f then return "unknown memory" end
@@ -268,7 +284,7 @@ function M.classify(a)
       elseif path == "[heap]" then return "heap (" .. perms .. ")"
       elseif path == "" then return "anonymous memory (" .. perms .. ")"
       elseif path:sub(1, 1) == "[" then return path .. " (" .. perms .. ")"
-      else return "data of " .. path .. " (" .. perms .. ")" end
+      else return "a mapping of " .. path .. " (" .. perms .. ")" end
     end
   end
   return "unmapped memory"

@@ -65,13 +65,19 @@ function M.violation(ctx, v, e)
   end
   local go_on = M.mode == "audit"
   if M.handler then go_on = M.handler(v) and true or go_on end
-  local refuse = not go_on and e and M.vfork_child()
+  local vchild = not go_on and M.vfork_child()
+  local refuse = vchild and e
+  local exit_ = vchild and ctx and not e and lurk.addr("libc.so.6!_exit")
   lines[#lines + 1] = go_on and "  action: logged (audit), the program goes on"
                     or refuse and format("  action: the call refused (EACCES) in vfork child %d", lurk.pid())
+                    or exit_ and format("  action: vfork child %d sent to _exit(137)", lurk.pid())
                     or format("  action: killed pid %d", lurk.pid())
   lurk.log("%s", table.concat(lines, "\n"))
   if refuse then
     e:skip(-13)
+  elseif exit_ then
+    -- ends the child once the handler has returned (and released the lock)
+    ctx.rdi, ctx.pc = 137, exit_
   elseif not go_on then
     io.stdout:flush()
     lurk.kill(lurk.pid(), 9)
