@@ -30,11 +30,13 @@
 -- with --audit only logs it. Sample (spec/shepherd/ret2libc.c, attacked):
 --
 --   shepherd: violation: return (rule returns: after-call)
---     at     0x401206 ret2libc!vuln+0x40 (ret)
---     target 0x7ffff7e1c490 libc.so.6!system (not the instruction after a call)
+--     at     0x401273 ret2libc!vuln+0x4e (ret)
+--     target 0x401221 ret2libc!tail+0x4 (not the instruction after a call)
 --     stack:
---       #0 0x401206 ret2libc!vuln+0x40
---     action: killed pid 4242
+--       #0 0x401273 ret2libc!vuln+0x4e
+--       #1 0x401221 ret2libc!tail+0x3 (return address)
+--       #2 0x200000000 (not in a module) (return address)
+--     action: killed pid 15651
 local M = {}
 
 local policym = require "lurk.shepherd.policy"
@@ -54,10 +56,15 @@ local ADDR_END = 0x800000000000
 -- ---------------------------------------------------------------------
 -- Slow paths: called when the compiled check of a transfer fails.
 
+local audited = {}      -- --audit: pages whose code was reported as of bad origin
+
 -- Is target code that may run at all? Report an origin violation if not.
 local function origin_of_target(ctx, kind, pc, target)
+  local page = math.floor(tonumber(target) / 4096)
+  if audited[page] then return false end    -- reported already (--audit)
   local ok, why = origins.code_ok(target, jit_on)
   if ok then return true, why end
+  if report.mode == "audit" then audited[page] = true end
   report.violation(ctx, { kind = "origin", pc = pc, target = target, insn = kind,
     rule = "origins: module text", why = format("%s target in %s", kind, why) })
   return false
@@ -225,9 +232,14 @@ end
 
 local function on_bb(bb)
   stats.blocks = stats.blocks + 1
+  -- --audit: one report per page is enough (self-modifying code in such a
+  -- page is translated again and again; classifying it reads the maps)
+  local page = math.floor(bb.pc / 4096)
+  if audited[page] then return end
   local n = #bb
   local ok, how, rec = origins.code_ok(bb.pc, jit_on, bb[n].pc + bb[n].length - bb.pc)
   if not ok then
+    if report.mode == "audit" then audited[page] = true end
     bb:call_before(1, function(ctx, pc) bad_origin(ctx, pc, how) end, "pc")
     return
   end

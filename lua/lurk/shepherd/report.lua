@@ -31,7 +31,7 @@ local function stack(ctx)
   if not ctx then return out end
   local pcs, exact = ctx:backtrace(16)
   for i, a in ipairs(pcs or {}) do
-    local s = origins.describe(exact[i] and a or a - 1)
+    local s = lurk.module_at(a) and origins.describe(exact[i] and a or a - 1) or "(not in a module)"
     if not exact[i] then s = s .. " (return address)" end
     out[#out + 1] = format("    #%d 0x%x %s", i - 1, a, s)
   end
