@@ -1,0 +1,394 @@
+--- shepherd: program shepherding (Kiriansky, Bruening, Amarasinghe 2002):
+-- code only from module text, returns only after calls, indirect calls
+-- only to function entries, and system-call checks; see docs/tools.md,
+-- "shepherd".
+--
+--   lurk run shepherd -- ./prog args             # kill the program at a violation
+--   lurk run shepherd --audit -- ./prog          # report violations, let it run
+--   lurk run shepherd --policy my.lua -- ./prog  # a policy file (lua/lurk/shepherd/policy.lua)
+--   lurk run shepherd --shadow-stack -- ./prog   # exact returns (a Lua call per call and return)
+--
+-- Options: --audit, --policy FILE, --shadow-stack, --quiet (no summary).
+--
+-- What it checks, and where:
+--   origin   (bb translation) a block's code must lie in an executable
+--            segment of a module mapped from a file, not written since;
+--            code in anonymous memory made executable is allowed while a
+--            JIT runtime of the policy's `jit` list is loaded
+--   return   (compiled into each ret) the target is the instruction
+--            after a call lurk translated (or, with --shadow-stack, the
+--            return address of the matching call)
+--   call     (compiled into each indirect call) the target is a function
+--            entry: a symbol, the ELF entry, an FDE start, a PLT stub
+--   jump     (compiled into each indirect jmp) the target is in the
+--            jump's own module text, or a function entry
+--   syscall  (syscall_pre) execve of a path the policy allows; mmap or
+--            mprotect adding PROT_EXEC to anonymous memory only for JITs
+--
+-- A violation prints a report (kind, pc, target, symbolized stack, rule;
+-- see lua/lurk/shepherd/report.lua) and kills the process (SIGKILL), or
+-- with --audit only logs it. Sample (spec/shepherd/ret2libc.c, attacked):
+--
+--   shepherd: violation: return (rule returns: after-call)
+--     at     0x401273 ret2libc!vuln+0x4e (ret)
+--     target 0x401221 ret2libc!tail+0x4 (not the instruction after a call)
+--     stack:
+--       #0 0x401273 ret2libc!vuln+0x4e
+--       #1 0x401221 ret2libc!tail+0x3 (return address)
+--       #2 0x200000000 (not in a module) (return address)
+--     action: killed pid 15651
+local M = {}
+
+local policym = require "lurk.shepherd.policy"
+local origins = require "lurk.shepherd.origins"
+local report = require "lurk.shepherd.report"
+local ss = require "lurk.shepherd.shadowstack"
+local band = bit.band
+local format = string.format
+
+local P                 -- the policy
+local jit_on = false    -- a JIT module of the policy is loaded
+local quiet = false
+local stats = { modules = 0, entries = 0, blocks = 0, checks = 0 }
+local PROT_EXEC, PROT_WRITE, MAP_ANON = 4, 2, 0x20
+local ADDR_END = 0x800000000000
+
+-- ---------------------------------------------------------------------
+-- Slow paths: called when the compiled check of a transfer fails.
+
+local audited = {}      -- --audit: pages whose code was reported as of bad origin
+
+-- Is target code that may run at all? Report an origin violation if not.
+local function origin_of_target(ctx, kind, pc, target)
+  local page = math.floor(tonumber(target) / 4096)
+  if audited[page] then return false end    -- reported already (--audit)
+  local ok, why = origins.code_ok(target, jit_on)
+  if ok then return true, why end
+  if report.mode == "audit" then audited[page] = true end
+  report.violation(ctx, { kind = "origin", pc = pc, target = target, insn = kind,
+    rule = "origins: module text", why = format("%s target in %s", kind, why) })
+  return false
+end
+
+-- A PLT-shaped stub: [endbr64;] jmp qword ptr [rip+x] (a canonical PLT
+-- entry, whose address is the function's address in a non-PIE program).
+local function plt_stub(a)
+  local bytes = lurk.read(a, 16)
+  if not bytes then return false end
+  local ins = lurk.decode(bytes, a)
+  if ins and ins.mnemonic == "endbr64" then ins = lurk.decode(bytes:sub(5), a + 4) end
+  if ins and ins.mnemonic == "bnd" then return false end
+  return ins ~= nil and ins.mnemonic == "jmp" and ins.rip_relative and ins.is_indirect
+end
+
+local function endbr(a)
+  local b = lurk.read(a, 4)
+  return b == "\243\15\30\250"
+end
+
+-- An indirect call's target failed the entry check.
+local function slow_call(ctx, target, pc)
+  local ok, how = origin_of_target(ctx, "call", pc, target)
+  if not ok then return end
+  if how ~= "module" and not (how == "file" and not jit_on) or origins.is_entry(target) then return end
+  local to = origins.text_of(target)
+  if to and origins.dyn_entries(to) and origins.is_entry(target) then return end
+  if plt_stub(target) or endbr(target) then origins.mark(target, origins.F); return end
+  report.violation(ctx, { kind = "call", pc = pc, target = target, insn = "indirect call",
+    rule = "calls: function entries", why = "not a function entry" })
+end
+
+-- Is pc inside a function whose name matches pattern?
+local function in_function(pc, pattern)
+  local s = lurk.sym(pc, false)
+  return s and s.name and s.name:match(pattern) ~= nil
+end
+
+-- An indirect jump's target is outside its module and not an entry.
+local function slow_jmp(ctx, target, pc)
+  local ok, how = origin_of_target(ctx, "jump", pc, target)
+  if not ok then return end
+  if how ~= "module" and not (how == "file" and not jit_on) or origins.is_entry(target) then return end
+  local from = origins.text_of(pc)
+  local to = origins.text_of(target)
+  if from and to == from then return end
+  if to and origins.dyn_entries(to) and origins.is_entry(target) then return end
+  if plt_stub(target) then origins.mark(target, origins.F); return end
+  -- the C++ unwinder (_Unwind_RaiseException, _Unwind_Resume) jumps to
+  -- landing pads, anywhere in a function of another module
+  if from and from.name:match("^libgcc_s%.so") then return end
+  -- longjmp (and siglongjmp) jump from libc to the instruction after the
+  -- setjmp call
+  if from and from.name:match("^libc%.so") and origins.is_after_call(target) then return end
+  report.violation(ctx, { kind = "jump", pc = pc, target = target, insn = "indirect jmp",
+    rule = "jumps: own module or entries", why = "another module's code, not an entry" })
+end
+
+-- A return's target failed the after-call check.
+local function slow_ret(ctx, target, pc)
+  local ok, how = origin_of_target(ctx, "return", pc, target)
+  if not ok then return end
+  if how ~= "module" and not (how == "file" and not jit_on) or origins.is_after_call(target) then return end
+  -- the unwinder returns to C++ landing pads (anywhere in a function);
+  -- setcontext/swapcontext return to a context's pc (an entry or after
+  -- the getcontext call)
+  local from = origins.text_of(pc)
+  if from and from.name:match("^libgcc_s%.so") then return end
+  -- a JIT runtime's own code returns into its entries (V8's builtins
+  -- return into the interpreter's entry when they deoptimize)
+  if from and from.jit and origins.is_entry(target) then return end
+  if from and from.name:match("^libc%.so") and (in_function(pc, "context") or in_function(pc, "^__start_context"))
+     and (origins.is_entry(target) or origins.is_after_call(target)) then return end
+  -- a return to after a call that ran before lurk started (start-up frames)
+  local bytes = lurk.read(target - 7, 7)
+  if bytes then
+    for len = 2, 7 do
+      local ins = lurk.decode(bytes:sub(8 - len), target - len)
+      if ins and ins.length == len and ins.is_call then origins.mark(target, origins.R); return end
+    end
+  end
+  report.violation(ctx, { kind = "return", pc = pc, target = target, insn = "ret",
+    rule = "returns: after-call", why = "not the instruction after a call" })
+end
+
+-- ---------------------------------------------------------------------
+-- Compiled checks (docs/lua-api.md, "Compiled handlers"): one shadow
+-- byte load, the fast path; anything else calls the slow path above.
+
+-- ret: the target must have the R bit
+local function check_ret(ctx, target, pc)
+  if target < 0x800000000000 then
+    local b = lurk.u8(lurk.shr(target, 2) + lurk.shadow.offset)
+    local k = lurk.low(target, 2)
+    if k == 0 then
+      if band(b, 1) ~= 0 then return end
+    elseif k == 1 then
+      if band(b, 4) ~= 0 then return end
+    elseif k == 2 then
+      if band(b, 16) ~= 0 then return end
+    elseif band(b, 64) ~= 0 then return end
+  end
+  slow_ret(ctx, target, pc)
+end
+
+-- indirect call: the target must have the F bit
+local function check_call(ctx, target, pc)
+  if target < 0x800000000000 then
+    local b = lurk.u8(lurk.shr(target, 2) + lurk.shadow.offset)
+    local k = lurk.low(target, 2)
+    if k == 0 then
+      if band(b, 2) ~= 0 then return end
+    elseif k == 1 then
+      if band(b, 8) ~= 0 then return end
+    elseif k == 2 then
+      if band(b, 32) ~= 0 then return end
+    elseif band(b, 128) ~= 0 then return end
+  end
+  slow_call(ctx, target, pc)
+end
+
+-- indirect jmp: within [lo, hi) (its module's text), or the F bit
+local function check_jmp(ctx, target, pc, lo, hi)
+  if target < 0x800000000000 then
+    local t = lurk.low(target, 47)
+    if t >= lo and t < hi then return end
+    local b = lurk.u8(lurk.shr(target, 2) + lurk.shadow.offset)
+    local k = lurk.low(target, 2)
+    if k == 0 then
+      if band(b, 2) ~= 0 then return end
+    elseif k == 1 then
+      if band(b, 8) ~= 0 then return end
+    elseif k == 2 then
+      if band(b, 32) ~= 0 then return end
+    elseif band(b, 128) ~= 0 then return end
+  end
+  slow_jmp(ctx, target, pc)
+end
+
+-- shadow-stack mode: push at each call, exact check at each ret
+local function ss_call(ctx, ra, rsp)
+  ss.push(ra, rsp - 8)
+end
+local function ss_ret(ctx, target, pc, rsp)
+  local r, expected = ss.check(target, rsp)
+  if r == "ok" then return end
+  if r == "unknown" then return check_ret(ctx, target, pc) end
+  local ok = origin_of_target(ctx, "return", pc, target)
+  if not ok then return end
+  local from = origins.text_of(pc)
+  if from and from.name:match("^libgcc_s%.so") then return end
+  report.violation(ctx, { kind = "return", pc = pc, target = target, insn = "ret",
+    rule = "returns: shadow stack",
+    why = format("the matching call's return address is 0x%x %s", expected, origins.describe(expected)) })
+end
+
+-- A block of code that may not run: report before its first instruction.
+local function bad_origin(ctx, pc, why)
+  report.violation(ctx, { kind = "origin", pc = pc, rule = "origins: module text",
+    why = format("code in %s", why) })
+end
+
+-- ---------------------------------------------------------------------
+
+local function on_bb(bb)
+  stats.blocks = stats.blocks + 1
+  -- --audit: one report per page is enough (self-modifying code in such a
+  -- page is translated again and again; classifying it reads the maps)
+  local page = math.floor(bb.pc / 4096)
+  if audited[page] then return end
+  local n = #bb
+  local ok, how, rec = origins.code_ok(bb.pc, jit_on, bb[n].pc + bb[n].length - bb.pc)
+  if not ok then
+    if report.mode == "audit" then audited[page] = true end
+    bb:call_before(1, function(ctx, pc) bad_origin(ctx, pc, how) end, "pc")
+    return
+  end
+  -- a JIT's code, lurk's, and with a JIT loaded files mapped as code
+  -- (V8's builtins): not checked (docs/tools.md)
+  if how ~= "module" and not (how == "file" and not jit_on) then return end
+  local last = bb[n]
+  if last.is_far then return end
+  if last.is_call then
+    local ra = last.pc + last.length
+    origins.mark(ra, origins.R)
+    if last.is_direct then
+      local t = last.target
+      if t and not origins.code_ok(t, jit_on) then
+        bb:call_before(n, function(ctx, pc, tg) origin_of_target(ctx, "call", pc, tg) end, "pc", "target")
+      end
+    else
+      bb:call_before(n, check_call, "target", "pc")
+      stats.checks = stats.checks + 1
+    end
+    if P.returns == "shadow-stack" then bb:call_before(n, ss_call, ra, "rsp") end
+  elseif last.is_ret then
+    if P.returns == "shadow-stack" then bb:call_before(n, ss_ret, "target", "pc", "rsp")
+    else bb:call_before(n, check_ret, "target", "pc") end
+    stats.checks = stats.checks + 1
+  elseif last.is_branch and last.is_indirect then
+    local t = rec and select(2, origins.text_of(last.pc))
+    bb:call_before(n, check_jmp, "target", "pc", t and t[1] or 0, t and t[2] or 0)
+    stats.checks = stats.checks + 1
+  elseif last.is_branch and last.is_direct and last.target and not origins.code_ok(last.target, jit_on) then
+    bb:call_before(n, function(ctx, pc, tg) origin_of_target(ctx, "jump", pc, tg) end, "pc", "target")
+  end
+end
+
+local function on_module(m)
+  local rec = origins.add_module(m)
+  stats.modules, stats.entries = stats.modules + 1, stats.entries + rec.nentries
+  if policym.glob_match(P.jit, m.name) then jit_on, rec.jit = true, true end
+  for _, pat in ipairs(P.allow) do
+    for _, s in ipairs(lurk.symbols(pat)) do
+      if s.addr >= m.base and s.addr < m["end"] then origins.mark(s.addr, origins.F) end
+    end
+  end
+end
+
+-- System calls: checked at the call itself, wherever it is made from.
+local function on_syscall(e)
+  local name = e.name
+  if name == "execve" or name == "execveat" then
+    if not P.exec then return end
+    local path = lurk.cstring(e.args[name == "execve" and 1 or 2]) or "?"
+    if not policym.glob_match(P.exec, path) then
+      report.violation(nil, { kind = "syscall", rule = "exec: allowed paths",
+          why = format("%s of %s, not in the policy's exec list", name, path) }, e)
+    end
+  elseif name == "rt_sigaction" then
+    -- a handler returns to its sa_restorer: a return target (struct
+    -- kernel_sigaction: handler, flags, restorer, mask)
+    local act = e.args[2]
+    if act ~= 0 then
+      local r = lurk.read(act + 16, 8)
+      if r then
+        local ffi = require "ffi"
+        local a = tonumber(ffi.cast("const uint64_t *", ffi.cast("const char *", r))[0])
+        if a ~= 0 and a < ADDR_END then origins.mark(a, origins.R) end
+      end
+    end
+  else -- mmap, mprotect, pkey_mprotect
+    local prot = e.args[3] % 2^32
+    local lo, len = e.args[1], e.args[2]
+    if name ~= "mmap" and band(prot, PROT_WRITE) ~= 0 and select(2, origins.text_of(lo)) then
+      -- module text made writable: its code is no longer the file's
+      origins.add_range(origins.written, lo, lo + len)
+    end
+    if band(prot, PROT_EXEC) == 0 then return end
+    if name == "mmap" then
+      local flags, fd = e.args[4] % 2^32, e.args[5] % 2^32
+      if band(flags, MAP_ANON) == 0 and fd ~= 0xffffffff then return end   -- a file's pages
+    elseif origins.file_backed(lo, lo + len) then
+      if band(prot, PROT_WRITE) ~= 0 then
+        origins.add_range(origins.written, lo, lo + len)
+      end
+      return
+    end
+    if P.mprotect_exec == "any" or jit_on then return end
+    report.violation(nil, { kind = "syscall", rule = "mprotect_exec: modules",
+        why = format("%s(0x%x, %d, %s) makes anonymous memory (%s) executable, outside the policy's jit list",
+                     name, lo, len, "0x" .. bit.tohex(prot, 1), origins.classify(lo)) }, e)
+  end
+end
+
+-- A successful mmap/mprotect of anonymous PROT_EXEC memory: a JIT range.
+local function on_syscall_post(e)
+  if e.result < 0 and e.result > -4096 then return end
+  local prot = e.args[3] % 2^32
+  if band(prot, PROT_EXEC) == 0 then return end
+  local name = e.name
+  local lo = name == "mmap" and e.result or e.args[1]
+  local len = e.args[2]
+  if name == "mmap" then
+    local flags, fd = e.args[4] % 2^32, e.args[5] % 2^32
+    if band(flags, MAP_ANON) == 0 and fd ~= 0xffffffff then
+      -- a file's pages: a module being loaded, or code mapped from a file
+      if not origins.text_of(lo) then origins.add_range(origins.filex, lo, lo + len) end
+      return
+    end
+  elseif origins.text_of(lo) then return
+  elseif origins.file_backed(lo, lo + len) then
+    origins.add_range(origins.filex, lo, lo + len)
+    return
+  end
+  origins.add_range(origins.jit, lo, lo + len)
+end
+
+function M.start(...)
+  local argv = { ... }
+  local i, policy_file, returns = 1, nil, nil
+  while i <= #argv do
+    local a = argv[i]
+    if a == "--audit" then report.mode = "audit"
+    elseif a == "--quiet" then quiet = true
+    elseif a == "--shadow-stack" then returns = "shadow-stack"
+    elseif a == "--policy" then
+      i = i + 1
+      policy_file = argv[i]
+      if not policy_file then error("shepherd: --policy needs a file", 0) end
+    elseif a ~= "" then
+      error(format("shepherd: unknown option '%s' (--audit, --policy FILE, --shadow-stack, --quiet)", a), 0)
+    end
+    i = i + 1
+  end
+  local err
+  P, err = policym.load(policy_file)
+  if not P then error(err, 0) end
+  if returns then P.returns = returns end
+  M.policy = P
+  origins.add_lurk()
+  lurk.on("module_load", on_module)
+  lurk.on("module_unload", function(m) origins.remove_module(m) end)
+  lurk.on("bb", on_bb)
+  lurk.on("syscall_pre", on_syscall, { only = { "execve", "execveat", "mmap", "mprotect", "pkey_mprotect", "rt_sigaction" } })
+  lurk.on("syscall_post", on_syscall_post, { only = { "mmap", "mprotect", "pkey_mprotect" } })
+  lurk.on("fork", function() report.owner = lurk.pid() end)
+  lurk.on("exit", function()
+    if quiet and report.count == 0 then return end
+    lurk.log("shepherd: pid %d: %d violation%s%s; %d modules, %d function entries, %d blocks, %d transfer checks",
+      lurk.pid(), report.count, report.count == 1 and "" or "s", report.mode == "audit" and " (audit)" or "",
+      stats.modules, stats.entries, stats.blocks, stats.checks)
+  end)
+end
+
+return M
