@@ -19,6 +19,7 @@
 #include "mod.h"
 #include "opt.h"
 #include "prof.h"
+#include "scall.h"
 #include "sig.h"
 #include "../arch/x86_64/syscall.h"
 #include "../bindings/lb.h"
@@ -44,6 +45,7 @@ static uint64_t proc_fork(struct lurk_thread *t, long nr, uint64_t flags, uint64
   ** kernel instead and come when the mask is put back. */
   uint64_t all = ~0ull, fork_mask = 0;
   sys_call4(SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, &all, &fork_mask, 8);
+  scall_maps_lock(); /* no mapping call half reported in the child */
   cache_lock();
   lb_fork_prepare();
   mod_lock();
@@ -70,6 +72,7 @@ static uint64_t proc_fork(struct lurk_thread *t, long nr, uint64_t flags, uint64
   mod_unlock();
   lb_fork_finish();
   cache_unlock();
+  scall_maps_unlock();
   if (r == 0) {
     /* the child: signals lurk held back for the parent's queue are not its */
     fork_mask &= ~t->sig_tmpblocked;

@@ -196,6 +196,29 @@ static int efault_retry(void)
   return n > 0;
 }
 
+/* -- Address-space calls in order -------------------------------------------------- */
+
+/* The calls that change the app's address space. With a syscall_post
+** handler for one, the call and its event are made under scall_maps_lk:
+** handlers see them in the kernel's order. Unlocked, a thread's munmap
+** event could come after another thread's mmap of the range it freed
+** (memcheck then marked a new thread's stack unaddressable). */
+static struct lurk_lock scall_maps_lk = LOCK_INIT;
+
+static int scall_maps_call(uint64_t nr)
+{
+  switch (nr) {
+  case SYS_mmap: case SYS_munmap: case SYS_mremap: case SYS_mprotect: case SYS_pkey_mprotect:
+  case SYS_brk: case SYS_shmat: case SYS_shmdt:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+void scall_maps_lock(void) { lock_acquire(&scall_maps_lk); }
+void scall_maps_unlock(void) { lock_release(&scall_maps_lk); }
+
 /* -- The handler --------------------------------------------------------------------- */
 
 void scall_on_exit(int status)
@@ -224,6 +247,8 @@ void scall_handle(struct lurk_thread *t)
   /* lurk's output shares stderr with the program: what scripts printed
   ** comes out before anything the program writes with this call. */
   if (log_sync_app) log_flush();
+  int ordered = scall_maps_call(nr) && lb_event_syscall_wanted(LB_EV_syscall_post, (long)nr);
+  if (ordered) scall_maps_lock();
   if (skipped) goto result;
   switch (nr) {
   case SYS_exit_group:
@@ -306,12 +331,17 @@ void scall_handle(struct lurk_thread *t)
       m->gpr[MCTX_RCX] = m->rip + 2;
       m->gpr[MCTX_R11] = m->rflags;
     }
+    if (ordered) scall_maps_unlock();
     return;
   }
   if (r == SIG_RESTART_IF_SA) r = E(4 /* EINTR */);
 result:
-  if (t->sc_again) return; /* not made: the dispatcher delivers, then runs it again */
+  if (t->sc_again) { /* not made: the dispatcher delivers, then runs it again */
+    if (ordered) scall_maps_unlock();
+    return;
+  }
   if (lb_event_syscall_wanted(LB_EV_syscall_post, (long)nr)) r = scall_ev_post(t, nr, r, skipped);
+  if (ordered) scall_maps_unlock();
   m->gpr[MCTX_RAX] = r;
   m->gpr[MCTX_RCX] = m->rip;
   m->gpr[MCTX_R11] = m->rflags;

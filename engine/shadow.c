@@ -214,10 +214,21 @@ void shadow_set(uint64_t a, uint64_t n, unsigned s)
   shadow_unlock();
 }
 
+/* Readers take no lock, and a shadow page being made private (shadow_own,
+** shadow_set_pages) reads as zeros, noaccess, from its fresh mapping until
+** it is filled (the fill's page fault included: a few microseconds). So a
+** reader that sees noaccess looks again under the lock, which setters
+** hold throughout: a byte another thread's set does not change is never
+** reported unaddressable. */
 unsigned shadow_get(uint64_t a)
 {
   if (!shadow_ready() || a >= SHADOW_APP_END) return SHADOW_NOACCESS;
-  return (*SHADOW_ADDR(a) >> SHADOW_BITPOS(a)) & 3u;
+  unsigned s = (*SHADOW_ADDR(a) >> SHADOW_BITPOS(a)) & 3u;
+  if (s != SHADOW_NOACCESS) return s;
+  shadow_lock();
+  s = (*SHADOW_ADDR(a) >> SHADOW_BITPOS(a)) & 3u;
+  shadow_unlock();
+  return s;
 }
 
 /* Addressable fields of shadow byte v (2-bit fields that are not 0). */
@@ -226,7 +237,7 @@ static unsigned shadow_nacc(uint8_t v)
   return (unsigned)__builtin_popcount((v | (v >> 1)) & 0x55u);
 }
 
-uint64_t shadow_check(uint64_t a, uint64_t n, uint64_t *first_bad)
+static uint64_t shadow_scan(uint64_t a, uint64_t n, uint64_t *first_bad)
 {
   uint64_t good = 0, bad = a + n;
   uint64_t x = a, e = a + n;
@@ -249,6 +260,18 @@ uint64_t shadow_check(uint64_t a, uint64_t n, uint64_t *first_bad)
     x++;
   }
   if (first_bad) *first_bad = bad;
+  return good;
+}
+
+/* The scan, again under the lock when it found an unaddressable byte
+** (see shadow_get): the bad path only. */
+uint64_t shadow_check(uint64_t a, uint64_t n, uint64_t *first_bad)
+{
+  uint64_t good = shadow_scan(a, n, first_bad);
+  if (good == n || !shadow_ready()) return good;
+  shadow_lock();
+  good = shadow_scan(a, n, first_bad);
+  shadow_unlock();
   return good;
 }
 

@@ -58,7 +58,11 @@ typedef struct shadow_stats {
 lurk_status shadow_init(void);
 int shadow_ready(void);
 
-/* Set [a, a + n) to state s (clipped to the user address space). */
+/* Set [a, a + n) to state s (clipped to the user address space). Readers
+** take no lock: get and check look again under the setters' lock before
+** they answer noaccess, so a byte a concurrent set leaves alone never reads
+** unaddressable; find and the compiled fast paths may see such a byte as
+** noaccess for a moment (the fast paths then call check). */
 void shadow_set(uint64_t a, uint64_t n, unsigned s);
 /* State of the byte at a (NOACCESS outside the user address space). */
 unsigned shadow_get(uint64_t a);

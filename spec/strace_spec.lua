@@ -293,6 +293,36 @@ describe("syscall events", function()
     assert.same({ "child true", "exit_group\t1\tnil", "exit_group\t1\tnil", "parent true" }, lines)
   end)
 
+  it("come in the kernel's order for mmap and munmap of two threads at once (stress: 5 runs)", function()
+    -- Two threads map and unmap regions of one size, 3000 times each: the
+    -- kernel often hands one the range the other has just unmapped. A post
+    -- of an mmap at a range still mapped by the posts seen so far means the
+    -- munmap's post came after it (it did in 4 of 5 runs before the calls
+    -- and their posts were ordered under one lock).
+    local prog = cc("maps_race", S .. "maps_race.c", "-pthread")
+    local script = [==[
+      local LEN = 68 * 1024
+      local live, late, n = {}, 0, 0
+      lurk.on("syscall_post", function(e)
+        local r = e.result
+        if r < 0 and r > -4096 then return end
+        if e.name == "mmap" and e.args[2] == LEN then
+          n = n + 1
+          if live[r] then late = late + 1 end
+          live[r] = true
+        elseif e.name == "munmap" and e.args[2] == LEN then
+          live[e.args[1]] = nil
+        end
+      end, { only = { "mmap", "munmap" } })
+      lurk.on("exit", function() print("mmaps", n, "late munmap posts", late) end)]==]
+    for _ = 1, 5 do
+      local r = h.run{ "-e", script, "--", prog, "3000" }
+      assert.equal(0, r.status)
+      assert.equal("9000\n", r.stdout)
+      assert.equal("mmaps\t6000\tlate munmap posts\t0\n", r.stderr)
+    end
+  end)
+
   it("describe every call: lurk.syscall(number or name)", function()
     local r = h.eval([[
       local o = lurk.syscall("openat")

@@ -2,8 +2,12 @@
 ** back byte by byte against a plain reference array, edges of shadow
 ** bytes and pages, the shared special pages (counted, seen in
 ** /proc/self/maps as shared mappings), private copies on partial writes,
-** memory given back, shadow_check/shadow_find.
+** memory given back, shadow_check/shadow_find; a reader never sees a
+** byte that stays defined go unaddressable while another thread turns its
+** shadow page from shared to private and back (readers take no lock; a
+** fresh private page reads as noaccess until it is filled).
 */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +72,45 @@ static long rss_kb(void)
     if (sscanf(line, "VmRSS: %ld", &kb) == 1) break;
   fclose(f);
   return kb;
+}
+
+/* -- Readers during changes ---------------------------------------------------- */
+
+#define RACE_AT 0x5c0000000000ULL   /* 16 KiB of app: one shadow page */
+#define RACE_ROUNDS 20000
+static volatile int race_done;
+static long race_seen;              /* reads of the steady byte that were not defined */
+
+/* Read the bytes at RACE_AT + 8, defined all along, until told to stop
+** (get and check: the readers memcheck uses). */
+static void *race_reader(void *arg)
+{
+  (void)arg;
+  long bad = 0;
+  while (!__atomic_load_n(&race_done, __ATOMIC_ACQUIRE)) {
+    if (shadow_get(RACE_AT + 8) != SHADOW_DEFINED) bad++;
+    if (shadow_check(RACE_AT + 8, 8, NULL) != 8) bad++;
+  }
+  race_seen = bad;
+  return NULL;
+}
+
+/* The page of RACE_AT goes shared (all defined), then private (one byte
+** elsewhere noaccess: a private copy), then shared again, RACE_ROUNDS
+** times, with a reader on another thread. */
+static void race_check(void)
+{
+  shadow_set(RACE_AT, 4 * SHADOW_PAGE, SHADOW_DEFINED);
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, race_reader, NULL) == 0, "reader thread");
+  for (int i = 0; i < RACE_ROUNDS; i++) {
+    shadow_set(RACE_AT, 4 * SHADOW_PAGE, SHADOW_DEFINED);
+    shadow_set(RACE_AT + 4096 + (uint64_t)(i % 64) * 4, 1, (unsigned)(i & 1 ? SHADOW_NOACCESS : SHADOW_PARTIAL));
+  }
+  __atomic_store_n(&race_done, 1, __ATOMIC_RELEASE);
+  pthread_join(t, NULL);
+  CHECK(race_seen == 0, "a defined byte read as not defined %ld times while its page changed", race_seen);
+  shadow_set(RACE_AT, 4 * SHADOW_PAGE, SHADOW_NOACCESS);
 }
 
 int main(void)
@@ -156,6 +199,8 @@ int main(void)
   CHECK(shadow_check(SHADOW_APP_END - 4, 8, &bad) == 4 && bad == SHADOW_APP_END, "check past the top");
   shadow_set(0, 3, SHADOW_DEFINED);
   CHECK(shadow_get(0) == SHADOW_DEFINED && shadow_get(2) == SHADOW_DEFINED && shadow_get(3) == 0, "bottom");
+
+  race_check();
 
   printf("shadow_test: %d checks, %d failed\n", checks, fails);
   return fails != 0;

@@ -145,11 +145,22 @@ local function heap_error(kind, call, b, text, addr)
   R.error(kind, { addr = addr, tid = call.tid, stack = pcs, exact = exact, block = b, text = text })
 end
 
--- Is p in the program's stack or data (an invalid free, not a block from
--- before lurk took over)?
+-- The mapping that holds address a, from /proc/self/maps: lo, hi.
+local function mapping_of(a)
+  for line in io.lines("/proc/self/maps") do
+    local lo, hi = line:match("^(%x+)%-(%x+) ")
+    lo, hi = tonumber(lo, 16), tonumber(hi, 16)
+    if lo and a >= lo and a < hi then return lo, hi end
+  end
+end
+
+-- Is p in the calling thread's stack or in a module's data (an invalid
+-- free, not a block from before lurk took over)? The stack is the mapping
+-- that holds sp (not a guess around sp: a thread's stack may lie right
+-- below a malloc arena).
 local function not_heap(p, call)
-  local sp = tonumber(call.sp)
-  if p >= sp - 65536 and p < sp + 8 * 1024 * 1024 then return true end
+  local lo, hi = mapping_of(tonumber(call.sp))
+  if lo and p >= lo and p < hi then return true end
   local m = lurk.module_at(p)
   return m ~= nil
 end
@@ -429,12 +440,15 @@ local function entries()
   end
   -- glibc code that walks freed chunks outside the calls above: counted
   -- as inside the allocator (their reads of quarantined memory are fine).
+  -- __malloc_arena_thread_freeres: at a thread's exit, glibc 2.36 frees
+  -- the thread's tcache there (tcache_thread_shutdown is inlined, no
+  -- symbol), blocks that malloc's wrapper never returned.
   local busy = {
     pre = function(call) enter(call) end,
     post = function(call) leave(call) end,
   }
   for _, n in ipairs({ "tcache_thread_shutdown", "malloc_trim", "mallinfo", "mallinfo2", "malloc_stats",
-                       "malloc_info", "__libc_freeres" }) do
+                       "malloc_info", "__libc_freeres", "__malloc_arena_thread_freeres" }) do
     list[#list + 1] = { LIBC .. n, busy }
   end
   return list

@@ -5,7 +5,8 @@
  * waitid(P_ALL, WEXITED|WNOHANG) in a loop while the main thread waits in
  * sigsuspend until ten children are reaped (the exit statuses are summed,
  * no order); (3) waitid(WSTOPPED) on a child that stops itself,
- * WCONTINUED after SIGCONT, WNOWAIT then the real reap; (4) waitid with
+ * WCONTINUED after SIGCONT (the child stays until it is seen), WNOWAIT
+ * then the real reap; (4) waitid with
  * nothing to wait for: ECHILD, and WNOHANG with a live child: si_pid 0.
  * Also 20 children each waited for by a blocking waitid while a counting
  * SA_RESTART handler takes their SIGCHLDs. */
@@ -89,9 +90,14 @@ int main(void)
     }
     printf("blocking waitid with a SIGCHLD handler: 20 reaped, %d signals\n", counted);
 
+    /* The child waits on `go` after it is continued: once it has exited,
+     * waitid(WCONTINUED) finds no child to report (ECHILD, natively too),
+     * and the parent's kill and waitid race with the child's exit. */
     signal(SIGCHLD, SIG_DFL);
+    int go[2];
+    pipe(go);
     pid_t p = fork();
-    if (p == 0) { raise(SIGSTOP); _exit(42); }
+    if (p == 0) { char c; raise(SIGSTOP); read(go[0], &c, 1); _exit(42); }
     siginfo_t w;
     memset(&w, 0, sizeof w);
     waitid(P_PID, p, &w, WSTOPPED);
@@ -101,6 +107,9 @@ int main(void)
     memset(&w, 0, sizeof w);
     waitid(P_PID, p, &w, WCONTINUED);
     printf("continued: code %s\n", w.si_code == CLD_CONTINUED ? "CLD_CONTINUED" : "other");
+    write(go[1], "x", 1);
+    close(go[0]);
+    close(go[1]);
     memset(&w, 0, sizeof w);
     waitid(P_PID, p, &w, WEXITED | WNOWAIT);
     printf("nowait: code %s status %d\n", w.si_code == CLD_EXITED ? "CLD_EXITED" : "other", w.si_status);
