@@ -154,3 +154,20 @@ int park_detach(void)
   sys_call3(SYS_futex, &park_req, FUTEX_WAKE_PRIVATE, 0x7fffffff);
   return 0;
 }
+
+void park_rearm(void)
+{
+  thr_lock();
+  for (struct lurk_thread **pp = &thr_list; *pp; ) {
+    struct lurk_thread *t = *pp;
+    if (__atomic_load_n(&t->park_state, __ATOMIC_SEQ_CST) == PARK_DETACHED) {
+      *pp = t->next;
+      thr_unlist_locked(t);
+    } else {
+      pp = &t->next;
+    }
+  }
+  thr_unlock();
+  park_gone = 0;
+  __atomic_store_n(&park_req, 0, __ATOMIC_SEQ_CST);
+}
