@@ -234,9 +234,13 @@ static struct at_task *wait_one(int *status, int *err)
   *status = st;
   int ev = st >> 16;
   if (ev == PTRACE_EVENT_CLONE) {
+    /* The creator stops inside its clone call: no state to work from. It
+    ** goes on at once (an interrupt still pending stops it again after). */
     unsigned long child = 0;
     ptrace(PTRACE_GETEVENTMSG, tid, 0, &child);
     if (child && !task_add((int)child)) *err = at_fail("too many threads");
+    if (resume(t, PTRACE_CONT)) *err = -1;
+    return t;
   } else if (ev == 0 && WIFSTOPPED(st)) {
     t->sig = WSTOPSIG(st); /* a signal on its way: passed on when the thread goes on */
   }
@@ -244,6 +248,23 @@ static struct at_task *wait_one(int *status, int *err)
   ** let go at once. */
   if (at_running_others && at_running_others != tid && resume(t, PTRACE_CONT)) *err = -1;
   return t;
+}
+
+/* Why could tid not be seized? 1: traced by this process already (made by
+** a seized thread), 2: ending (a zombie, or gone), 0: refused. */
+static int seize_refused_why(int tid)
+{
+  char path[80], line[256];
+  snprintf(path, sizeof path, "/proc/%ld/task/%d/status", at_pid, tid);
+  FILE *f = fopen(path, "r");
+  if (!f) return 2;
+  int r = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (!strncmp(line, "State:", 6) && (strchr(line, 'Z') || strchr(line, 'X'))) r = 2;
+    if (!strncmp(line, "TracerPid:", 10) && atoi(line + 10) == (int)getpid()) r = 1;
+  }
+  fclose(f);
+  return r;
 }
 
 /* Seize every thread of the process, then interrupt each. */
@@ -262,6 +283,13 @@ static int seize_all(void)
       if (ptrace(PTRACE_SEIZE, tid, 0, (void *)(long)PTRACE_O_TRACECLONE) != 0) {
         int er = errno;
         if (er == ESRCH) continue; /* gone meanwhile */
+        int why = er == EPERM && ntasks ? seize_refused_why(tid) : 0;
+        if (why == 2) continue; /* ending */
+        if (why == 1) { /* made by a seized thread: seized with it */
+          if (!task_add(tid)) { closedir(d); return at_fail("too many threads"); }
+          added = 1;
+          continue;
+        }
         closedir(d);
         errno = er;
         return -2;
@@ -345,7 +373,7 @@ static int run_until(struct at_task *t, struct user_regs_struct *r, int req, int
   for (;;) {
     int st = 0;
     if (wait_task(t, &st)) return -1;
-    if ((st >> 16) == PTRACE_EVENT_CLONE) { if (resume(t, PTRACE_CONT)) return -1; continue; }
+    if ((st >> 16) == PTRACE_EVENT_CLONE) continue; /* wait_one let it go on */
     if ((st >> 16) == PTRACE_EVENT_STOP) {
       /* A group stop (SIGSTOP to the process) or an interrupt that was
       ** still pending: go on; a step that was made before it is done. */

@@ -53,6 +53,16 @@ local function attach(pid, ...)
   return run(("%s attach %d %s"):format(lurk, pid, table.concat(args, " ")))
 end
 
+-- The signals a process catches and ignores (/proc/PID/status), but
+-- signal 63: a detach leaves it ignored when the program had it at SIG_DFL
+-- (docs/architecture.md, "Detach").
+local function dispositions(pid)
+  local s = h.slurp("/proc/" .. pid .. "/status")
+  local ign = s:match("SigIgn:%s*(%x+)")
+  return { cgt = s:match("SigCgt:%s*(%x+)"), ign = ign:sub(1, 1):gsub("%x", function(c)
+    return ("%x"):format(tonumber(c, 16) & 11) end) .. ign:sub(2) }
+end
+
 local function nudge(pid, code) return run(("%s nudge %d %s"):format(lurk, pid, h.quote(code))) end
 
 -- The native run of live_prog MODE: GOFILE there from the start.
@@ -166,15 +176,19 @@ sys.exit(5)
     h.sh("touch " .. tmp .. "/pygo")
     local nst, nout = run(("%s %s %s/pygo"):format(h.quote(py), script, tmp))
     local go = tmp .. "/pygo2"
-    local t = start(h.quote(py) .. " " .. script .. " " .. go)
+    local t = start(h.quote(py) .. " -X faulthandler " .. script .. " " .. go)
+    h.sh("sleep 0.2")
+    local before = dispositions(t.pid)
     for round = 1, 20 do
       h.sh(("sleep 0.0%d"):format(math.random(0, 9)))
       local st, out, err = attach(t.pid, "-e", count_code)
       assert.equal("", err, "round " .. round)
       assert.equal("42\n", out)
-      st, out = nudge(t.pid, "return lurk.detach()")
-      assert.equal("true\n", out, "round " .. round)
+      st, out, err = nudge(t.pid, "return lurk.detach()")
+      assert.equal("true\n", out, "round " .. round .. ": " .. err)
     end
+    -- the program's signal handlers are its own again (SIGSEGV, SIGINT...)
+    assert.same(before, dispositions(t.pid))
     h.sh("touch " .. go)
     local fst, fout, ferr = finish(t)
     assert.equal(nst, fst)
@@ -276,5 +290,75 @@ sys.exit(5)
     local status = h.slurp("/proc/" .. t.pid .. "/status")
     assert.match("TracerPid:%s+0\n", status)
     assert.is_nil(h.slurp("/proc/" .. t.pid .. "/maps"):find("liblurk", 1, true))
+  end)
+end)
+
+-- The prompt of lurk attach in a real terminal (tmux), as spec/repl_spec.lua
+-- drives lurk repl: a script loaded at the attach, a live count, ctrl-D
+-- detaches; the program (python3, started natively) ends as natively.
+local have_tmux = h.sh("command -v tmux >/dev/null") == 0
+local describe_tmux = have_tmux and describe or pending
+describe_tmux("lurk attach's prompt", function()
+  local server = "lurk-attach-spec-" .. math.random(1e9)
+  local function tmux(args) return h.capture("tmux -L " .. server .. " " .. args .. " 2>&1") end
+  local function pane() return tmux("capture-pane -p -J -S -500") end
+  local function await(pat)
+    for _ = 1, 400 do
+      local p = pane()
+      if p:find(pat) then return p end
+      h.sh("sleep 0.05")
+    end
+    error("the pane never showed " .. pat .. ":\n" .. pane())
+  end
+  local function keys(...)
+    for _, k in ipairs({ ... }) do
+      tmux("send-keys " .. ((k == "Enter" or k == "C-d") and "" or "-l ") .. h.quote(k))
+    end
+  end
+  teardown(function() tmux("kill-server") end)
+
+  it("opens on a running python3 with a script loaded; ctrl-D detaches", function()
+    local work = tmp .. "/tw.py"
+    local f = assert(io.open(work, "w"))
+    f:write("import os, time, sys\nt = 0\nfor i in range(1200):\n    if i < 50: t += sum(range(i * 1000))\n",
+            "    if i >= 50 and os.path.exists(sys.argv[1]): break\n    time.sleep(0.05)\n",
+            "print('sum', t)\nsys.exit(3)\n")
+    f:close()
+    local stop = tmp .. "/tstop"
+    h.sh("touch " .. stop)
+    local nst, nout = run(("%s %s %s"):format(h.quote(py), work, stop))
+    os.remove(stop)
+    local t = start(h.quote(py) .. " " .. work .. " " .. stop)
+    local scr = tmp .. "/count.lua"
+    f = assert(io.open(scr, "w"))
+    f:write("N = 0\nlurk.on('syscall_pre', function() N = N + 1 end)\nprint('loaded', ...)\n")
+    f:close()
+    tmux(("new-session -d -x 160 -y 50 %s"):format(h.quote(
+      ("LURK_HISTORY=%s/ahist %s attach %d %s hello; echo EXIT=$? >%s/aexit; sleep 600")
+        :format(tmp, lurk, t.pid, scr, tmp))))
+    local p = await("lurk> ")
+    assert.truthy(p:find("loaded%s+hello"), p)
+    assert.truthy(p:find(("lurk repl: pid %d"):format(t.pid), 1, true))
+    assert.truthy(p:find("ctrl-D detaches", 1, true))
+    h.sh("sleep 0.3")
+    keys("N > 0, #lurk.threads()", "Enter")
+    await("lurk> N > 0, #lurk.threads%(%)\ntrue%s+1\nlurk> ")
+    keys("C-d")
+    for _ = 1, 400 do
+      if h.slurp(tmp .. "/aexit") then break end
+      h.sh("sleep 0.05")
+    end
+    assert.equal("EXIT=0\n", h.slurp(tmp .. "/aexit"))
+    -- detached: no channel, nothing of lurk runs the program
+    for _ = 1, 400 do
+      if h.sh(("test -S /tmp/lurk-%s/%d"):format(uid, t.pid)) ~= 0 then break end
+      h.sh("sleep 0.05")
+    end
+    assert.equal(1, h.sh(("test -S /tmp/lurk-%s/%d"):format(uid, t.pid)))
+    h.sh("touch " .. stop)
+    local fst, fout, ferr = finish(t)
+    assert.equal(nst, fst)
+    assert.equal(nout, fout)
+    assert.equal("", ferr)
   end)
 end)
