@@ -386,9 +386,11 @@ static int run_until(struct at_task *t, struct user_regs_struct *r, int req, int
     }
     if (ptrace(PTRACE_GETREGS, t->tid, 0, out) != 0) return at_fail("GETREGS %d: %s", t->tid, strerror(errno));
     if (WSTOPSIG(st) == want) { t->sig = 0; return 0; }
-    if (WSTOPSIG(st) == SIGSEGV || WSTOPSIG(st) == SIGBUS || WSTOPSIG(st) == SIGILL || WSTOPSIG(st) == SIGTRAP)
+    if (WSTOPSIG(st) == SIGSEGV || WSTOPSIG(st) == SIGBUS || WSTOPSIG(st) == SIGILL || WSTOPSIG(st) == SIGTRAP) {
+      t->sig = 0; /* lurk's call faulted, not the program */
       return at_fail("thread %d faulted (signal %d at 0x%llx) in a call lurk made", t->tid, WSTOPSIG(st),
                      (unsigned long long)out->rip);
+    }
     /* Another signal (every one is blocked in t: only a kill): keep it. */
     if (resume(t, req)) return -1;
   }
@@ -501,18 +503,20 @@ static int set_mask(struct at_task *t, uint64_t m)
   return 0;
 }
 
+/* The vector state of the thread the calls ran on, to put back. */
+static uint8_t at_xstate[1 << 15];
+static struct iovec at_x_io = { at_xstate, sizeof at_xstate };
+static int at_x_tid;
+
 /* Leave every thread as it was and let the process go (on failure). */
 static void release_all(void)
 {
-  for (int i = 0; i < ntasks; i++) {
-    struct at_task *t = &tasks[i];
-    if (t->gone) continue;
-    if (!t->stopped) { ptrace(PTRACE_INTERRUPT, t->tid, 0, 0); continue; }
-  }
+  if (stop_all()) { /* the process has ended, or waiting failed: lurk's exit detaches the rest */ }
   for (int i = 0; i < ntasks; i++) {
     struct at_task *t = &tasks[i];
     if (t->gone || !t->stopped) continue;
-    if (t->have_regs || t->regs.rsp) ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs);
+    if (t->have_regs) ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs);
+    if (t->tid == at_x_tid) ptrace(PTRACE_SETREGSET, t->tid, (void *)NT_X86_XSTATE, &at_x_io);
     ptrace(PTRACE_SETSIGMASK, t->tid, (void *)8, &t->mask);
     ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)t->sig);
   }
@@ -552,9 +556,7 @@ static int attach_steps(const char *lib, const char *opts, int *nthreads, int *n
   uint64_t t0_mask = t0->mask;
   if (set_mask(t0, AT_ALL_SIGNALS)) return -1;
   /* t0's vector state: the calls below may change it. */
-  static uint8_t xstate[1 << 15];
-  struct iovec xio = { xstate, sizeof xstate };
-  int have_x = ptrace(PTRACE_GETREGSET, t0->tid, (void *)NT_X86_XSTATE, &xio) == 0;
+  if (ptrace(PTRACE_GETREGSET, t0->tid, (void *)NT_X86_XSTATE, &at_x_io) == 0) at_x_tid = t0->tid;
   long r;
   /* Memory for the strings: the library's path and the options. */
   size_t slen = strlen(lurk_path) + 1 + strlen(opts) + 1;
@@ -633,7 +635,6 @@ static int attach_steps(const char *lib, const char *opts, int *nthreads, int *n
   if (mem_write(recs, &rec, offsetof(struct attach_rec, xsave))) return at_fail("cannot write into the process's memory");
   /* The engine's start: its control thread is lurk's, not traced. */
   ptrace(PTRACE_SETOPTIONS, t0->tid, 0, 0);
-  uint64_t ret;
   {
     struct user_regs_struct rr = t0->regs, out;
     rr.rsp = (rr.rsp - 256) & ~15ull;
@@ -641,7 +642,6 @@ static int attach_steps(const char *lib, const char *opts, int *nthreads, int *n
     rr.rdi = recs;
     rr.orig_rax = (unsigned long)-1;
     if (run_until(t0, &rr, PTRACE_CONT, SIGTRAP, &out)) return -1;
-    (void)ret;
   }
   ptrace(PTRACE_SETOPTIONS, t0->tid, 0, (void *)(long)PTRACE_O_TRACECLONE);
   if (mem_read(recs, &rec, offsetof(struct attach_rec, xsave))) return at_fail("cannot read the process's memory");
@@ -651,7 +651,8 @@ static int attach_steps(const char *lib, const char *opts, int *nthreads, int *n
     return at_fail("lurk did not start in the process: %s", rec.status < 0 ? "no answer" : rec.msg);
   }
   /* t0's own state back for its turn */
-  if (have_x) ptrace(PTRACE_SETREGSET, t0->tid, (void *)NT_X86_XSTATE, &xio);
+  if (at_x_tid) ptrace(PTRACE_SETREGSET, t0->tid, (void *)NT_X86_XSTATE, &at_x_io);
+  at_x_tid = 0;
   t0->mask = t0_mask;
   /* Each thread: its record, then the call that takes it over. The last
   ** one also unmaps the records once its own is read. */
@@ -720,10 +721,35 @@ int attach_client(long pid, const char *lib, const char *opts, struct attach_res
     return ATTACH_NOPROC;
   }
   if (pid == getpid()) { snprintf(res->err, sizeof res->err, "cannot attach to lurk itself"); return ATTACH_FAILED; }
+  /* An x86-64 program (a 32-bit one has a libc.so.6 too) */
+  char exe[64];
+  unsigned char eh[20];
+  snprintf(exe, sizeof exe, "/proc/%ld/exe", pid);
+  int efd = open(exe, O_RDONLY | O_CLOEXEC);
+  if (efd >= 0) {
+    int n = (int)read(efd, eh, sizeof eh);
+    close(efd);
+    if (n == (int)sizeof eh && (memcmp(eh, ELFMAG, SELFMAG) || eh[EI_CLASS] != ELFCLASS64 || eh[18] != EM_X86_64)) {
+      snprintf(res->err, sizeof res->err, "process %ld is not an x86-64 program", pid);
+      return ATTACH_FAILED;
+    }
+  }
   int s = seize_all();
   if (s == -2) {
     int er = errno;
     release_all();
+    int tracer = 0;
+    char line[256];
+    snprintf(path, sizeof path, "/proc/%ld/status", pid);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f))
+      if (!strncmp(line, "TracerPid:", 10)) tracer = atoi(line + 10);
+    if (f) fclose(f);
+    if (er == EPERM && tracer) {
+      snprintf(res->err, sizeof res->err, "cannot attach to process %ld: it is traced by process %d already "
+               "(a debugger, strace, or another lurk attach)", pid, tracer);
+      return ATTACH_FAILED;
+    }
     snprintf(res->err, sizeof res->err, "cannot attach to process %ld: %s", pid, strerror(er));
     return er == EPERM ? ATTACH_EPERM : ATTACH_FAILED;
   }

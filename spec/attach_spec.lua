@@ -156,7 +156,7 @@ describe("lurk attach", function()
     assert.equal("", ferr)
   end)
 
-  it("attaches to python3 running a loop at random moments, 20 times; its output is unchanged", function()
+  it("attaches to python3 running a loop at random moments, 100 times; its output is unchanged", function()
     local script = tmp .. "/loop.py"
     local f = assert(io.open(script, "w"))
     f:write([[
@@ -179,7 +179,7 @@ sys.exit(5)
     local t = start(h.quote(py) .. " -X faulthandler " .. script .. " " .. go)
     h.sh("sleep 0.2")
     local before = dispositions(t.pid)
-    for round = 1, 20 do
+    for round = 1, 100 do
       h.sh(("sleep 0.0%d"):format(math.random(0, 9)))
       local st, out, err = attach(t.pid, "-e", count_code)
       assert.equal("", err, "round " .. round)
@@ -268,6 +268,37 @@ sys.exit(5)
     st, out, err = run(("%s attach"):format(lurk))
     assert.equal(2, st)
     assert.match("missing the pid", err)
+  end)
+
+  it("refuses a static program and one traced already, leaving them running unchanged", function()
+    local sprog = tmp .. "/live_static"
+    h.gcc(sprog, "-O1", "-static", "-pthread", h.root .. "/spec/lua/live_prog.c")
+    local go = tmp .. "/go-static"
+    h.sh("touch " .. go)
+    local nst, nout = run(("%s one %s"):format(sprog, go))
+    os.remove(go)
+    local t = start(sprog .. " one " .. go)
+    local st, out, err = attach(t.pid, "-e", "return 1")
+    assert.equal(125, st)
+    assert.equal("", out)
+    assert.equal(("lurk: process %d has no libc.so.6 mapped (a static program?): lurk attach needs the process's dlopen\n")
+                 :format(t.pid), err)
+    -- traced by another tracer (strace), when strace is there
+    if h.sh("command -v strace >/dev/null") == 0 then
+      h.sh(("strace -p %d -o /dev/null 2>/dev/null & echo $! >%s/strace.pid"):format(t.pid, tmp))
+      for _ = 1, 200 do
+        if (h.slurp("/proc/" .. t.pid .. "/status") or ""):match("TracerPid:%s+[1-9]") then break end
+        h.sh("sleep 0.02")
+      end
+      st, out, err = attach(t.pid, "-e", "return 1")
+      h.sh(("kill $(cat %s/strace.pid)"):format(tmp))
+      assert.equal(125, st)
+      assert.match("cannot attach to process %d+: it is traced by process %d+ already", err)
+    end
+    h.sh("touch " .. go)
+    local fst, fout = finish(t)
+    assert.equal(nst, fst)
+    assert.equal(nout, fout)
   end)
 
   it("explains a refused ptrace (EPERM) with what to do, and leaves the process alone", function()
