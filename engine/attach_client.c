@@ -53,7 +53,9 @@ struct at_task {
   int stopped;          /* in a ptrace stop we know of */
   int gone;             /* exited */
   int sig;              /* a signal-delivery-stop's signal, passed on at the next resume */
-  int have_regs;
+  int have_regs;        /* regs read at this stop */
+  int dirty;            /* its registers were set for a call: regs to put back on failure */
+  int masked;           /* its signal mask was set by lurk: mask to put back on failure */
   int skip;             /* inside lurk's own code (a call lurk made before a detach): left alone */
   struct user_regs_struct regs; /* the app's state, as stopped */
   uint64_t mask;        /* the app's signal mask */
@@ -369,6 +371,7 @@ static int run_until(struct at_task *t, struct user_regs_struct *r, int req, int
                      struct user_regs_struct *out)
 {
   if (ptrace(PTRACE_SETREGS, t->tid, 0, r) != 0) return at_fail("SETREGS %d: %s", t->tid, strerror(errno));
+  t->dirty = 1;
   if (resume(t, req)) return -1;
   for (;;) {
     int st = 0;
@@ -500,6 +503,7 @@ static int set_mask(struct at_task *t, uint64_t m)
 {
   if (ptrace(PTRACE_SETSIGMASK, t->tid, (void *)8, &m) != 0)
     return at_fail("SETSIGMASK %d: %s", t->tid, strerror(errno));
+  t->masked = m != t->mask;
   return 0;
 }
 
@@ -515,9 +519,9 @@ static void release_all(void)
   for (int i = 0; i < ntasks; i++) {
     struct at_task *t = &tasks[i];
     if (t->gone || !t->stopped) continue;
-    if (t->have_regs) ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs);
+    if (t->dirty) ptrace(PTRACE_SETREGS, t->tid, 0, &t->regs);
     if (t->tid == at_x_tid) ptrace(PTRACE_SETREGSET, t->tid, (void *)NT_X86_XSTATE, &at_x_io);
-    ptrace(PTRACE_SETSIGMASK, t->tid, (void *)8, &t->mask);
+    if (t->masked) ptrace(PTRACE_SETSIGMASK, t->tid, (void *)8, &t->mask);
     ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)t->sig);
   }
 }
@@ -709,7 +713,21 @@ static int attach_steps(const char *lib, const char *opts, int *nthreads, int *n
   return 0;
 }
 
+static int attach_run(long pid, const char *lib, const char *opts, struct attach_result *res);
+
 int attach_client(long pid, const char *lib, const char *opts, struct attach_result *res)
+{
+  /* ctrl-C & co. wait until the process is left in a whole state: lurk
+  ** dying in the middle of a remote call would leave a thread there. */
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &old);
+  int r = attach_run(pid, lib, opts, res);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  return r;
+}
+
+static int attach_run(long pid, const char *lib, const char *opts, struct attach_result *res)
 {
   int64_t t_start = now_us();
   at_pid = pid;
