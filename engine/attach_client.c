@@ -533,6 +533,33 @@ static int64_t now_us(void)
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Attaching again soon after a detach: a thread inside liblurk.so that
+** is not waiting in a system call is on its way out of the code cache
+** (between its park point and the app's code). Let every thread run a
+** millisecond at a time until none is, so that it is taken over again
+** from the app's code (at most 100 times; one left so stays native). */
+static int settle_leaving(const char *lurk_path)
+{
+  for (int tries = 0; tries < 100; tries++) {
+    int leaving = 0;
+    for (int i = 0; i < ntasks; i++)
+      if (!tasks[i].gone && maps_in(tasks[i].regs.rip, lurk_path) && !in_syscall(&tasks[i].regs)) leaving++;
+    if (!leaving) return 0;
+    for (int i = 0; i < ntasks; i++)
+      if (!tasks[i].gone && tasks[i].stopped && resume(&tasks[i], PTRACE_CONT)) return -1;
+    struct timespec ts = { 0, 1000000 };
+    nanosleep(&ts, NULL);
+    if (stop_all()) return -1;
+    for (int i = 0; i < ntasks; i++) {
+      struct at_task *t = &tasks[i];
+      if (t->gone) continue;
+      if (task_regs(t)) return -1;
+      if (ptrace(PTRACE_GETSIGMASK, t->tid, (void *)8, &t->mask) != 0) return at_fail("GETSIGMASK %d", t->tid);
+    }
+  }
+  return 0;
+}
+
 /* Steps 2 and 3 (the threads are seized and stopped). */
 static int attach_steps(const char *lib, const char *opts, int *nthreads, int *nkept)
 {
@@ -555,6 +582,7 @@ static int attach_steps(const char *lib, const char *opts, int *nthreads, int *n
     if (task_regs(t)) return -1;
     if (ptrace(PTRACE_GETSIGMASK, t->tid, (void *)8, &t->mask) != 0) return at_fail("GETSIGMASK %d: %s", t->tid, strerror(errno));
   }
+  if (mine && settle_leaving(lurk_path)) return -1;
   struct at_task *t0 = attach_pick(libc_path, ld_path[0] ? ld_path : NULL);
   if (!t0) return -1;
   uint64_t t0_mask = t0->mask;
