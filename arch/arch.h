@@ -89,6 +89,11 @@ extern size_t arch_xsave_bytes;
 void arch_tls_init(struct arch_tls *t, uint8_t *stack_top);
 void arch_tls_install(struct arch_tls *t);
 LURK_NORETURN void arch_resume(struct arch_tls *t);
+/* Attach: t's app context from the kernel's user_regs_struct and an xsave
+** image of the thread (engine/attach.h). */
+void arch_attach_ctx(struct arch_tls *t, const uint64_t *regs, const void *xsave);
+/* Attach: a breakpoint trap, where the launcher lets the thread go. */
+void lurk_attach_trap(void);
 /* Detach: leave for native execution at t's app context (registers,
 ** flags, extended state), with gs_base as the gs base. */
 LURK_NORETURN void arch_detach(struct arch_tls *t, uint64_t gs_base);

@@ -233,7 +233,13 @@ static int lb_ctl_detach(lua_State *L)
   if (!ctl_is_self()) return luaL_error(L, "lurk.detach: only from the control channel (lurk nudge, lurk repl)");
   if (park_detached()) { lua_pushboolean(L, 1); return 1; }
   log_flush();
+  /* Without the Lua lock meanwhile: a thread waiting for it in a clean
+  ** call would otherwise step to its park point after the program's
+  ** signal dispositions are back (park_detach waits for it). Nothing of
+  ** this call's Lua is touched until the lock is taken again. */
+  lb_unlock();
   int left = park_detach();
+  lb_lock();
   if (!left) { lua_pushboolean(L, 1); return 1; }
   lua_pushnil(L);
   lua_pushfstring(L, "%d thread%s did not stop: not detached", left, left == 1 ? "" : "s");

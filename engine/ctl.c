@@ -28,6 +28,7 @@ static int ctl_intr;                 /* the request in progress is interrupted *
 static int ctl_dead;                 /* the client went away (or spoke garbage) */
 static long ctl_pid;                 /* process that owns ctl_path */
 static int ctl_tid;
+static int ctl_gone; /* the thread has ended after a detach */
 static char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static int ctl_watching;             /* a --watch reload is running: no client */
 
@@ -291,7 +292,9 @@ static void ctl_main(void *arg)
       /* The engine is inert from now on: no channel, no thread of lurk's. */
       ctl_stop();
       sys_close(ctl_lfd);
+      ctl_lfd = -1;
       log_flush();
+      __atomic_store_n(&ctl_gone, 1, __ATOMIC_RELEASE); /* ctl_wait_gone */
       sys_call1(SYS_exit, 0);
     }
   }
@@ -350,6 +353,7 @@ void ctl_start(void)
     return;
   }
   ctl_lfd = (int)fd;
+  ctl_gone = 0;
   struct lurk_thread *t = thr_alloc();
   uint64_t all = ~0ull, old;
   sys_call4(SYS_rt_sigprocmask, 2, &all, &old, 8);
@@ -361,6 +365,18 @@ void ctl_start(void)
     ctl_stop();
   }
   LOG(LOG_INFO, "control channel at %s\n", ctl_path);
+}
+
+int ctl_wait_gone(void)
+{
+  if (ctl_lfd < 0 && !ctl_tid) return 1; /* no channel thread ever */
+  for (int i = 0; i < 2000 && !__atomic_load_n(&ctl_gone, __ATOMIC_ACQUIRE); i++) {
+    struct { long s, ns; } ts = { 0, 1000000 };
+    sys_call2(SYS_nanosleep, &ts, 0);
+  }
+  if (!__atomic_load_n(&ctl_gone, __ATOMIC_ACQUIRE)) return 0;
+  ctl_tid = 0;
+  return 1;
 }
 
 void ctl_after_fork(void)

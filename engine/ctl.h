@@ -30,6 +30,10 @@ void ctl_start(void);
 /* In a fork child (engine locks released): drop the parent's channel and
 ** start the child's own, named by its pid. */
 void ctl_after_fork(void);
+/* After a detach, before the channel starts again (lurk attach): wait
+** until the detached engine's channel thread has closed its socket and
+** ended; 0 if it has not after 2 s. */
+int ctl_wait_gone(void);
 /* The process is ending: remove the socket file. */
 void ctl_stop(void);
 

@@ -164,6 +164,18 @@ int ctl_client_nudge(long pid, const char *code)
   return k == CTL_OK ? 0 : 1;
 }
 
+int ctl_client_alive(long pid)
+{
+  int fd = cc_connect(pid);
+  if (fd < 0) return 0;
+  char *s = NULL;
+  int k = cc_request(fd, CTL_NUDGE, "return true", 11, &s);
+  close(fd);
+  int ok = k == CTL_OK && s && !strcmp(s, "true");
+  free(s);
+  return ok;
+}
+
 /* -- lurk repl -------------------------------------------------------------- */
 
 static int cc_fd = -1;
@@ -208,11 +220,14 @@ static const char cc_help[] =
   "  .detach         every thread back to native execution (lurk.detach()), then\n"
   "                  as ctrl-D\n"
   "  ctrl-D, .exit   leave the prompt; the program runs on to its end and lurk\n"
-  "                  exits with its status (the instrumentation stays)\n"
+  "                  exits with its status (the instrumentation stays); under\n"
+  "                  lurk attach, ctrl-D is .detach and .exit leaves lurk in\n"
   "  ctrl-C          interrupt the evaluation in progress (the program is not signalled)\n"
   "  TAB             complete names of lurk's API and of live values' fields\n"
   "Try: lurk.modules()  lurk.threads()  lurk.stats()  lurk.sym(ADDR)\n"
   "     n = 0; lurk.on('syscall_pre', function() n = n + 1 end)\n";
+
+int ctl_client_eof_detach;
 
 static const char *cc_history_file(void)
 {
@@ -247,13 +262,14 @@ int ctl_client_repl(long pid, const char *what)
   using_history();
   stifle_history(1000);
   if (hist) read_history(hist);
-  printf("lurk repl: pid %ld (%s). .help for help; ctrl-D leaves the prompt, the program goes on.\n",
-         pid, what);
+  printf("lurk repl: pid %ld (%s). .help for help; ctrl-D %s.\n", pid, what,
+         ctl_client_eof_detach ? "detaches lurk (.exit leaves it attached)" : "leaves the prompt, the program goes on");
   char *chunk = NULL;
   int lost = 0;
   for (;;) {
     cc_sigint = 0;
     char *line = readline(chunk ? ">> " : "lurk> ");
+    if (!line && ctl_client_eof_detach && !chunk) line = strdup(".detach"); /* lurk attach: ctrl-D */
     if (!line) { printf("\n"); break; }
     if (!chunk) {
       char *t = cc_trim(line);

@@ -80,14 +80,25 @@ static void output_mode(void)
     log_bufmode = LOG_BUF_LINE;
 }
 
-/* saved: r15 r14 r13 r12 rbx rbp, then the constructor's return address. */
+int inj_started;
+
+void inj_output(void)
+{
+  output_open();
+  output_mode();
+}
+
+/* saved: r15 r14 r13 r12 rbx rbp, then the constructor's return address.
+** Without LURK_OPTIONS (the launcher always sets it) liblurk.so was not
+** started by lurk run: lurk attach's dlopen. Nothing is done then (0). */
 int inj_init(int argc, char **argv, char **envp, uint64_t *saved)
 {
   (void)argc; (void)argv;
   const char *o = env_get(envp, "LURK_OPTIONS");
-  if (o && LURK_FAILED(opt_parse(o))) log_fatal("bad LURK_OPTIONS: %s", o);
-  output_open();
-  output_mode();
+  if (!o) return 0;
+  if (LURK_FAILED(opt_parse(o))) log_fatal("bad LURK_OPTIONS: %s", o);
+  inj_started = 1;
+  inj_output();
   env_clean(envp);
   mod_scan();
   lb_start(envp);

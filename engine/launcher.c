@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "lurk.h"
+#include "attach_client.h"
 #include "ctl_client.h"
 #include "opt.h"
 
@@ -24,6 +25,11 @@ static const char usage_text[] =
   "usage: lurk run [OPTIONS] [SCRIPT [ARGS...]] -- PROGRAM [ARGS...]\n"
   "       lurk repl [OPTIONS] [SCRIPT [ARGS...]] -- PROGRAM [ARGS...]\n"
   "                                 run PROGRAM with a Lua prompt into it\n"
+  "       lurk attach [OPTIONS] PID [SCRIPT [ARGS...]]\n"
+  "                                 take over the running process PID (every\n"
+  "                                 thread, by ptrace) and open a Lua prompt\n"
+  "                                 into it, SCRIPT loaded; with -e CODE, run\n"
+  "                                 CODE there and return (lurk stays in)\n"
   "       lurk nudge PID CODE       run the Lua chunk CODE in a process started\n"
   "                                 with --ctl (or by lurk repl); print the result\n"
   "       lurk list                 the tool scripts lurk finds, one line each\n"
@@ -601,6 +607,142 @@ static int cmd_nudge(int argc, char **argv)
   return ctl_client_nudge(pid, argv[1]);
 }
 
+/* -- attach ---------------------------------------------------------------- */
+
+/* s as a Lua string literal (appended to the malloc'ed *out). */
+static void lua_quote(char **out, const char *s)
+{
+  size_t n = strlen(*out), cap = n + strlen(s) * 4 + 3;
+  *out = realloc(*out, cap + 1);
+  char *d = *out + n;
+  *d++ = '"';
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\') { *d++ = '\\'; *d++ = (char)*p; }
+    else if (*p < 32 || *p >= 127) d += sprintf(d, "\\%03u", *p);
+    else *d++ = (char)*p;
+  }
+  *d++ = '"';
+  *d = 0;
+}
+
+/* Why an attach was refused: what ptrace's EPERM means here, and what to do. */
+static void attach_eperm_advice(long pid)
+{
+  int scope = -1;
+  FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "r");
+  if (f) { if (fscanf(f, "%d", &scope) != 1) scope = -1; fclose(f); }
+  if (scope >= 1 && scope <= 3)
+    fprintf(stderr, "lurk: Yama ptrace_scope is %d (/proc/sys/kernel/yama/ptrace_scope): %s.\n", scope,
+            scope == 1 ? "a process may be traced only by its ancestors, and lurk is not one of its"
+            : scope == 2 ? "only a process with CAP_SYS_PTRACE may trace"
+                         : "nothing may trace until the next boot");
+  else
+    fprintf(stderr, "lurk: ptrace refused%s: the process belongs to another user, is not dumpable\n"
+            "lurk:   (setuid, prctl PR_SET_DUMPABLE 0), or has capabilities lurk lacks.\n",
+            scope == 0 ? " (Yama ptrace_scope is 0)" : " (no Yama ptrace_scope here)");
+  if (scope == 3) return;
+  fprintf(stderr, "lurk: run lurk as the process's user with CAP_SYS_PTRACE, or as root: sudo lurk attach %ld,\n"
+          "lurk:   or sudo setcap cap_sys_ptrace+ep \"$(command -v lurk)\"%s\n", pid,
+          scope == 1 ? ";\nlurk:   or allow it until the next boot: sudo sysctl kernel.yama.ptrace_scope=0" : "");
+}
+
+/* lurk attach [OPTIONS] PID [SCRIPT [ARGS]]: take the process over, then
+** load the scripts and chunks (in command-line order) through the control
+** channel, so that their output and errors come back here; then the prompt,
+** unless a chunk (-e) was given. */
+static int cmd_attach(int argc, char **argv)
+{
+  long pid = 0;
+  int script = -1;
+  char **sargs = calloc((size_t)argc + 1, sizeof *sargs);
+  int nsargs = 0;
+  for (int k = 0; k < argc; k++)
+    if (is_help(argv[k])) { fputs(usage_text, stdout); exit(0); }
+  for (int i = 0; i < argc; i++) {
+    if (run_option(argv, &i, argc)) continue;
+    if ((script < 0 || !pid) && argv[i][0] == '-' && argv[i][1]) usage_error("unknown option '%s'", argv[i]);
+    if (!pid) {
+      char *end;
+      pid = strtol(argv[i], &end, 10);
+      if (*end || end == argv[i] || pid <= 0) usage_error("bad pid '%s' (lurk attach PID [SCRIPT...])", argv[i]);
+    } else if (script < 0) {
+      script = i;
+      scripts_reserve();
+    } else {
+      sargs[nsargs++] = argv[i];
+    }
+  }
+  if (!pid) usage_error("missing the pid (lurk attach PID [SCRIPT...])%s", "");
+  if (script >= 0) add_script_at(argv[script], nsargs, sargs);
+  free(sargs);
+  opt.ctl = 1;
+  opt.path = module_path();
+  opt.lib = find_lib();
+  if (opt.output) {
+    char *abs = opt.output[0] == '/' ? strdup(opt.output) : NULL;
+    if (!abs) { char cwd[PATH_MAX]; if (!getcwd(cwd, sizeof cwd)) cwd[0] = 0; abs = cat(cat(cwd, "/"), opt.output); }
+    opt.output = abs;
+  }
+  char comm[64] = "?", path[128];
+  snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+  FILE *cf = fopen(path, "r");
+  if (cf) { if (fgets(comm, sizeof comm, cf)) comm[strcspn(comm, "\n")] = 0; fclose(cf); }
+  /* Under lurk already, with a channel that answers: talk to it. (The
+  ** socket of an engine just detached may still be there, closing.) */
+  snprintf(path, sizeof path, "/tmp/lurk-%u/%ld", (unsigned)geteuid(), pid);
+  if (access(path, F_OK) != 0 || kill((pid_t)pid, 0) != 0 || !ctl_client_alive(pid)) {
+    size_t olen = opt_format(NULL, 0);
+    char *optbuf = malloc(olen + 1);
+    opt_format(optbuf, olen + 1);
+    struct attach_result res;
+    int r = attach_client(pid, opt.lib, optbuf, &res);
+    free(optbuf);
+    if (r != ATTACH_OK) {
+      fprintf(stderr, "lurk: %s\n", res.err);
+      if (r == ATTACH_EPERM) attach_eperm_advice(pid);
+      return 125;
+    }
+    if (opt.log_level >= 2)
+      fprintf(stderr, "lurk: attached to pid %ld: %d thread%s in %.1f ms (all stopped after %.1f ms)%s\n", pid,
+              res.nthreads, res.nthreads == 1 ? "" : "s", res.total_us / 1000.0, res.stopped_us / 1000.0,
+              res.nkept ? "; threads still lurk's from before a detach stay so" : "");
+  }
+  int status = 0, chunks = 0;
+  for (int i = 0; i < nentries; i++) {
+    char *e = entries[i].s;
+    if (!e || !entries[i].len) continue;
+    char *fields[260];
+    int nf = 0;
+    for (char *p = e + 1, *q; nf < 260; p = q + 1) {
+      q = strchr(p, OPT_FIELD_SEP);
+      fields[nf++] = p;
+      if (!q) break;
+      *q = 0;
+    }
+    char *code;
+    if (e[0] == 'e') {
+      chunks++;
+      code = strdup(fields[0]);
+    } else {
+      code = strdup("local _ = require('lurk.repl').load(");
+      lua_quote(&code, fields[0]);
+      for (int k = 2; k < nf; k++) {
+        code = realloc(code, strlen(code) + 2);
+        strcat(code, ",");
+        lua_quote(&code, fields[k]);
+      }
+      code = realloc(code, strlen(code) + 2);
+      strcat(code, ")");
+    }
+    if (ctl_client_nudge(pid, code)) status = 1;
+    free(code);
+  }
+  if (chunks) return status;
+  ctl_client_eof_detach = 1;
+  ctl_client_repl(pid, comm);
+  return status;
+}
+
 /* -- list and help ------------------------------------------------------ */
 
 /* The header comment of a script: its leading comment lines (after a #!
@@ -704,18 +846,19 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-  if (argc < 2) usage_error("missing command (run, repl, nudge, list or help)%s", "");
+  if (argc < 2) usage_error("missing command (run, repl, attach, nudge, list or help)%s", "");
   if (is_help(argv[1])) { fputs(usage_text, stdout); return 0; }
   if (!strcmp(argv[1], "--version")) { printf("lurk " LURK_VERSION "\n"); return 0; }
   if (!strcmp(argv[1], "run")) return cmd_run(argc - 2, argv + 2, 0);
   if (!strcmp(argv[1], "repl")) return cmd_run(argc - 2, argv + 2, 1);
   if (!strcmp(argv[1], "nudge")) return cmd_nudge(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "attach")) return cmd_attach(argc - 2, argv + 2);
   if (!strcmp(argv[1], "list")) {
     if (argc > 2) usage_error("list takes no arguments, not '%s'", argv[2]);
     return cmd_list();
   }
   if (!strcmp(argv[1], "help")) return cmd_help(argc - 2, argv + 2);
   if (argv[1][0] == '-') usage_error("unknown option '%s'", argv[1]);
-  usage_error("unknown command '%s' (run, repl, nudge, list or help; try 'lurk run -- PROGRAM')", argv[1]);
+  usage_error("unknown command '%s' (run, repl, attach, nudge, list or help; try 'lurk run -- PROGRAM')", argv[1]);
   return USAGE_EXIT;
 }

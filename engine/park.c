@@ -92,8 +92,11 @@ static int park_blocked(int tid)
   return n > 0 && buf[0] >= '0' && buf[0] <= '9';
 }
 
-/* Kick the threads still running app code; count those not stopped. */
-static int park_round(int kick, int self)
+/* Kick the threads still running app code; count those not stopped. A
+** thread blocked inside lurk (a lock wait) counts as stopped for a stop,
+** not for a detach (strict): it must leave from its park point, before
+** the program's signal dispositions are back. */
+static int park_round(int kick, int self, int strict)
 {
   int tids[256], n = 0, left = 0;
   thr_lock();
@@ -106,12 +109,12 @@ static int park_round(int kick, int self)
   thr_unlock();
   for (int i = 0; i < n; i++) {
     if (kick) park_kick(tids[i]);
-    else if (!park_blocked(tids[i])) left++;
+    else if (strict || !park_blocked(tids[i])) left++;
   }
   return left;
 }
 
-int park_stop(void)
+static int park_stop_mode(int strict)
 {
   static int reserved;
   if (!reserved) { sig_reserve(PARK_SIG, 1); reserved = 1; }
@@ -122,13 +125,15 @@ int park_stop(void)
   ** its kick came while it was between the dispatcher's last look at its
   ** queue and its resume. Give up after about 5 s. */
   for (int i = 0; i < 5000; i++) {
-    if (i % 10 == 0) park_round(1, self);
+    if (i % 10 == 0) park_round(1, self, strict);
     struct { long s, ns; } ts = { 0, 1000000 };
     sys_call2(SYS_nanosleep, &ts, 0);
-    if (!(left = park_round(0, self))) break;
+    if (!(left = park_round(0, self, strict))) break;
   }
   return left;
 }
+
+int park_stop(void) { return park_stop_mode(0); }
 
 void park_cont(void)
 {
@@ -141,11 +146,28 @@ int park_detach(void)
 {
   if (park_gone) return 0;
   prof_start(0, 0); /* no more sampling ticks: the program would get them */
-  int left = park_stop();
+  int left = park_stop_mode(1);
   if (left) { park_cont(); return left; }
   sig_detach();
   park_gone = 1;
   __atomic_store_n(&park_req, PARK_LEAVE, __ATOMIC_SEQ_CST);
   sys_call3(SYS_futex, &park_req, FUTEX_WAKE_PRIVATE, 0x7fffffff);
   return 0;
+}
+
+void park_rearm(void)
+{
+  thr_lock();
+  for (struct lurk_thread **pp = &thr_list; *pp; ) {
+    struct lurk_thread *t = *pp;
+    if (__atomic_load_n(&t->park_state, __ATOMIC_SEQ_CST) == PARK_DETACHED) {
+      *pp = t->next;
+      thr_unlist_locked(t);
+    } else {
+      pp = &t->next;
+    }
+  }
+  thr_unlock();
+  park_gone = 0;
+  __atomic_store_n(&park_req, 0, __ATOMIC_SEQ_CST);
 }

@@ -34,6 +34,10 @@ int park_stopped(void);
 int park_detach(void);
 /* Has the process been detached? */
 int park_detached(void);
+/* lurk attach to a detached process: the engine runs again; the blocks of
+** threads that left are dropped (threads still inside a call lurk made
+** for them keep theirs, and stay when the call returns). */
+void park_rearm(void);
 
 /* -- For the dispatcher and lurk's signal code ----------------------------- */
 /* In the dispatcher, the app state whole: park while a stop is in force,

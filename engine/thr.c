@@ -123,6 +123,15 @@ void thr_forget(struct lurk_thread *t)
   thr_unlock();
 }
 
+void thr_unlist_locked(struct lurk_thread *t)
+{
+  /* (thr_users stays: counting a thread too many is only slower) */
+  thr_live--;
+  t->done = 1;
+  t->next = thr_reuse;
+  thr_reuse = t;
+}
+
 struct lurk_thread *thr_main(void)
 {
   struct lurk_thread *t = thr_map();
@@ -131,6 +140,28 @@ struct lurk_thread *thr_main(void)
   arch_tls_install(&t->tls);
   sig_thread_start(t);
   thr_add(t);
+  prof_thread_start(t);
+  return t;
+}
+
+struct lurk_thread *thr_adopt(void)
+{
+  static int adopted;
+  struct lurk_thread *t = thr_map();
+  thr_init(t);
+  t->tid = (int)sys_gettid();
+  /* The thread may have a signal stack of its own: it is the app's now. */
+  sys_call2(SYS_sigaltstack, 0, &t->app_ss);
+  arch_tls_install(&t->tls);
+  if (t->app_ss.flags & 1 /* SS_ONSTACK: in a handler on it; it stays */)
+    LOG(LOG_WARN, "thread %d is on its signal stack: lurk's handler shares it\n", t->tid);
+  else
+    sig_thread_start(t);
+  thr_add(t);
+  /* thr_users starts at 1 for the first thread (as thr_main's). */
+  thr_lock();
+  if (adopted++) thr_users++;
+  thr_unlock();
   prof_thread_start(t);
   return t;
 }

@@ -61,6 +61,8 @@ static inline struct lurk_thread *thr_of(struct arch_tls *t) { return (struct lu
 
 /* The first thread, at takeover. */
 struct lurk_thread *thr_main(void);
+/* A thread that exists already (lurk attach): its block, installed. */
+struct lurk_thread *thr_adopt(void);
 /* A block for a thread about to be created (not live yet). */
 struct lurk_thread *thr_alloc(void);
 /* A block that never became live (the clone failed, or a vfork child is gone). */
@@ -77,6 +79,8 @@ LURK_NORETURN void thr_child_start(struct lurk_thread *t);
 LURK_NORETURN void thr_exit(struct lurk_thread *t, int status);
 /* In a fork child: only the calling thread exists. */
 void thr_after_fork(struct lurk_thread *t);
+/* Under the lock, t already taken out of thr_list: its block to reuse. */
+void thr_unlist_locked(struct lurk_thread *t);
 /* The thread-list lock (also held across fork). */
 void thr_lock(void);
 void thr_unlock(void);

@@ -374,6 +374,29 @@ describe("detach", function()
     end)
   end
 
+  it("waits for threads that wait for the Lua lock in a clean call (8 threads, every block counted)", function()
+    -- The channel holds the Lua lock while lurk.detach runs: the threads in
+    -- a clean call wait for it; they must leave from their park points
+    -- before the program's SIGTRAP disposition is back (they step there).
+    for round = 1, 3 do
+      local go = tmp .. "/gocc" .. round
+      local t = start(prog .. " mix " .. go)
+      until_(t.pid, "return #lurk.threads()", function(o) return o == "9\n" end)
+      local st = nudge(t.pid, [[n = 0
+        lurk.on("bb", function(bb) bb:call_before(1, function() n = n + 1 end) end)
+        lurk.flush()]])
+      assert.equal(0, st)
+      h.sh("sleep 0.1")
+      local out
+      st, out = nudge(t.pid, "return n > 0, lurk.detach()")
+      assert.equal("true\ttrue\n", out, "round " .. round)
+      h.sh("touch " .. go)
+      local status, pout, perr = finish(t)
+      assert.equal(native, pout .. "status " .. status .. "\n")
+      assert.equal("", perr)
+    end
+  end)
+
   it("returns python3 to native execution in the middle of a loop", function()
     local pyf = tmp .. "/loop.py"
     local f = assert(io.open(pyf, "w"))

@@ -122,3 +122,13 @@ uint64_t arch_syscall_app(struct arch_mctx *m)
                                  (long)m->gpr[MCTX_R10], (long)m->gpr[MCTX_R8],
                                  (long)m->gpr[MCTX_R9]);
 }
+
+void arch_attach_ctx(struct arch_tls *t, const uint64_t *regs, const void *xsave)
+{
+  /* regs: the kernel's struct user_regs_struct (engine/attach.h, AR_*) */
+  static const uint8_t from[16] = { 10, 11, 12, 5, 19, 4, 13, 14, 9, 8, 7, 6, 3, 2, 1, 0 };
+  for (int i = 0; i < 16; i++) t->mctx.gpr[i] = regs[from[i]];
+  t->mctx.rflags = regs[18];
+  t->mctx.rip = regs[16];
+  lurk_memcpy(t->xsave, xsave, arch_xsave_bytes);
+}

@@ -2,6 +2,11 @@
 ** live_prog spin GOFILE: 4 threads spin in spin_step() without a system
 **   call until GOFILE exists (the main thread polls for it); each checks
 **   its own result and the program prints "spin ok".
+** live_prog one GOFILE: one thread (the main one) spins in spin_step(),
+**   looking for GOFILE every 2^20 steps; prints how the result checks.
+** live_prog churn GOFILE: threads are created and joined all the time (4
+**   at once, each checks its own spin_step chain) until GOFILE exists;
+**   prints "churn ok" if every one checked; status 4.
 ** live_prog mix GOFILE: 8 threads: 2 compute a fixed hash (again and again),
 **   2 block in read on a pipe, 2 wait on a condition variable (futex), 2
 **   sleep in nanosleep (again and again); once GOFILE exists the main thread
@@ -114,11 +119,47 @@ static int mix(void)
   return 7;
 }
 
+static void *churner(void *arg)
+{
+  uint64_t x = (uintptr_t)arg, y = x;
+  for (int i = 0; i < 20000; i++) x = spin_step(x);
+  for (int i = 0; i < 20000; i++) y = y * 6364136223846793005ull + 1442695040888963407ull;
+  return (void *)(uintptr_t)(x == y);
+}
+
+static int churn(void)
+{
+  int ok = 1;
+  uintptr_t k = 0;
+  do {
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, churner, (void *)++k);
+    for (int i = 0; i < 4; i++) {
+      void *r;
+      pthread_join(th[i], &r);
+      ok &= (int)(uintptr_t)r;
+    }
+  } while (access(gofile, F_OK) != 0);
+  printf("churn %s\n", ok ? "ok" : "BAD");
+  return 4;
+}
+
 int main(int argc, char **argv)
 {
   if (argc != 3) { fprintf(stderr, "usage: live_prog spin|mix GOFILE\n"); return 2; }
   gofile = argv[2];
   if (!strcmp(argv[1], "mix")) return mix();
+  if (!strcmp(argv[1], "churn")) return churn();
+  if (!strcmp(argv[1], "one")) {
+    uint64_t x = 1, n = 0;
+    do {
+      for (int k = 0; k < (1 << 20); k++) { x = spin_step(x); n++; }
+    } while (access(gofile, F_OK) != 0);
+    uint64_t y = 1;
+    for (uint64_t i = 0; i < n; i++) y = spin_step(y);
+    printf("one %s\n", x == y ? "ok" : "BAD");
+    return 3;
+  }
   pthread_t th[4];
   for (uintptr_t i = 0; i < 4; i++) pthread_create(&th[i], NULL, spinner, (void *)(i + 1));
   wait_go();
