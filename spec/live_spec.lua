@@ -195,6 +195,38 @@ describe("hot reload", function()
     assert.equal("version\t10\tcontinuous\ttrue\tfrozen\t9\n", perr)
   end)
 
+  it("removes the old version's wraps: its pre never runs again", function()
+    local go = tmp .. "/go5"
+    local script = tmp .. "/wrapper.lua"
+    local function write(v)
+      local f = assert(io.open(script, "w"))
+      f:write(([[
+local K = lurk.keep
+K.w = K.w or {}
+assert(lurk.wrap("live_prog!spin_step", { pre = function() K.w[%d] = (K.w[%d] or 0) + 1 end }))
+]]):format(v, v))
+      f:close()
+    end
+    write(1)
+    local t = start(prog .. " spin " .. go, h.quote(script))
+    local function count(v) return ("return (require('lurk.repl').kept().w or {})[%d] or 0"):format(v) end
+    for v = 2, 3 do
+      until_(t.pid, count(v - 1), function(o) return tonumber(o) > 0 end)
+      write(v)
+      assert.match("^R ", reload(t.pid))
+    end
+    until_(t.pid, count(3), function(o) return tonumber(o) > 0 end)
+    local old = "local w = require('lurk.repl').kept().w return w[1] .. ' ' .. w[2]"
+    local _, a = nudge(t.pid, old)
+    until_(t.pid, count(3), function(o) return tonumber(o) > 1000 end) -- the new version goes on
+    local _, b = nudge(t.pid, old)
+    assert.equal(a, b) -- the old versions' counts are frozen
+    h.sh("touch " .. go)
+    local status, pout = finish(t)
+    assert.equal(0, status)
+    assert.equal("spin ok\n", pout)
+  end)
+
   it("keeps the old version when the new one does not compile; %reload FILE; nothing to reload", function()
     local go = tmp .. "/go4"
     local script = tmp .. "/counter2.lua"

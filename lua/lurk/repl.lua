@@ -216,9 +216,10 @@ end
 
 -- -- Scripts loaded live: %load, %reload, --watch ---------------------------------
 -- A unit is a script file loaded through the channel: the handlers its top
--- level and start() registered (lurk.on), its module table and its kept
--- state (lurk.keep while its code runs). Reloading it calls the old
--- module's stop(), removes those handlers, flushes the code cache (blocks
+-- level and start() registered (lurk.on), the functions it wrapped or
+-- replaced (lurk.wrap, lurk.replace), its module table and its kept state
+-- (lurk.keep while its code runs). Reloading it calls the old module's
+-- stop(), removes those handlers and wraps, flushes the code cache (blocks
 -- carry the old version's clean calls) and runs the file again.
 
 local units, order = {}, {}
@@ -228,12 +229,21 @@ local lurk_on
 local function hook_on()
   if lurk_on then return end
   local lurk = _G.lurk
-  local real = { on = lurk.on }
+  local real = { on = lurk.on, wrap = lurk.wrap, replace = lurk.replace }
   lurk_on = real.on
   lurk.on = function(ev, fn, ...)
     local r = real.on(ev, fn, ...) -- bad arguments raise as 'on'
     if cur then cur.handlers[#cur.handlers + 1] = { ev, fn } end
     return r
+  end
+  -- (a wrap's handle removes it: h:remove())
+  for _, name in ipairs({ "wrap", "replace" }) do
+    local f = real[name]
+    lurk[name] = function(...)
+      local h, err = f(...)
+      if h and cur then cur.wraps[#cur.wraps + 1] = h end
+      return h, err
+    end
   end
 end
 
@@ -244,6 +254,8 @@ local function unload(u)
     _G.lurk.off(h[1], h[2])
   end
   u.handlers = {}
+  for i = #u.wraps, 1, -1 do u.wraps[i]:remove() end
+  u.wraps = {}
   _G.lurk.flush()
 end
 
@@ -260,7 +272,7 @@ function M.load(path, ...)
   local u = units[path]
   if u then unload(u) else order[#order + 1] = path end
   local args = { n = select("#", ...), ... }
-  u = { path = path, keep = u and u.keep or {}, handlers = {}, args = args,
+  u = { path = path, keep = u and u.keep or {}, handlers = {}, wraps = {}, args = args,
         version = (u and u.version or 0) + 1 }
   units[path] = u
   base_keep = base_keep or lurk.keep
