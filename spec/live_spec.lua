@@ -196,7 +196,7 @@ describe("hot reload", function()
   end)
 
   it("removes the old version's wraps: its pre never runs again", function()
-    local go = tmp .. "/go5"
+    local go = tmp .. "/go_wrap"
     local script = tmp .. "/wrapper.lua"
     local function write(v)
       local f = assert(io.open(script, "w"))
