@@ -197,6 +197,27 @@ int main(void) {
     assert.equal("leak-possible", reports[1].kind)
   end)
 
+  it("lets a program that dumps core do it promptly, the shadow left out of the core", function()
+    -- (the shadow is a 32 TiB reservation: dumped, it took minutes of
+    -- system time; timeout turns that into a failure, not a hang)
+    local d = tmp .. "/coredir"
+    local src = tmp .. "/aborts.c"
+    local f = assert(io.open(src, "w"))
+    f:write('#include <stdlib.h>\n#include <stdio.h>\nint main(void) { char *p = malloc(10); p[0] = 1; puts("x"); fflush(stdout); abort(); }\n')
+    f:close()
+    assert(h.sh("gcc -O0 -o " .. h.quote(tmp .. "/aborts") .. " " .. h.quote(src)) == 0)
+    h.sh("rm -rf " .. h.quote(d) .. " && mkdir -p " .. h.quote(d))
+    local st = h.sh(("cd %s && ulimit -c unlimited && timeout -s KILL 120 %s run -t memcheck -- %s >out 2>err"):format(
+      h.quote(d), h.quote(h.lurk), h.quote(tmp .. "/aborts")))
+    assert.equal(134, st, h.slurp(d .. "/err")) -- SIGABRT, as natively
+    assert.equal("x\n", h.slurp(d .. "/out"))
+    local core = h.capture("ls " .. h.quote(d) .. " | grep '^core' | head -1"):gsub("%s", "")
+    if core ~= "" then -- (core_pattern may send it elsewhere)
+      local size = tonumber((h.capture("stat -c %s " .. h.quote(d .. "/" .. core)):gsub("%s", "")))
+      assert.is_true(size < 2 ^ 30, "a core of " .. size .. " bytes")
+    end
+  end)
+
   it("refuses bad options with a clear message", function()
     local r = h.run({ "memcheck", "--redzone", "7", "--", "/bin/true" })
     assert.is_not.equal(0, r.status)
