@@ -117,6 +117,9 @@ describe_tmux("lurk repl", function()
 
   it("%reload reloads the script given to lurk repl; .detach returns the program to native execution", function()
     tmux("kill-server")
+    -- a server of its own: one started at once on the name just killed can
+    -- find the old one still going away ("no server running", seen under load)
+    server = server .. "-2"
     os.remove(tmp .. "/exit")
     os.remove(tmp .. "/stop")
     local script = tmp .. "/v.lua"
