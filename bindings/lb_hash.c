@@ -86,12 +86,6 @@ static int64_t lb_hash_sum(struct lb_hash *h, uint64_t key, int *seen)
   return v;
 }
 
-static void lb_hash_push(lua_State *L, int64_t v)
-{
-  if (v >= -(1ll << 53) && v <= (1ll << 53)) lua_pushnumber(L, (lua_Number)v);
-  else lb_ffi_push_i64(L, v);
-}
-
 static uint64_t lb_hash_key(lua_State *L, int i)
 {
   uint64_t k;
@@ -113,7 +107,7 @@ static int lb_hash_index(lua_State *L)
   lock_acquire(&lb_hash_lk);
   int64_t v = lb_hash_sum(h, key, &seen);
   lock_release(&lb_hash_lk);
-  lb_hash_push(L, v);
+  lb_ffi_push_i64(L, v);
   return 1;
 }
 
@@ -170,8 +164,8 @@ static int lb_hash_totable(lua_State *L)
   lua_createtable(L, 0, (int)hc_tab_count(m));
   const struct hc_slot *s;
   for (uint64_t i = 0; (s = hc_tab_next(m, &i));) {
-    lb_hash_push(L, (int64_t)s->key);
-    lb_hash_push(L, s->count);
+    lb_ffi_push_i64(L, (int64_t)s->key);
+    lb_ffi_push_i64(L, s->count);
     lua_rawset(L, -3);
   }
   hc_tab_free(m);

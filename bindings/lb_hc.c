@@ -69,8 +69,7 @@ static int lb_ctr_index_mm(lua_State *L)
     return 1;
   }
   int64_t v = lb_cell(lb_ctr_index(L, c));
-  if (v >= -(1ll << 53) && v <= (1ll << 53)) lua_pushnumber(L, (lua_Number)v);
-  else lb_ffi_push_i64(L, v);
+  lb_ffi_push_i64(L, v);
   return 1;
 }
 
@@ -106,8 +105,7 @@ static int lb_ctr_totable(lua_State *L)
   lua_createtable(L, (int)c->n, 0);
   for (uint32_t i = 0; i < c->n; i++) {
     int64_t v = lb_cell(c->base + i);
-    if (v >= -(1ll << 53) && v <= (1ll << 53)) lua_pushnumber(L, (lua_Number)v);
-    else lb_ffi_push_i64(L, v);
+    lb_ffi_push_i64(L, v);
     lua_rawseti(L, -2, (int)i + 1);
   }
   return 1;
@@ -154,9 +152,7 @@ static int lb_pt_index(lua_State *L)
 {
   struct lb_ctr *a = luaL_checkudata(L, 1, LB_PT);
   if (lua_type(L, 2) == LUA_TSTRING) return 0;
-  uint64_t v = *lb_pt_cell(L, a);
-  if (v <= 1ull << 53) lua_pushnumber(L, (lua_Number)v);
-  else lb_ffi_push_u64(L, v);
+  lb_ffi_push_u64(L, *lb_pt_cell(L, a));
   return 1;
 }
 
@@ -262,8 +258,7 @@ static int lb_ctr_thread(lua_State *L)
     if (t->tid == tid) { v = (int64_t)__atomic_load_n(&t->tls.ctr[cell], __ATOMIC_RELAXED); found = 1; break; }
   thr_unlock();
   if (!found) return 0;
-  if (v >= -(1ll << 53) && v <= (1ll << 53)) lua_pushnumber(L, (lua_Number)v);
-  else lb_ffi_push_i64(L, v);
+  lb_ffi_push_i64(L, v);
   return 1;
 }
 

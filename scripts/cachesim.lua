@@ -68,7 +68,7 @@ local function cache(name, size, assoc, line)
   for j = assoc - 1, 1, -1 do src[#src + 1] = ("tags[base + %d] = t%d"):format(j, j - 1) end
   src[#src + 1] = "tags[base] = block return true end"
   local lookup = assert(load(table.concat(src, "\n"), "=cachesim (" .. name .. ")"))(tags, floor)
-  return lookup, line, tags, sets, assoc
+  return lookup, line, sets
 end
 
 local function geometry(name, spec, default)
@@ -95,8 +95,7 @@ function M.start(...)
   for k in pairs(opts) do
     if k ~= "D1" and k ~= "LL" then error(format("cachesim: unknown cache '%s' (D1, LL)", k), 2) end
   end
-  local d1, d1line
-  d1, d1line, M.tags, M.sets, M.assoc = cache("D1", geometry("D1", opts.D1, "32768,8,64"))
+  local d1, d1line, d1sets = cache("D1", geometry("D1", opts.D1, "32768,8,64"))
   local ll, llline = cache("LL", geometry("LL", opts.LL, "1048576,16,64"))
   -- Counts, reads and writes apart, in locals (what the batch loop touches
   -- per record stays in registers of its trace).
@@ -104,7 +103,6 @@ function M.start(...)
 
   -- The records of one batch: for each access, a D1 lookup of each line it
   -- touches (the first and the last), then LL for the lines D1 missed.
-  local d1sets = M.sets
   local d1inv, llinv = 1 / d1line, 1 / llline -- (powers of two: exact)
   local function batch(r, n)
     for i = 0, n - 1 do
