@@ -633,7 +633,7 @@ void lb_cc_dispatch(struct arch_tls *tls)
   /* The Lua lock, unless this thread is alone (thr_alone): two atomic
   ** operations, a sixth of a call's time. */
   int locked = !thr_alone();
-  if (locked) lb_lock();
+  if (locked) lb_lock_app(t, s->pc);
   else if (__atomic_load_n(&bb_add_nslots, __ATOMIC_ACQUIRE)) lb_inl_sync(); /* (nothing to fold without slots) */
   uint64_t rsp0 = tls->mctx.gpr[MCTX_RSP];
   lb_cc_thread = t;

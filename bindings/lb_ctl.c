@@ -114,8 +114,9 @@ static int lb_ctl_threads(lua_State *L)
   thr_lock();
   for (struct lurk_thread *t = thr_list; t && n < 1024; t = t->next) {
     tids[n] = t->tid;
-    parked[n] = __atomic_load_n(&t->park_state, __ATOMIC_SEQ_CST) == PARK_PARKED;
-    rips[n++] = t->tls.mctx.rip;
+    int ps = __atomic_load_n(&t->park_state, __ATOMIC_SEQ_CST);
+    parked[n] = ps == PARK_PARKED || ps == PARK_HELD;
+    rips[n++] = ps == PARK_HELD ? t->park_pc : t->tls.mctx.rip;
   }
   thr_unlock();
   int self = (int)sys_gettid();
@@ -128,7 +129,7 @@ static int lb_ctl_threads(lua_State *L)
     lua_setfield(L, -2, "tid");
     uint64_t upc = 0, pc;
     long nr = tids[k] == self ? -1 : lb_ctl_task_syscall(tids[k], &upc);
-    if (parked[k]) { /* lurk.stop: at rips[k], its app state whole */
+    if (parked[k]) { /* lurk.stop: at rips[k] (its app state whole, unless held in a call) */
       lua_pushliteral(L, "stopped");
       lua_setfield(L, -2, "state");
       lb_ffi_push_u64(L, rips[k]);

@@ -6,6 +6,7 @@
 */
 #include <linux/futex.h>
 #include "lb_int.h"
+#include "../engine/park.h"
 #include "../engine/thr.h"
 #include "lb_events.h"
 #include "../engine/lock.h"
@@ -51,6 +52,20 @@ void lb_lock(void)
   lb_inl_sync();
 }
 void lb_unlock(void) { lock_release(&lb_lk); }
+
+/* The Lua lock for Lua run on behalf of app thread t at app pc: while a
+** stop is in force, t waits without the lock first, so no handler runs
+** between lurk.stop() and lurk.cont() (it may have been waiting for the
+** lock the stopping evaluation held). */
+void lb_lock_app(struct lurk_thread *t, uint64_t pc)
+{
+  lb_lock();
+  while (park_hold_wanted()) {
+    lb_unlock();
+    park_hold(t, pc);
+    lb_lock();
+  }
+}
 
 /* Held across fork by the forking thread: the child's copy of the Lua
 ** state is then consistent, and the child releases it (lb_event_fork). */

@@ -80,6 +80,9 @@ void lb_bb_open(lua_State *L);
 ** the Lua lock, push a new event table with room for n fields, fill it,
 ** lb_fire (runs ev's handlers with the table on top, pops it), unlock. */
 void lb_lock(void);
+/* lb_lock for Lua run for app thread t at app pc (waits out lurk.stop). */
+struct lurk_thread;
+void lb_lock_app(struct lurk_thread *t, uint64_t pc);
 void lb_unlock(void);
 lua_State *lb_event_new(int n);
 void lb_fire(lua_State *L, int ev);

@@ -6,6 +6,7 @@
 ** 64-bit cdata.
 */
 #include "lb_int.h"
+#include "../engine/thr.h"
 #include "../arch/sysinfo.h"
 
 #define LB_SC_META "lurk.syscall_event"
@@ -62,7 +63,7 @@ static void lb_sc_writeback(lua_State *L, uint64_t *const args[6])
 int lb_event_syscall_pre(long nr, uint64_t *const args[6], long tid, uint64_t *result)
 {
   if (!lb_event_syscall_wanted(LB_EV_syscall_pre, nr)) return 0;
-  lb_lock();
+  lb_lock_app(thr_self(), thr_self()->tls.mctx.rip);
   lua_State *L = lb_sc_event(nr, args, tid);
   luaL_getmetatable(L, LB_SC_META); /* e:skip */
   lua_setmetatable(L, -2);
@@ -82,7 +83,7 @@ uint64_t lb_event_syscall_post(long nr, uint64_t *const args[6], long tid, uint6
                                int skipped)
 {
   if (!lb_event_syscall_wanted(LB_EV_syscall_post, nr)) return result;
-  lb_lock();
+  lb_lock_app(thr_self(), thr_self()->tls.mctx.rip);
   lua_State *L = lb_sc_event(nr, args, tid);
   lb_ffi_push_i64(L, (int64_t)result);
   lua_setfield(L, -2, "result");

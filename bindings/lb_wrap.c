@@ -61,10 +61,10 @@ static void lbw_data_free(lua_State *L, struct wrap_call *c)
 }
 
 /* Lock as a clean call does: the Lua lock, unless the thread is alone. */
-static int lbw_lock(void)
+static int lbw_lock(struct lurk_thread *t)
 {
   int locked = !thr_alone();
-  if (locked) lb_lock();
+  if (locked) lb_lock_app(t, t->tls.mctx.rip);
   else lb_inl_sync();
   return locked;
 }
@@ -84,7 +84,7 @@ static void lbw_run(struct lurk_thread *t, struct wrap_call *c, int kind)
 static int lbw_pre(struct lurk_thread *t, struct wrap_call *c)
 {
   if (!(lbw_flags_of(c->id) & LBW_HAS_PRE)) return 0;
-  int locked = lbw_lock();
+  int locked = lbw_lock(t);
   lbw_run(t, c, LBW_PRE);
   int skip = lbw_skip;
   if ((skip || !c->pushed) && c->data) lbw_data_free(lb_L, c); /* no post for it */
@@ -96,7 +96,7 @@ static void lbw_post(struct lurk_thread *t, struct wrap_call *c, int unwound)
 {
   int has = lbw_flags_of(c->id) & LBW_HAS_POST;
   if (!has && !c->data) return;
-  int locked = lbw_lock();
+  int locked = lbw_lock(t);
   if (has) lbw_run(t, c, unwound ? LBW_UNWOUND : LBW_POST);
   if (c->data) lbw_data_free(lb_L, c);
   if (locked) lb_unlock();

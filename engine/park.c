@@ -13,7 +13,8 @@
 /* What the threads are asked: 0 nothing, PARK_STOP, PARK_LEAVE (detach). */
 enum { PARK_STOP = 1, PARK_LEAVE = 2 };
 static volatile int park_req;
-static int park_gone; /* detached: the engine is inert */
+static int park_gone;   /* detached: the engine is inert */
+static int park_strict; /* a detach's stop: held threads must reach a park point */
 
 int park_stopped(void) { return __atomic_load_n(&park_req, __ATOMIC_SEQ_CST) != 0; }
 int park_detached(void) { return park_gone; }
@@ -55,6 +56,20 @@ void park_point(struct lurk_thread *t)
   __atomic_store_n(&t->park_state, PARK_RUN, __ATOMIC_SEQ_CST);
 }
 
+int park_hold_wanted(void)
+{
+  return __atomic_load_n(&park_req, __ATOMIC_SEQ_CST) == PARK_STOP && !__atomic_load_n(&park_strict, __ATOMIC_SEQ_CST);
+}
+
+void park_hold(struct lurk_thread *t, uint64_t pc)
+{
+  t->park_pc = pc;
+  __atomic_store_n(&t->park_state, PARK_HELD, __ATOMIC_SEQ_CST);
+  while (park_hold_wanted())
+    sys_call4(SYS_futex, &park_req, FUTEX_WAIT_PRIVATE, PARK_STOP, 0);
+  __atomic_store_n(&t->park_state, PARK_RUN, __ATOMIC_SEQ_CST);
+}
+
 int park_syscall_begin(struct lurk_thread *t)
 {
   __atomic_store_n(&t->park_state, PARK_SYS, __ATOMIC_SEQ_CST);
@@ -93,9 +108,10 @@ static int park_blocked(int tid)
 }
 
 /* Kick the threads still running app code; count those not stopped. A
-** thread blocked inside lurk (a lock wait) counts as stopped for a stop,
-** not for a detach (strict): it must leave from its park point, before
-** the program's signal dispositions are back. */
+** thread blocked inside lurk (a lock wait; it holds once it has the lock,
+** park_hold) or held counts as stopped for a stop, not for a detach
+** (strict): it must leave from its park point, before the program's
+** signal dispositions are back. */
 static int park_round(int kick, int self, int strict)
 {
   int tids[256], n = 0, left = 0;
@@ -103,6 +119,7 @@ static int park_round(int kick, int self, int strict)
   for (struct lurk_thread *t = thr_list; t; t = t->next) {
     int s = __atomic_load_n(&t->park_state, __ATOMIC_SEQ_CST);
     if (t->tid == self || s == PARK_PARKED || s == PARK_SYS || s == PARK_DETACHED) continue;
+    if (s == PARK_HELD && !strict) continue;
     if (n < 256) tids[n++] = t->tid;
     else left++;
   }
@@ -119,7 +136,10 @@ static int park_stop_mode(int strict)
   static int reserved;
   if (!reserved) { sig_reserve(PARK_SIG, 1); reserved = 1; }
   if (park_gone) return 0;
+  __atomic_store_n(&park_strict, strict, __ATOMIC_SEQ_CST);
   __atomic_store_n(&park_req, PARK_STOP, __ATOMIC_SEQ_CST);
+  /* Threads held by an earlier stop go on to their park points. */
+  if (strict) sys_call3(SYS_futex, &park_req, FUTEX_WAKE_PRIVATE, 0x7fffffff);
   int self = (int)sys_gettid(), left = 0;
   /* Kicked again every 10 ms: a thread can run on in linked blocks when
   ** its kick came while it was between the dispatcher's last look at its
@@ -139,6 +159,7 @@ void park_cont(void)
 {
   if (park_gone) return;
   __atomic_store_n(&park_req, 0, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&park_strict, 0, __ATOMIC_SEQ_CST);
   sys_call3(SYS_futex, &park_req, FUTEX_WAKE_PRIVATE, 0x7fffffff);
 }
 
@@ -169,5 +190,6 @@ void park_rearm(void)
   }
   thr_unlock();
   park_gone = 0;
+  park_strict = 0;
   __atomic_store_n(&park_req, 0, __ATOMIC_SEQ_CST);
 }

@@ -14,11 +14,13 @@
 ** program's own PARK_SIG signals still reach it. */
 #define PARK_SIG 63
 
-enum { PARK_RUN, PARK_SYS, PARK_PARKED, PARK_DETACHED };
+/* PARK_HELD: stopped inside lurk, about to run Lua for the app (park_hold). */
+enum { PARK_RUN, PARK_SYS, PARK_PARKED, PARK_DETACHED, PARK_HELD };
 
 /* Ask every app thread to stop and wait until each is parked, blocked in
 ** the app's system call, or blocked inside lurk (e.g. waiting for the Lua
-** lock the caller holds: it parks at its next block boundary). Returns how
+** lock the caller holds: it waits once it has the lock, before any Lua
+** runs, see park_hold). Returns how
 ** many threads are not there yet (0: all stopped). From any thread; the
 ** calling app thread itself is not waited for. */
 int park_stop(void);
@@ -47,6 +49,13 @@ void park_point(struct lurk_thread *t);
 ** then make the call" (the call is not made). */
 int park_syscall_begin(struct lurk_thread *t);
 void park_syscall_end(struct lurk_thread *t);
+/* Should a thread about to run Lua for the app (a clean call, a wrap, a
+** system-call event; the Lua lock just taken) wait where it is? True while
+** a stop, not a detach, is in force. */
+int park_hold_wanted(void);
+/* Wait there until lurk.cont (or a detach begins); pc is the app pc shown
+** meanwhile. The caller has released the Lua lock. */
+void park_hold(struct lurk_thread *t, uint64_t pc);
 /* Is the queued siginfo lurk's park request? (dropped by sig_deliver) */
 int park_is_sig(const void *info);
 

@@ -45,7 +45,8 @@ struct lurk_thread {
   int32_t prof_kind;        /* its sampling source (prof.c): PROF_NONE, _PERF, _TIMER */
   int32_t prof_fd, prof_timer;
   struct wrap_stack wrap;   /* wrapped calls in flight (wrap.c) */
-  int park_state;           /* PARK_RUN, _SYS, _PARKED, _DETACHED (park.c) */
+  int park_state;           /* PARK_RUN, _SYS, _PARKED, _DETACHED, _HELD (park.c) */
+  uint64_t park_pc;         /* app pc while PARK_HELD */
 };
 
 extern struct lurk_thread *thr_list;

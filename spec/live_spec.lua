@@ -334,6 +334,34 @@ describe("lurk.stop and lurk.cont", function()
     assert.equal("", perr)
   end)
 
+  it("runs no handler while stopped, not even in threads that waited for the Lua lock the stop held", function()
+    local go = tmp .. "/go6b"
+    local t = start(prog .. " spin " .. go)
+    until_(t.pid, "return #lurk.threads()", function(o) return o == "5\n" end)
+    assert.equal(0, (nudge(t.pid, count_code .. "; lurk.flush()")))
+    until_(t.pid, nseen, function(o) return o == "4\n" end)
+    -- the evaluation holds the Lua lock for 50 ms before stopping: the four
+    -- spinning threads are then waiting for it inside their clean calls
+    local st, out = nudge(t.pid, "local e = os.clock() + 0.05; while os.clock() < e do end; return lurk.stop()")
+    assert.equal(0, st)
+    assert.equal("true\n", out)
+    local sum = "local k = 0; for _, n in pairs(seen) do k = k + n end; return k"
+    local _, c1 = nudge(t.pid, sum)
+    h.sh("sleep 0.1")
+    local _, c2 = nudge(t.pid, sum)
+    assert.equal(c1, c2)
+    -- held in their calls, they show as stopped at the block's pc
+    assert.equal("4\n", select(2, nudge(t.pid, "local s = lurk.addr('spin_step'); local k = 0; " ..
+      "for _, th in ipairs(lurk.threads()) do if th.state == 'stopped' and th.pc == s then k = k + 1 end end; return k")))
+    assert.equal(0, (nudge(t.pid, "lurk.cont()")))
+    until_(t.pid, sum, function(o) return tonumber(o) > tonumber(c2) end)
+    h.sh("touch " .. go)
+    local status, pout, perr = finish(t)
+    assert.equal(0, status)
+    assert.equal("spin ok\n", pout)
+    assert.equal("", perr)
+  end)
+
   it("stops threads blocked in read, futex and nanosleep; they keep their calls", function()
     local go = tmp .. "/go7"
     local native = h.capture(("sh -c '(sleep 0.3; touch %s.n) & %s mix %s.n; echo status $?'"):format(go, prog, go))
