@@ -205,50 +205,68 @@ struct cache_exit *cache_exit_new(struct cache_block *b, int kind, uint64_t targ
 
 /* -- Block table -------------------------------------------------------------- */
 
-static struct cache_block **btab;
-static uint32_t btab_mask, btab_count;
+/* Open addressing with linear probing, pcs stored beside the blocks: a
+** lookup (most of them misses, when a new block links its exits) reads
+** one or two slots of one cache line instead of a chain of blocks. A
+** removed block leaves a tombstone (pc ~0, never a block's) until the next
+** rehash, so the table can be walked while blocks are removed. */
+struct btab_slot { uint64_t pc; struct cache_block *b; };
+#define BTAB_TOMB ((struct cache_block *)1)
+static struct btab_slot *btab;
+static uint32_t btab_bits, btab_live, btab_used; /* used: live + tombstones */
 
-static uint32_t pc_hash(uint64_t pc) { return (uint32_t)((pc ^ (pc >> 15)) * 0x9E3779B1u); }
+/* Blocks near in the app are near in the table (an exit's target is
+** usually close to its block: its slot is then in a cache line already
+** read); each MiB of code is placed at a hashed offset. */
+static uint32_t btab_home(uint64_t pc)
+{
+  return (uint32_t)((pc >> 3) ^ ((pc >> 20) * 0x9E3779B1u)) & ((1u << btab_bits) - 1);
+}
 
 struct cache_block *cache_lookup(uint64_t pc)
 {
-  for (struct cache_block *b = btab[pc_hash(pc) & btab_mask]; b; b = b->hnext)
-    if (b->pc == pc) return b;
-  return NULL;
+  uint32_t mask = (1u << btab_bits) - 1;
+  for (uint32_t i = btab_home(pc);; i = (i + 1) & mask) {
+    if (btab[i].pc == pc) return btab[i].b;
+    if (!btab[i].b) return NULL;
+  }
 }
 
-static void btab_grow(void)
+static void btab_put(struct cache_block *b)
 {
-  uint32_t nsize = (btab_mask + 1) * 2;
-  struct cache_block **n = mem_alloc(nsize * sizeof *n);
-  for (uint32_t i = 0; i <= btab_mask; i++) {
-    struct cache_block *b = btab[i], *next;
-    for (; b; b = next) {
-      next = b->hnext;
-      uint32_t h = pc_hash(b->pc) & (nsize - 1);
-      b->hnext = n[h];
-      n[h] = b;
-    }
-  }
-  mem_free(btab, (btab_mask + 1) * sizeof *btab);
-  btab = n;
-  btab_mask = nsize - 1;
+  uint32_t mask = (1u << btab_bits) - 1, i = btab_home(b->pc);
+  while (btab[i].b && btab[i].b != BTAB_TOMB) i = (i + 1) & mask;
+  if (!btab[i].b) btab_used++;
+  btab[i].pc = b->pc;
+  btab[i].b = b;
+  btab_live++;
+}
+
+/* Rehash into a table kept at most half full (twice the size when more
+** than a quarter of it is live blocks). */
+static void btab_rehash(void)
+{
+  struct btab_slot *old = btab;
+  uint32_t oldn = 1u << btab_bits;
+  if (btab_live * 4 > oldn) btab_bits++;
+  btab = mem_alloc(((size_t)1 << btab_bits) * sizeof *btab);
+  btab_live = btab_used = 0;
+  for (uint32_t i = 0; i < oldn; i++)
+    if (old[i].b && old[i].b != BTAB_TOMB) btab_put(old[i].b);
+  mem_free(old, oldn * sizeof *old);
 }
 
 static void btab_insert(struct cache_block *b)
 {
-  if (btab_count > 2 * (btab_mask + 1)) btab_grow();
-  uint32_t h = pc_hash(b->pc) & btab_mask;
-  b->hnext = btab[h];
-  btab[h] = b;
-  btab_count++;
+  if ((btab_used + 1) * 2 > 1u << btab_bits) btab_rehash();
+  btab_put(b);
 }
 
 static void btab_remove(struct cache_block *b)
 {
-  struct cache_block **pp = &btab[pc_hash(b->pc) & btab_mask];
-  for (; *pp; pp = &(*pp)->hnext)
-    if (*pp == b) { *pp = b->hnext; btab_count--; return; }
+  uint32_t mask = (1u << btab_bits) - 1;
+  for (uint32_t i = btab_home(b->pc); btab[i].b; i = (i + 1) & mask)
+    if (btab[i].b == b) { btab[i].pc = ~0ull; btab[i].b = BTAB_TOMB; btab_live--; return; }
 }
 
 struct cache_block *cache_block_new(uint64_t pc)
@@ -259,6 +277,8 @@ struct cache_block *cache_block_new(uint64_t pc)
 }
 
 /* -- Pages holding translated code (to make flushes of data cheap) ------------ */
+
+static uint32_t pc_hash(uint64_t pc) { return (uint32_t)((pc ^ (pc >> 15)) * 0x9E3779B1u); }
 
 #define PAGESET_SIZE 65536u
 static uint64_t *pageset; /* open addressing; 0 = empty; stores page+1 */
@@ -374,8 +394,8 @@ static void ibl_remove(uint64_t pc, const uint8_t *lo, const uint8_t *hi)
 void cache_init(void)
 {
   cache_heap = (uint64_t)sys_call1(SYS_brk, 0);
-  btab_mask = (1u << 16) - 1;
-  btab = mem_alloc((btab_mask + 1) * sizeof *btab);
+  btab_bits = 16;
+  btab = mem_alloc(((size_t)1 << btab_bits) * sizeof *btab);
   pageset = mem_alloc(PAGESET_SIZE * sizeof *pageset);
   ibl_alloc(1u << 16);
 }
@@ -496,12 +516,9 @@ void cache_flush_range(uint64_t lo, uint64_t hi)
 {
   if (hi <= lo || !range_has_code(lo, hi)) return;
   stats.flushes++;
-  for (uint32_t i = 0; i <= btab_mask; i++) {
-    struct cache_block *b = btab[i], *next;
-    for (; b; b = next) {
-      next = b->hnext;
-      if (b->pc < hi && b->end > lo) block_flush(b);
-    }
+  for (uint32_t i = 0; i < 1u << btab_bits; i++) { /* (block_flush leaves tombstones: no rehash) */
+    struct cache_block *b = btab[i].b;
+    if (b && b != BTAB_TOMB && b->pc < hi && b->end > lo) block_flush(b);
   }
 }
 

@@ -29,7 +29,6 @@ struct cache_block {
   uint8_t *cpc;                /* its code in the cache */
   uint32_t csize, ninsn;
   uint32_t first_exit, nexits; /* exits are ids first_exit.. */
-  struct cache_block *hnext;   /* hash chain */
   struct cache_exit *incoming; /* exits linked to this block */
   struct cache_chunk *chunk;
   uint64_t ret_pc;             /* app return address of the block's call, or 0 */

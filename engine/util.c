@@ -6,12 +6,27 @@
 #include "lurk.h"
 #include "mem.h"
 
+/* Words, then one overlapping word (or two overlapping halves) for the
+** tail: most copies are instruction bytes, 1 to 15 of them. */
 void *lurk_memcpy(void *d, const void *s, size_t n)
 {
   uint8_t *dp = d;
   const uint8_t *sp = s;
-  while (n >= 8) { uint64_t v; __builtin_memcpy(&v, sp, 8); __builtin_memcpy(dp, &v, 8); dp += 8; sp += 8; n -= 8; }
-  while (n--) *dp++ = *sp++;
+  if (n >= 8) {
+    uint64_t v, last;
+    __builtin_memcpy(&last, sp + n - 8, 8);
+    for (size_t i = 0; i + 8 <= n; i += 8) { __builtin_memcpy(&v, sp + i, 8); __builtin_memcpy(dp + i, &v, 8); }
+    __builtin_memcpy(dp + n - 8, &last, 8);
+  } else if (n >= 4) {
+    uint32_t a, b;
+    __builtin_memcpy(&a, sp, 4);
+    __builtin_memcpy(&b, sp + n - 4, 4);
+    __builtin_memcpy(dp, &a, 4);
+    __builtin_memcpy(dp + n - 4, &b, 4);
+  } else if (n) {
+    uint8_t a = sp[0], b = sp[n >> 1], c = sp[n - 1];
+    dp[0] = a; dp[n >> 1] = b; dp[n - 1] = c;
+  }
   return d;
 }
 

@@ -43,23 +43,34 @@ static struct {
 
 /* -- Fetching app bytes ------------------------------------------------------ */
 
-/* Pages known readable (page number + 1, direct-mapped). A fetch that
-** stays within known pages copies directly; the rest goes through
-** process_vm_readv on ourselves, which reads without risking a fault in the
-** engine. Cleared whenever the app changes its mappings. */
+/* Pages known readable and executable (page number + 1, direct-mapped;
+** TR_W set when the page was also writable). A fetch within known pages
+** decodes the app's bytes in place, or copies them when a page is writable
+** (another thread may be writing it: decoding and emitting must see the
+** same bytes); the rest goes through process_vm_readv on ourselves, which
+** reads without risking a fault in the engine. Forgotten whenever the app
+** changes its mappings. */
 #define TR_RPAGES 4096
+#define TR_W (1ull << 63)
 static uint64_t tr_rpages[TR_RPAGES];
 
 void arch_memory_changed(uint64_t lo, uint64_t hi)
 {
   if (hi <= lo) return;
   uint64_t first = lo >> 12, last = (hi - 1) >> 12;
-  if (last - first >= TR_RPAGES) { lurk_memset(tr_rpages, 0, sizeof tr_rpages); return; }
+  if (last - first >= TR_RPAGES) { /* a large range: look at every entry instead */
+    for (unsigned i = 0; i < TR_RPAGES; i++) {
+      uint64_t pg = (tr_rpages[i] & ~TR_W) - 1;
+      if (tr_rpages[i] && pg >= first && pg <= last) tr_rpages[i] = 0;
+    }
+    return;
+  }
   for (uint64_t pg = first; pg <= last; pg++)
-    if (tr_rpages[pg & (TR_RPAGES - 1)] == pg + 1) tr_rpages[pg & (TR_RPAGES - 1)] = 0;
+    if ((tr_rpages[pg & (TR_RPAGES - 1)] & ~TR_W) == pg + 1) tr_rpages[pg & (TR_RPAGES - 1)] = 0;
 }
 
-static int tr_page_known(uint64_t page) { return tr_rpages[page & (TR_RPAGES - 1)] == page + 1; }
+static uint64_t tr_page_entry(uint64_t page) { return tr_rpages[page & (TR_RPAGES - 1)]; }
+static int tr_page_known(uint64_t page) { return (tr_page_entry(page) & ~TR_W) == page + 1; }
 
 /* How many of the n bytes at pc lie on executable pages: an instruction
 ** fetch from a page without PROT_EXEC faults (NX), however readable. */
@@ -72,21 +83,25 @@ static size_t tr_exec_span(uint64_t pc, size_t n)
   return n;
 }
 
-/* Copy up to n app bytes at pc, stopping at the first page that is
-** unreadable or not executable. */
-static size_t tr_fetch(uint64_t pc, uint8_t *buf, size_t n)
+/* The bytes to decode at pc, up to *np of them (updated): the app's own
+** memory where both ends are on known pages (no copy: a block is a few
+** dozen of the bytes fetched), else a copy in buf that stops at the first
+** page that is unreadable or not executable. */
+static const uint8_t *tr_fetch(uint64_t pc, uint8_t *buf, size_t *np)
 {
+  size_t n = *np;
   uint64_t first = pc >> 12, last = (pc + n - 1) >> 12;
   if (tr_page_known(first) && tr_page_known(last)) {
+    if (!((tr_page_entry(first) | tr_page_entry(last)) & TR_W)) return (const uint8_t *)pc;
     lurk_memcpy(buf, (void *)pc, n);
-    return n;
+    return buf;
   }
   /* Known pages passed this check when they were first read (and any
   ** change to the mappings forgets them): only the others need it. */
   n = tr_exec_span(pc, n);
-  if (n == 0) return 0;
+  *np = 0;
+  if (n == 0) return buf;
   first = pc >> 12;
-  last = (pc + n - 1) >> 12;
   struct iovec local = { buf, n }, remote = { (void *)pc, n };
   /* By thread id: once the main thread has exited (a zombie leader with
   ** no mm), the process id no longer names a task that can be read. */
@@ -94,11 +109,13 @@ static size_t tr_fetch(uint64_t pc, uint8_t *buf, size_t n)
                      (sys_word)&remote, 1, 0);
   if (r == -38 || r == -1) { /* ENOSYS/EPERM (seccomp): read directly */
     lurk_memcpy(buf, (void *)pc, n);
-    return n;
+    *np = n;
+    return buf;
   }
   size_t got = SYS_FAILED(r) ? 0 : (size_t)r;
-  for (uint64_t pg = first; pg <= last && ((pg + 1) << 12) <= pc + got; pg++)
-    tr_rpages[pg & (TR_RPAGES - 1)] = pg + 1;
+  /* Protection is per page: one byte read proves its whole page. */
+  for (uint64_t pg = first; got && pg <= (pc + got - 1) >> 12; pg++)
+    tr_rpages[pg & (TR_RPAGES - 1)] = (pg + 1) | (vm_prot(pg << 12) & PROT_WRITE ? TR_W : 0);
   /* A page process_vm_readv refuses may still be executable (write+exec
   ** or exec-only: no VM_READ): read it with the soft-faulting copy. */
   while (got < n) {
@@ -107,7 +124,8 @@ static size_t tr_fetch(uint64_t pc, uint8_t *buf, size_t n)
     if (arch_copy_in(buf + got, pc + got, k)) break;
     got += k;
   }
-  return got;
+  *np = got;
+  return buf;
 }
 
 /* -- Translation records (xl.h) ------------------------------------------------ */
@@ -518,15 +536,16 @@ unsigned arch_block_insns(uint64_t pc, struct insn *out, unsigned max)
     ZydisDecoderInit(&tr_dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
     tr_ready = 1;
   }
-  size_t avail = tr_fetch(pc, buf, sizeof buf), off = 0;
+  size_t avail = sizeof buf, off = 0;
+  const uint8_t *code = tr_fetch(pc, buf, &avail);
   unsigned n = 0;
   if (max > TR_MAX_INSN) max = TR_MAX_INSN;
   while (n < max && off < avail) {
     ZydisDecodedInstruction in;
     ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-    if (ZYAN_FAILED(ZydisDecoderDecodeFull(&tr_dec, buf + off, avail - off, &in, ops))) break;
+    if (ZYAN_FAILED(ZydisDecoderDecodeFull(&tr_dec, code + off, avail - off, &in, ops))) break;
     if (in.meta.category == ZYDIS_CATEGORY_CALL && n > 0) break; /* as arch_translate */
-    if (LURK_FAILED(insn_decode(&out[n], buf + off, avail - off, pc))) break;
+    if (LURK_FAILED(insn_decode(&out[n], code + off, avail - off, pc))) break;
     n++;
     if (tr_ends_block(&in)) break;
     pc += in.length;
@@ -546,7 +565,8 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
     ZydisDecoderInit(&tr_dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
     tr_ready = 1;
   }
-  size_t avail = tr_fetch(b->pc, buf, sizeof buf);
+  size_t avail = sizeof buf;
+  const uint8_t *code = tr_fetch(b->pc, buf, &avail);
   if (avail == 0) {
     tr_fail.pc = b->pc;
     tr_fail.nbytes = 0;
@@ -569,7 +589,7 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
     ZydisDecodedInstruction in;
     ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
     if (n == max || off >= avail ||
-        ZYAN_FAILED(ZydisDecoderDecodeFull(&tr_dec, buf + off, avail - off, &in, ops))) {
+        ZYAN_FAILED(ZydisDecoderDecodeFull(&tr_dec, code + off, avail - off, &in, ops))) {
       if (n == 0) {
         /* Bytes that do not decode: the CPU's #UD (or #GP, #PF) is raised
         ** by emulation, with the fault's own address. */
@@ -583,7 +603,7 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
       pend[npend++].field = tr_exit_br(&p, -1);
       break;
     }
-    const uint8_t *bytes = buf + off;
+    const uint8_t *bytes = code + off;
     uint64_t next = pc + in.length;
     n++;
     if (uses_gs(&in, ops))
