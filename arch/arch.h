@@ -18,6 +18,8 @@ struct insn;
 /* Translate b->pc into the cache (fills b), with the instrumentation of
 ** plan (or none); LURK_OK or a failure status. */
 lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan);
+/* A block's app bytes never span more than this (its fetch). */
+#define ARCH_BLOCK_MAX_BYTES 1536
 /* Decode the app instructions a block at pc will hold (at most max) into
 ** out; how many. Same block rules as arch_translate. */
 unsigned arch_block_insns(uint64_t pc, struct insn *out, unsigned max);

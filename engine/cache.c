@@ -512,11 +512,31 @@ static void block_flush(struct cache_block *b)
   /* XXX: the block's cache bytes are not reused yet. */
 }
 
+/* Flush the blocks starting in page pg that overlap [lo, hi). btab_home
+** maps a page's 512 possible 8-byte granules onto one aligned window of
+** 512 slots; linear probing may have pushed some past it, up to the
+** next empty slot. */
+static void btab_flush_page(uint64_t pg, uint64_t lo, uint64_t hi)
+{
+  uint32_t mask = (1u << btab_bits) - 1, i = btab_home(pg << 12) & ~511u;
+  for (uint32_t k = 0; k < 512 || btab[i].b; k++, i = (i + 1) & mask) {
+    struct cache_block *b = btab[i].b;
+    if (b && b != BTAB_TOMB && b->pc < hi && b->end > lo) block_flush(b);
+    if (k > mask) break; /* (the whole table: it cannot be full, but bound the walk) */
+  }
+}
+
 void cache_flush_range(uint64_t lo, uint64_t hi)
 {
   if (hi <= lo || !range_has_code(lo, hi)) return;
   stats.flushes++;
-  for (uint32_t i = 0; i < 1u << btab_bits; i++) { /* (block_flush leaves tombstones: no rehash) */
+  /* (block_flush leaves tombstones: no rehash meanwhile) */
+  uint64_t first = (lo > ARCH_BLOCK_MAX_BYTES ? lo - ARCH_BLOCK_MAX_BYTES : 0) >> 12, last = (hi - 1) >> 12;
+  if (last - first < 64 && btab_bits >= 9) { /* a few pages: only their slots */
+    for (uint64_t pg = first; pg <= last; pg++) btab_flush_page(pg, lo, hi);
+    return;
+  }
+  for (uint32_t i = 0; i < 1u << btab_bits; i++) {
     struct cache_block *b = btab[i].b;
     if (b && b != BTAB_TOMB && b->pc < hi && b->end > lo) block_flush(b);
   }

@@ -66,6 +66,8 @@ static const char usage_text[] =
   "                   prevented it (file:line)\n"
   "  --far-cache      testing aid: keep the code cache out of rel32 reach of\n"
   "                   the program, so every rip-relative operand is rewritten\n"
+  "  --no-superblocks end every block at its first conditional branch even\n"
+  "                   when no tool instruments it (to measure superblocks)\n"
   "  -h, --help       show this help\n"
   "  --version        show the version\n"
   "\n"
@@ -447,6 +449,7 @@ static int run_option(char **argv, int *i, int end)
   else if (TAKES("-t")) { val = VALUE(); add_tool(val); }
   else if (TAKES("--no-follow") && !eq) opt.follow = 0;
   else if (TAKES("--far-cache") && !eq) opt.far_cache = 1;
+  else if (TAKES("--no-superblocks") && !eq) opt.superblocks = 0;
   else if (TAKES("--no-inline") && !eq) opt.inline_calls = 0;
   else if (TAKES("--explain") && !eq) opt.explain = 1;
   else return 0;

@@ -22,8 +22,8 @@
 #include "../../engine/vm.h"
 
 #define TR_MAX_INSN 96
-#define TR_FETCH 1536
-#define TR_MAX_EXITS 2
+#define TR_FETCH ARCH_BLOCK_MAX_BYTES
+#define TR_MAX_EXITS 8 /* two for the last instruction, the rest side exits */
 
 extern const uint8_t lurk_ibl_begin[], lurk_ibl_end[];
 extern const uint8_t lurk_iblc_begin[], lurk_iblc_end[];
@@ -556,6 +556,18 @@ unsigned arch_block_insns(uint64_t pc, struct insn *out, unsigned max)
 
 /* -- Translation ----------------------------------------------------------------- */
 
+/* After a jcc, go on translating its fall-through path in the same block
+** (the taken path is a side exit), so the fall-through costs no jump?
+** Only with nothing planned for the block: tools see basic blocks, one
+** exit each, and count or instrument them whole. Not when the
+** fall-through is a block already (its code would be duplicated), and
+** while a side exit is left for the block's last instruction. */
+static int tr_superblock(const struct cache_block *b, const struct bb_plan *plan, unsigned npend,
+                         uint64_t next)
+{
+  return opt.superblocks && !plan && !b->solo && npend + 2 < TR_MAX_EXITS && !cache_lookup(next);
+}
+
 struct tr_pending { uint8_t *field; struct cache_exit *e; };
 
 lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
@@ -583,7 +595,20 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
   tr_nxl = 0;
   uint64_t pc = b->pc;
   size_t off = 0;
-  int done = 0;
+  int done = 0, side = 0; /* side: past a superblock's side exit */
+  uint8_t *p_insn = p;    /* where the instruction being translated began */
+  unsigned nxl_insn = 0;
+/* An instruction lurk cannot translate past a side exit ends the block
+** before it instead (that path may never run; a block starting there
+** reports it if it does). */
+#define TR_TRY(expr)                      \
+  do {                                    \
+    lurk_status s_ = (expr);              \
+    if (LURK_FAILED(s_)) {                \
+      if (!side) return s_;               \
+      goto cut;                           \
+    }                                     \
+  } while (0)
 
   while (!done) {
     ZydisDecodedInstruction in;
@@ -606,8 +631,10 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
     const uint8_t *bytes = code + off;
     uint64_t next = pc + in.length;
     n++;
+    p_insn = p;
+    nxl_insn = tr_nxl;
     if (uses_gs(&in, ops))
-      return tr_unsupported(pc, bytes, in.length, "the app uses the gs segment (lurk owns it)");
+      TR_TRY(tr_unsupported(pc, bytes, in.length, "the app uses the gs segment (lurk owns it)"));
 
     if (in.meta.category == ZYDIS_CATEGORY_CALL && n > 1) {
       /* A call always starts its own block: blocks are unique per start pc,
@@ -658,7 +685,7 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
         tr_rec(p, XL_AT, pc, 0);
         emit_gs_store(&p, R_RCX, TLS_SPILL_RCX);
         tr_rec(p, XL_RCX, pc, 0);
-        LURK_CHECK(tr_load_target(&p, pc, bytes, &in, &ops[0]));
+        TR_TRY(tr_load_target(&p, pc, bytes, &in, &ops[0]));
         if (is_call) {
           pend[npend].e = tr_call_push(&p, b, next, &pend[npend].field);
           npend++;
@@ -709,10 +736,11 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
       } else {
         int jcc = (in.opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && (in.opcode & 0xf0) == 0x70) ||
                   (in.opcode_map == ZYDIS_OPCODE_MAP_0F && (in.opcode & 0xf0) == 0x80);
-        if (!jcc) return tr_unsupported(pc, bytes, in.length, "unknown conditional branch");
+        if (!jcc) TR_TRY(tr_unsupported(pc, bytes, in.length, "unknown conditional branch"));
         tr_rec(p, XL_AT, pc, 0);
         pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, target);
         pend[npend++].field = tr_exit_br(&p, in.opcode & 0xf);
+        if (tr_superblock(b, plan, npend, next)) { side = 1; break; } /* on along the fall-through path */
       }
       tr_rec(p, XL_AT, next, 0);
       pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, next);
@@ -745,7 +773,7 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
       break;
     case ZYDIS_CATEGORY_SYSCALL:
       if (in.mnemonic != ZYDIS_MNEMONIC_SYSCALL)
-        return tr_unsupported(pc, bytes, in.length, "sysenter");
+        TR_TRY(tr_unsupported(pc, bytes, in.length, "sysenter"));
       {
         /* Up to its last store the stub changes nothing the app sees: a
         ** signal there is delivered before the syscall. */
@@ -758,7 +786,7 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
       break;
     default:
       if (in.mnemonic == ZYDIS_MNEMONIC_INT && ops[0].imm.value.u == 0x80)
-        return tr_unsupported(pc, bytes, in.length, "int 0x80 (32-bit system call)");
+        TR_TRY(tr_unsupported(pc, bytes, in.length, "int 0x80 (32-bit system call)"));
       if (in.mnemonic == ZYDIS_MNEMONIC_INT && ops[0].imm.value.u != 3) {
         tr_emul(&p, b, pc); /* #GP: the gate is not user-callable */
         done = 1;
@@ -766,9 +794,9 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
       }
       if ((in.attributes & ZYDIS_ATTRIB_HAS_MODRM) && in.raw.modrm.mod == 0 &&
           in.raw.modrm.rm == 5) {
-        LURK_CHECK(tr_riprel(&p, pc, bytes, &in, ops));
+        TR_TRY(tr_riprel(&p, pc, bytes, &in, ops));
       } else if (in.attributes & ZYDIS_ATTRIB_IS_RELATIVE) {
-        return tr_unsupported(pc, bytes, in.length, "relative operand (e.g. xbegin)");
+        TR_TRY(tr_unsupported(pc, bytes, in.length, "relative operand (e.g. xbegin)"));
       } else {
         tr_rec(p, XL_LINEAR, pc, 0);
         lurk_memcpy(p, bytes, in.length);
@@ -780,6 +808,16 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
     pc = next;
     off += in.length;
   }
+  if (0) {
+  cut: /* (TR_TRY) the block ends before the instruction at pc */
+    p = p_insn;
+    tr_nxl = nxl_insn;
+    n--;
+    tr_rec(p, XL_AT, pc, 0);
+    pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, pc);
+    pend[npend++].field = tr_exit_br(&p, -1);
+  }
+#undef TR_TRY
 
   /* Exit stubs after the body; point each pending branch at its stub. */
   tr_rec(p, XL_NONE, pc, 0);
