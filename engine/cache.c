@@ -334,7 +334,11 @@ void cache_ibl_table(uint64_t *table, uint64_t *mask)
 }
 
 /* ORDER IBL_HASH: must match the hash in arch/x86_64/context.S. */
-static uint32_t ibl_slot(uint64_t pc) { return (uint32_t)((pc ^ (pc >> 4)) & (ibl_entries - 1)); }
+/* By address, one slot per 2 bytes (the lookup computes it in one lea):
+** targets near each other (a function's return sites, an interpreter's
+** handlers) are near in the table, and no region is denser than the
+** table's load allows for. */
+static uint32_t ibl_slot(uint64_t pc) { return (uint32_t)((pc >> 1) & (ibl_entries - 1)); }
 
 static void ibl_alloc(uint32_t entries)
 {

@@ -156,10 +156,9 @@ lurk_ctx_resume:
         incq %gs:TLS_IBL_COUNT
 .endif
         mov %rdx, %gs:TLS_SPILL_RDX
-        mov %rcx, %rdx          /* ORDER IBL_HASH: slot = (pc ^ pc >> 4) & mask */
-        shr $4, %rdx
-        xor %rcx, %rdx
-        shl $4, %rdx
+        /* ORDER IBL_HASH: slot = (pc >> 1) & (entries - 1); with 16-byte
+        ** entries its offset is (pc << 3) & ((entries - 1) << 4). */
+        lea (,%rcx,8), %rdx
         and %gs:TLS_IBL_MASK, %rdx
         add %gs:TLS_IBL_TABLE, %rdx
 1:      cmp (%rdx), %rcx
