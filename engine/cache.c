@@ -278,7 +278,9 @@ struct cache_block *cache_block_new(uint64_t pc)
 
 /* -- Pages holding translated code (to make flushes of data cheap) ------------ */
 
-static uint32_t pc_hash(uint64_t pc) { return (uint32_t)((pc ^ (pc >> 15)) * 0x9E3779B1u); }
+/* By page number, so a module's pages fill neighbouring slots (a scattering
+** hash touched one page of the set per code page: a fault each). */
+static uint32_t page_home(uint64_t page) { return (uint32_t)(page ^ (page >> 12)); }
 
 #define PAGESET_SIZE 65536u
 static uint64_t *pageset; /* open addressing; 0 = empty; stores page+1 */
@@ -289,14 +291,14 @@ static void pageset_add(uint64_t page)
 {
   if (pageset_overflow) return;
   if (pageset_count * 2 > PAGESET_SIZE) { pageset_overflow = 1; return; }
-  uint32_t h = pc_hash(page) & (PAGESET_SIZE - 1);
+  uint32_t h = page_home(page) & (PAGESET_SIZE - 1);
   while (pageset[h] && pageset[h] != page + 1) h = (h + 1) & (PAGESET_SIZE - 1);
   if (!pageset[h]) { pageset[h] = page + 1; pageset_count++; }
 }
 
 static int pageset_has(uint64_t page)
 {
-  uint32_t h = pc_hash(page) & (PAGESET_SIZE - 1);
+  uint32_t h = page_home(page) & (PAGESET_SIZE - 1);
   while (pageset[h]) {
     if (pageset[h] == page + 1) return 1;
     h = (h + 1) & (PAGESET_SIZE - 1);
@@ -398,10 +400,10 @@ static void ibl_remove(uint64_t pc, const uint8_t *lo, const uint8_t *hi)
 void cache_init(void)
 {
   cache_heap = (uint64_t)sys_call1(SYS_brk, 0);
-  btab_bits = 16;
+  btab_bits = 12; /* 64 KiB to start: both tables grow, and a short process touches few pages */
   btab = mem_alloc(((size_t)1 << btab_bits) * sizeof *btab);
   pageset = mem_alloc(PAGESET_SIZE * sizeof *pageset);
-  ibl_alloc(1u << 16);
+  ibl_alloc(1u << 12);
 }
 
 /* The `bb` event: decode the block's app instructions and let the scripts

@@ -60,6 +60,9 @@ void *mem_alloc(size_t n)
   p = mem_freelist[c];
   if (p) {
     mem_freelist[c] = *(void **)p;
+    mem_unlock();
+    lurk_memset(p, 0, sz);
+    return p;
   } else {
     if (mem_arena_cur == NULL || (size_t)(mem_arena_end - mem_arena_cur) < sz) {
       uint8_t *a = mem_map(MEM_ARENA, PROT_READ | PROT_WRITE);
@@ -71,7 +74,8 @@ void *mem_alloc(size_t n)
     mem_arena_cur += sz;
   }
   mem_unlock();
-  lurk_memset(p, 0, sz);
+  /* Fresh arena memory is the kernel's zero pages: writing zeros would only
+  ** fault them in (a 56 KiB table of exits, most never used). */
   return p;
 }
 
