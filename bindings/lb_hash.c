@@ -70,18 +70,14 @@ static int lb_hash_miss(lua_State *L)
   return 0;
 }
 
-/* key's count: every share (lb_hash_lk held); *seen: some table has it. */
-static int64_t lb_hash_sum(struct lb_hash *h, uint64_t key, int *seen)
+/* key's count: every share (lb_hash_lk held). */
+static int64_t lb_hash_sum(struct lb_hash *h, uint64_t key)
 {
   const struct hc_slot *s = hc_tab_find(h->dead, key);
   int64_t v = s ? s->count : 0;
-  *seen = s != NULL;
   thr_lock();
   for (struct lurk_thread *t = thr_list; t; t = t->next)
-    if ((s = hc_tab_find(t->tls.hc_hash[h->id].base, key))) {
-      v += __atomic_load_n(&s->count, __ATOMIC_RELAXED);
-      *seen = 1;
-    }
+    if ((s = hc_tab_find(t->tls.hc_hash[h->id].base, key))) v += __atomic_load_n(&s->count, __ATOMIC_RELAXED);
   thr_unlock();
   return v;
 }
@@ -103,9 +99,8 @@ static int lb_hash_index(lua_State *L)
     return 1;
   }
   uint64_t key = lb_hash_key(L, 2);
-  int seen;
   lock_acquire(&lb_hash_lk);
-  int64_t v = lb_hash_sum(h, key, &seen);
+  int64_t v = lb_hash_sum(h, key);
   lock_release(&lb_hash_lk);
   lb_ffi_push_i64(L, v);
   return 1;
@@ -118,9 +113,8 @@ static int lb_hash_newindex(lua_State *L)
   struct lb_hash *h = lb_tohash(L, 1);
   uint64_t key = lb_hash_key(L, 2), v;
   if (!lb_ffi_to_u64(L, 3, &v)) luaL_argerror(L, 3, "integer expected (a number or a 64-bit cdata)");
-  int seen;
   lock_acquire(&lb_hash_lk);
-  int64_t cur = lb_hash_sum(h, key, &seen);
+  int64_t cur = lb_hash_sum(h, key);
   lb_hash_add(h, arch_tls_ready ? thr_self() : NULL, key, (int64_t)v - cur);
   lock_release(&lb_hash_lk);
   return 0;

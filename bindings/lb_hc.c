@@ -111,19 +111,29 @@ static int lb_ctr_totable(lua_State *L)
   return 1;
 }
 
+/* Cells [hc_ncells, hc_ncells + n) of the pool as a new userdata (on top,
+** metatable meta); NULL, with nil and the message pushed, when it is full. */
+static struct lb_ctr *lb_cells_new(lua_State *L, lua_Integer n, const char *meta)
+{
+  if ((uint64_t)hc_ncells + (uint64_t)n > HC_CELLS) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "out of counter cells (%d in all)", HC_CELLS);
+    return NULL;
+  }
+  struct lb_ctr *c = lua_newuserdata(L, sizeof *c);
+  c->base = hc_ncells;
+  c->n = (uint32_t)n;
+  luaL_getmetatable(L, meta);
+  lua_setmetatable(L, -2);
+  return c;
+}
+
 /* lurk.counters(n): n 64-bit counters, all 0, that compiled handlers add to. */
 static int lb_lurk_counters(lua_State *L)
 {
   lua_Integer n = luaL_checkinteger(L, 1);
   luaL_argcheck(L, n >= 1, 1, "at least one counter");
-  if ((uint64_t)hc_ncells + (uint64_t)n > HC_CELLS) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "out of counter cells (%d in all)", HC_CELLS);
-    return 2;
-  }
-  struct lb_ctr *c = lua_newuserdata(L, sizeof *c);
-  c->base = hc_ncells;
-  c->n = (uint32_t)n;
+  if (!lb_cells_new(L, n, LB_CTR)) return 2;
   uint32_t cap = lb_dead_cap;
   while (cap < hc_ncells + (uint32_t)n) cap = cap ? 2 * cap : 1024;
   if (cap != lb_dead_cap) {
@@ -131,8 +141,6 @@ static int lb_lurk_counters(lua_State *L)
     lb_dead_cap = cap;
   }
   __atomic_store_n(&hc_ncells, hc_ncells + (uint32_t)n, __ATOMIC_RELEASE);
-  luaL_getmetatable(L, LB_CTR);
-  lua_setmetatable(L, -2);
   return 1;
 }
 
@@ -181,17 +189,8 @@ static int lb_lurk_perthread(lua_State *L)
 {
   lua_Integer n = luaL_checkinteger(L, 1);
   luaL_argcheck(L, n >= 1, 1, "at least one cell");
-  if ((uint64_t)hc_ncells + (uint64_t)n > HC_CELLS) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "out of counter cells (%d in all)", HC_CELLS);
-    return 2;
-  }
-  struct lb_ctr *a = lua_newuserdata(L, sizeof *a);
-  a->base = hc_ncells;
-  a->n = (uint32_t)n;
+  if (!lb_cells_new(L, n, LB_PT)) return 2;
   __atomic_store_n(&hc_ncells, hc_ncells + (uint32_t)n, __ATOMIC_RELEASE);
-  luaL_getmetatable(L, LB_PT);
-  lua_setmetatable(L, -2);
   return 1;
 }
 

@@ -17,29 +17,15 @@ local lurk = h.quote(h.lurk)
 -- Start ARGS natively in the background (GOFILE ends it); returns its pid,
 -- once it runs, and the files its output goes to.
 local function start(args)
-  local n = math.random(1e9)
-  local out, err, pidf = tmp .. "/out" .. n, tmp .. "/err" .. n, tmp .. "/pid" .. n
-  h.sh(("(sh -c 'echo $$ >%s; exec %s' >%s 2>%s; echo $? >%s.status) &"):format(pidf, args:gsub("'", "'\\''"), out, err, out))
-  for _ = 1, 500 do
-    local pid = tonumber(h.slurp(pidf) or "")
-    local exe = pid and h.capture("readlink /proc/" .. pid .. "/exe 2>/dev/null") or ""
-    if pid and exe ~= "" and not exe:match("/d?a?sh\n?$") and not exe:match("/bash\n?$") then
-      finally(function() h.sh(("kill -9 %d 2>/dev/null"):format(pid)) end)
-      return { pid = pid, out = out, err = err }
-    end
-    h.sh("sleep 0.02")
-  end
-  error("the target did not start: " .. args)
+  local t = h.background(tmp, args, function(pid)
+    local exe = h.capture("readlink /proc/" .. pid .. "/exe 2>/dev/null")
+    return exe ~= "" and not exe:match("/d?a?sh\n?$") and not exe:match("/bash\n?$")
+  end, "the target did not start: " .. args)
+  finally(function() h.sh(("kill -9 %d 2>/dev/null"):format(t.pid)) end)
+  return t
 end
 
-local function finish(t)
-  for _ = 1, 3000 do
-    local s = h.slurp(t.out .. ".status")
-    if s and s:match("%d") then return tonumber(s), h.slurp(t.out), h.slurp(t.err) end
-    h.sh("sleep 0.02")
-  end
-  error("the target did not end")
-end
+local finish = h.finish
 
 local function run(cmd)
   local o, e = tmp .. "/cout", tmp .. "/cerr"

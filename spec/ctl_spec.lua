@@ -21,8 +21,6 @@ end
 -- Start `lurk run --ctl -- ARGS` in the background (as user, if given);
 -- returns its pid once the socket exists, and the files its output goes to.
 local function start(args, user)
-  local n = math.random(1e9)
-  local out, err, pidf = tmp .. "/out" .. n, tmp .. "/err" .. n, tmp .. "/pid" .. n
   local cmd = h.quote(h.lurk) .. " run --ctl -- " .. args
   local sockdir = dir
   if user then
@@ -30,31 +28,14 @@ local function start(args, user)
     cmd = ("setpriv --reuid=%s --regid=%s --clear-groups %s"):format(u, u, cmd)
     sockdir = "/tmp/lurk-" .. u
   end
-  h.sh(("(sh -c 'echo $$ >%s; exec %s' >%s 2>%s; echo $? >%s.status) &"):format(pidf, cmd:gsub("'", "'\\''"), out, err, out))
-  for _ = 1, 500 do
-    local pid = tonumber(h.slurp(pidf) or "")
-    if pid and h.sh("test -S " .. sockdir .. "/" .. pid) == 0 then
-      return { pid = pid, out = out, err = err, sock = sockdir .. "/" .. pid }
-    end
-    h.sh("sleep 0.02")
-  end
-  error("no control channel appeared for " .. args)
+  local t = h.background(tmp, cmd, function(pid) return h.sh("test -S " .. sockdir .. "/" .. pid) == 0 end,
+                         "no control channel appeared for " .. args)
+  t.sock = sockdir .. "/" .. t.pid
+  return t
 end
 
-local function finish(t)
-  for _ = 1, 1000 do
-    local s = h.slurp(t.out .. ".status")
-    if s and s:match("%d") then return tonumber(s), h.slurp(t.out), h.slurp(t.err) end
-    h.sh("sleep 0.02")
-  end
-  error("the target did not end")
-end
-
-local function nudge(pid, code)
-  local o, e = tmp .. "/nout", tmp .. "/nerr"
-  local st = h.sh(("%s nudge %s %s >%s 2>%s"):format(h.quote(h.lurk), pid, h.quote(code), o, e))
-  return st, h.slurp(o), h.slurp(e)
-end
+local finish = h.finish
+local function nudge(pid, code) return h.nudge(tmp, pid, code) end
 
 local native_out, native_status
 setup(function()

@@ -13,36 +13,17 @@ local py = h.capture("python3 -c 'import sys; print(sys.executable)'"):gsub("%s"
 -- Start `lurk run --ctl [LURKARGS] -- ARGS` in the background; returns its
 -- pid once the socket exists, and the files its output goes to.
 local function start(args, lurkargs)
-  local n = math.random(1e9)
-  local out, err, pidf = tmp .. "/out" .. n, tmp .. "/err" .. n, tmp .. "/pid" .. n
   local cmd = h.quote(h.lurk) .. " run --ctl " .. (lurkargs or "") .. " -- " .. args
-  h.sh(("(sh -c 'echo $$ >%s; exec %s' >%s 2>%s; echo $? >%s.status) &"):format(pidf, cmd:gsub("'", "'\\''"), out, err, out))
-  for _ = 1, 500 do
-    local pid = tonumber(h.slurp(pidf) or "")
-    if pid and h.sh(("test -S /tmp/lurk-%s/%d"):format(uid, pid)) == 0 then
-      -- a failed case must not leave the target spinning
-      finally(function() h.sh(("kill -9 %d 2>/dev/null"):format(pid)) end)
-      return { pid = pid, out = out, err = err }
-    end
-    h.sh("sleep 0.02")
-  end
-  error("no control channel appeared for " .. args)
+  local t = h.background(tmp, cmd, function(pid)
+    return h.sh(("test -S /tmp/lurk-%s/%d"):format(uid, pid)) == 0
+  end, "no control channel appeared for " .. args)
+  -- a failed case must not leave the target spinning
+  finally(function() h.sh(("kill -9 %d 2>/dev/null"):format(t.pid)) end)
+  return t
 end
 
-local function finish(t)
-  for _ = 1, 3000 do
-    local s = h.slurp(t.out .. ".status")
-    if s and s:match("%d") then return tonumber(s), h.slurp(t.out), h.slurp(t.err) end
-    h.sh("sleep 0.02")
-  end
-  error("the target did not end")
-end
-
-local function nudge(pid, code)
-  local o, e = tmp .. "/nout", tmp .. "/nerr"
-  local st = h.sh(("%s nudge %s %s >%s 2>%s"):format(h.quote(h.lurk), pid, h.quote(code), o, e))
-  return st, h.slurp(o), h.slurp(e)
-end
+local finish = h.finish
+local function nudge(pid, code) return h.nudge(tmp, pid, code) end
 
 -- Nudge code until its printed result satisfies pred (at most ~10 s).
 local function until_(pid, code, pred)

@@ -9,17 +9,13 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd); root=$(cd "$here/../.." && pwd)
 N=${1:-20000000}; R=${2:-5}; LURK=${LURK:-$root/build/lurk}
 [ "${3:-}" = --lurk ] && LURK=$4
-out=$root/build/bench/call; mkdir -p "$out"
-gcc -O2 -no-pie -fno-pie -fno-ipa-ra -o "$out/wrap_prog" "$root/spec/lua/wrap_prog.c" -ldl -lpthread
-addr=0x$(nm "$out/wrap_prog" | awk '$3 == "w_empty" {print $1}')
-t() { local TIMEFORMAT='%3U + %3S'; { time "$@" >/dev/null; } 2>&1 | bc -l; }
+. "$here/callbench.sh" call
 declare -A all
 for ((i = 0; i < R; i++)); do
   all[native]+="$(t "$out/wrap_prog" bench "$N") "
   all[null]+="$(t "$LURK" run -- "$out/wrap_prog" bench "$N") "
   all[call]+="$(t "$LURK" run --no-inline "$here/call.lua" "$addr" -- "$out/wrap_prog" bench "$N") "
 done
-med() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 nat=$(echo "${all[native]}" | med); nul=$(echo "${all[null]}" | med); m=$(echo "${all[call]}" | med)
 printf "calls %d, median of %d runs\n" "$N" "$R"
 printf "%-12s %8.3f s\n" native "$nat" "null tool" "$nul"

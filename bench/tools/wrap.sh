@@ -8,12 +8,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd); root=$(cd "$here/../.." && pwd)
 N=${1:-10000000}; R=${2:-5}; LURK=${LURK:-$root/build/lurk}
 [ "${3:-}" = --lurk ] && LURK=$4
-out=$root/build/bench/wrap; mkdir -p "$out"
-gcc -O2 -no-pie -fno-pie -fno-ipa-ra -o "$out/wrap_prog" "$root/spec/lua/wrap_prog.c" -ldl -lpthread
-addr=0x$(nm "$out/wrap_prog" | awk '$3 == "w_empty" {print $1}')
-# CPU time (user + sys) of the command: on a shared machine, less noisy
-# than wall-clock time, and the same thing for the three sides.
-t() { local TIMEFORMAT='%3U + %3S'; { time "$@" >/dev/null; } 2>&1 | bc -l; }
+. "$here/callbench.sh" wrap
 declare -A all
 for ((i = 0; i < R; i++)); do
   all[native]+="$(t "$out/wrap_prog" bench "$N") "
@@ -22,7 +17,6 @@ for ((i = 0; i < R; i++)); do
     all[$w]+="$(t "$LURK" run "$here/wrap.lua" "$addr" $w -- "$out/wrap_prog" bench "$N") "
   done
 done
-med() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 nat=$(echo "${all[native]}" | med); nul=$(echo "${all[null]}" | med)
 printf "calls %d, median of %d runs\n" "$N" "$R"
 printf "%-22s %8.3f s\n" native "$nat" "null tool" "$nul"

@@ -120,4 +120,38 @@ function M.eval(code, prog)
   return M.run(args)
 end
 
+-- Start the shell command CMD in the background, its stdout, stderr and
+-- exit status in files under DIR; returns {pid, out, err} once ready(pid)
+-- is true (checked every 20 ms, about 10 s at most). PID is the process
+-- CMD execs into (the shell's pid).
+function M.background(dir, cmd, ready, what)
+  local n = math.random(1e9)
+  local out, err, pidf = dir .. "/out" .. n, dir .. "/err" .. n, dir .. "/pid" .. n
+  M.sh(("(sh -c 'echo $$ >%s; exec %s' >%s 2>%s; echo $? >%s.status) &"):format(pidf, cmd:gsub("'", "'\\''"), out, err, out))
+  for _ = 1, 500 do
+    local pid = tonumber(M.slurp(pidf) or "")
+    if pid and ready(pid) then return { pid = pid, out = out, err = err } end
+    M.sh("sleep 0.02")
+  end
+  error(what or ("the command did not start: " .. cmd))
+end
+
+-- Wait for a command M.background started to end (about 60 s at most);
+-- its status, stdout and stderr.
+function M.finish(t)
+  for _ = 1, 3000 do
+    local s = M.slurp(t.out .. ".status")
+    if s and s:match("%d") then return tonumber(s), M.slurp(t.out), M.slurp(t.err) end
+    M.sh("sleep 0.02")
+  end
+  error("the target did not end")
+end
+
+-- `lurk nudge PID CODE`: status, stdout, stderr (files under dir).
+function M.nudge(dir, pid, code)
+  local o, e = dir .. "/nout", dir .. "/nerr"
+  local st = M.sh(("%s nudge %s %s >%s 2>%s"):format(M.quote(M.lurk), pid, M.quote(code), o, e))
+  return st, M.slurp(o), M.slurp(e)
+end
+
 return M
