@@ -107,11 +107,13 @@ peers_null() {
         for ((i = 1; i <= reps; i++)); do
             run_once native "$name" "$B/logs/$name.native.out" "$B/logs/$name.native.err"
             nat+=("$T_US")
+            [ "${RSS_KB:-0}" -gt "${MEM[$name.native]:-0}" ] && MEM[$name.native]=$RSS_KB
             [ "$HASH" = "$REF" ] || nondet=1
             for s in "${sides[@]}"; do
                 [ "${ST[$s]}" = ok ] || [ "${ST[$s]}" = WRONG ] || continue
                 run_once "$s" "$name" "$B/logs/$name.$s.out" "$B/logs/$name.$s.err"
                 T[$s]+=" $T_US"
+                [ "${RSS_KB:-0}" -gt "${MEM[$name.$s]:-0}" ] && MEM[$name.$s]=$RSS_KB
                 st=$(side_status "$RC" "$HASH" "$REF")
                 [ "$st" = ok ] || ST[$s]=$st
             done
@@ -149,6 +151,31 @@ peers_null() {
         "$([ $nbad -gt 0 ] && echo ", $nbad excluded")")"
     say ""
     PEERS_BAD=$nbad
+    [ $RSS = 1 ] && peers_rss
+}
+
+# --rss: the peak RSS table (highest of the runs, the largest process of
+# the workload), lurk's limit (1.3 x native + 16 MiB), and lurk's code
+# cache bytes from one more run with --stats (the sum of what its processes
+# report there).
+declare -A MEM
+peers_rss() {
+    local name lim cache st line
+    say "Peak RSS (MiB, highest of the runs; the largest process), lurk's limit 1.3 x native + 16 MiB, lurk's code cache"
+    say "$(printf '%-9s %8s %8s %8s %8s  %-5s %10s' workload native lurk DynamoRIO limit lurk 'cache(KiB)')"
+    for name in "${SELECTED[@]}"; do
+        [ "$name" = startup ] && continue
+        lim=$(( ${MEM[$name.native]:-0} * 13 / 10 + 16384 ))
+        st=ok; [ "${MEM[$name.lurk]:-0}" -le $lim ] || st=OVER
+        cache=$( (R=("${LURK_PREFIX[@]:0:4}" "$LURK" run "${LURK_OPTS[@]}" --stats --output "$B/run/stats" --); : >"$B/run/stats"
+                  WD=$B/run/stats.d; rm -rf "$WD"; mkdir -p "$WD"; cd "$B" && run_wl "$name") </dev/null >/dev/null 2>&1
+                 awk '/cache bytes/ { s += $NF } END { printf "%d", s / 1024 }' "$B/run/stats")
+        line=$(printf '%-9s %8.1f %8.1f %8.1f %8.1f  %-5s %10s' "$name" \
+            "$(awk -v k="${MEM[$name.native]:-0}" 'BEGIN { print k / 1024 }')" "$(awk -v k="${MEM[$name.lurk]:-0}" 'BEGIN { print k / 1024 }')" \
+            "$(awk -v k="${MEM[$name.dr]:-0}" 'BEGIN { print k / 1024 }')" "$(awk -v k="$lim" 'BEGIN { print k / 1024 }')" "$st" "$cache")
+        say "$line"
+    done
+    say ""
 }
 
 # counts_agree TOOL WORKLOAD LURK_COUNTS DR_COUNTS -> agree, differ,
@@ -270,6 +297,7 @@ peers_compiled() {
         for ((i = 1; i <= RUNS; i++)); do
             run_once native "$name" "$B/logs/$name.native.out" "$B/logs/$name.native.err"
             nat+=("$T_US")
+            [ "${RSS_KB:-0}" -gt "${MEM[$name.native]:-0}" ] && MEM[$name.native]=$RSS_KB
             for t in "${COMPILED_TOOLS[@]}"; do
                 run_once "lt:$t" "$name" "$B/logs/$name.lt-${t%%=*}.out" "$B/logs/$name.lt-${t%%=*}.err"
                 T[$t]+=" $T_US"

@@ -32,6 +32,9 @@ usage: bench/run.sh [options]
   --peers          also run DynamoRIO's null tool (drrun) beside lurk:
                    native, lurk, DynamoRIO interleaved; one table of ratios
   --valgrind       with --peers: also Valgrind's none tool (a 4th column)
+  --rss            with --peers: also each side's peak RSS (the largest
+                   process, /usr/bin/time %M, highest of the runs) and
+                   lurk's code cache bytes (one more lurk run with --stats)
   --tools          lurk's inscount, bbcount, countcalls beside DynamoRIO's
                    samples of the same name: times and the counts compared
   --tool-runs N    runs per side per tool with --tools (default 1)
@@ -60,6 +63,7 @@ TMO=300
 LIST=0
 PEERS=0
 VALGRIND=0
+RSS=0
 TOOLS=0
 COMPILED=0
 TOOL_RUNS=1
@@ -86,6 +90,7 @@ while [ $# -gt 0 ]; do
     --list) LIST=1; shift ;;
     --peers) PEERS=1; shift ;;
     --valgrind) VALGRIND=1; shift ;;
+    --rss) RSS=1; shift ;;
     --tools) TOOLS=1; shift ;;
     --compiled) COMPILED=1; shift ;;
     --tool-runs) TOOL_RUNS=${2:?--tool-runs needs a number}; shift 2 ;;
@@ -274,11 +279,15 @@ run_once() {
     esac
     WD=$B/run/${mode%%:*}
     rm -rf "$WD" && mkdir -p "$WD"
+    # --rss: each process the workload starts writes its peak RSS (KiB)
+    [ $RSS = 1 ] && { : >"$B/run/rss.$mode"; R=(/usr/bin/time -a -o "$B/run/rss.$mode" -f %M "${R[@]}"); }
     t0=${EPOCHREALTIME/./}
     (cd "$B" && run_wl "$name") <"/dev/null" >"$out" 2>"$err"
     RC=$?
     t1=${EPOCHREALTIME/./}
     T_US=$((10#$t1 - 10#$t0))
+    RSS_KB=0
+    [ $RSS = 1 ] && RSS_KB=$(grep -E '^[0-9]+$' "$B/run/rss.$mode" | sort -n | tail -1)
     case "$mode" in native|lurk) ;; *) peer_post "$mode" "$out" ;; esac
     HASH=$(out_hash "$out")
 }
