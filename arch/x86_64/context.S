@@ -183,19 +183,31 @@ lurk_ctx_resume:
         je 3f
         add $16, %rdx
         jmp 1b
-3:      mov %rcx, %gs:TLS_IBL_TARGET
+3:
+.if \isret
+        lea 8(%rsp), %rsp       /* the pop the app's ret would have done */
+.endif
+        jmp *%gs:TLS_IBL_MISS
+\name\()_end:
+.endm
+
+/* The lookups' miss path, shared: every copy above jumps here, so the
+** copies (code-cache bytes at every indirect branch and return site) hold
+** only what runs on a hit. In: rcx = app target, the flags in ah/al, app
+** rax, rdx, rcx spilled (and for a return, the slot popped). A signal here
+** is a signal in the engine: queued, delivered by the dispatcher this
+** enters. */
+        .globl lurk_ibl_miss
+        .hidden lurk_ibl_miss
+lurk_ibl_miss:
+        mov %rcx, %gs:TLS_IBL_TARGET
         add $0x7f, %al
         sahf
         mov %gs:TLS_SPILL_RAX, %rax
         mov %gs:TLS_SPILL_RDX, %rdx
         mov %gs:TLS_SPILL_RCX, %rcx
-.if \isret
-        lea 8(%rsp), %rsp       /* the pop the app's ret would have done */
-.endif
         movq $-1, %gs:TLS_EXIT_ID   /* EXIT_IBL, sign-extended */
         jmp *%gs:TLS_DISP_ENTRY
-\name\()_end:
-.endm
 
 /* An empty slot's value (arch_ibl_empty): the lookup "hit" key 0, i.e. the
 ** app branched to address 0. The registers and rsp are the app's after the

@@ -21,6 +21,7 @@ _Static_assert(offsetof(struct arch_tls, xcr0_lo) == TLS_XCR0_LO, "TLS_XCR0_LO")
 _Static_assert(offsetof(struct arch_tls, ibl_count) == TLS_IBL_COUNT, "TLS_IBL_COUNT");
 _Static_assert(offsetof(struct arch_tls, sig_pending) == TLS_SIG_PENDING, "TLS_SIG_PENDING");
 _Static_assert(offsetof(struct arch_tls, mctx) == TLS_MCTX, "TLS_MCTX");
+_Static_assert(offsetof(struct arch_tls, ibl_miss) == TLS_IBL_MISS, "TLS_IBL_MISS");
 _Static_assert(offsetof(struct arch_tls, xsave) == TLS_XSAVE, "TLS_XSAVE");
 _Static_assert(offsetof(struct arch_tls, cc_site) == TLS_CC_SITE, "TLS_CC_SITE");
 _Static_assert(offsetof(struct arch_tls, cc_entry) == TLS_CC_ENTRY, "TLS_CC_ENTRY");
@@ -37,7 +38,7 @@ _Static_assert(offsetof(struct arch_tls, hc_hash) == TLS_HC_HASH, "TLS_HC_HASH")
 _Static_assert(ARCH_INL_UNMARKED % ARCH_INL_GROUP == 0 && ARCH_INL_SLOTS % 64 == 0, "inl groups");
 _Static_assert(sizeof(struct arch_mctx) == 8 * MCTX_NSLOTS, "MCTX size");
 
-extern const uint8_t lurk_ctx_enter[], lurk_ctx_resume[], lurk_cc[];
+extern const uint8_t lurk_ctx_enter[], lurk_ctx_resume[], lurk_cc[], lurk_ibl_miss[];
 
 size_t arch_xsave_bytes;
 
@@ -46,6 +47,7 @@ void arch_tls_init(struct arch_tls *t, uint8_t *stack_top)
   uint32_t a, b, c, d, lo, hi;
   t->self = t;
   t->disp_entry = (uint64_t)lurk_ctx_enter;
+  t->ibl_miss = (uint64_t)lurk_ibl_miss;
   t->cc_entry = (uint64_t)lurk_cc;
   t->engine_sp = (uint64_t)stack_top & ~(uint64_t)15;
   /* A reused block starts with no count of its own (lb_inl_sync). Only the
