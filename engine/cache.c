@@ -32,6 +32,7 @@ struct lurk_stats stats;
 
 struct cache_chunk {
   uint8_t *base, *top, *end;
+  uint8_t *stubs; /* exit stubs grow down from end to here; bodies grow up to top */
   struct cache_chunk *next;
   struct cache_block **blocks; /* in address order, for cache_block_at */
   uint32_t nblocks;
@@ -98,7 +99,7 @@ static struct cache_chunk *chunk_new(uint64_t pc)
   }
   struct cache_chunk *c = mem_alloc(sizeof *c);
   c->base = c->top = p;
-  c->end = p + CHUNK_SIZE;
+  c->end = c->stubs = p + CHUNK_SIZE;
   c->blocks = mem_map(CHUNK_MAX_BLOCKS * sizeof *c->blocks, PROT_READ | PROT_WRITE);
   if (!c->blocks) log_fatal("cannot map a chunk's block list");
   c->next = chunks;
@@ -112,7 +113,7 @@ uint8_t *cache_reserve(struct cache_block *b, uint64_t pc, size_t need)
   struct cache_chunk *c;
   if (need < CHUNK_RESERVE) need = CHUNK_RESERVE;
   for (c = chunks; c; c = c->next)
-    if ((size_t)(c->end - c->top) >= need &&
+    if ((size_t)(c->stubs - c->top) >= need &&
         (opt.far_cache || (dist((uint64_t)c->base, pc) < CHUNK_REACH &&
                            dist((uint64_t)c->end, pc) < CHUNK_REACH)))
       break;
@@ -125,7 +126,7 @@ uint8_t *cache_reserve(struct cache_block *b, uint64_t pc, size_t need)
 void cache_commit(struct cache_block *b, uint8_t *end)
 {
   struct cache_chunk *c = b->chunk;
-  LURK_ASSERT(end >= c->top && end <= c->end, "block overran its chunk");
+  LURK_ASSERT(end >= c->top && end <= c->stubs, "block overran its chunk");
   LURK_ASSERT(c->nblocks < CHUNK_MAX_BLOCKS, "chunk block list full");
   b->csize = (uint32_t)(end - b->cpc);
   c->top = (uint8_t *)(((uintptr_t)end + 15) & ~(uintptr_t)15);
@@ -134,11 +135,20 @@ void cache_commit(struct cache_block *b, uint8_t *end)
   __atomic_store_n(&c->nblocks, c->nblocks + 1, __ATOMIC_RELEASE);
 }
 
+uint8_t *cache_stubs(struct cache_block *b, size_t n)
+{
+  struct cache_chunk *c = b->chunk;
+  LURK_ASSERT((size_t)(c->stubs - c->top) >= n + CHUNK_RESERVE / 2, "exit stubs overran their chunk");
+  c->stubs -= n;
+  stats.cache_bytes += n;
+  return c->stubs;
+}
+
 uint8_t *cache_alloc_near(uint64_t near, size_t n)
 {
   struct cache_chunk *c;
   for (c = chunks; c; c = c->next)
-    if ((size_t)(c->end - c->top) >= n + CHUNK_RESERVE && dist((uint64_t)c->base, near) < CHUNK_REACH &&
+    if ((size_t)(c->stubs - c->top) >= n + CHUNK_RESERVE && dist((uint64_t)c->base, near) < CHUNK_REACH &&
         dist((uint64_t)c->end, near) < CHUNK_REACH)
       break;
   if (!c) c = chunk_new(near);

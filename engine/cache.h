@@ -96,6 +96,10 @@ struct cache_exit *cache_exit_get(uint32_t id);
 /* -- For the translator (arch/) ------------------------------------------ */
 struct cache_block *cache_block_new(uint64_t pc);
 /* Room for at least `need` bytes of code within rel32 reach of pc. */
+/* n bytes for the exit stubs of b (being translated), in its chunk but
+** away from block bodies: the stubs run only until an exit is linked, and
+** bodies packed together use fewer cache lines. */
+uint8_t *cache_stubs(struct cache_block *b, size_t n);
 uint8_t *cache_reserve(struct cache_block *b, uint64_t pc, size_t need);
 void cache_commit(struct cache_block *b, uint8_t *end);
 struct cache_exit *cache_exit_new(struct cache_block *b, int kind, uint64_t target);

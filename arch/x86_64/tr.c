@@ -819,13 +819,16 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
   }
 #undef TR_TRY
 
-  /* Exit stubs after the body; point each pending branch at its stub. */
+  /* Exit stubs in the chunk's stub area; point each pending branch at its
+  ** stub (a signal in a stub steps on to the dispatcher, as in a link
+  ** trampoline). */
   tr_rec(p, XL_NONE, pc, 0);
+  uint8_t *s = cache_stubs(b, npend * EMIT_STUB_SIZE);
   for (unsigned i = 0; i < npend; i++) {
     struct cache_exit *e = pend[i].e;
     e->patch = pend[i].field;
-    e->stub = p;
-    emit_exit_stub(&p, e->id, TLS_EXIT_ID, TLS_DISP_ENTRY);
+    e->stub = s;
+    emit_exit_stub(&s, e->id, TLS_EXIT_ID, TLS_DISP_ENTRY);
     emit_patch_rel32(e->patch, (uint64_t)e->stub);
   }
   b->end = pc;
