@@ -1,6 +1,7 @@
 --- memcheck: a memory checker in the manner of Valgrind's memcheck and Dr.
 -- Memory: unaddressable accesses (heap overflow and underflow through
--- redzones, use after free through a delayed-free quarantine), heap misuse
+-- redzones, use after free through a delayed-free quarantine, accesses
+-- below the stack pointer past the red zone), heap misuse
 -- (invalid, double and mismatched frees, realloc of a freed block) and
 -- leaks at exit (definitely, indirectly and possibly lost, still
 -- reachable), with symbolized stacks. Uninitialised values are not
