@@ -14,7 +14,8 @@
 -- within the page; the generic C ones 4 bytes at a time): in libc and
 -- ld.so, the reads of string functions (str*, mem*, wcs*, stp*... by
 -- symbol) are not checked, except memcpy/mempcpy/memmove/memset, which
--- read exactly their bytes; their writes are. Elsewhere in libc, vector
+-- read exactly their bytes; their writes are (lurk.memcheck.strings
+-- checks, at each entry, the bytes the function's definition reads). Elsewhere in libc, vector
 -- reads that are partly addressable are accepted (memcheck's
 -- --partial-loads-ok). Accesses made while the thread is inside the
 -- allocator (glibc's malloc writing its chunk headers into a redzone) are
@@ -46,6 +47,16 @@ local function report(ctx, ea, size, fl, bad)
   local b = heap.find(bad)
   local pcs, exact = ctx:backtrace(opts.callers)
   R.error(classify(bad, b), { addr = bad, size = size, write = band(fl, F_WRITE) ~= 0, tid = ctx.tid,
+                              stack = pcs, exact = exact, block = b })
+end
+
+-- An error found at a wrapped call's entry (a string function's read):
+-- the stack is the call's.
+local function report_call(call, bad, size)
+  if heap.busy(call.tid) then return end
+  local pcs, exact = call:backtrace(opts.callers)
+  local b = heap.find(bad)
+  R.error(classify(bad, b), { addr = bad, size = size, write = false, tid = call.tid,
                               stack = pcs, exact = exact, block = b })
 end
 
@@ -293,7 +304,10 @@ function M.start(o)
     if m.name:match("^libc%.so") or m.name:match("^ld%-linux") then runtime[#runtime + 1] = { m.base, m["end"] } end
   end
   lurk.on("syscall_post", on_syscall)
-  if not opts.no_access then lurk.on("bb", instrument) end
+  if not opts.no_access then
+    lurk.on("bb", instrument)
+    require("lurk.memcheck.strings").start(opts, report_call)
+  end
 end
 
 function M.checks() return nchecks end
