@@ -123,22 +123,32 @@ end
 --- The hot check: one call per memory operand.
 -- The per-access handler. Its first lines are compiled into the block
 -- (docs/lua-api.md, Compiled handlers): an access not below the stack
--- pointer (ea under the thread's stack, or within rsp - 128) that is
--- aligned and whose shadow says every byte of its 4- or 8-byte group is
+-- pointer (ea under the thread's stack, or within rsp - 128) whose shadow
+-- says every byte of the 1, 2, 4 or 8 four-byte groups that hold it is
 -- addressable (no 2-bit state is 0) returns there, with no Lua; anything
--- else reaches `slow`, where the compiled code calls this handler.
-local u8, u16, shr, low, bor, rshift = lurk.u8, lurk.u16, lurk.shr, lurk.low, bit.bor, bit.rshift
+-- else reaches `slow`, where the compiled code calls this handler (an
+-- access near an unaddressable byte that is not in it is checked there
+-- exactly).
+local u8, u16, u32, shr, low, bor, rshift = lurk.u8, lurk.u16, lurk.u32, lurk.shr, lurk.low, bit.bor, bit.rshift
 local function on_access(ctx, ea, size, fl, rsp)
   if ea >= 0x800000000000 then
     -- past the shadow's end (2^47): no fast load there; checked below
   else
     if ea < stk[1] or low(ea, 47) + 128 >= low(rsp, 47) then
-      if size == 8 and low(ea, 3) == 0 then
-        local s = u16(shr(ea, 2) + lurk.shadow.offset)
-        if band(bor(s, rshift(s, 1)), 0x5555) == 0x5555 then return end
-      elseif size <= 4 and low(ea, 2) + size <= 4 then
-        local s = u8(shr(ea, 2) + lurk.shadow.offset)
+      local g = shr(ea, 2) + lurk.shadow.offset     -- the shadow of ea's 4-byte group
+      local span = low(ea, 2) + size                 -- bytes from that group's start
+      if span <= 4 then
+        local s = u8(g)
         if band(bor(s, rshift(s, 1)), 0x55) == 0x55 then return end
+      elseif span <= 8 then
+        local s = u16(g)
+        if band(bor(s, rshift(s, 1)), 0x5555) == 0x5555 then return end
+      elseif span <= 16 then
+        local s = u32(g)
+        if band(bor(s, rshift(s, 1)), 0x55555555) == 0x55555555 then return end
+      elseif span <= 32 then                         -- (xmm, ymm: memcpy's loads)
+        local s, t = u32(g), u32(g + 4)
+        if band(bor(s, rshift(s, 1)), bor(t, rshift(t, 1)), 0x55555555) == 0x55555555 then return end
       end
     end
   end

@@ -104,9 +104,11 @@ local function quarantine_push(b)
   qbytes = qbytes + b.size
 end
 
--- The oldest quarantined block once over budget, else nil.
+-- The oldest quarantined block once over budget (bytes, or blocks: a
+-- quarantine of small blocks costs far more in bookkeeping than in
+-- bytes), else nil.
 local function quarantine_pop()
-  if qbytes <= opts.quarantine or qhead > qtail then return nil end
+  if (qbytes <= opts.quarantine and qtail - qhead < opts.quarantine_blocks) or qhead > qtail then return nil end
   local b = quar[qhead]
   quar[qhead] = nil
   qhead = qhead + 1
