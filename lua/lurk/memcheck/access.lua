@@ -131,25 +131,23 @@ end
 -- exactly).
 local u8, u16, u32, shr, low, bor, rshift = lurk.u8, lurk.u16, lurk.u32, lurk.shr, lurk.low, bit.bor, bit.rshift
 local function on_access(ctx, ea, size, fl, rsp)
-  if ea >= 0x800000000000 then
-    -- past the shadow's end (2^47): no fast load there; checked below
-  else
-    if ea < stk[1] or low(ea, 47) + 128 >= low(rsp, 47) then
-      local g = shr(ea, 2) + lurk.shadow.offset     -- the shadow of ea's 4-byte group
-      local span = low(ea, 2) + size                 -- bytes from that group's start
-      if span <= 4 then
-        local s = u8(g)
-        if band(bor(s, rshift(s, 1)), 0x55) == 0x55 then return end
-      elseif span <= 8 then
-        local s = u16(g)
-        if band(bor(s, rshift(s, 1)), 0x5555) == 0x5555 then return end
-      elseif span <= 16 then
-        local s = u32(g)
-        if band(bor(s, rshift(s, 1)), 0x55555555) == 0x55555555 then return end
-      elseif span <= 32 then                         -- (xmm, ymm: memcpy's loads)
-        local s, t = u32(g), u32(g + 4)
-        if band(bor(s, rshift(s, 1)), bor(t, rshift(t, 1)), 0x55555555) == 0x55555555 then return end
-      end
+  -- (below the thread's stack, or not below rsp - 128; not past the
+  -- shadow's end, 2^47: no fast load there; the stack is below it)
+  if ea < stk[1] or (ea < 0x800000000000 and low(ea, 47) + 128 >= low(rsp, 47)) then
+    local g = shr(ea, 2) + lurk.shadow.offset     -- the shadow of ea's 4-byte group
+    local span = low(ea, 2) + size                 -- bytes from that group's start
+    if span <= 4 then
+      local s = u8(g)
+      if band(bor(s, rshift(s, 1)), 0x55) == 0x55 then return end
+    elseif span <= 8 then
+      local s = u16(g)
+      if band(bor(s, rshift(s, 1)), 0x5555) == 0x5555 then return end
+    elseif span <= 16 then
+      local s = u32(g)
+      if band(bor(s, rshift(s, 1)), 0x55555555) == 0x55555555 then return end
+    elseif span <= 32 then                         -- (xmm, ymm: memcpy's loads)
+      local s, t = u32(g), u32(g + 4)
+      if band(bor(s, rshift(s, 1)), bor(t, rshift(t, 1)), 0x55555555) == 0x55555555 then return end
     end
   end
   slow(ctx, ea, size, fl, rsp)
