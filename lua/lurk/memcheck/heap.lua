@@ -38,9 +38,22 @@ function M.busy(tid) local d = depth[tid] return d ~= nil and d > 0 end
 
 -- -- Blocks ------------------------------------------------------------------
 
+-- Stacks are interned (a trie of pcs; the first table seen for a stack
+-- is the one kept): blocks allocated at one place share one table, which
+-- the garbage collector then marks once, not once per block.
+local trie = {}
 local function stack_of(call)
   local pcs = call:backtrace(opts.alloc_depth)
-  return pcs
+  local node = trie
+  for i = 1, #pcs do
+    local p = pcs[i]
+    local nx = node[p]
+    if not nx then nx = {} node[p] = nx end
+    node = nx
+  end
+  local s = node[0]          -- (no pc is 0)
+  if not s then node[0] = pcs return pcs end
+  return s
 end
 
 local function add_block(base, left, size, kind, alloc)
