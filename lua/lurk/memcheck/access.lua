@@ -62,7 +62,8 @@ end
 
 -- -- The stack below the stack pointer ----------------------------------------
 -- Each thread's stack is [lo, hi): the main thread's the [stack] mapping
--- down to its size limit, another thread's the mapping that holds its
+-- down to its size limit, another thread's the heap block (a stack the
+-- program malloc'd) or else the mapping (not the brk heap) that holds its
 -- stack pointer. An access to [lo, rsp - 128) while rsp is in [lo, hi) is
 -- an error (below-sp): that memory is dead frames (the 128 bytes below rsp
 -- are the ABI's red zone). The compiled check compares ea with the
@@ -77,15 +78,19 @@ local main_stack       -- { lo, hi } of the [stack] mapping (from_maps)
 local function stack_of(tid, rsp)
   local t = stacks[tid]
   if t then return t end
+  local b = heap.find(rsp)
   if main_stack and rsp >= main_stack[1] and rsp < main_stack[2] then
     t = { main_stack[1], main_stack[2] }
+  elseif b and not b.freed and rsp >= b.user and rsp < b.user + b.size then
+    t = { b.user, b.user + b.size }          -- a stack the program malloc'd
   else
     for line in io.lines("/proc/self/maps") do
-      local lo, hi = line:match("^(%x+)%-(%x+) ")
+      local lo, hi, rest = line:match("^(%x+)%-(%x+) %S+ %S+ %S+ %S+%s*(.*)$")
       lo, hi = tonumber(lo, 16), tonumber(hi, 16)
-      if lo and rsp >= lo and rsp < hi then t = { lo, hi } break end
+      -- (in the brk heap but in no block: not a stack we can bound)
+      if lo and rsp >= lo and rsp < hi and rest ~= "[heap]" then t = { lo, hi } break end
     end
-    -- not in a mapping (cannot happen): no check on this thread
+    -- not in a mapping of its own: no check on this thread
     t = t or { 0x7fffffffffff, 0x7fffffffffff }
   end
   stacks[tid] = t
