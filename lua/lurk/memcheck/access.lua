@@ -63,8 +63,8 @@ end
 -- -- The stack below the stack pointer ----------------------------------------
 -- Each thread's stack is [lo, hi): the main thread's the [stack] mapping
 -- down to its size limit, another thread's the heap block (a stack the
--- program malloc'd) or else the mapping (not the brk heap) that holds its
--- stack pointer. An access to [lo, rsp - 128) while rsp is in [lo, hi) is
+-- program malloc'd) or else the mapping (not the brk heap nor a module's
+-- data) that holds its stack pointer. An access to [lo, rsp - 128) while rsp is in [lo, hi) is
 -- an error (below-sp): that memory is dead frames (the 128 bytes below rsp
 -- are the ABI's red zone). The compiled check compares ea with the
 -- thread's lo, kept in a per-thread cell (0 until the thread's first slow
@@ -83,6 +83,8 @@ local function stack_of(tid, rsp)
     t = { main_stack[1], main_stack[2] }
   elseif b and not b.freed and rsp >= b.user and rsp < b.user + b.size then
     t = { b.user, b.user + b.size }          -- a stack the program malloc'd
+  elseif lurk.module_at(rsp) then
+    t = { 0x7fffffffffff, 0x7fffffffffff }  -- a static array in a module's data
   else
     for line in io.lines("/proc/self/maps") do
       local lo, hi, rest = line:match("^(%x+)%-(%x+) %S+ %S+ %S+ %S+%s*(.*)$")
