@@ -128,37 +128,75 @@ local function slow(ctx, ea, size, fl, rsp)
 end
 
 --- The hot check: one call per memory operand.
--- The per-access handler. Its first lines are compiled into the block
+-- The per-access handlers. Their first lines are compiled into the block
 -- (docs/lua-api.md, Compiled handlers): an access not below the stack
 -- pointer (ea under the thread's stack, or within rsp - 128) whose shadow
--- says every byte of the 1, 2, 4 or 8 four-byte groups that hold it is
--- addressable (no 2-bit state is 0) returns there, with no Lua; anything
--- else reaches `slow`, where the compiled code calls this handler (an
--- access near an unaddressable byte that is not in it is checked there
--- exactly).
+-- says every byte of the four-byte groups that hold it is addressable (no
+-- 2-bit state is 0) returns there, with no Lua; anything else reaches
+-- `slow`, where the compiled code calls the handler (an access near an
+-- unaddressable byte that is not in it is checked there exactly). One
+-- handler per operand size, each with the cases its size can have (the
+-- compiler does not drop the others: one handler for every size made
+-- lua5.4's code cache 5.7 MB, these 3.x MB).
+-- The stack condition, in each: below the thread's stack (whose bottom
+-- is below 2^47, the shadow's end), or below 2^47 and not below rsp - 128.
 local u8, u16, u32, shr, low, bor, rshift = lurk.u8, lurk.u16, lurk.u32, lurk.shr, lurk.low, bit.bor, bit.rshift
-local function on_access(ctx, ea, size, fl, rsp)
-  -- (below the thread's stack, or not below rsp - 128; not past the
-  -- shadow's end, 2^47: no fast load there; the stack is below it)
+
+-- 1 to 4 bytes: one or two groups.
+local function on_access4(ctx, ea, size, fl, rsp)
   if ea < stk[1] or (ea < 0x800000000000 and low(ea, 47) + 128 >= low(rsp, 47)) then
-    local g = shr(ea, 2) + lurk.shadow.offset     -- the shadow of ea's 4-byte group
-    local span = low(ea, 2) + size                 -- bytes from that group's start
-    if span <= 4 then
-      local s = u8(g)
+    if low(ea, 2) + size <= 4 then
+      local s = u8(shr(ea, 2) + lurk.shadow.offset)
       if band(bor(s, rshift(s, 1)), 0x55) == 0x55 then return end
-    elseif span <= 8 then
-      local s = u16(g)
+    else
+      local s = u16(shr(ea, 2) + lurk.shadow.offset)
       if band(bor(s, rshift(s, 1)), 0x5555) == 0x5555 then return end
-    elseif span <= 16 then
+    end
+  end
+  slow(ctx, ea, size, fl, rsp)
+end
+
+-- 8 bytes: two groups, or three (checked as four) when unaligned.
+local function on_access8(ctx, ea, size, fl, rsp)
+  if ea < stk[1] or (ea < 0x800000000000 and low(ea, 47) + 128 >= low(rsp, 47)) then
+    if low(ea, 2) == 0 then
+      local s = u16(shr(ea, 2) + lurk.shadow.offset)
+      if band(bor(s, rshift(s, 1)), 0x5555) == 0x5555 then return end
+    else
+      local s = u32(shr(ea, 2) + lurk.shadow.offset)
+      if band(bor(s, rshift(s, 1)), 0x55555555) == 0x55555555 then return end
+    end
+  end
+  slow(ctx, ea, size, fl, rsp)
+end
+
+-- 16 bytes (xmm): four groups, or five (checked as eight).
+local function on_access16(ctx, ea, size, fl, rsp)
+  if ea < stk[1] or (ea < 0x800000000000 and low(ea, 47) + 128 >= low(rsp, 47)) then
+    local g = shr(ea, 2) + lurk.shadow.offset
+    if low(ea, 2) == 0 then
       local s = u32(g)
       if band(bor(s, rshift(s, 1)), 0x55555555) == 0x55555555 then return end
-    elseif span <= 32 then                         -- (xmm, ymm: memcpy's loads)
+    else
       local s, t = u32(g), u32(g + 4)
       if band(bor(s, rshift(s, 1)), bor(t, rshift(t, 1)), 0x55555555) == 0x55555555 then return end
     end
   end
   slow(ctx, ea, size, fl, rsp)
 end
+
+-- Any other size: up to 32 bytes in eight groups (ymm, memcpy's loads).
+local function on_access(ctx, ea, size, fl, rsp)
+  if ea < stk[1] or (ea < 0x800000000000 and low(ea, 47) + 128 >= low(rsp, 47)) then
+    if low(ea, 2) + size <= 32 then
+      local g = shr(ea, 2) + lurk.shadow.offset
+      local s, t = u32(g), u32(g + 4)
+      if band(bor(s, rshift(s, 1)), bor(t, rshift(t, 1)), 0x55555555) == 0x55555555 then return end
+    end
+  end
+  slow(ctx, ea, size, fl, rsp)
+end
+local HANDLER = { [1] = on_access4, [2] = on_access4, [4] = on_access4, [8] = on_access8, [16] = on_access16 }
 M.on_access = on_access
 
 --- A rep string instruction: nothing when rcx is 0; movs/stos/lods the
@@ -242,7 +280,7 @@ local function instrument(bb)
                 local whole = ins.mnemonic:match("cmps") or ins.mnemonic:match("scas")
                 bb:call_before(i, on_rep, ea, sz, fl, "rcx", whole and 0 or 1, "rsp")
               else
-                bb:call_before(i, on_access, ea, sz, fl, "rsp")
+                bb:call_before(i, HANDLER[bytes] or on_access, ea, sz, fl, "rsp")
               end
             end
           end
