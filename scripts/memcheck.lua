@@ -1,6 +1,7 @@
 --- memcheck: a memory checker in the manner of Valgrind's memcheck and Dr.
 -- Memory: unaddressable accesses (heap overflow and underflow through
--- redzones, use after free through a delayed-free quarantine), heap misuse
+-- redzones, use after free through a delayed-free quarantine, accesses
+-- below the stack pointer past the red zone), heap misuse
 -- (invalid, double and mismatched frees, realloc of a freed block) and
 -- leaks at exit (definitely, indirectly and possibly lost, still
 -- reachable), with symbolized stacks. Uninitialised values are not
@@ -14,6 +15,8 @@
 --                    multiple of 16)
 --   --quarantine N   bytes of freed blocks held back from reuse (default
 --                    20000000, as memcheck's --freelist-vol)
+--   --quarantine-blocks N  and at most N blocks (default 100000; Dr.
+--                    Memory's -delay_frees is 2000)
 --   --callers N      frames per error stack (default 12)
 --   --alloc-depth N  frames kept per allocation and free (default 8)
 --   --exit-code N    exit status when errors were found (default: the
@@ -63,6 +66,7 @@ local function parse(argv)
   local report = require "lurk.report"
   local o = require("lurk.args").parse("memcheck", argv, {
     redzone = { "count", 16, min = 16 }, quarantine = { "count", 20000000 },
+    ["quarantine-blocks"] = { "count", 100000 },
     callers = { "count", 12, min = 1 }, ["alloc-depth"] = { "count", 8, min = 1 },
     ["exit-code"] = { "count" }, ["no-leaks"] = { "flag" }, ["no-access"] = { "flag" },
     json = { "string" }, suppressions = { "string" }, ["no-default-suppressions"] = { "flag" },
@@ -71,7 +75,8 @@ local function parse(argv)
     return t.json ~= nil
   end)
   if o.redzone % 16 ~= 0 then error("memcheck: option '--redzone' needs a multiple of 16 (got " .. o.redzone .. ")", 0) end
-  return { redzone = o.redzone, quarantine = o.quarantine, callers = o.callers,
+  return { redzone = o.redzone, quarantine = o.quarantine, quarantine_blocks = o["quarantine-blocks"],
+           callers = o.callers,
            alloc_depth = o["alloc-depth"], exit_code = o["exit-code"], no_leaks = o["no-leaks"],
            no_access = o["no-access"], json = o.json, suppressions = o.suppressions,
            default_supp_off = o["no-default-suppressions"] }

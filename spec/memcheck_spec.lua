@@ -270,6 +270,39 @@ open(sys.argv[1], 'w').write(''.join('%08d %s\n' % (random.randrange(10**8), 'x'
       end
     end)
 
+    it("bash, git status, tar czf, sqlite3, cc1 -O2: no access or heap error, output as native", function()
+      local d = tmp .. "/real"
+      assert(h.sh("rm -rf " .. h.quote(d) .. " && mkdir -p " .. h.quote(d) .. " && cd " .. h.quote(d) ..
+        " && git init -q repo && cd repo && echo a > a && git add a && git -c user.email=a@b -c user.name=n commit -qm x" ..
+        " && echo b > b") == 0)
+      local f = assert(io.open(d .. "/s.sh", "w"))
+      f:write('for i in $(seq 1 200); do x=$((x+i)); s="$s$i"; done; echo $x ${#s}; f() { local a=$1; echo ${a^^}; }; f hi\n')
+      f:close()
+      f = assert(io.open(d .. "/t.c", "w"))
+      f:write("int f(int *a, int n) { int s = 0; for (int i = 0; i < n; i++) s += a[i] * i; return s; }\n",
+              "struct S { int x; char c[10]; }; int g(struct S *s) { return s->x + s->c[3]; }\n")
+      f:close()
+      local cc1 = h.capture("gcc -print-prog-name=cc1"):gsub("%s+$", "")
+      local sql = "create table t(a,b); with recursive c(x) as (select 1 union all select x+1 from c where x<3000) " ..
+                  "insert into t select x, hex(x) from c; create index i on t(b); select count(*), sum(a) from t where b like '1%';"
+      for _, c in ipairs({
+        { "/bin/bash", { d .. "/s.sh" } },
+        { "/usr/bin/git", { "-C", d .. "/repo", "status", "--short" } },
+        { "/bin/tar", { "czf", d .. "/x.tgz", "-C", d, "repo", "s.sh" }, "tar tzf " .. h.quote(d .. "/x.tgz") .. " | sort" },
+        { "/usr/bin/sqlite3", { ":memory:", sql } },
+        { cc1, { "-quiet", "-O2", d .. "/t.c", "-o", "-" } },
+      }) do
+        local cmd = h.quote(c[1])
+        for _, a in ipairs(c[2]) do cmd = cmd .. " " .. h.quote(a) end
+        local native = h.capture(cmd .. " 2>/dev/null")
+        if c[3] then native = h.capture(c[3]) end
+        local r, reports = memcheck(c[1], { "--no-leaks" }, { argv = c[2] })
+        assert.equal(0, r.status, c[1] .. ": " .. r.stderr)
+        assert.equal(0, #reports, c[1] .. ": " .. describe_reports(reports))
+        assert.equal(native, c[3] and h.capture(c[3]) or r.stdout, c[1])
+      end
+    end)
+
     it("python3: no access or heap error", function()
       local code = "import json, re; s = json.dumps([{'k': i, 'v': 'x' * (i % 40)} for i in range(3000)]); " ..
                    "print(len(s), len(re.findall(r'\"k\": \\d+', s)))"

@@ -51,6 +51,40 @@ describe("lurk.shadow", function()
     assert.equal("2\t0xa2 0xaa\ttrue\n", out)
   end)
 
+  it("strcheck: the bytes a C string function reads, only where addressable", function()
+    -- an engine buffer of 64 bytes; the shadow says only some are addressable
+    local out, st = eval([[
+      local s, ffi = lurk.shadow, require "ffi"
+      local mem = ffi.new("char[64]")
+      local b = tonumber(ffi.cast("uintptr_t", mem))
+      local function put(off, str) ffi.copy(mem + off, str, #str) end
+      local function r(x) return x and string.format("+%d", x - b) or "ok" end
+      s.set(b, 8, "defined")
+      put(0, "abcdefgh")                                   -- no terminator in the 8
+      print(r(s.strcheck("strlen", b)), r(s.strcheck("strnlen", b, 8)), r(s.strcheck("strnlen", b, 9)),
+            r(s.strcheck("memchr", b, 0x64, 100)), r(s.strcheck("memchr", b, 0x7a, 100)),
+            r(s.strcheck("strchr", b, 0x68)), r(s.strcheck("memrchr", b, 0x61, 9)))
+      s.set(b + 32, 8, "defined")
+      put(32, "abcdxyz\0")
+      print(r(s.strcheck("strcmp", b, b + 32)), r(s.strcheck("memcmp", b, b + 32, 50)),
+            r(s.strcheck("strncmp", b + 32, b, 3)), r(s.strcheck("strcasecmp", b + 32, b + 32)),
+            r(s.strcheck("strcat", b + 32, b)), r(s.strcheck("strspn", b, b + 32)),
+            r(s.strcheck("strcspn", b + 32, b + 36)), r(s.strcheck("strstr", b, b + 36)),
+            r(s.strcheck("strspn", b + 32, b)))                  -- (its set unterminated)
+      put(32, "cde\0")
+      print(r(s.strcheck("strstr", b, b + 32)), r(s.strcheck("strcpy", b + 40, b)))
+      s.set(b + 16, 12, "defined")
+      ffi.cast("uint32_t *", mem + 16)[0] = 0x41 ffi.cast("uint32_t *", mem + 16)[1] = 0x42
+      ffi.cast("uint32_t *", mem + 16)[2] = 0x43
+      print(r(s.strcheck("wcslen", b + 16)), r(s.strcheck("wcschr", b + 16, 0x42)))
+    ]])
+    assert.equal(0, st, out)
+    assert.equal("+8\tok\t+8\tok\t+8\tok\t+8\n" ..
+                 "ok\tok\tok\tok\t+8\tok\tok\t+8\t+8\n" ..
+                 "ok\t+8\n" ..
+                 "+28\tok\n", out)
+  end)
+
   it("checks its arguments", function()
     local out = eval([[
       for _, f in ipairs({

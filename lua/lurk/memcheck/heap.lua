@@ -38,9 +38,22 @@ function M.busy(tid) local d = depth[tid] return d ~= nil and d > 0 end
 
 -- -- Blocks ------------------------------------------------------------------
 
+-- Stacks are interned (a trie of pcs; the first table seen for a stack
+-- is the one kept): blocks allocated at one place share one table, which
+-- the garbage collector then marks once, not once per block.
+local trie = {}
 local function stack_of(call)
   local pcs = call:backtrace(opts.alloc_depth)
-  return pcs
+  local node = trie
+  for i = 1, #pcs do
+    local p = pcs[i]
+    local nx = node[p]
+    if not nx then nx = {} node[p] = nx end
+    node = nx
+  end
+  local s = node[0]          -- (no pc is 0)
+  if not s then node[0] = pcs return pcs end
+  return s
 end
 
 local function add_block(base, left, size, kind, alloc)
@@ -104,9 +117,11 @@ local function quarantine_push(b)
   qbytes = qbytes + b.size
 end
 
--- The oldest quarantined block once over budget, else nil.
+-- The oldest quarantined block once over budget (bytes, or blocks: a
+-- quarantine of small blocks costs far more in bookkeeping than in
+-- bytes), else nil.
 local function quarantine_pop()
-  if qbytes <= opts.quarantine or qhead > qtail then return nil end
+  if (qbytes <= opts.quarantine and qtail - qhead < opts.quarantine_blocks) or qhead > qtail then return nil end
   local b = quar[qhead]
   quar[qhead] = nil
   qhead = qhead + 1

@@ -162,6 +162,7 @@ end
 local TITLE = {
   ["heap-overflow"] = "Invalid %s of size %d", ["heap-underflow"] = "Invalid %s of size %d",
   ["use-after-free"] = "Invalid %s of size %d", ["unaddressable"] = "Invalid %s of size %d",
+  ["below-sp"] = "Invalid %s of size %d",
   ["invalid-free"] = "Invalid free() / delete / delete[] / realloc()",
   ["double-free"] = "Invalid free() / delete / delete[] / realloc() (double free)",
   ["mismatched-free"] = "Mismatched free() / delete / delete []",
