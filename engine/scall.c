@@ -307,6 +307,13 @@ void scall_handle(struct lurk_thread *t)
       r = arch_copy_out(a1, &t->app_gs_base, 8) ? E(14 /* EFAULT */) : 0;
     else r = arch_syscall_app(m);
     break;
+  case SYS_seccomp:
+    r = a0 == 1 /* SECCOMP_SET_MODE_FILTER */ ? arch_seccomp_filter(m, 2) : arch_syscall_app(m);
+    break;
+  case SYS_prctl:
+    r = a0 == 22 /* PR_SET_SECCOMP */ && a1 == 2 /* SECCOMP_MODE_FILTER */ ? arch_seccomp_filter(m, 2)
+                                                                          : arch_syscall_app(m);
+    break;
   case SYS_rt_sigaction: r = sig_sigaction(m); break;
   case SYS_sigaltstack: r = sig_altstack(t, m); break;
   case SYS_rt_sigreturn: sig_return(t); return;

@@ -272,11 +272,14 @@ lurk_sys_app_done:
 */
         .globl lurk_clone
         .hidden lurk_clone
+        .globl lurk_clone_done
+        .hidden lurk_clone_done
 lurk_clone:
         push %r12
         mov 16(%rsp), %r12
         SYSCALL_ARGS
         syscall
+lurk_clone_done:
         test %rax, %rax
         jz 1f
         pop %r12

@@ -312,6 +312,19 @@ void lurk_sig_entry(int sig, void *infop, void *ucp)
     ** dispatcher entry. */
     return;
   }
+  /* SIGSYS from a seccomp filter (SECCOMP_RET_TRAP): for an app call, the
+  ** app's signal with si_call_addr = the app's resume pc (its context is
+  ** already the call's: rax the number the kernel rolled back). lurk's
+  ** own calls pass the app's filters (seccomp.c); one trapped by a filter
+  ** from before lurk started fails with ENOSYS and raises nothing. A
+  ** trapped thread creation (lurk_clone) fails with ENOSYS too: lurk
+  ** cannot take a rolled-back clone for a result. */
+  if (sig == 31 && info[2] == 1 /* SYS_SECCOMP */) {
+    int site = arch_seccomp_site(pc);
+    if (!site || site == 2) sc->rax = (uint64_t)-38;
+    if (!site) return;
+    __builtin_memcpy((uint8_t *)infop + 16, &t->tls.mctx.rip, 8);
+  }
   if ((sig == 11 || sig == 7) && pc == (uint64_t)lurk_safe_copy_insn) {
     sc->rip = (uint64_t)lurk_safe_copy_fault;
     return;
