@@ -302,9 +302,12 @@ void scall_handle(struct lurk_thread *t)
     cache_unlock();
     break;
   case SYS_arch_prctl:
-    if (a0 == ARCH_SET_GS) { t->app_gs_base = a1; r = 0; }
+    if (a0 == ARCH_SET_GS) { /* the kernel refuses a base above user space */
+      if (a1 >= 0x7ffffffff000ull) r = E(1 /* EPERM */);
+      else { t->tls.app_gs = a1; r = 0; }
+    }
     else if (a0 == ARCH_GET_GS)
-      r = arch_copy_out(a1, &t->app_gs_base, 8) ? E(14 /* EFAULT */) : 0;
+      r = arch_copy_out(a1, &t->tls.app_gs, 8) ? E(14 /* EFAULT */) : 0;
     else r = arch_syscall_app(m);
     break;
   case SYS_seccomp:

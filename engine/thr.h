@@ -21,7 +21,6 @@ enum { PROF_NONE, PROF_PERF, PROF_TIMER };
 
 struct lurk_thread {
   struct arch_tls tls;      /* first: gs base points here */
-  uint64_t app_gs_base;     /* gs base the app believes it has */
   int tid;
   int done;                 /* 1 once the thread can no longer touch its block */
   uint8_t *stack;           /* mapping: guard page, engine stack, signal stack */

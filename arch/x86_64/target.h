@@ -27,6 +27,7 @@
 #define TLS_CC_ENTRY 280  /* address of lurk_cc */
 #define TLS_CC_RSP 288    /* rsp inside lurk_cc, at its return address */
 #define TLS_CC_ACTIVE 296 /* nonzero while lurk_cc runs lb_cc_dispatch */
+#define TLS_APP_GS 304    /* the app's gs base (its gs operands are rewritten) */
 #define TLS_XSAVE 320     /* xsave area, 64-byte aligned */
 #define TLS_XSAVE_SIZE 4096
 #define TLS_INL (TLS_XSAVE + TLS_XSAVE_SIZE) /* inlined-call counters (bb.h BB_OP_ADD) */
@@ -94,7 +95,8 @@ struct arch_tls {
   uint64_t sig_pending;
   struct arch_mctx mctx;
   uint64_t cc_site, cc_entry, cc_rsp, cc_active;
-  uint64_t pad1[2];
+  uint64_t app_gs;                   /* gs base the app believes it has (gs use is mangled) */
+  uint64_t pad1;
   uint8_t xsave[TLS_XSAVE_SIZE] __attribute__((aligned(64)));
   uint64_t inl[ARCH_INL_SLOTS];      /* written by this thread's blocks only */
   uint64_t inl_done[ARCH_INL_SLOTS]; /* under the Lua lock (lb_inl_sync) */
