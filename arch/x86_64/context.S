@@ -114,6 +114,9 @@ lurk_ctx_resume:
         popfq
         RESTORE_GPRS_NO_RSP
         mov M(RSP), %rsp
+        .globl lurk_ctx_resume_jmp
+        .hidden lurk_ctx_resume_jmp
+lurk_ctx_resume_jmp:
         jmp *%gs:TLS_JMP_TARGET
         .size lurk_ctx_enter, .-lurk_ctx_enter
 

@@ -612,8 +612,9 @@ static int tr_ends_block(const ZydisDecodedInstruction *in)
   case ZYDIS_CATEGORY_UNCOND_BR: case ZYDIS_CATEGORY_CALL: case ZYDIS_CATEGORY_COND_BR:
   case ZYDIS_CATEGORY_RET: case ZYDIS_CATEGORY_SYSCALL:
     return 1;
-  default:
-    return 0;
+  default: /* popf may set TF: the app's single steps start at the next block (signal.c) */
+    return in->mnemonic == ZYDIS_MNEMONIC_POPF || in->mnemonic == ZYDIS_MNEMONIC_POPFD ||
+           in->mnemonic == ZYDIS_MNEMONIC_POPFQ;
   }
 }
 
@@ -865,6 +866,12 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
         p += in.length;
       }
       if (plan) tr_plan_ops(&p, plan, n - 1, 1, next);
+      if (tr_ends_block(&in)) { /* popf */
+        tr_rec(p, XL_AT, next, 0);
+        pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, next);
+        pend[npend++].field = tr_exit_br(&p, -1);
+        done = 1;
+      }
       break;
     }
     pc = next;
