@@ -276,6 +276,11 @@ void scall_handle(struct lurk_thread *t)
     if (nr == SYS_munmap && !SYS_FAILED(r)) mod_munmap(a0, a1);
     break;
   case SYS_mremap:
+    /* The pages it moves or copies (old size 0) keep their protection:
+    ** not lurk's write protection, which would stay behind unknown. */
+    cache_lock();
+    vm_unprotect_range(a0, a0 + (a1 ? a1 : a2), cache_flush_page);
+    cache_unlock();
     r = arch_syscall_app(m);
     if (!SYS_FAILED(r)) {
       maps_changed(a0, a0 + a1);

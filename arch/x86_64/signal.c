@@ -350,8 +350,9 @@ void lurk_sig_entry(int sig, void *infop, void *ucp)
   ** permission; the blocks built from it are flushed before the thread runs
   ** more app code, and the writer runs alone (so a write into the rest of
   ** its own block is seen). */
-  if (sig == 11 && info[2] == 2 /* SEGV_ACCERR */ && vm_wp_fault(addr)) {
-    if (t->nsmc < 8) t->smc_pages[t->nsmc++] = addr & ~0xfffull;
+  uint64_t code_page;
+  if (sig == 11 && info[2] == 2 /* SEGV_ACCERR */ && vm_wp_fault(addr, &code_page)) {
+    if (t->nsmc < 8) t->smc_pages[t->nsmc++] = code_page;
     else t->nsmc = 9; /* too many: flush them all */
     b = cache_block_at(pc);
     struct arch_mctx m;
