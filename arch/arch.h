@@ -107,6 +107,14 @@ long lurk_sys_app6(long nr, long a0, long a1, long a2, long a3, long a4, long a5
 /* clone/clone3 whose child starts thr_child_start(child) on its new stack. */
 long lurk_clone(long nr, long a0, long a1, long a2, long a3, long a4, void *child);
 
+/* The app's seccomp filter (prog = argument argi of the call in m):
+** installed behind a prefix that lets lurk's own calls through
+** (arch/x86_64/seccomp.c). Returns the call's result. */
+uint64_t arch_seccomp_filter(struct arch_mctx *m, int argi);
+/* Is pc just after the syscall instruction of an app call (1: lurk_sys_app6,
+** 2: lurk_clone), as a seccomp SIGSYS reports it? 0 if not. */
+int arch_seccomp_site(uint64_t pc);
+
 /* Accessors for the syscall convention. */
 #define ARCH_SC_NR(m) ((m)->gpr[MCTX_RAX])
 #define ARCH_SC_ARG(m, i) ((m)->gpr[(const int[]){MCTX_RDI, MCTX_RSI, MCTX_RDX, MCTX_R10, MCTX_R8, MCTX_R9}[i]])

@@ -79,7 +79,7 @@ static LURK_NORETURN void attach_thread(struct attach_rec *r)
 {
   struct lurk_thread *t = thr_adopt();
   arch_attach_ctx(&t->tls, r->regs, r->xsave);
-  t->app_gs_base = r->regs[AR_GS_BASE];
+  t->tls.app_gs = r->regs[AR_GS_BASE];
   t->start_mask = r->sigmask;
   lb_event_thread_init(t->tid);
   LOG(LOG_INFO, "thread %d taken over at 0x%lx\n", t->tid, (unsigned long)t->tls.mctx.rip);

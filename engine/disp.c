@@ -76,6 +76,8 @@ static void disp_finish(struct lurk_thread *t, struct cache_exit *e, int ibl)
     if (b) t->tls.jmp_target = (uint64_t)b->cpc;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
   }
+  t->tf_from = t->tls.mctx.rip; /* the app's TF: where the next step starts */
+  t->tf_active = (t->tls.mctx.rflags & 0x100) != 0;
 }
 
 void disp_dispatch(struct arch_tls *tls)
@@ -83,8 +85,15 @@ void disp_dispatch(struct arch_tls *tls)
   struct lurk_thread *t = thr_of(tls);
   uint32_t id = (uint32_t)tls->exit_id;
   struct cache_exit *e = NULL;
-  int ibl = 0;
+  int ibl = 0, tf_owed = 0;
   LURK_COUNT(stats.disp_entries);
+  if (t->tf_engine) { /* the app's TF, taken off for lurk's code (signal.c, app_step) */
+    t->tf_engine = 0;
+    tls->mctx.rflags |= 0x100;
+    tf_owed = t->tf_owed && !t->tf_skip;
+    t->tf_owed = 0;
+    t->tf_skip = 0;
+  }
   if (id == EXIT_IBL) {
     tls->mctx.rip = tls->ibl_target;
     LURK_COUNT(stats.ibl_misses);
@@ -99,6 +108,7 @@ void disp_dispatch(struct arch_tls *tls)
       ** the kernel would (after an execve there is no later: the signal
       ** would be lost); a stop in force parks first. Either way the
       ** syscall instruction runs again afterwards. */
+      tf_owed = 0; /* natively no step trap follows a syscall */
       if (PENDING(t) || park_syscall_begin(t)) tls->mctx.rip -= 2;
       else {
         scall_handle(t);
@@ -108,9 +118,13 @@ void disp_dispatch(struct arch_tls *tls)
       e = NULL;
     } else if (e->kind == CACHE_EXIT_EMUL) {
       arch_emulate(t);
+      tf_owed = !PENDING(t) && (tls->mctx.rflags & 0x100); /* it ran: the step trap after it */
       e = NULL;
     }
   }
+  /* An app instruction completed on the way here (a branch to an unlinked
+  ** exit or a lookup miss) while the app single-steps itself. */
+  if (tf_owed && (tls->mctx.rflags & 0x100)) sig_force(t, 5, 2 /* TRAP_TRACE */, tls->mctx.rip, tls->mctx.rip, 1, 0);
   disp_finish(t, e, ibl);
 }
 

@@ -51,7 +51,7 @@ void park_point(struct lurk_thread *t)
     struct { uint64_t sp; int32_t flags, pad; uint64_t size; } ss = { t->app_ss.sp, 0, 0, t->app_ss.size };
     if (!ss.size) ss.flags = 2 /* SS_DISABLE */;
     sys_call2(SYS_sigaltstack, &ss, 0);
-    arch_detach(&t->tls, t->app_gs_base);
+    arch_detach(&t->tls, t->tls.app_gs);
   }
   __atomic_store_n(&t->park_state, PARK_RUN, __ATOMIC_SEQ_CST);
 }

@@ -101,7 +101,7 @@ static uint64_t proc_thread(struct lurk_thread *t, long nr, uint64_t flags, uint
   c->tls.mctx.gpr[MCTX_R11] = m->rflags;
   if (stack) c->tls.mctx.gpr[MCTX_RSP] = stack;
   lurk_memcpy(c->tls.xsave, t->tls.xsave, arch_xsave_bytes);
-  c->app_gs_base = t->app_gs_base;
+  c->tls.app_gs = t->tls.app_gs;
   c->clone_flags = flags;
   if (flags & CLONE_VFORK) c->app_ss = t->app_ss;
   int own_sighand = !(flags & CLONE_SIGHAND);

@@ -276,6 +276,11 @@ void scall_handle(struct lurk_thread *t)
     if (nr == SYS_munmap && !SYS_FAILED(r)) mod_munmap(a0, a1);
     break;
   case SYS_mremap:
+    /* The pages it moves or copies (old size 0) keep their protection:
+    ** not lurk's write protection, which would stay behind unknown. */
+    cache_lock();
+    vm_unprotect_range(a0, a0 + (a1 ? a1 : a2), cache_flush_page);
+    cache_unlock();
     r = arch_syscall_app(m);
     if (!SYS_FAILED(r)) {
       maps_changed(a0, a0 + a1);
@@ -302,10 +307,20 @@ void scall_handle(struct lurk_thread *t)
     cache_unlock();
     break;
   case SYS_arch_prctl:
-    if (a0 == ARCH_SET_GS) { t->app_gs_base = a1; r = 0; }
+    if (a0 == ARCH_SET_GS) { /* the kernel refuses a base above user space */
+      if (a1 >= 0x7ffffffff000ull) r = E(1 /* EPERM */);
+      else { t->tls.app_gs = a1; r = 0; }
+    }
     else if (a0 == ARCH_GET_GS)
-      r = arch_copy_out(a1, &t->app_gs_base, 8) ? E(14 /* EFAULT */) : 0;
+      r = arch_copy_out(a1, &t->tls.app_gs, 8) ? E(14 /* EFAULT */) : 0;
     else r = arch_syscall_app(m);
+    break;
+  case SYS_seccomp:
+    r = a0 == 1 /* SECCOMP_SET_MODE_FILTER */ ? arch_seccomp_filter(m, 2) : arch_syscall_app(m);
+    break;
+  case SYS_prctl:
+    r = a0 == 22 /* PR_SET_SECCOMP */ && a1 == 2 /* SECCOMP_MODE_FILTER */ ? arch_seccomp_filter(m, 2)
+                                                                          : arch_syscall_app(m);
     break;
   case SYS_rt_sigaction: r = sig_sigaction(m); break;
   case SYS_sigaltstack: r = sig_altstack(t, m); break;

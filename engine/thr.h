@@ -21,7 +21,6 @@ enum { PROF_NONE, PROF_PERF, PROF_TIMER };
 
 struct lurk_thread {
   struct arch_tls tls;      /* first: gs base points here */
-  uint64_t app_gs_base;     /* gs base the app believes it has */
   int tid;
   int done;                 /* 1 once the thread can no longer touch its block */
   uint8_t *stack;           /* mapping: guard page, engine stack, signal stack */
@@ -39,6 +38,13 @@ struct lurk_thread {
   int sc_again;             /* scall_handle: deliver queued signals, then make the call again */
   int step_trap_blocked;    /* SIGTRAP was blocked by the app when stepping began */
   int step_pushf;           /* the instruction being stepped is a pushf */
+  /* The app's own trap flag (arch/x86_64/signal.c, engine/disp.c): */
+  uint64_t tf_from;         /* app pc the thread last resumed at */
+  uint8_t tf_owed;          /* an app instruction completed inside lurk's code: one SIGTRAP owed */
+  uint8_t tf_resume;        /* stepping through the resume: its landing is not an instruction */
+  uint8_t tf_engine;        /* TF was taken off for lurk's code outside the cache: put it back */
+  uint8_t tf_active;        /* the thread resumed with TF (else a trap means a popf just set it) */
+  uint8_t tf_skip;          /* TF just set: up to the next block, nothing is the app's */
   int smc_solo;             /* resume with the faulting writer translated alone */
   uint32_t nsmc;
   uint64_t smc_pages[8];    /* code pages written by this thread, to flush */

@@ -5,7 +5,9 @@
 ** handler, which restores the permission; the dispatcher flushes the blocks
 ** built from the page before the writer goes on, and runs the writing
 ** instruction alone so a write into its own block is seen. The next
-** translation from the page protects it again.
+** translation from the page protects it again. Code on a MAP_SHARED file
+** page (a memfd JIT) also gets the writable views of the same file page
+** elsewhere in the app protected, a write there flushing the code page.
 */
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -16,7 +18,8 @@
 
 /* -- The app's mappings (/proc/self/maps) ------------------------------------ */
 
-struct vm_area { uint64_t lo, hi; int prot; };
+/* shared: a MAP_SHARED mapping; dev, ino, off: its file (ino 0: none) */
+struct vm_area { uint64_t lo, hi; int prot, shared; uint64_t dev, ino, off; };
 
 static struct vm_area *areas;
 static uint32_t nareas, cap_areas;
@@ -45,12 +48,22 @@ static void areas_line(const char *s)
   if (*s++ != ' ') return;
   int prot = (s[0] == 'r' ? PROT_READ : 0) | (s[1] == 'w' ? PROT_WRITE : 0) |
              (s[2] == 'x' ? PROT_EXEC : 0);
+  int shared = s[3] == 's';
+  s += 4;
+  while (*s == ' ') s++;
+  uint64_t off = vm_hex(&s);
+  while (*s == ' ') s++;
+  uint64_t dev = vm_hex(&s) << 32;
+  if (*s == ':') { s++; dev |= vm_hex(&s); }
+  while (*s == ' ') s++;
+  uint64_t ino = 0;
+  for (; *s >= '0' && *s <= '9'; s++) ino = ino * 10 + (uint64_t)(*s - '0');
   if (nareas == cap_areas) {
     uint32_t ncap = cap_areas ? cap_areas * 2 : 256;
     areas = mem_realloc(areas, cap_areas * sizeof *areas, ncap * sizeof *areas);
     cap_areas = ncap;
   }
-  areas[nareas++] = (struct vm_area){ lo, hi, prot };
+  areas[nareas++] = (struct vm_area){ lo, hi, prot, shared, dev, ino, off };
 }
 
 void vm_maps_read(void (*line)(const char *))
@@ -84,6 +97,20 @@ static void areas_read(void)
   vm_maps_read(areas_line);
 }
 
+/* The area holding addr, or NULL (areas read if stale). */
+static const struct vm_area *area_of(uint64_t addr)
+{
+  if (!areas_valid) areas_read();
+  uint32_t lo = 0, hi = nareas;
+  while (lo < hi) {
+    uint32_t mid = (lo + hi) / 2;
+    if (areas[mid].hi <= addr) lo = mid + 1;
+    else if (areas[mid].lo > addr) hi = mid;
+    else return &areas[mid];
+  }
+  return NULL;
+}
+
 int vm_prot(uint64_t addr)
 {
   uint64_t page = addr >> 12;
@@ -111,7 +138,7 @@ int vm_prot(uint64_t addr)
 ** faulted on the same write before the permission came back is recognised. */
 #define WP_SIZE 65536u
 #define WP_ON 0x100
-struct wp_ent { uint64_t key; int state; };
+struct wp_ent { uint64_t key; int state; uint64_t code; }; /* code: 0, or the code page + 1 this alias maps */
 static struct wp_ent *wp;
 static int wp_full_warned;
 
@@ -134,6 +161,7 @@ static struct wp_ent *wp_insert(uint64_t page, int state)
   for (uint32_t i = 0; i < 64; i++, h = (h + 1) & (WP_SIZE - 1))
     if (wp[h].key <= 1) {
       wp[h].state = state;
+      wp[h].code = 0;
       __atomic_store_n(&wp[h].key, page + 2, __ATOMIC_RELEASE);
       return &wp[h];
     }
@@ -164,10 +192,38 @@ void vm_changed(uint64_t lo, uint64_t hi)
   }
 }
 
+/* Write-protect the writable pages that map the same file page as the
+** shared code page pg (a memfd JIT's read/write view of the code it runs
+** through another view): a write there must flush pg's blocks. */
+static int wp_aliases(uint64_t pg)
+{
+  const struct vm_area *a = area_of(pg << 12);
+  if (!a || !a->shared || !a->ino) return 0;
+  uint64_t fo = a->off + ((pg << 12) - a->lo);
+  int n = 0;
+  for (uint32_t i = 0; i < nareas; i++) {
+    const struct vm_area *b = &areas[i];
+    if (b == a || !b->shared || b->ino != a->ino || b->dev != a->dev || !(b->prot & PROT_WRITE) ||
+        fo < b->off || fo - b->off >= b->hi - b->lo)
+      continue;
+    uint64_t ap = (b->lo + (fo - b->off)) >> 12;
+    struct wp_ent *e = wp_find(ap);
+    if (e && (e->state & WP_ON)) continue;
+    if (!e) e = wp_insert(ap, b->prot);
+    if (!e) continue;
+    if (SYS_FAILED(sys_mprotect(ap << 12, 4096, b->prot & ~PROT_WRITE))) continue;
+    e->code = pg + 1;
+    __atomic_store_n(&e->state, b->prot | WP_ON, __ATOMIC_RELEASE);
+    n++;
+  }
+  return n;
+}
+
 int vm_protect_code(uint64_t lo, uint64_t hi)
 {
   int n = 0;
   for (uint64_t pg = lo >> 12; pg <= (hi - 1) >> 12; pg++) {
+    n += wp_aliases(pg);
     struct wp_ent *e = wp_find(pg);
     int prot;
     if (e) {
@@ -186,14 +242,27 @@ int vm_protect_code(uint64_t lo, uint64_t hi)
   return n;
 }
 
-int vm_wp_fault(uint64_t addr)
+int vm_wp_fault(uint64_t addr, uint64_t *code)
 {
   struct wp_ent *e = wp_find(addr >> 12);
   if (!e) return 0;
   int st = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
   sys_mprotect(addr & ~0xfffull, 4096, st & ~WP_ON);
   __atomic_store_n(&e->state, st & ~WP_ON, __ATOMIC_RELEASE);
+  *code = e->code ? (e->code - 1) << 12 : addr & ~0xfffull;
   return 1;
+}
+
+void vm_unprotect_range(uint64_t lo, uint64_t hi, void (*flush)(uint64_t page))
+{
+  if (!wp || hi <= lo || (hi - lo) >> 12 > WP_SIZE) return;
+  for (uint64_t pg = lo >> 12; pg <= (hi - 1) >> 12; pg++) {
+    struct wp_ent *e = wp_find(pg);
+    if (!e || !(e->state & WP_ON)) continue;
+    sys_mprotect(pg << 12, 4096, e->state & ~WP_ON);
+    e->state &= ~WP_ON;
+    flush(e->code ? e->code - 1 : pg);
+  }
 }
 
 int vm_unprotect_all(void (*flush)(uint64_t page))
@@ -204,7 +273,7 @@ int vm_unprotect_all(void (*flush)(uint64_t page))
       uint64_t page = wp[i].key - 2;
       sys_mprotect(page << 12, 4096, wp[i].state & ~WP_ON);
       wp[i].state &= ~WP_ON;
-      flush(page);
+      flush(wp[i].code ? wp[i].code - 1 : page);
       n++;
     }
   return n;

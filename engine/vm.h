@@ -16,12 +16,19 @@ void vm_maps_read(void (*line)(const char *));
 uint64_t vm_hex(const char **s);
 /* The app changed its mappings over [lo, hi) (cache lock held). */
 void vm_changed(uint64_t lo, uint64_t hi);
-/* Code was translated from [lo, hi): write-protect its writable pages;
-** returns how many were newly protected (cache lock held). */
+/* Code was translated from [lo, hi): write-protect its writable pages, and
+** for shared file pages the writable views of the same file pages; returns
+** how many were newly protected (cache lock held). */
 int vm_protect_code(uint64_t lo, uint64_t hi);
 /* From lurk's signal handler: a write fault at addr. If it hit a page lurk
-** protects, give the page its permission back and return 1. Lock-free. */
-int vm_wp_fault(uint64_t addr);
+** protects, give the page its permission back, put in *code the code page
+** whose blocks the write changes (the page itself, or the page another
+** view of the same file runs), and return 1. Lock-free. */
+int vm_wp_fault(uint64_t addr, uint64_t *code);
+/* Give the protected pages in [lo, hi) their permission back, flushing
+** their blocks (before an mremap copies or moves them: the new pages would
+** keep lurk's protection). Cache lock held. */
+void vm_unprotect_range(uint64_t lo, uint64_t hi, void (*flush)(uint64_t page));
 /* Give every protected page its permission back; returns how many were
 ** protected (their blocks must be flushed). Cache lock held. */
 int vm_unprotect_all(void (*flush)(uint64_t page));

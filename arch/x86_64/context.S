@@ -114,6 +114,9 @@ lurk_ctx_resume:
         popfq
         RESTORE_GPRS_NO_RSP
         mov M(RSP), %rsp
+        .globl lurk_ctx_resume_jmp
+        .hidden lurk_ctx_resume_jmp
+lurk_ctx_resume_jmp:
         jmp *%gs:TLS_JMP_TARGET
         .size lurk_ctx_enter, .-lurk_ctx_enter
 
@@ -283,11 +286,14 @@ lurk_sys_app_done:
 */
         .globl lurk_clone
         .hidden lurk_clone
+        .globl lurk_clone_done
+        .hidden lurk_clone_done
 lurk_clone:
         push %r12
         mov 16(%rsp), %r12
         SYSCALL_ARGS
         syscall
+lurk_clone_done:
         test %rax, %rax
         jz 1f
         pop %r12

@@ -58,6 +58,7 @@ _Static_assert(offsetof(struct k_rt_sigframe, info) == 312, "rt_sigframe");
 extern const uint8_t lurk_sys_app_insn[], lurk_sys_app_done[];
 extern const uint8_t lurk_safe_copy_insn[], lurk_safe_copy_fault[];
 extern const uint8_t lurk_sig_reenter[], lurk_reenter[];
+extern const uint8_t lurk_ctx_resume[], lurk_ctx_resume_jmp[];
 extern const uint8_t lurk_cc_post[], lurk_cc_epi[], lurk_cc_popf[], lurk_cc_end[];
 extern size_t lurk_safe_copy(void *dst, const void *src, size_t n);
 
@@ -279,6 +280,60 @@ static void cc_signal(struct lurk_thread *t, struct k_ucontext *uc, uint64_t pc)
   if (pc < (uint64_t)lurk_cc_epi) sc->eflags &= ~EFL_TF; /* no trap in lurk's code */
 }
 
+/* A single-step trap of the app's own TF. The CPU traps after every
+** instruction, lurk's included; the app gets one SIGTRAP (TRAP_TRACE,
+** si_addr = rip) per app instruction: at a whole-state point in a block
+** that an app instruction reached (a new app pc, a block entered by a
+** branch, or one owed since the trap passed through lurk's code in the
+** cache: exit stubs, lookups, call pushes). The resume's own instructions
+** and its landing at the pc it resumes are not the app's, nor is the way
+** to the next block after a popf that set TF (tr.c ends a block at each
+** popf, so the first trap never falls inside a run). lurk's code
+** outside the cache runs without TF; the dispatcher puts it back and
+** raises the owed trap (disp.c). */
+static void app_step(struct lurk_thread *t, void *infop, struct k_ucontext *uc, uint64_t pc)
+{
+  struct k_sigcontext *sc = &uc->uc_mcontext;
+  if (pc > (uint64_t)lurk_ctx_resume && pc <= (uint64_t)lurk_ctx_resume_jmp) {
+    t->tf_resume = 1;
+    return;
+  }
+  if (!t->tf_active) { /* a popf just set TF; it ends its block, so no app instruction ran since */
+    t->tf_active = 1;
+    t->tf_skip = 1;
+    t->tf_owed = 0;
+  }
+  const struct cache_block *b = cache_block_at(pc);
+  struct arch_mctx m;
+  sc_to_mctx(sc, &m);
+  if (b && xl_apply(b, pc, &m, &t->tls, 1)) {
+    if (t->tf_skip) { /* the popf's block ends (alignment, exit): steps count from the next block */
+      if (pc != (uint64_t)b->cpc) return;
+      t->tf_skip = 0;
+      t->tf_resume = 0;
+      t->tf_from = m.rip;
+      return;
+    }
+    int progress = t->tf_owed || m.rip != t->tf_from || (pc == (uint64_t)b->cpc && !t->tf_resume);
+    t->tf_resume = 0;
+    if (!progress) return;
+    t->tf_owed = 0;
+    t->tf_from = m.rip;
+    __builtin_memcpy((uint8_t *)infop + 16, &m.rip, 8);
+    sig_queue(t, infop, sc->err, sc->trapno, sc->cr2, 1);
+    uint64_t tf = sc->eflags & EFL_TF;
+    to_dispatcher(t, uc, &m);
+    t->tls.mctx.rflags |= tf; /* the app's TF (clear after the popf that cleared it) */
+    return;
+  }
+  if (b || cache_holds(pc)) {
+    if (!t->tf_skip) t->tf_owed = 1;
+    return;
+  }
+  t->tf_engine = 1;
+  sc->eflags &= ~EFL_TF;
+}
+
 /* lurk's handler for every signal it owns (installed by sig.c). */
 void lurk_sig_entry(int sig, void *infop, void *ucp)
 {
@@ -295,8 +350,9 @@ void lurk_sig_entry(int sig, void *infop, void *ucp)
   ** permission; the blocks built from it are flushed before the thread runs
   ** more app code, and the writer runs alone (so a write into the rest of
   ** its own block is seen). */
-  if (sig == 11 && info[2] == 2 /* SEGV_ACCERR */ && vm_wp_fault(addr)) {
-    if (t->nsmc < 8) t->smc_pages[t->nsmc++] = addr & ~0xfffull;
+  uint64_t code_page;
+  if (sig == 11 && info[2] == 2 /* SEGV_ACCERR */ && vm_wp_fault(addr, &code_page)) {
+    if (t->nsmc < 8) t->smc_pages[t->nsmc++] = code_page;
     else t->nsmc = 9; /* too many: flush them all */
     b = cache_block_at(pc);
     struct arch_mctx m;
@@ -312,8 +368,26 @@ void lurk_sig_entry(int sig, void *infop, void *ucp)
     ** dispatcher entry. */
     return;
   }
+  /* SIGSYS from a seccomp filter (SECCOMP_RET_TRAP): for an app call, the
+  ** app's signal with si_call_addr = the app's resume pc (its context is
+  ** already the call's: rax the number the kernel rolled back). lurk's
+  ** own calls pass the app's filters (seccomp.c); one trapped by a filter
+  ** from before lurk started fails with ENOSYS and raises nothing. A
+  ** trapped thread creation (lurk_clone) fails with ENOSYS too: lurk
+  ** cannot take a rolled-back clone for a result. */
+  if (sig == 31 && info[2] == 1 /* SYS_SECCOMP */) {
+    int site = arch_seccomp_site(pc);
+    if (!site || site == 2) sc->rax = (uint64_t)-38;
+    if (!site) return;
+    __builtin_memcpy((uint8_t *)infop + 16, &t->tls.mctx.rip, 8);
+  }
   if ((sig == 11 || sig == 7) && pc == (uint64_t)lurk_safe_copy_insn) {
     sc->rip = (uint64_t)lurk_safe_copy_fault;
+    return;
+  }
+  /* The app's own trap flag (TRAP_TRACE while lurk is not stepping). */
+  if (sig == 5 && info[2] == 2 /* TRAP_TRACE */ && !t->stepping) {
+    app_step(t, infop, uc, pc);
     return;
   }
   /* lurk's own single step towards a whole-state point. */

@@ -27,6 +27,7 @@
 #define TLS_CC_ENTRY 280  /* address of lurk_cc */
 #define TLS_CC_RSP 288    /* rsp inside lurk_cc, at its return address */
 #define TLS_CC_ACTIVE 296 /* nonzero while lurk_cc runs lb_cc_dispatch */
+#define TLS_APP_GS 304    /* the app's gs base (its gs operands are rewritten) */
 #define TLS_IBL_MISS 312  /* address of lurk_ibl_miss (the lookups' shared miss path) */
 #define TLS_XSAVE 320     /* xsave area, 64-byte aligned */
 #define TLS_XSAVE_SIZE 4096
@@ -95,7 +96,7 @@ struct arch_tls {
   uint64_t sig_pending;
   struct arch_mctx mctx;
   uint64_t cc_site, cc_entry, cc_rsp, cc_active;
-  uint64_t pad1;
+  uint64_t app_gs;                   /* gs base the app believes it has (gs use is mangled) */
   uint64_t ibl_miss;
   uint8_t xsave[TLS_XSAVE_SIZE] __attribute__((aligned(64)));
   uint64_t inl[ARCH_INL_SLOTS];      /* written by this thread's blocks only */

@@ -27,6 +27,7 @@ _Static_assert(offsetof(struct arch_tls, cc_site) == TLS_CC_SITE, "TLS_CC_SITE")
 _Static_assert(offsetof(struct arch_tls, cc_entry) == TLS_CC_ENTRY, "TLS_CC_ENTRY");
 _Static_assert(offsetof(struct arch_tls, cc_rsp) == TLS_CC_RSP, "TLS_CC_RSP");
 _Static_assert(offsetof(struct arch_tls, cc_active) == TLS_CC_ACTIVE, "TLS_CC_ACTIVE");
+_Static_assert(offsetof(struct arch_tls, app_gs) == TLS_APP_GS, "TLS_APP_GS");
 _Static_assert(offsetof(struct arch_tls, inl) == TLS_INL, "TLS_INL");
 _Static_assert(offsetof(struct arch_tls, inl_done) == TLS_INL_DONE, "TLS_INL_DONE");
 _Static_assert(offsetof(struct arch_tls, inl_dirty) == TLS_INL_DIRTY, "TLS_INL_DIRTY");

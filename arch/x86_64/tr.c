@@ -6,6 +6,7 @@
 ** call is always the first instruction of its block.
 */
 #include <Zydis/Zydis.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include "../arch.h"
@@ -280,6 +281,111 @@ static lurk_status tr_riprel(uint8_t **p, uint64_t pc, const uint8_t *bytes,
   return LURK_OK;
 }
 
+/* Can user code run rdgsbase/wrgsbase (FSGSBASE, AT_HWCAP2 bit 1)? */
+static int tr_fsgsbase(void)
+{
+  static int known, ok;
+  if (!known) {
+    ok = (getauxval(AT_HWCAP2) & 2) != 0;
+    known = 1;
+  }
+  return ok;
+}
+
+/* lea r64, [b + i*scale + disp32] (i < 0: no index) */
+static void tr_emit_lea(uint8_t **p, int r, int b, int i, unsigned scale, int32_t disp)
+{
+  int ix = i < 0 ? 4 : i;
+  unsigned ss = scale == 8 ? 3 : scale == 4 ? 2 : scale == 2 ? 1 : 0;
+  emit_u8(p, (uint8_t)(0x48 | ((r >> 3) << 2) | ((ix >> 3) << 1) | (b >> 3)));
+  emit_u8(p, 0x8d);
+  emit_u8(p, (uint8_t)(0x84 | ((r & 7) << 3)));
+  emit_u8(p, (uint8_t)((ss << 6) | ((ix & 7) << 3) | (b & 7)));
+  emit_u32(p, (uint32_t)disp);
+}
+
+/* mov r32, gs:[off] (store: mov gs:[off], r32) */
+static void tr_emit_gs32(uint8_t **p, int r, int32_t off, int store)
+{
+  emit_u8(p, XO_SEG_GS);
+  if (r >= 8) emit_u8(p, 0x44);
+  emit_u8(p, store ? 0x89 : 0x8b);
+  emit_abs32(p, r, off);
+}
+
+/* An instruction that uses the app's gs: lurk's thread block holds the gs
+** base, the app's is TLS_APP_GS. rdgsbase/wrgsbase read or write that
+** field (without FSGSBASE they are copied and raise #UD, as natively). A
+** gs memory operand becomes [scratch], the scratch register (spilled)
+** holding the app's base plus the effective address, summed with lea so
+** the flags are left alone. lea's own gs prefix does nothing: copied. */
+static lurk_status tr_gs(uint8_t **p, uint64_t pc, const uint8_t *bytes,
+                         const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
+{
+  if (in->mnemonic == ZYDIS_MNEMONIC_RDGSBASE || in->mnemonic == ZYDIS_MNEMONIC_WRGSBASE ||
+      in->mnemonic == ZYDIS_MNEMONIC_LEA) {
+    tr_rec(*p, XL_AT, pc, 0);
+    if (in->mnemonic == ZYDIS_MNEMONIC_LEA || !tr_fsgsbase()) {
+      lurk_memcpy(*p, bytes, in->length);
+      *p += in->length;
+      return LURK_OK;
+    }
+    int r = reg_id64(ops[0].reg.value);
+    if (in->mnemonic == ZYDIS_MNEMONIC_RDGSBASE) {
+      if (ops[0].size == 64) emit_gs_load(p, r, TLS_APP_GS);
+      else tr_emit_gs32(p, r, TLS_APP_GS, 0); /* zero-extends, as rdgsbase r32 */
+    } else if (ops[0].size == 64) {
+      emit_gs_store(p, r, TLS_APP_GS);
+    } else { /* wrgsbase r32: the base is the zero-extended value */
+      tr_emit_gs32(p, r, TLS_APP_GS, 1);
+      emit_u8(p, XO_SEG_GS); /* mov dword gs:[TLS_APP_GS + 4], 0 */
+      emit_u8(p, 0xc7);
+      emit_abs32(p, 0, TLS_APP_GS + 4);
+      emit_u32(p, 0);
+    }
+    return LURK_OK;
+  }
+  const ZydisDecodedOperand *m = NULL;
+  for (unsigned i = 0; i < in->operand_count; i++)
+    if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY && ops[i].mem.segment == ZYDIS_REGISTER_GS) m = &ops[i];
+  if (!m) return tr_unsupported(pc, bytes, in->length, "the app writes the gs selector (lurk owns gs)");
+  if (m->visibility != ZYDIS_OPERAND_VISIBILITY_EXPLICIT || in->address_width != 64)
+    return tr_unsupported(pc, bytes, in->length, "implicit or 32-bit-addressed gs operand");
+  int base = m->mem.base == ZYDIS_REGISTER_NONE ? -1 : reg_id64(m->mem.base);
+  int index = m->mem.index == ZYDIS_REGISTER_NONE ? -1 : reg_id64(m->mem.index);
+  int64_t disp = m->mem.disp.value;
+  int r = tr_scratch(in, ops);
+  if ((m->mem.base != ZYDIS_REGISTER_NONE && base < 0) || (m->mem.index != ZYDIS_REGISTER_NONE && index < 0) ||
+      disp != (int32_t)disp || r < 0)
+    return tr_unsupported(pc, bytes, in->length, "gs operand cannot be rewritten (rip, vector index)");
+  ZydisEncoderRequest req;
+  if (ZYAN_FAILED(ZydisEncoderDecodedInstructionToEncoderRequest(in, ops, in->operand_count_visible, &req)))
+    return tr_unsupported(pc, bytes, in->length, "gs operand cannot be re-encoded");
+  for (unsigned i = 0; i < req.operand_count; i++)
+    if (req.operands[i].type == ZYDIS_OPERAND_TYPE_MEMORY) {
+      req.operands[i].mem.base = reg_zy64(r);
+      req.operands[i].mem.index = ZYDIS_REGISTER_NONE;
+      req.operands[i].mem.scale = 0;
+      req.operands[i].mem.displacement = 0;
+    }
+  req.prefixes &= ~(ZydisInstructionAttributes)(ZYDIS_ATTRIB_HAS_SEGMENT_GS | ZYDIS_ATTRIB_HAS_SEGMENT);
+  uint8_t *start = *p;
+  tr_rec(*p, XL_AT, pc, 0);
+  emit_gs_store(p, r, TLS_SPILL_SCR);
+  tr_rec(*p, XL_SCR, pc, r);
+  emit_gs_load(p, r, TLS_APP_GS);
+  if (base >= 0) tr_emit_lea(p, r, base, r, 1, (int32_t)disp);
+  else tr_emit_lea(p, r, r, -1, 1, (int32_t)disp);
+  if (index >= 0) tr_emit_lea(p, r, r, index, m->mem.scale, 0);
+  if (!tr_encode(&req, p)) {
+    *p = start;
+    return tr_unsupported(pc, bytes, in->length, "gs operand cannot be re-encoded");
+  }
+  tr_rec(*p, XL_SCR, pc + in->length, r);
+  emit_gs_load(p, r, TLS_SPILL_SCR);
+  return LURK_OK;
+}
+
 /* Load an indirect branch's target operand into rcx (app rcx already spilled). */
 static lurk_status tr_load_target(uint8_t **p, uint64_t pc, const uint8_t *bytes,
                                   const ZydisDecodedInstruction *in, const ZydisDecodedOperand *op)
@@ -524,8 +630,9 @@ static int tr_ends_block(const ZydisDecodedInstruction *in)
   case ZYDIS_CATEGORY_UNCOND_BR: case ZYDIS_CATEGORY_CALL: case ZYDIS_CATEGORY_COND_BR:
   case ZYDIS_CATEGORY_RET: case ZYDIS_CATEGORY_SYSCALL:
     return 1;
-  default:
-    return 0;
+  default: /* popf may set TF: the app's single steps start at the next block (signal.c) */
+    return in->mnemonic == ZYDIS_MNEMONIC_POPF || in->mnemonic == ZYDIS_MNEMONIC_POPFD ||
+           in->mnemonic == ZYDIS_MNEMONIC_POPFQ;
   }
 }
 
@@ -633,8 +740,10 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
     n++;
     p_insn = p;
     nxl_insn = tr_nxl;
-    if (uses_gs(&in, ops))
-      TR_TRY(tr_unsupported(pc, bytes, in.length, "the app uses the gs segment (lurk owns it)"));
+    int gs = uses_gs(&in, ops);
+    if (gs && (in.meta.category == ZYDIS_CATEGORY_UNCOND_BR || in.meta.category == ZYDIS_CATEGORY_CALL ||
+               in.mnemonic == ZYDIS_MNEMONIC_SWAPGS))
+      TR_TRY(tr_unsupported(pc, bytes, in.length, "a branch through gs, or swapgs"));
 
     if (in.meta.category == ZYDIS_CATEGORY_CALL && n > 1) {
       /* A call always starts its own block: blocks are unique per start pc,
@@ -792,7 +901,9 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
         done = 1;
         break;
       }
-      if ((in.attributes & ZYDIS_ATTRIB_HAS_MODRM) && in.raw.modrm.mod == 0 &&
+      if (gs) {
+        TR_TRY(tr_gs(&p, pc, bytes, &in, ops));
+      } else if ((in.attributes & ZYDIS_ATTRIB_HAS_MODRM) && in.raw.modrm.mod == 0 &&
           in.raw.modrm.rm == 5) {
         TR_TRY(tr_riprel(&p, pc, bytes, &in, ops));
       } else if (in.attributes & ZYDIS_ATTRIB_IS_RELATIVE) {
@@ -803,6 +914,12 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
         p += in.length;
       }
       if (plan) tr_plan_ops(&p, plan, n - 1, 1, next);
+      if (tr_ends_block(&in)) { /* popf */
+        tr_rec(p, XL_AT, next, 0);
+        pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, next);
+        pend[npend++].field = tr_exit_br(&p, -1);
+        done = 1;
+      }
       break;
     }
     pc = next;
