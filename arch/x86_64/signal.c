@@ -228,6 +228,17 @@ static int is_pushf(uint64_t pc)
   return *p == 0x9c;
 }
 
+/* Length of the int3 (cc) or int 3 (cd 03) that raised a SIGTRAP whose
+** pc (after the instruction) is cpc in block b; 0 if neither is there. */
+static int int3_len(const struct cache_block *b, uint64_t cpc)
+{
+  const uint8_t *p = (const uint8_t *)cpc;
+  uint64_t start = (uint64_t)(uintptr_t)b->cpc;
+  if (cpc >= start + 1 && p[-1] == 0xcc) return 1;
+  if (cpc >= start + 2 && p[-2] == 0xcd && p[-1] == 0x03) return 2;
+  return 0;
+}
+
 /* Start single-stepping the thread to the next whole-state point. */
 static void step_begin(struct lurk_thread *t, struct k_ucontext *uc)
 {
@@ -376,7 +387,13 @@ void lurk_sig_entry(int sig, void *infop, void *ucp)
   }
   struct arch_mctx m;
   sc_to_mctx(sc, &m);
-  if (!xl_apply(b, pc, &m, &t->tls, sync)) {
+  /* int3 traps with the pc after it, which in an instrumented block is
+  ** lurk's code for the next instruction (a clean call): translate the
+  ** int3 itself, then step over it as the CPU did. */
+  int tlen = sig == 5 && info[2] == 0x80 /* SI_KERNEL */ ? int3_len(b, pc) : 0;
+  if (tlen && xl_apply(b, pc - (uint64_t)tlen, &m, &t->tls, sync)) {
+    m.rip += (uint64_t)tlen;
+  } else if (!xl_apply(b, pc, &m, &t->tls, sync)) {
     if (sync) {
       const char *w = bb_meta_where(b->pc, (uint32_t)(pc - (uint64_t)(uintptr_t)b->cpc));
       if (w) sig_meta_fault(sig, addr, w);
