@@ -52,6 +52,9 @@ _Static_assert(offsetof(struct k_rt_sigframe, info) == 312, "rt_sigframe");
 #define EFL_TF 0x100ull
 #define EFL_DF 0x400ull
 #define EFL_RF 0x10000ull
+/* Fault-class exceptions, by vector (all but #DB 1, NMI 2, #BP 3, #OF 4):
+** the CPU saves RF set for them, so their frames carry it. */
+#define TRAP_FAULTS 0xf7de1ull
 /* Flags sigreturn takes from the frame (the kernel's FIX_EFLAGS). */
 #define EFL_FIX (0x40000ull | 0x800 | EFL_DF | EFL_TF | 0x80 | 0x40 | 0x10 | 0x4 | 0x1 | EFL_RF)
 
@@ -431,6 +434,9 @@ int arch_sig_frame(struct lurk_thread *t, const struct sig_entry *e, const struc
   mctx_to_sc(m, &f.uc.uc_mcontext);
   f.uc.uc_mcontext.cs = 0x33;
   f.uc.uc_mcontext.ss = 0x2b;
+  /* RF as the CPU saves it; the faults lurk raises itself (an instruction
+  ** it does not translate, a fetch from an unmapped page) lack it. */
+  if (e->sync && e->trapno < 32 && (TRAP_FAULTS >> e->trapno & 1)) f.uc.uc_mcontext.eflags |= EFL_RF;
   f.uc.uc_mcontext.err = e->err;
   f.uc.uc_mcontext.trapno = e->trapno;
   f.uc.uc_mcontext.cr2 = e->cr2;
