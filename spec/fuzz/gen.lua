@@ -1,13 +1,16 @@
 --- lurk differential fuzzer: a random x86-64 instruction sequence as GNU as
 -- text (Intel syntax), for spec/fuzz/harness.c.
 --
---   lua5.4 spec/fuzz/gen.lua SEED [ITEMS] [--keep 1,4,7] [--list]
+--   lua5.4 spec/fuzz/gen.lua SEED [ITEMS] [--keep 1,4,7] [--list] [--gs]
 --
 -- The sequence is a list of ITEMS items (default 40); an item is one
 -- instruction, or a few that must stay together (a base register set before
 -- a memory operand, an indirect branch and its target). --keep emits only the
 -- listed items (1-based; the same seed always draws the same items), which is
 -- how run.sh minimises a mismatch. --list prints the items, one per line.
+-- --gs adds rdgsbase/wrgsbase and gs: operands: off by default while lurk
+-- refuses a program's use of gs (exit 125, "the app uses the gs segment";
+-- issue 17 part 3 emulates it).
 --
 -- Output (assemble with `as` and link with `ld -Ttext=0x10000000
 -- --defsym SB=0x20000000`): a header (magic, entry, instruction count,
@@ -29,9 +32,9 @@
 --   AMX (ldtilecfg...)                    needs arch_prctl(ARCH_REQ_XCOMP_PERM) first
 --   popf with AC or TF                    AC makes misaligned accesses fault (CR0.AM),
 --                                         TF traps every instruction (e2e covers TF)
---   wrfsbase/wrgsbase, mov to segment     would break the harness's own TLS
---   pause, lfence/mfence/sfence, clflush  (no architectural effect; left out to
---                                         keep the mix on instructions that change state)
+--   rdfsbase, fs: operands                the fs base is the harness's TLS, placed by ASLR
+--   wrfsbase, mov to a segment register   would break the harness's own TLS
+--   (gs is free: the program's gs base is 0 natively, and lurk must show it so)
 
 local SB = 0x20000000          -- ORDER FZ_LAYOUT: spec/fuzz/harness.h
 local SB_DATA = 0xdf00         -- data bytes below the stack
@@ -98,6 +101,7 @@ local setup, avoid = {}, {}
 -- that hold an x87 last-instruction pointer (written by fnstenv/fxsave64):
 -- the harness hashes them apart (a known difference under lurk, run.sh).
 local last_addr, fip_ranges = 0, {}
+local use_gs = false
 
 -- A memory operand of `bits` size: absolute, rip-relative, or base+index*scale
 -- (base and index set in `setup`). align: bytes. The second argument is unused.
@@ -386,6 +390,60 @@ add(3, function()
   return pre
 end)
 
+-- The gs segment (base 0 natively; lurk uses its own and must hide it),
+-- xgetbv, address-size prefixes, fences, hints and long nops, invalid opcodes.
+add(4, function()
+  local pre = {}
+  local k = rint(12)
+  if k <= 2 and not use_gs then k = 3 + rint(9) end
+  if k == 0 then pre[#pre + 1] = "rdgsbase " .. reg(pick({ 32, 64 }))
+  elseif k == 1 then
+    local b = pick({ 8, 16, 32, 64 })
+    if chance(2) then pre[#pre + 1] = string.format("mov %s, %s ptr gs:[0x%x]", reg(b), PTR[b], sb_addr(b // 8))
+    else pre[#pre + 1] = string.format("add %s ptr gs:[0x%x], %s", PTR[b], sb_addr(b // 8), reg(b)) end
+  elseif k == 2 then
+    -- a gs base in the sandbox for two accesses, then back to 0
+    local r, r2 = reg(64), reg(64)
+    while r2 == r do r2 = reg(64) end
+    pre[#pre + 1] = string.format("mov %s, 0x%x", r, SB + 0x100 * rint(0xd0))
+    pre[#pre + 1] = "wrgsbase " .. r
+    pre[#pre + 1] = string.format("mov %s, qword ptr gs:[0x%x]", r2, 8 * rint(32))
+    pre[#pre + 1] = string.format("mov qword ptr gs:[rip + SB + 0x%x], %s", 8 * rint(32), r2)  -- gs + rip-relative
+    pre[#pre + 1] = "rdgsbase " .. r2
+    pre[#pre + 1] = "xor " .. as_width(r, 32) .. ", " .. as_width(r, 32)
+    pre[#pre + 1] = "wrgsbase " .. r
+  elseif k == 3 then pre[#pre + 1] = "xor ecx, ecx"; pre[#pre + 1] = "xgetbv"
+  elseif k == 4 then
+    -- address-size prefix: esi/edi/ecx (the sandbox is below 4 GiB)
+    pre[#pre + 1] = string.format("mov esi, 0x%x", SB + 0x1000 + rint(0xb000))
+    pre[#pre + 1] = string.format("mov edi, 0x%x", SB + 0x1000 + rint(0xb000))
+    pre[#pre + 1] = "mov ecx, " .. rint(16)
+    pre[#pre + 1] = "addr32 rep " .. pick({ "movsb", "stosd", "movsq" })
+  elseif k == 5 then
+    local r = reg(64)
+    pre[#pre + 1] = string.format("mov %s, 0x%x", r, sb_addr(64))
+    pre[#pre + 1] = string.format("lea %s, [%s]", reg(32), as_width(r, 32)):gsub("%[(%w+)%]", "[%1 + 0]")
+    pre[#pre + 1] = string.format("mov %s, dword ptr [%s]", reg(32), as_width(r, 32))     -- addr32 operand
+  elseif k == 6 then pre[#pre + 1] = pick({ "lfence", "mfence", "sfence", "pause", "serialize", "endbr64", "nop",
+      "nop dword ptr [rax + rax*1 + 0]", "nop word ptr cs:[rax + rax*1 + 0]", "xchg ax, ax", "fwait" })
+  elseif k == 7 then pre[#pre + 1] = pick({ "clflush", "clflushopt", "clwb", "prefetcht0", "prefetchnta", "prefetchw", "cldemote" }) .. " " .. mem(8, pre, 1, true)
+  elseif k == 8 then
+    local r = reg(64)
+    avoid[r] = true
+    local m = mem(512, pre, 64, true)
+    pre[#pre + 1] = string.format("mov %s, 0x%x", r, sb_addr(64, 64))
+    pre[#pre + 1] = "movdir64b " .. r .. ", " .. m     -- 64 bytes from m to [r]
+  elseif k == 9 then pre[#pre + 1] = "movdiri " .. mem(pick({ 32, 64 }), pre, 8) .. ", " .. reg(64):gsub("^", "")
+    if pre[#pre]:match("^movdiri dword") then pre[#pre] = pre[#pre]:gsub(", (%w+)$", function() return ", " .. reg(32) end) end
+  elseif k == 10 then pre[#pre + 1] = pick({ ".byte 0x37", ".byte 0x27", ".byte 0x62, 0xc0", ".byte 0x0f, 0x0b",
+      ".byte 0xc4, 0xe2, 0x7d, 0x18, 0xc0", ".byte 0x0f, 0xb9, 0xc0", ".byte 0xf3, 0x0f, 0x1e, 0xff" })  -- aaa, daa, bound, ud2, vbroadcastss ymm0 with W0 L1 (valid), ud1, hint nop
+  else
+    pre[#pre + 1] = pick({ "push", "pop" }) == "push" and ("push " .. reg(16)) or ("pushw " .. imm(16))
+    pre[#pre + 1] = "pop " .. reg(16)
+  end
+  return pre
+end)
+
 -- -- x87 --------------------------------------------------------------------
 
 add(6, function()
@@ -432,8 +490,14 @@ add(6, function()
       pre.fip = { last_addr + 12, 4 }
     end
   else
-    pre[#pre + 1] = "fxsave64 " .. mem(4096, pre, 16, true)
-    pre.fip = { last_addr + 8, 8 }
+    if chance(3) then
+      -- fnsave stores the whole x87 state (FIP at 12) and reinitialises it
+      pre[#pre + 1] = "fnsave " .. mem(864, pre, 4, true)
+      pre.fip = { last_addr + 12, 4 }
+    else
+      pre[#pre + 1] = "fxsave64 " .. mem(4096, pre, 16, true)
+      pre.fip = { last_addr + 8, 8 }
+    end
   end
   return pre
 end)
@@ -691,13 +755,14 @@ local function main(argv)
       for n in (argv[i + 1] or ""):gmatch("%d+") do keep[tonumber(n)] = true end
       i = i + 1
     elseif a == "--list" then list = true
+    elseif a == "--gs" then use_gs = true
     elseif not seed then seed = math.tointeger(tonumber(a))
     elseif not count then count = math.tointeger(tonumber(a))
     else seed = nil; break end
     i = i + 1
   end
   if not seed or (count and count < 1) then
-    io.stderr:write("usage: gen.lua SEED [ITEMS] [--keep 1,4,7] [--list]\n")
+    io.stderr:write("usage: gen.lua SEED [ITEMS] [--keep 1,4,7] [--list] [--gs]\n")
     os.exit(2)
   end
   count = count or 40
