@@ -175,6 +175,22 @@ static int xl_apply(const struct cache_block *b, uint64_t cpc, struct arch_mctx 
   }
 }
 
+/* The x87 last-instruction pointer (FIP, at byte 8 of an xsave64 image) as
+** the program would see it: the CPU stored the cache pc of the copy it ran;
+** 0 if it is not in the cache (the program's own pc already, or a block's
+** address that is not known). Blocks are never reused (cache.h). */
+static uint64_t fip_app(const uint8_t *x, const struct arch_tls *tls)
+{
+  uint64_t fip;
+  __builtin_memcpy(&fip, x + 8, 8);
+  if (!cache_holds(fip)) return 0;
+  const struct cache_block *b = cache_block_at(fip);
+  struct arch_mctx m;
+  lurk_memset(&m, 0, sizeof m);
+  if (!b || !xl_apply(b, fip, &m, tls, 1)) return 0;
+  return m.rip;
+}
+
 /* Send the thread to the dispatcher with the app state m (and the FP
 ** state of the interrupted context) when lurk's handler returns. */
 static void to_dispatcher(struct lurk_thread *t, struct k_ucontext *uc, const struct arch_mctx *m)
@@ -449,8 +465,10 @@ int arch_sig_frame(struct lurk_thread *t, const struct sig_entry *e, const struc
   uint32_t sw[12] = { FP_XSTATE_MAGIC1, (uint32_t)xsize + 4, (uint32_t)t->tls.xcr0_lo,
                       (uint32_t)t->tls.xcr0_hi, (uint32_t)xsize };
   uint32_t magic2 = FP_XSTATE_MAGIC2;
+  uint64_t fip = fip_app(x, &t->tls);
   if (arch_copy_out(fp, x, xsize) || arch_copy_out(fp + 464, sw, sizeof sw) ||
-      arch_copy_out(fp + xsize, &magic2, 4) || arch_copy_out(frame, &f, sizeof f))
+      arch_copy_out(fp + xsize, &magic2, 4) || arch_copy_out(frame, &f, sizeof f) ||
+      (fip && arch_copy_out(fp + 8, &fip, 8)))
     return 0;
   int sig = *(const int32_t *)(const void *)e->info;
   m->gpr[MCTX_RDI] = (uint64_t)sig;

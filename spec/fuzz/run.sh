@@ -99,7 +99,7 @@ run() {
 # totals say how many); --strict counts it as a mismatch.
 # ORDER KNOWN: name, then the sed expression that blanks the line.
 KNOWN=(
-  "fip (x87 last-instruction pointer shows the cache pc; e2e fuzz_x87_fip)" 's/^fip .*/fip ?/'
+  "fip (the x87 last-instruction pointer xsave stores is the cache pc; e2e fuzz_x87_fip)" 's/^fip .*/fip ?/'
   "fipmem (the same pointer stored by fnstenv/fxsave64; e2e fuzz_x87_fip)" 's/^fipmem.*/fipmem ?/'
 )
 declare -A known_count
