@@ -372,6 +372,56 @@ add(5, function()
   return pre
 end)
 
+-- Loops and real subroutines inside an item: a counted loop (a block run
+-- again, linked to itself), call/ret pairs (ret through the return-address
+-- lookup), a two-way indirect jump through a table in the sandbox.
+add(4, function()
+  local pre = {}
+  local k = rint(3)
+  local simple = { "add", "xor", "imul", "rol", "adc", "sub" }
+  local r = reg(64)
+  while r == "rcx" do r = reg(64) end
+  local body = pick(simple) .. " " .. r .. ", " .. (pick(simple) == "rol" and "3" or reg(64):gsub("rcx", "rdx"))
+  body = body:gsub("^rol (%w+), (%w+)$", "rol %1, 5"):gsub("^imul (%w+), (%w+)$", "imul %1, %2")
+  if k == 0 then
+    local l = label()
+    pre[#pre + 1] = "mov ecx, " .. (1 + rint(20))
+    pre[#pre + 1] = l .. ":"
+    pre[#pre + 1] = body
+    pre[#pre + 1] = pick({ "dec ecx", "sub rcx, 1" })
+    pre[#pre + 1] = "jnz " .. l
+  elseif k == 1 then
+    local sub, over = label(), label()
+    pre[#pre + 1] = "call " .. sub
+    pre[#pre + 1] = "call " .. sub
+    pre[#pre + 1] = "jmp " .. over
+    pre[#pre + 1] = sub .. ":"
+    pre[#pre + 1] = body
+    pre[#pre + 1] = "ret"
+    pre[#pre + 1] = over .. ":"
+  else
+    local a, b, over = label(), label(), label()
+    local slot = sb_addr(16, 8)
+    local t = reg(64)
+    while t == r do t = reg(64) end
+    pre[#pre + 1] = string.format("lea %s, [rip + %s]", t, a)
+    pre[#pre + 1] = string.format("mov qword ptr [0x%x], %s", slot, t)
+    pre[#pre + 1] = string.format("lea %s, [rip + %s]", t, b)
+    pre[#pre + 1] = string.format("mov qword ptr [0x%x], %s", slot + 8, t)
+    pre[#pre + 1] = string.format("mov %s, %s", t, reg(64))
+    pre[#pre + 1] = "and " .. t .. ", 1"
+    pre[#pre + 1] = string.format("jmp qword ptr [%s*8 + 0x%x]", t, slot)
+    pre[#pre + 1] = "ud2"
+    pre[#pre + 1] = a .. ":"
+    pre[#pre + 1] = body
+    pre[#pre + 1] = "jmp " .. over
+    pre[#pre + 1] = b .. ":"
+    pre[#pre + 1] = "not " .. r
+    pre[#pre + 1] = over .. ":"
+  end
+  return pre
+end)
+
 -- Faulting instructions: each raises a signal the harness records and skips.
 add(3, function()
   local pre = {}

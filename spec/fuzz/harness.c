@@ -141,8 +141,20 @@ static void dump_memory(int ev, uint64_t rsp)
   static uint64_t copy[FZ_SB_SIZE / 8];
   uint8_t *p = (uint8_t *)copy;
   memcpy(p, (const void *)FZ_SANDBOX, FZ_SB_SIZE);
-  if (rsp >= FZ_STACK_LO + 128 && rsp <= FZ_SANDBOX + FZ_SB_SIZE)
+  if (rsp >= FZ_STACK_LO + 128 && rsp <= FZ_SANDBOX + FZ_SB_SIZE) {
     memset(p + (FZ_STACK_LO - FZ_SANDBOX), 0, rsp - 128 - FZ_STACK_LO);
+    /* The red zone on its own line, as 16 qwords from rsp-128 up: the
+    ** runner tells a stale return address there apart (a known difference:
+    ** lurk's ret rewrites the slot it returned through). */
+    out("redzone");
+    for (uint64_t a = rsp - 128; a < rsp; a += 8) {
+      uint64_t v;
+      memcpy(&v, p + (a - FZ_SANDBOX), 8);
+      out(" %016llx", (unsigned long long)v);
+      memset(p + (a - FZ_SANDBOX), 0, 8);
+    }
+    out("\n");
+  }
   /* The x87 instruction pointers fnstenv/fxsave64 stored: on their own line
   ** (the runner knows lurk shows its cache pc there), zeroed in the hash. */
   const uint64_t *fr = (const uint64_t *)fz_hdr->fipr;
