@@ -28,19 +28,20 @@ lurk=$root/build/lurk
 out=$root/build/fuzz
 seed="" count="" minutes="" items=40 keep_going=0 repro="" keep="" strict=0 gs=""
 
+need() { [ $# -ge 2 ] || { echo "fuzz: $1 needs a value" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
   case $1 in
-    --lurk) lurk=$2; shift ;;
-    --seed) seed=$2; shift ;;
-    --count) count=$2; shift ;;
-    --minutes) minutes=$2; shift ;;
-    --items) items=$2; shift ;;
-    --out) out=$2; shift ;;
+    --lurk) need "$@"; lurk=$2; shift ;;
+    --seed) need "$@"; seed=$2; shift ;;
+    --count) need "$@"; count=$2; shift ;;
+    --minutes) need "$@"; minutes=$2; shift ;;
+    --items) need "$@"; items=$2; shift ;;
+    --out) need "$@"; out=$2; shift ;;
     --keep-going) keep_going=1 ;;
     --strict) strict=1 ;;
     --gs) gs=--gs ;;
-    --repro) repro=$2; shift ;;
-    --keep) keep=$2; shift ;;
+    --repro) need "$@"; repro=$2; shift ;;
+    --keep) need "$@"; keep=$2; shift ;;
     -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "fuzz: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
