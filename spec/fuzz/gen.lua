@@ -500,6 +500,36 @@ add(4, function()
   return pre
 end)
 
+-- Unmasked floating-point exceptions: SIGFPE from SSE (#XM, at the
+-- instruction) and from x87 (#MF, pending until the next waiting x87
+-- instruction), then the masks and flags put back.
+add(2, function()
+  local pre = {}
+  local m = mem(32, pre, 4)
+  if chance(2) then
+    local z, a = "xmm" .. rint(16), "xmm" .. rint(16)
+    while a == z do a = "xmm" .. rint(16) end
+    pre[#pre + 1] = string.format("mov %s, 0x%x", m, 0x1f80 & ~pick({ 0x200, 0x80, 0x280 }))   -- ZM, IM
+    pre[#pre + 1] = "ldmxcsr " .. m
+    pre[#pre + 1] = "xorps " .. z .. ", " .. z
+    pre[#pre + 1] = pick({ "divss", "divps", "divsd", "sqrtps" }) .. " " .. a .. ", " .. z
+    pre[#pre + 1] = string.format("mov %s, 0x1f80", m)
+    pre[#pre + 1] = "ldmxcsr " .. m
+  else
+    local w = m:gsub("^dword", "word")
+    pre[#pre + 1] = string.format("mov %s, 0x%x", w, 0x37f & ~pick({ 0x4, 0x1, 0x5 }))     -- ZM, IM
+    pre[#pre + 1] = "fldcw " .. w
+    pre[#pre + 1] = "fldz"
+    pre[#pre + 1] = "fld1"
+    pre[#pre + 1] = "fdiv st, st(1)"
+    pre[#pre + 1] = pick({ "fwait", "fld st(0)", "fadd st, st(0)" })   -- the pending #MF is raised here
+    pre[#pre + 1] = "fnclex"
+    pre[#pre + 1] = string.format("mov %s, 0x37f", w)
+    pre[#pre + 1] = "fldcw " .. w
+  end
+  return pre
+end)
+
 -- -- x87 --------------------------------------------------------------------
 
 add(6, function()
