@@ -52,6 +52,9 @@ _Static_assert(offsetof(struct k_rt_sigframe, info) == 312, "rt_sigframe");
 #define EFL_TF 0x100ull
 #define EFL_DF 0x400ull
 #define EFL_RF 0x10000ull
+/* Fault-class exceptions, by vector (all but #DB 1, NMI 2, #BP 3, #OF 4):
+** the CPU saves RF set for them, so their frames carry it. */
+#define TRAP_FAULTS 0xf7de1ull
 /* Flags sigreturn takes from the frame (the kernel's FIX_EFLAGS). */
 #define EFL_FIX (0x40000ull | 0x800 | EFL_DF | EFL_TF | 0x80 | 0x40 | 0x10 | 0x4 | 0x1 | EFL_RF)
 
@@ -173,6 +176,22 @@ static int xl_apply(const struct cache_block *b, uint64_t cpc, struct arch_mctx 
   }
 }
 
+/* The x87 last-instruction pointer (FIP, at byte 8 of an xsave64 image) as
+** the program would see it: the CPU stored the cache pc of the copy it ran;
+** 0 if it is not in the cache (the program's own pc already, or a block's
+** address that is not known). Blocks are never reused (cache.h). */
+static uint64_t fip_app(const uint8_t *x, const struct arch_tls *tls)
+{
+  uint64_t fip;
+  __builtin_memcpy(&fip, x + 8, 8);
+  if (!cache_holds(fip)) return 0;
+  const struct cache_block *b = cache_block_at(fip);
+  struct arch_mctx m;
+  lurk_memset(&m, 0, sizeof m);
+  if (!b || !xl_apply(b, fip, &m, tls, 1)) return 0;
+  return m.rip;
+}
+
 /* Send the thread to the dispatcher with the app state m (and the FP
 ** state of the interrupted context) when lurk's handler returns. */
 static void to_dispatcher(struct lurk_thread *t, struct k_ucontext *uc, const struct arch_mctx *m)
@@ -227,6 +246,17 @@ static int is_pushf(uint64_t pc)
   const uint8_t *p = (const uint8_t *)pc;
   while (*p == 0x66 || (*p & 0xf0) == 0x40) p++;
   return *p == 0x9c;
+}
+
+/* Length of the int3 (cc) or int 3 (cd 03) that raised a SIGTRAP whose
+** pc (after the instruction) is cpc in block b; 0 if neither is there. */
+static int int3_len(const struct cache_block *b, uint64_t cpc)
+{
+  const uint8_t *p = (const uint8_t *)cpc;
+  uint64_t start = (uint64_t)(uintptr_t)b->cpc;
+  if (cpc >= start + 1 && p[-1] == 0xcc) return 1;
+  if (cpc >= start + 2 && p[-2] == 0xcd && p[-1] == 0x03) return 2;
+  return 0;
 }
 
 /* Start single-stepping the thread to the next whole-state point. */
@@ -450,7 +480,13 @@ void lurk_sig_entry(int sig, void *infop, void *ucp)
   }
   struct arch_mctx m;
   sc_to_mctx(sc, &m);
-  if (!xl_apply(b, pc, &m, &t->tls, sync)) {
+  /* int3 traps with the pc after it, which in an instrumented block is
+  ** lurk's code for the next instruction (a clean call): translate the
+  ** int3 itself, then step over it as the CPU did. */
+  int tlen = sig == 5 && info[2] == 0x80 /* SI_KERNEL */ ? int3_len(b, pc) : 0;
+  if (tlen && xl_apply(b, pc - (uint64_t)tlen, &m, &t->tls, sync)) {
+    m.rip += (uint64_t)tlen;
+  } else if (!xl_apply(b, pc, &m, &t->tls, sync)) {
     if (sync) {
       const char *w = bb_meta_where(b->pc, (uint32_t)(pc - (uint64_t)(uintptr_t)b->cpc));
       if (w) sig_meta_fault(sig, addr, w);
@@ -488,6 +524,9 @@ int arch_sig_frame(struct lurk_thread *t, const struct sig_entry *e, const struc
   mctx_to_sc(m, &f.uc.uc_mcontext);
   f.uc.uc_mcontext.cs = 0x33;
   f.uc.uc_mcontext.ss = 0x2b;
+  /* RF as the CPU saves it; the faults lurk raises itself (an instruction
+  ** it does not translate, a fetch from an unmapped page) lack it. */
+  if (e->sync && e->trapno < 32 && (TRAP_FAULTS >> e->trapno & 1)) f.uc.uc_mcontext.eflags |= EFL_RF;
   f.uc.uc_mcontext.err = e->err;
   f.uc.uc_mcontext.trapno = e->trapno;
   f.uc.uc_mcontext.cr2 = e->cr2;
@@ -500,8 +539,10 @@ int arch_sig_frame(struct lurk_thread *t, const struct sig_entry *e, const struc
   uint32_t sw[12] = { FP_XSTATE_MAGIC1, (uint32_t)xsize + 4, (uint32_t)t->tls.xcr0_lo,
                       (uint32_t)t->tls.xcr0_hi, (uint32_t)xsize };
   uint32_t magic2 = FP_XSTATE_MAGIC2;
+  uint64_t fip = fip_app(x, &t->tls);
   if (arch_copy_out(fp, x, xsize) || arch_copy_out(fp + 464, sw, sizeof sw) ||
-      arch_copy_out(fp + xsize, &magic2, 4) || arch_copy_out(frame, &f, sizeof f))
+      arch_copy_out(fp + xsize, &magic2, 4) || arch_copy_out(frame, &f, sizeof f) ||
+      (fip && arch_copy_out(fp + 8, &fip, 8)))
     return 0;
   int sig = *(const int32_t *)(const void *)e->info;
   m->gpr[MCTX_RDI] = (uint64_t)sig;

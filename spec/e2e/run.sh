@@ -86,9 +86,9 @@ while IFS= read -r line || [[ -n $line ]]; do
 done <"$cases_file"
 [[ -z $pending ]] || die "$cases_file: last line ends with a backslash"
 
-# parse_flags FLAGS (stderr is compared unless `nostderr`): sets f_stderr f_script f_stdin f_exit f_timeout f_xfail
+# parse_flags FLAGS (stderr is compared unless `nostderr`): sets f_stderr f_script f_stdin f_exit f_timeout f_xfail f_tool
 parse_flags() {
-    f_stderr=1 f_script=0 f_stdin=/dev/null f_exit=0 f_timeout=$default_timeout f_xfail=''
+    f_stderr=1 f_script=0 f_stdin=/dev/null f_exit=0 f_timeout=$default_timeout f_xfail='' f_tool=''
     local IFS=, f
     for f in $1; do
         f=$(trim "$f")
@@ -101,6 +101,7 @@ parse_flags() {
             exit=*) f_exit=${f#exit=}; [[ $f_exit =~ ^[0-9]+$ ]] || return 1 ;;
             timeout=*) f_timeout=${f#timeout=}; [[ $f_timeout =~ ^[0-9]+$ ]] || return 1 ;;
             xfail=?*) f_xfail=${f#xfail=} ;;
+            tool=?*) f_tool=${f#tool=}; [[ -f $here/progs/$f_tool ]] || return 1 ;;
             *) return 1 ;;
         esac
     done
@@ -230,7 +231,9 @@ make_script() {
     local mode=$1 cmd=$2 script=$3 log=$4 prefix='' env_words
     env_words=$(qa "${run_env[@]}")
     if [[ $mode == lurk ]]; then
-        prefix="$(qa "${lurk_env[@]}") $(q "$lurk") run --output $(q "$log")$(qa "${lurk_extra[@]}") --"
+        prefix="$(qa "${lurk_env[@]}") $(q "$lurk") run --output $(q "$log")$(qa "${lurk_extra[@]}")"
+        [[ -n $f_tool ]] && prefix+=" $(q "$here/progs/$f_tool")"
+        prefix+=" --"
     fi
     printf 'PROGS=%s BIN=%s FIX=%s\n' "$(q "$here/progs")" "$(q "$bin")" "$(q "$fix")"
     printf 'set -o pipefail\n'
