@@ -21,7 +21,9 @@
 --   call     (compiled into each indirect call) the target is a function
 --            entry: a symbol, the ELF entry, an FDE start, a PLT stub
 --   jump     (compiled into each indirect jmp) the target is in the
---            jump's own module text, or a function entry
+--            jump's own module text, or a function entry; longjmp's
+--            jump (its target demangled with the pointer guard) only to
+--            the instruction after a call
 --   syscall  (syscall_pre) execve of a path the policy allows; mmap or
 --            mprotect adding PROT_EXEC to anonymous memory only for JITs
 --
@@ -86,6 +88,18 @@ local function endbr(a)
   return b == "\243\15\30\250"
 end
 
+-- Do the bytes before a decode as a call ending at a? (a call that ran
+-- before lurk started: start-up frames)
+local function after_call_bytes(a)
+  local bytes = lurk.read(a - 7, 7)
+  if not bytes then return false end
+  for len = 2, 7 do
+    local ins = lurk.decode(bytes:sub(8 - len), a - len)
+    if ins and ins.length == len and ins.is_call then return true end
+  end
+  return false
+end
+
 -- An indirect call's target failed the entry check.
 local function slow_call(ctx, target, pc)
   local ok, how = origin_of_target(ctx, "call", pc, target)
@@ -124,6 +138,18 @@ local function slow_jmp(ctx, target, pc)
     rule = "jumps: own module or entries", why = "another module's code, not an entry" })
 end
 
+-- A longjmp's jump (a target demangled with the pointer guard, see
+-- demangled_jmp) failed the after-call check: it may only go to where a
+-- setjmp call returns.
+local function slow_lj(ctx, target, pc)
+  local ok, how = origin_of_target(ctx, "jump", pc, target)
+  if not ok then return end
+  if how ~= "module" and not (how == "file" and not jit_on) or origins.is_after_call(target) then return end
+  if after_call_bytes(target) then origins.mark(target, origins.R); return end
+  report.violation(ctx, { kind = "jump", pc = pc, target = target, insn = "indirect jmp",
+    rule = "jumps: longjmp to after a call", why = "a longjmp, not to the instruction after a call" })
+end
+
 -- A return's target failed the after-call check.
 local function slow_ret(ctx, target, pc)
   local ok, how = origin_of_target(ctx, "return", pc, target)
@@ -140,13 +166,7 @@ local function slow_ret(ctx, target, pc)
   if from and from.name:match("^libc%.so") and (in_function(pc, "context") or in_function(pc, "^__start_context"))
      and (origins.is_entry(target) or origins.is_after_call(target)) then return end
   -- a return to after a call that ran before lurk started (start-up frames)
-  local bytes = lurk.read(target - 7, 7)
-  if bytes then
-    for len = 2, 7 do
-      local ins = lurk.decode(bytes:sub(8 - len), target - len)
-      if ins and ins.length == len and ins.is_call then origins.mark(target, origins.R); return end
-    end
-  end
+  if after_call_bytes(target) then origins.mark(target, origins.R); return end
   report.violation(ctx, { kind = "return", pc = pc, target = target, insn = "ret",
     rule = "returns: after-call", why = "not the instruction after a call" })
 end
@@ -169,6 +189,22 @@ local function check_ret(ctx, target, pc)
     elseif band(b, 64) ~= 0 then return end
   end
   slow_ret(ctx, target, pc)
+end
+
+-- longjmp's jump: the target must have the R bit (as a return)
+local function check_lj(ctx, target, pc)
+  if target < 0x800000000000 then
+    local b = lurk.u8(lurk.shr(target, 2) + lurk.shadow.offset)
+    local k = lurk.low(target, 2)
+    if k == 0 then
+      if band(b, 1) ~= 0 then return end
+    elseif k == 1 then
+      if band(b, 4) ~= 0 then return end
+    elseif k == 2 then
+      if band(b, 16) ~= 0 then return end
+    elseif band(b, 64) ~= 0 then return end
+  end
+  slow_lj(ctx, target, pc)
 end
 
 -- indirect call: the target must have the F bit
@@ -230,6 +266,20 @@ end
 
 -- ---------------------------------------------------------------------
 
+-- Does block bb end in a jump to a pointer it demangled with the pointer
+-- guard (`xor REG, fs:[0x30]` ... `jmp REG`)? glibc's longjmp does (its
+-- jmp_buf's saved pc is mangled); found by the code, not by name, so it
+-- holds in a stripped libc and in a static binary's copy.
+local function demangled_jmp(bb, n)
+  local reg = bb[n].text:match("^jmp (%w+)$")
+  if not reg then return false end
+  local xor = "xor " .. reg .. ", qword ptr fs:[0x30]"
+  for i = n - 1, 1, -1 do
+    if bb[i].text == xor then return true end
+  end
+  return false
+end
+
 local function on_bb(bb)
   stats.blocks = stats.blocks + 1
   -- --audit: one report per page is enough (self-modifying code in such a
@@ -264,6 +314,9 @@ local function on_bb(bb)
   elseif last.is_ret then
     if P.returns == "shadow-stack" then bb:call_before(n, ss_ret, "target", "pc", "rsp")
     else bb:call_before(n, check_ret, "target", "pc") end
+    stats.checks = stats.checks + 1
+  elseif last.is_branch and last.is_indirect and demangled_jmp(bb, n) then
+    bb:call_before(n, check_lj, "target", "pc")
     stats.checks = stats.checks + 1
   elseif last.is_branch and last.is_indirect then
     local t = rec and select(2, origins.text_of(last.pc))

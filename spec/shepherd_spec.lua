@@ -59,6 +59,7 @@ local function kinds(r)
 end
 
 -- name, extra gcc flags, shepherd options, expected kind, expected rule
+-- [, the attack's argument: "attack" unless given]
 local attacks = {
   { "execstack", { "-z", "execstack" }, {}, "origin", "origins: module text" },
   { "heapcode", {}, {}, "syscall", "mprotect_exec: modules" },
@@ -69,6 +70,9 @@ local attacks = {
   { "selfpatch", {}, {}, "origin", "origins: module text" },
   { "ret2aftercall", {}, { "--shadow-stack" }, "return", "returns: shadow stack" },
   { "ret2libc", {}, { "--shadow-stack" }, "return", "returns: shadow stack" },
+  { "longjmp", {}, {}, "jump", "jumps: longjmp to after a call" },
+  { "longjmp", {}, {}, "jump", "jumps: longjmp to after a call", "attack-system" },
+  { "longjmp", {}, { "--shadow-stack" }, "jump", "jumps: longjmp to after a call", "attack-system" },
 }
 
 describe("shepherd on the exploit corpus", function()
@@ -79,21 +83,22 @@ describe("shepherd on the exploit corpus", function()
   end
 
   for _, a in ipairs(attacks) do
-    local name, opts, kind, rule = a[1], a[3], a[4], a[5]
+    local name, opts, kind, rule, mode = a[1], a[3], a[4], a[5], a[6] or "attack"
     local shown = {}
     for i, o in ipairs(opts) do shown[i] = o:match("[^/]+$") end
-    local label = name .. (#opts > 0 and " (" .. table.concat(shown, " ") .. ")" or "")
+    local label = name .. (mode ~= "attack" and " " .. mode or "") ..
+                  (#opts > 0 and " (" .. table.concat(shown, " ") .. ")" or "")
 
     it(label .. ": the attack works natively and under the null tool", function()
       local p = prog(a)
-      local _, out = native({ p, "attack" })
+      local _, out = native({ p, mode })
       assert.truthy(out:find("PWNED", 1, true), "native attack did not print the marker: " .. out)
-      local r = h.run({ "null", "--", p, "attack" })
+      local r = h.run({ "null", "--", p, mode })
       assert.truthy(r.stdout:find("PWNED", 1, true), "attack under the null tool: " .. r.stdout .. r.stderr)
     end)
 
     it(label .. ": shepherd stops the attack with a " .. kind .. " violation", function()
-      local r = shepherd(opts, { prog(a), "attack" })
+      local r = shepherd(opts, { prog(a), mode })
       assert.falsy(r.stdout:find("PWNED", 1, true), "the payload ran:\n" .. r.stdout .. r.stderr)
       assert.equal(137, r.status, r.stderr)
       assert.equal(kind, kinds(r), r.stderr)
@@ -109,6 +114,7 @@ describe("shepherd on the exploit corpus", function()
     { "execstack", { "-z", "execstack" }, {} }, { "heapcode", {}, { "--policy", dir .. "/heapcode.policy" } },
     { "ret2libc", {}, {} }, { "rop", {}, {} }, { "fnptr", {}, {} }, { "ret2aftercall", {}, {} },
     { "ret2aftercall", {}, { "--shadow-stack" } }, { "fnptr", {}, { "--shadow-stack" } }, { "selfpatch", {}, {} },
+    { "longjmp", {}, {} }, { "longjmp", {}, { "--shadow-stack" } },
   }
   for _, b in ipairs(benign) do
     it(b[1] .. " benign" .. (#b[3] > 0 and " (" .. b[3][1] .. ")" or "") .. ": runs unchanged", function()
@@ -236,12 +242,13 @@ describe("shepherd's system-call policy and options", function()
   end)
 
   it("the transfer checks are compiled into the blocks (--explain)", function()
-    local r = h.run({ "--explain", "shepherd", "--", "/bin/true" })
+    -- a program that longjmps: the fourth check is longjmp's jump
+    local r = h.run({ "--explain", "shepherd", "--", build("longjmp"), "benign" })
     assert.equal(0, r.status, r.stderr)
     local n = 0
     for line in r.stderr:gmatch("lurk: explain: shepherd:[^\n]*") do
       if line:find(": compiled %(") then n = n + 1 end
     end
-    assert.equal(3, n, r.stderr)   -- check_ret, check_call, check_jmp
+    assert.equal(4, n, r.stderr)   -- check_ret, check_call, check_jmp, check_lj
   end)
 end)
