@@ -25,7 +25,10 @@
 --            jump (its target demangled with the pointer guard) only to
 --            the instruction after a call
 --   syscall  (syscall_pre) execve of a path the policy allows; mmap or
---            mprotect adding PROT_EXEC to anonymous memory only for JITs
+--            mprotect adding PROT_EXEC to anonymous memory only for JITs;
+--            no mprotect/munmap/mremap/madvise/MAP_FIXED mmap/
+--            process_vm_writev on lurk's memory, no /proc/self/mem for
+--            writing (lua/lurk/shepherd/guard.lua)
 --
 -- A violation prints a report (kind, pc, target, symbolized stack, rule;
 -- see lua/lurk/shepherd/report.lua) and kills the process (SIGKILL), or
@@ -45,6 +48,7 @@ local policym = require "lurk.shepherd.policy"
 local origins = require "lurk.shepherd.origins"
 local report = require "lurk.shepherd.report"
 local ss = require "lurk.shepherd.shadowstack"
+local guard = require "lurk.shepherd.guard"
 local band = bit.band
 local format = string.format
 
@@ -341,6 +345,12 @@ end
 -- System calls: checked at the call itself, wherever it is made from.
 local function on_syscall(e)
   local name = e.name
+  local refuse = guard.check(e)
+  if refuse then
+    -- even with --audit the call is refused: it would corrupt lurk
+    if report.violation(nil, { kind = "syscall", rule = "engine memory", why = refuse }, e) then e:skip(-13) end
+    return
+  end
   if name == "execve" or name == "execveat" then
     if not P.exec then return end
     local path = lurk.cstring(e.args[name == "execve" and 1 or 2]) or "?"
@@ -360,7 +370,7 @@ local function on_syscall(e)
         if a ~= 0 and a < ADDR_END then origins.mark(a, origins.R) end
       end
     end
-  else -- mmap, mprotect, pkey_mprotect
+  elseif name == "mmap" or name == "mprotect" or name == "pkey_mprotect" then
     local prot = e.args[3] % 2^32
     local lo, len = e.args[1], e.args[2]
     if name ~= "mmap" and band(prot, PROT_WRITE) ~= 0 and select(2, origins.text_of(lo)) then
@@ -433,7 +443,9 @@ function M.start(...)
   lurk.on("module_load", on_module)
   lurk.on("module_unload", function(m) origins.remove_module(m) end)
   lurk.on("bb", on_bb)
-  lurk.on("syscall_pre", on_syscall, { only = { "execve", "execveat", "mmap", "mprotect", "pkey_mprotect", "rt_sigaction" } })
+  local calls = { "execve", "execveat", "rt_sigaction" }
+  for _, c in ipairs(guard.calls) do calls[#calls + 1] = c end
+  lurk.on("syscall_pre", on_syscall, { only = calls })
   lurk.on("syscall_post", on_syscall_post, { only = { "mmap", "mprotect", "pkey_mprotect" } })
   lurk.on("fork", function() report.owner = lurk.pid() end)
   lurk.on("exit", function()

@@ -252,3 +252,61 @@ describe("shepherd's system-call policy and options", function()
     assert.equal(4, n, r.stderr)   -- check_ret, check_call, check_jmp, check_lj
   end)
 end)
+
+-- spec/shepherd/engine_write.c: the program tries to write lurk's memory
+-- (each write puts back the byte that is there). Under the null tool
+-- nothing stops it (what it does is recorded here); under shepherd each
+-- system call on lurk's memory is refused, and a plain store into the
+-- RWX code cache or liblurk.so's data still succeeds (a known gap,
+-- docs/tools.md).
+describe("shepherd and lurk's own memory", function()
+  local prog = tmp .. "/engine_write"
+  h.gcc(prog, "-g", "-O0", dir .. "/engine_write.c")
+  -- target, method, outcome under the null tool, under shepherd (nil: refused, killed)
+  local cases = {
+    { "cache", "store", "written", "written" },
+    { "cache", "mprotect", "written" },
+    { "cache", "vmwritev", "written" },
+    { "cache", "procmem", "written" },
+    { "lurkdata", "store", "written", "written" },
+    { "lurkdata", "mprotect", "written" },
+    { "lurkdata", "vmwritev", "written" },
+    { "lurkdata", "procmem", "written" },
+    { "lurktext", "store", "faulted (signal 11)", "faulted (signal 11)" },
+    { "lurktext", "mprotect", "written" },
+    { "lurktext", "vmwritev", "refused (Bad address)" },
+    { "lurktext", "procmem", "written" },
+  }
+  it("natively there is no lurk memory to find", function()
+    local st, out = native({ prog, "cache", "store" })
+    assert.equal(0, st)
+    assert.equal("cache: not found\n", out)
+  end)
+  for _, c in ipairs(cases) do
+    local t, m, null_out, shep_out = c[1], c[2], c[3], c[4]
+    it(t .. " " .. m .. ": null tool " .. null_out .. ", shepherd " .. (shep_out or "refuses"), function()
+      local r = h.run({ "null", "--", prog, t, m })
+      assert.equal(0, r.status, r.stderr)
+      assert.equal(t .. " " .. m .. ": " .. null_out .. "\n", r.stdout)
+      r = shepherd({}, { prog, t, m })
+      if shep_out then
+        assert.equal(0, r.status, r.stderr)
+        assert.equal(t .. " " .. m .. ": " .. shep_out .. "\n", r.stdout)
+        assert.equal("", kinds(r), r.stderr)
+      else
+        assert.equal(137, r.status, r.stderr)
+        assert.equal("", r.stdout)
+        assert.equal("syscall", kinds(r), r.stderr)
+        assert.equal("engine memory", r.violations[1].rule)
+        assert.truthy(r.stderr:find("on lurk's memory (", 1, true) or r.stderr:find("/proc/self/mem for writing", 1, true),
+                      r.stderr)
+      end
+    end)
+  end
+  it("--audit still refuses the call (EACCES): it would corrupt lurk", function()
+    local r = shepherd({ "--audit" }, { prog, "cache", "mprotect" })
+    assert.equal(0, r.status, r.stderr)
+    assert.equal("cache mprotect: refused (Permission denied)\n", r.stdout)
+    assert.equal("syscall", kinds(r), r.stderr)
+  end)
+end)
