@@ -184,6 +184,9 @@ describe("shepherd on real programs: native output, no violation", function()
     { "git", "-C", h.root, "log", "--oneline", "-5", "--format=%H" },
     { "luajit", "-e", "local s = 0 for i = 1, 3e6 do s = s + i % 7 end print(s)" },
     { "node", "-e", "let s = 0; for (let i = 0; i < 3e6; i++) s += i % 7; console.log(s, JSON.stringify({a: [1, 2]}))" },
+    -- YJIT compiles the hot method (the output says it is on)
+    { "ruby", "--yjit", "-e", "def f(n) n < 2 ? n : f(n-1) + f(n-2) end; p f(22); p RubyVM::YJIT.enabled?" },
+    { "gdb", "-batch", "-ex", "info functions main", "/bin/true" },
   }
   for _, argv in ipairs(real) do
     it(argv[1], function()
@@ -197,6 +200,38 @@ describe("shepherd on real programs: native output, no violation", function()
       assert.truthy(r.stderr:find("0 violations", 1, true), r.stderr)
     end)
   end
+end)
+
+describe("shepherd following make's children", function()
+  it("make building a small C project (cc, cc1, as, ld): the same output, no violation", function()
+    if h.sh("command -v make >/dev/null") ~= 0 then pending("make is not installed") return end
+    local function project(d)
+      assert(h.sh("mkdir -p " .. h.quote(d)) == 0)
+      local files = {
+        ["main.c"] = '#include <stdio.h>\nint add(int, int);\nint main(void) { printf("%d\\n", add(2, 40)); return 0; }\n',
+        ["add.c"] = "int add(int a, int b) { return a + b; }\n",
+        ["Makefile"] = "prog: main.o add.o\n\tcc -o prog main.o add.o\n%.o: %.c\n\tcc -O2 -c $<\n",
+      }
+      for name, text in pairs(files) do
+        local f = assert(io.open(d .. "/" .. name, "w"))
+        f:write(text)
+        f:close()
+      end
+    end
+    project(tmp .. "/mk-native")
+    project(tmp .. "/mk-shep")
+    local st, out = native({ "make", "--no-print-directory", "-C", tmp .. "/mk-native" })
+    assert.equal(0, st)
+    local r = shepherd({ "--audit" }, { "make", "--no-print-directory", "-C", tmp .. "/mk-shep" })
+    assert.equal(0, r.status, r.stderr)
+    assert.equal(out, r.stdout)
+    assert.equal("", kinds(r), r.stderr)
+    local procs = 0
+    for _ in r.stderr:gmatch("shepherd: pid %d+: 0 violations") do procs = procs + 1 end
+    assert.truthy(procs >= 6, r.stderr)   -- make, sh, cc and cc1/as/collect2/ld
+    local _, built = native({ tmp .. "/mk-shep/prog" })
+    assert.equal("42\n", built)
+  end)
 end)
 
 describe("shepherd's system-call policy and options", function()
