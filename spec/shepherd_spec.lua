@@ -153,6 +153,39 @@ describe("shepherd on the exploit corpus", function()
   end)
 end)
 
+-- A stripped copy of fnptr built without unwind tables: no symbol and no
+-- FDE says its callback (hello, reached through a table in data) or main
+-- is a function; the table's R_X86_64_RELATIVE relocation (PIE), or the
+-- pointer in its data (non-PIE), and _start's argument to
+-- __libc_start_main do (mod:address_taken, origins.main_of).
+describe("shepherd on a stripped program without unwind tables", function()
+  for _, pie in ipairs({ { "non-PIE", "-no-pie" }, { "PIE", "-pie", "-fpie" } }) do
+    local p = tmp .. "/fnptr-stripped-" .. pie[2]
+    local args = { "-g", "-O0", "-fno-stack-protector", "-fcf-protection=none", "-fno-asynchronous-unwind-tables",
+                   "-fno-unwind-tables" }
+    for i = 2, #pie do args[#args + 1] = pie[i] end
+    args[#args + 1] = dir .. "/fnptr.c"
+    h.gcc(p, table.unpack(args))
+    assert(h.sh("strip " .. h.quote(p)) == 0)
+    it(pie[1] .. ": benign runs unchanged (the callback is address-taken)", function()
+      local st, out = native({ p, "benign" })
+      assert.equal(0, st)
+      local r = shepherd({}, { p, "benign" })
+      assert.equal(0, r.status, r.stderr)
+      assert.equal(out, r.stdout)
+      assert.equal("", kinds(r), r.stderr)
+    end)
+    it(pie[1] .. ": the attack is stopped with a call violation", function()
+      local _, out = native({ p, "attack" })
+      assert.truthy(out:find("PWNED", 1, true))
+      local r = shepherd({}, { p, "attack" })
+      assert.falsy(r.stdout:find("PWNED", 1, true), r.stdout)
+      assert.equal(137, r.status, r.stderr)
+      assert.equal("call", kinds(r), r.stderr)
+    end)
+  end
+end)
+
 describe("shepherd allows what programs legitimately do", function()
   local control = tmp .. "/ok_control"
   h.gcc(control, "-g", "-O0", "-pthread", dir .. "/ok_control.c")
