@@ -176,72 +176,54 @@ local function slow_ret(ctx, target, pc)
 end
 
 -- ---------------------------------------------------------------------
--- Compiled checks (docs/lua-api.md, "Compiled handlers"): one shadow
--- byte load, the fast path; anything else calls the slow path above.
+-- Compiled checks (docs/lua-api.md, "Compiled handlers"): two byte
+-- loads, the fast path; anything else calls the slow path above. The
+-- target's shadow byte b holds the F/R bits of 4 app bytes; the bit of
+-- byte k = target % 4 is looked up in a table (tab[b * 4 + k]) rather
+-- than picked with branches: the handler then needs few values, which
+-- the compiler keeps in its two scratch registers, and saves no others.
+-- The target is taken modulo 2^47 (a non-canonical one faults at the
+-- transfer itself).
 
--- ret: the target must have the R bit
-local function check_ret(ctx, target, pc)
-  if target < 0x800000000000 then
-    local b = lurk.u8(lurk.shr(target, 2) + lurk.shadow.offset)
-    local k = lurk.low(target, 2)
-    if k == 0 then
-      if band(b, 1) ~= 0 then return end
-    elseif k == 1 then
-      if band(b, 4) ~= 0 then return end
-    elseif k == 2 then
-      if band(b, 16) ~= 0 then return end
-    elseif band(b, 64) ~= 0 then return end
+local ffi = require "ffi"
+local bit_tabs = ffi.new("uint8_t[2048]")   -- R table, then F table
+for b = 0, 255 do
+  for k = 0, 3 do
+    bit_tabs[b * 4 + k] = band(b, bit.lshift(1, 2 * k)) ~= 0 and 1 or 0          -- R: bit 2k
+    bit_tabs[1024 + b * 4 + k] = band(b, bit.lshift(2, 2 * k)) ~= 0 and 1 or 0   -- F: bit 2k+1
   end
+end
+-- the compiled checks hold only its address: keep it from the GC
+debug.getregistry()["lurk.shepherd.bit_tabs"] = bit_tabs
+local RTAB = tonumber(ffi.cast("uintptr_t", bit_tabs))
+local FTAB = RTAB + 1024
+
+-- ret: the target must have the R bit (tab: RTAB)
+local function check_ret(ctx, target, pc, tab)
+  local t = lurk.low(target, 47)
+  if lurk.u8(tab + lurk.u8(lurk.shr(t, 2) + lurk.shadow.offset) * 4 + lurk.low(t, 2)) ~= 0 then return end
   slow_ret(ctx, target, pc)
 end
 
--- longjmp's jump: the target must have the R bit (as a return)
-local function check_lj(ctx, target, pc)
-  if target < 0x800000000000 then
-    local b = lurk.u8(lurk.shr(target, 2) + lurk.shadow.offset)
-    local k = lurk.low(target, 2)
-    if k == 0 then
-      if band(b, 1) ~= 0 then return end
-    elseif k == 1 then
-      if band(b, 4) ~= 0 then return end
-    elseif k == 2 then
-      if band(b, 16) ~= 0 then return end
-    elseif band(b, 64) ~= 0 then return end
-  end
+-- longjmp's jump: the target must have the R bit, as a return's
+local function check_lj(ctx, target, pc, tab)
+  local t = lurk.low(target, 47)
+  if lurk.u8(tab + lurk.u8(lurk.shr(t, 2) + lurk.shadow.offset) * 4 + lurk.low(t, 2)) ~= 0 then return end
   slow_lj(ctx, target, pc)
 end
 
--- indirect call: the target must have the F bit
-local function check_call(ctx, target, pc)
-  if target < 0x800000000000 then
-    local b = lurk.u8(lurk.shr(target, 2) + lurk.shadow.offset)
-    local k = lurk.low(target, 2)
-    if k == 0 then
-      if band(b, 2) ~= 0 then return end
-    elseif k == 1 then
-      if band(b, 8) ~= 0 then return end
-    elseif k == 2 then
-      if band(b, 32) ~= 0 then return end
-    elseif band(b, 128) ~= 0 then return end
-  end
+-- indirect call: the target must have the F bit (tab: FTAB)
+local function check_call(ctx, target, pc, tab)
+  local t = lurk.low(target, 47)
+  if lurk.u8(tab + lurk.u8(lurk.shr(t, 2) + lurk.shadow.offset) * 4 + lurk.low(t, 2)) ~= 0 then return end
   slow_call(ctx, target, pc)
 end
 
 -- indirect jmp: within [lo, hi) (its module's text), or the F bit
-local function check_jmp(ctx, target, pc, lo, hi)
-  if target < 0x800000000000 then
-    local t = lurk.low(target, 47)
-    if t >= lo and t < hi then return end
-    local b = lurk.u8(lurk.shr(target, 2) + lurk.shadow.offset)
-    local k = lurk.low(target, 2)
-    if k == 0 then
-      if band(b, 2) ~= 0 then return end
-    elseif k == 1 then
-      if band(b, 8) ~= 0 then return end
-    elseif k == 2 then
-      if band(b, 32) ~= 0 then return end
-    elseif band(b, 128) ~= 0 then return end
-  end
+local function check_jmp(ctx, target, pc, lo, hi, tab)
+  local t = lurk.low(target, 47)
+  if t >= lo and t < hi then return end
+  if lurk.u8(tab + lurk.u8(lurk.shr(t, 2) + lurk.shadow.offset) * 4 + lurk.low(t, 2)) ~= 0 then return end
   slow_jmp(ctx, target, pc)
 end
 
@@ -252,7 +234,7 @@ end
 local function ss_ret(ctx, target, pc, rsp)
   local r, expected = ss.check(target, rsp)
   if r == "ok" then return end
-  if r == "unknown" then return check_ret(ctx, target, pc) end
+  if r == "unknown" then return check_ret(ctx, target, pc, RTAB) end
   local ok = origin_of_target(ctx, "return", pc, target)
   if not ok then return end
   local from = origins.text_of(pc)
@@ -311,20 +293,20 @@ local function on_bb(bb)
         bb:call_before(n, function(ctx, pc, tg) origin_of_target(ctx, "call", pc, tg) end, "pc", "target")
       end
     else
-      bb:call_before(n, check_call, "target", "pc")
+      bb:call_before(n, check_call, "target", "pc", FTAB)
       stats.checks = stats.checks + 1
     end
     if P.returns == "shadow-stack" then bb:call_before(n, ss_call, ra, "rsp") end
   elseif last.is_ret then
     if P.returns == "shadow-stack" then bb:call_before(n, ss_ret, "target", "pc", "rsp")
-    else bb:call_before(n, check_ret, "target", "pc") end
+    else bb:call_before(n, check_ret, "target", "pc", RTAB) end
     stats.checks = stats.checks + 1
   elseif last.is_branch and last.is_indirect and demangled_jmp(bb, n) then
-    bb:call_before(n, check_lj, "target", "pc")
+    bb:call_before(n, check_lj, "target", "pc", RTAB)
     stats.checks = stats.checks + 1
   elseif last.is_branch and last.is_indirect then
     local t = rec and select(2, origins.text_of(last.pc))
-    bb:call_before(n, check_jmp, "target", "pc", t and t[1] or 0, t and t[2] or 0)
+    bb:call_before(n, check_jmp, "target", "pc", t and t[1] or 0, t and t[2] or 0, FTAB)
     stats.checks = stats.checks + 1
   elseif last.is_branch and last.is_direct and last.target and not origins.code_ok(last.target, jit_on) then
     bb:call_before(n, function(ctx, pc, tg) origin_of_target(ctx, "jump", pc, tg) end, "pc", "target")
