@@ -1,4 +1,5 @@
-# bench/peers.sh -- sourced by bench/run.sh for --peers and --tools.
+# bench/peers.sh -- sourced by bench/run.sh for --peers, --tools, --compiled
+# and --versus.
 #
 # --peers: for every workload, native, lurk (null tool), DynamoRIO (drrun,
 # its null tool) and, with --valgrind, Valgrind's none tool, interleaved
@@ -335,6 +336,40 @@ peers_compiled() {
     say ""
 }
 
+# --versus TOOL: lurk's null tool and TOOL interleaved with native (native,
+# null, TOOL, repeated); ratios to native and TOOL's time over the null
+# tool's, geomeans over the workloads both ran correctly (issue #15:
+# shepherd's target is <= 1.15x the null tool).
+peers_versus() {
+    local name i st nmed rn rv
+    local G0= G1= GN=
+    say "Versus: native, lurk's null tool and $VERSUS interleaved, $RUNS run(s) a side, median wall time"
+    say "$(printf '%-9s %9s %8s %8s %7s  %s' workload native null "${VERSUS%%=*}" /null status)"
+    for name in "${SELECTED[@]}"; do
+        [ "$name" = startup ] && continue
+        native_ref "$name"
+        local nat=() tn= tv= sn=ok sv=ok
+        for ((i = 1; i <= RUNS; i++)); do
+            run_once native "$name" "$B/logs/$name.native.out" "$B/logs/$name.native.err"
+            nat+=("$T_US")
+            run_once lt:null "$name" "$B/logs/$name.lt-null.out" "$B/logs/$name.lt-null.err"
+            tn+=" $T_US"; st=$(side_status "$RC" "$HASH" "$REF"); [ "$st" = ok ] || sn=$st
+            run_once "lt:$VERSUS" "$name" "$B/logs/$name.lt-versus.out" "$B/logs/$name.lt-versus.err"
+            tv+=" $T_US"; st=$(side_status "$RC" "$HASH" "$REF"); [ "$st" = ok ] || sv=$st
+        done
+        nmed=$(median "${nat[@]}")
+        # shellcheck disable=SC2086
+        rn=$(ratio "$(median $tn)" "$nmed"); rv=$(ratio "$(median $tv)" "$nmed")
+        st=ok; [ "$sn $sv" = "ok ok" ] || st="null $sn, ${VERSUS%%=*} $sv  <-- left out of the geomean"
+        say "$(printf '%-9s %8.3fs %7.2fx %7.2fx %7.3f  %s' "$name" "$(awk -v n="$nmed" 'BEGIN { print n / 1000000 }')" \
+            "$rn" "$rv" "$(ratio "$rv" "$rn")" "$st")"
+        [ "$st" = ok ] && { G0+=" $rn"; G1+=" $rv"; GN+=" $(ratio "$rv" "$rn")"; }
+    done
+    # shellcheck disable=SC2086
+    say "$(printf '%-9s %9s %7sx %7sx %7s' geomean '' "$(geomean $G0)" "$(geomean $G1)" "$(geomean $GN)")"
+    say ""
+}
+
 peers_main() {
     say "lurk benchmark, side by side  $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
     say "lurk:      ${LURK_CMD[*]}"
@@ -347,6 +382,7 @@ peers_main() {
     [ $PEERS = 1 ] && peers_null
     [ $TOOLS = 1 ] && peers_tools
     [ $COMPILED = 1 ] && peers_compiled
+    [ -n "$VERSUS" ] && peers_versus
     say "TSV: $([ $PEERS = 1 ] && echo "$B/peers.tsv ")$([ $TOOLS = 1 ] && echo "$B/tools.tsv")"
     say "logs: $B/logs/"
     [ "$PEERS_BAD" = 0 ] || return 1

@@ -40,6 +40,9 @@ usage: bench/run.sh [options]
   --tool-runs N    runs per side per tool with --tools (default 1)
   --compiled       lurk's null tool beside inscount, opcodes and memtrace's
                    summary (compiled handlers), interleaved with native
+  --versus TOOL    lurk's null tool beside TOOL (a tool name, TOOL=ARGS as
+                   for -t), interleaved with native: TOOL's time over the
+                   null tool's (e.g. --versus shepherd=--quiet)
   --dynamorio DIR  DynamoRIO's install (default ../shared/anchors/dynamorio
                    from the source tree, or $LURK_DYNAMORIO)
   --list           list workloads and exit
@@ -66,6 +69,7 @@ VALGRIND=0
 RSS=0
 TOOLS=0
 COMPILED=0
+VERSUS=
 TOOL_RUNS=1
 DR=${LURK_DYNAMORIO:-}
 
@@ -93,6 +97,7 @@ while [ $# -gt 0 ]; do
     --rss) RSS=1; shift ;;
     --tools) TOOLS=1; shift ;;
     --compiled) COMPILED=1; shift ;;
+    --versus) VERSUS=${2:?--versus needs a tool}; shift 2 ;;
     --tool-runs) TOOL_RUNS=${2:?--tool-runs needs a number}; shift 2 ;;
     --tool-runs=*) TOOL_RUNS=${1#*=}; shift ;;
     --dynamorio) DR=${2:?--dynamorio needs a directory}; shift 2 ;;
@@ -308,7 +313,7 @@ TXT=$B/results.txt
 : >"$TXT"
 say() { printf '%s\n' "$*" | tee -a "$TXT"; }
 
-if [ $PEERS = 1 ] || [ $TOOLS = 1 ] || [ $COMPILED = 1 ]; then
+if [ $PEERS = 1 ] || [ $TOOLS = 1 ] || [ $COMPILED = 1 ] || [ -n "$VERSUS" ]; then
     . "$ROOT/bench/peers.sh"
     peers_main
     exit $?

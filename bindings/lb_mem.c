@@ -8,6 +8,8 @@
 #include "../arch/arch.h"
 #include "../arch/x86_64/syscall.h"
 #include "../engine/log.h"
+#include "../engine/mem.h"
+#include "../engine/shadow.h"
 
 /* Copy up to n bytes at addr; the count copied (short at an unreadable
 ** page). */
@@ -98,8 +100,44 @@ static int lb_lurk_cstring(lua_State *L)
   return 1;
 }
 
+/* liblurk.so's image, from its ELF header to the end of its bss (the
+** linker's symbols for this object, not the program's). */
+extern const char __ehdr_start[] __attribute__((visibility("hidden")));
+extern char _end[] __attribute__((visibility("hidden")));
+
+/* Push { lo =, hi =, kind = } as entry i of the table on top. */
+static void lb_mem_push_range(lua_State *L, int i, uint64_t lo, uint64_t hi, const char *kind)
+{
+  lua_createtable(L, 0, 3);
+  lua_pushnumber(L, (lua_Number)lo);
+  lua_setfield(L, -2, "lo");
+  lua_pushnumber(L, (lua_Number)hi);
+  lua_setfield(L, -2, "hi");
+  lua_pushstring(L, kind);
+  lua_setfield(L, -2, "kind");
+  lua_rawseti(L, -2, i);
+}
+
+/* lurk.engine_ranges(): lurk's own memory, a list of { lo, hi, kind }:
+** "lurk" (liblurk.so's image), "cache" (code cache chunks), "engine" (the
+** engine allocator's mappings: thread blocks, tables), "shadow" (the
+** lurk.shadow reservation, once used). XXX: LuaJIT's heap is not listed. */
+static int lb_lurk_engine_ranges(lua_State *L)
+{
+  static uint64_t r[1024][3];  /* under the Lua lock */
+  size_t n = mem_ranges(r, sizeof r / sizeof r[0]);
+  int i = 0;
+  lua_createtable(L, (int)n + 2, 0);
+  lb_mem_push_range(L, ++i, (uint64_t)__ehdr_start, ((uint64_t)_end + 4095) & ~4095ull, "lurk");
+  for (size_t k = 0; k < n; k++)
+    lb_mem_push_range(L, ++i, r[k][0], r[k][1], r[k][2] == MEM_KIND_CACHE ? "cache" : "engine");
+  if (shadow_ready()) lb_mem_push_range(L, ++i, SHADOW_OFFSET, SHADOW_END, "shadow");
+  return 1;
+}
+
 static const luaL_Reg lb_mem_funcs[] = {
-  { "read", lb_lurk_read }, { "cstring", lb_lurk_cstring }, { NULL, NULL }
+  { "read", lb_lurk_read }, { "cstring", lb_lurk_cstring }, { "engine_ranges", lb_lurk_engine_ranges },
+  { NULL, NULL }
 };
 
 void lb_mem_open(lua_State *L) { luaL_register(L, NULL, lb_mem_funcs); }

@@ -185,6 +185,21 @@ static int lb_module_symbols(lua_State *L)
   return 1;
 }
 
+/* mod:address_taken(): the module's address-taken code addresses, sorted
+** (relocation targets and, in a non-PIE program, data pointers to code). */
+static int lb_module_address_taken(lua_State *L)
+{
+  const struct mod_info *m = lb_sym_tomod(L, 1);
+  const uint64_t *v;
+  size_t n = sym_module_addr_taken(m, &v);
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_pushnumber(L, (lua_Number)v[i]);
+    lua_rawseti(L, -2, (int)i + 1);
+  }
+  return 1;
+}
+
 static int lb_module_tostring(lua_State *L)
 {
   char b[24];
@@ -245,6 +260,8 @@ void lb_sym_open(lua_State *L)
   lua_newtable(L);
   lua_pushcfunction(L, lb_module_symbols);
   lua_setfield(L, -2, "symbols");
+  lua_pushcfunction(L, lb_module_address_taken);
+  lua_setfield(L, -2, "address_taken");
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
   /* ctx:backtrace: a method of the clean-call context (lb_bb.c looks

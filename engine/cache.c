@@ -97,6 +97,7 @@ static struct cache_chunk *chunk_new(uint64_t pc)
     if (SYS_FAILED(r)) log_fatal("cannot map code cache: error %ld", -r);
     p = (uint8_t *)r;
   }
+  mem_note((uint64_t)p, (uint64_t)p + CHUNK_SIZE, MEM_KIND_CACHE);
   struct cache_chunk *c = mem_alloc(sizeof *c);
   c->base = c->top = p;
   c->end = c->stubs = p + CHUNK_SIZE;

@@ -23,17 +23,69 @@ static void mem_lock(void)
 
 static void mem_unlock(void) { __atomic_store_n(&mem_lock_word, 0, __ATOMIC_RELEASE); }
 
+/* -- The engine's mappings, for tools (lurk.engine_ranges) ---------------- */
+
+#define MEM_NOTES 4096
+static uint64_t mem_notes[MEM_NOTES][3];  /* lo, hi, kind; lo == 0: a free slot */
+static size_t mem_nnotes;                 /* slots in use at the front, some freed */
+static volatile int mem_notes_lock;
+
+static void notes_lock(void)
+{
+  while (__atomic_exchange_n(&mem_notes_lock, 1, __ATOMIC_ACQUIRE)) __builtin_ia32_pause();
+}
+
+static void notes_unlock(void) { __atomic_store_n(&mem_notes_lock, 0, __ATOMIC_RELEASE); }
+
+/* Note [lo, hi) as the engine's (XXX: past MEM_NOTES mappings, not noted). */
+void mem_note(uint64_t lo, uint64_t hi, int kind)
+{
+  notes_lock();
+  size_t i = 0;
+  while (i < mem_nnotes && mem_notes[i][0]) i++;
+  if (i < MEM_NOTES) {
+    mem_notes[i][0] = lo, mem_notes[i][1] = hi, mem_notes[i][2] = (uint64_t)kind;
+    if (i == mem_nnotes) mem_nnotes++;
+  }
+  notes_unlock();
+}
+
+/* Forget the noted range that starts at lo (unmapped). */
+void mem_forget(uint64_t lo, uint64_t hi)
+{
+  (void)hi;
+  notes_lock();
+  for (size_t i = 0; i < mem_nnotes; i++)
+    if (mem_notes[i][0] == lo) { mem_notes[i][0] = 0; break; }
+  notes_unlock();
+}
+
+size_t mem_ranges(uint64_t (*out)[3], size_t max)
+{
+  size_t n = 0;
+  notes_lock();
+  for (size_t i = 0; i < mem_nnotes && n < max; i++)
+    if (mem_notes[i][0]) lurk_memcpy(out[n++], mem_notes[i], sizeof out[0]);
+  notes_unlock();
+  return n;
+}
+
+/* -- Mappings and the allocator ------------------------------------------ */
+
 /* Map n bytes (rounded to pages) with prot; NULL on failure. */
 void *mem_map(size_t n, int prot)
 {
   n = (n + 4095) & ~(size_t)4095;
   long r = sys_mmap(0, n, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  return SYS_FAILED(r) ? NULL : (void *)r;
+  if (SYS_FAILED(r)) return NULL;
+  mem_note((uint64_t)r, (uint64_t)r + n, MEM_KIND_ENGINE);
+  return (void *)r;
 }
 
 void mem_unmap(void *p, size_t n)
 {
   n = (n + 4095) & ~(size_t)4095;
+  mem_forget((uint64_t)p, (uint64_t)p + n);
   sys_munmap(p, n);
 }
 

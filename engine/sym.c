@@ -49,6 +49,17 @@ struct sym_mod *sym_mod_syms(const struct mod_info *m)
   return s;
 }
 
+size_t sym_module_addr_taken(const struct mod_info *m, const uint64_t **out)
+{
+  lock_acquire(&sym_lk);
+  struct sym_mod *sm = sym_mod_of(m);
+  sym_elf_addr_taken(sm);
+  *out = sm->taken;
+  size_t n = sm->ntaken;
+  lock_release(&sym_lk);
+  return n;
+}
+
 unsigned sym_loaded_count(void)
 {
   lock_acquire(&sym_lk);

@@ -62,6 +62,19 @@ size_t sym_match(const char *pattern, int funcs_only, int (*fn)(void *ud, const 
 int sym_module_next(const struct mod_info *m, size_t *i, struct sym_entry *e);
 
 /**
+ * @brief The module's address-taken code: run-time addresses in its
+ *        executable segments that its relocations write somewhere
+ *        (R_X86_64_RELATIVE addends; R_X86_64_64, GLOB_DAT and JUMP_SLOT
+ *        of symbols it defines) and, in a non-PIE executable, the
+ *        8-byte-aligned words of its data sections that point there
+ *        (function-pointer initialisers, which need no relocation).
+ *        Read from the file's section headers: works for stripped files.
+ * @param out set to the sorted array (kept for the run; do not free).
+ * @return the count (0 when the file cannot be read).
+ */
+size_t sym_module_addr_taken(const struct mod_info *m, const uint64_t **out);
+
+/**
  * @brief Walk the app's call stack from a register context.
  * @param m the app's registers (rsp, rbp, ... as saved in the thread block).
  * @param pc the app pc the registers belong to (frame 1).

@@ -294,6 +294,105 @@ uint64_t sym_elf_ifunc(struct sym_mod *sm, const struct sym_sym *s)
   return resolver;
 }
 
+/* -- Address-taken code ------------------------------------------------------------ */
+
+struct elf_taken { uint64_t *v; size_t n, cap; GElf_Phdr x[8]; int nx; };
+
+/* Keep link-time address a if it lies in an executable segment. */
+static void taken_add(struct elf_taken *t, uint64_t a)
+{
+  int in = 0;
+  for (int i = 0; i < t->nx && !in; i++) in = a >= t->x[i].p_vaddr && a < t->x[i].p_vaddr + t->x[i].p_memsz;
+  if (!in) return;
+  if (t->n == t->cap) {
+    size_t nc = t->cap ? t->cap * 2 : 256;
+    t->v = mem_realloc(t->v, t->cap * sizeof *t->v, nc * sizeof *t->v);
+    t->cap = nc;
+  }
+  t->v[t->n++] = a;
+}
+
+/* The targets of e's RELA relocations that name code. */
+static void taken_relocs(Elf *e, struct elf_taken *t)
+{
+  Elf_Scn *scn = NULL;
+  GElf_Shdr sh;
+  while ((scn = elf_nextscn(e, scn))) {
+    if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize) continue;
+    Elf_Data *d = elf_getdata(scn, NULL);
+    Elf_Scn *symscn = elf_getscn(e, sh.sh_link);
+    Elf_Data *syms = symscn ? elf_getdata(symscn, NULL) : NULL;
+    for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+      GElf_Rela r;
+      GElf_Sym s;
+      if (!gelf_getrela(d, (int)i, &r)) break;
+      unsigned type = (unsigned)GELF_R_TYPE(r.r_info);
+      if (type == ARCH_R_RELATIVE) taken_add(t, (uint64_t)r.r_addend);
+      else if ((type == ARCH_R_ABS64 || type == ARCH_R_GLOB_DAT || type == ARCH_R_JUMP_SLOT) && syms &&
+               GELF_R_SYM(r.r_info) && gelf_getsym(syms, (int)GELF_R_SYM(r.r_info), &s) &&
+               s.st_shndx != SHN_UNDEF && s.st_shndx != SHN_ABS)
+        taken_add(t, s.st_value + (type == ARCH_R_ABS64 ? (uint64_t)r.r_addend : 0));
+    }
+  }
+}
+
+/* A non-PIE executable's pointers to code in its data sections (they need
+** no relocation): every aligned 8-byte word that points into its text.
+** Jump tables in .rodata count too (case labels: a known imprecision). */
+static void taken_data(Elf *e, struct elf_taken *t)
+{
+  size_t shstr;
+  if (elf_getshdrstrndx(e, &shstr)) return;
+  Elf_Scn *scn = NULL;
+  GElf_Shdr sh;
+  while ((scn = elf_nextscn(e, scn))) {
+    if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC) || (sh.sh_flags & SHF_EXECINSTR)) continue;
+    if (sh.sh_type != SHT_PROGBITS && sh.sh_type != SHT_INIT_ARRAY && sh.sh_type != SHT_FINI_ARRAY &&
+        sh.sh_type != SHT_PREINIT_ARRAY)
+      continue;
+    const char *name = elf_strptr(e, shstr, sh.sh_name);
+    if (name && (!lurk_strncmp(name, ".eh_frame", 9) || !lurk_strcmp(name, ".gcc_except_table"))) continue;
+    Elf_Data *d = elf_getdata(scn, NULL);
+    if (!d || !d->d_buf) continue;
+    uint64_t skip = (8 - (sh.sh_addr & 7)) & 7;
+    for (uint64_t k = skip; k + 8 <= d->d_size; k += 8) {
+      uint64_t v;
+      lurk_memcpy(&v, (const char *)d->d_buf + k, 8);
+      taken_add(t, v);
+    }
+  }
+}
+
+static int taken_cmp(const void *a, const void *b)
+{
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+void sym_elf_addr_taken(struct sym_mod *sm)
+{
+  if (sm->taken_done) return;
+  sm->taken_done = 1;
+  Elf *e = sm->main.elf;
+  size_t nph = 0;
+  if (!e || elf_getphdrnum(e, &nph)) return;
+  struct elf_taken t = { 0 };
+  for (size_t i = 0; i < nph && t.nx < 8; i++) {
+    GElf_Phdr ph;
+    if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) t.x[t.nx++] = ph;
+  }
+  taken_relocs(e, &t);
+  if (!sm->et_dyn) taken_data(e, &t);
+  qsort(t.v, t.n, sizeof *t.v, taken_cmp);
+  size_t k = 0;
+  for (size_t i = 0; i < t.n; i++)
+    if (!k || t.v[k - 1] != t.v[i]) t.v[k++] = t.v[i];
+  for (size_t i = 0; i < k; i++) t.v[i] += sm->bias;
+  sm->taken = t.v;
+  sm->ntaken = k;
+  LOG(LOG_DEBUG, "sym: %s: %zu address-taken code addresses\n", sm->mod->path, k);
+}
+
 /* DT_SONAME of e (in the mapped image), or NULL. */
 static const char *elf_soname(Elf *e)
 {

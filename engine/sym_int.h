@@ -41,6 +41,9 @@ struct sym_mod {
   int demangled;                /* every dem filled (sym_match) */
   struct sym_irel *irel;        /* sorted by addend */
   size_t nirel;
+  uint64_t *taken;              /* address-taken code (run-time, sorted), once asked */
+  size_t ntaken;
+  int taken_done;
   /* DWARF (sym_line.c): state 0 untried, 1 loaded, -1 none */
   int dw_state;
   Dwarf *dw;
@@ -58,6 +61,8 @@ struct sym_mod {
 ** symbols (a module whose file cannot be read has none). */
 void sym_elf_open(struct sym_mod *sm);
 void sym_elf_syms(struct sym_mod *sm);
+/* Fill sm->taken: the module's address-taken code (sym_module_addr_taken). */
+void sym_elf_addr_taken(struct sym_mod *sm);
 /* The demangled name of s (computed once). */
 const char *sym_elf_demangle(struct sym_sym *s);
 /* The run-time address an IFUNC symbol resolves to (resolver if unknown). */

@@ -21,9 +21,14 @@
 --   call     (compiled into each indirect call) the target is a function
 --            entry: a symbol, the ELF entry, an FDE start, a PLT stub
 --   jump     (compiled into each indirect jmp) the target is in the
---            jump's own module text, or a function entry
+--            jump's own module text, or a function entry; longjmp's
+--            jump (its target demangled with the pointer guard) only to
+--            the instruction after a call
 --   syscall  (syscall_pre) execve of a path the policy allows; mmap or
---            mprotect adding PROT_EXEC to anonymous memory only for JITs
+--            mprotect adding PROT_EXEC to anonymous memory only for JITs;
+--            no mprotect/munmap/mremap/madvise/MAP_FIXED mmap/
+--            process_vm_writev on lurk's memory, no /proc/self/mem for
+--            writing (lua/lurk/shepherd/guard.lua)
 --
 -- A violation prints a report (kind, pc, target, symbolized stack, rule;
 -- see lua/lurk/shepherd/report.lua) and kills the process (SIGKILL), or
@@ -43,6 +48,7 @@ local policym = require "lurk.shepherd.policy"
 local origins = require "lurk.shepherd.origins"
 local report = require "lurk.shepherd.report"
 local ss = require "lurk.shepherd.shadowstack"
+local guard = require "lurk.shepherd.guard"
 local band = bit.band
 local format = string.format
 
@@ -86,6 +92,18 @@ local function endbr(a)
   return b == "\243\15\30\250"
 end
 
+-- Do the bytes before a decode as a call ending at a? (a call that ran
+-- before lurk started: start-up frames)
+local function after_call_bytes(a)
+  local bytes = lurk.read(a - 7, 7)
+  if not bytes then return false end
+  for len = 2, 7 do
+    local ins = lurk.decode(bytes:sub(8 - len), a - len)
+    if ins and ins.length == len and ins.is_call then return true end
+  end
+  return false
+end
+
 -- An indirect call's target failed the entry check.
 local function slow_call(ctx, target, pc)
   local ok, how = origin_of_target(ctx, "call", pc, target)
@@ -124,6 +142,18 @@ local function slow_jmp(ctx, target, pc)
     rule = "jumps: own module or entries", why = "another module's code, not an entry" })
 end
 
+-- A longjmp's jump (a target demangled with the pointer guard, see
+-- demangled_jmp) failed the after-call check: it may only go to where a
+-- setjmp call returns.
+local function slow_lj(ctx, target, pc)
+  local ok, how = origin_of_target(ctx, "jump", pc, target)
+  if not ok then return end
+  if how ~= "module" and not (how == "file" and not jit_on) or origins.is_after_call(target) then return end
+  if after_call_bytes(target) then origins.mark(target, origins.R); return end
+  report.violation(ctx, { kind = "jump", pc = pc, target = target, insn = "indirect jmp",
+    rule = "jumps: longjmp to after a call", why = "a longjmp, not to the instruction after a call" })
+end
+
 -- A return's target failed the after-call check.
 local function slow_ret(ctx, target, pc)
   local ok, how = origin_of_target(ctx, "return", pc, target)
@@ -140,68 +170,60 @@ local function slow_ret(ctx, target, pc)
   if from and from.name:match("^libc%.so") and (in_function(pc, "context") or in_function(pc, "^__start_context"))
      and (origins.is_entry(target) or origins.is_after_call(target)) then return end
   -- a return to after a call that ran before lurk started (start-up frames)
-  local bytes = lurk.read(target - 7, 7)
-  if bytes then
-    for len = 2, 7 do
-      local ins = lurk.decode(bytes:sub(8 - len), target - len)
-      if ins and ins.length == len and ins.is_call then origins.mark(target, origins.R); return end
-    end
-  end
+  if after_call_bytes(target) then origins.mark(target, origins.R); return end
   report.violation(ctx, { kind = "return", pc = pc, target = target, insn = "ret",
     rule = "returns: after-call", why = "not the instruction after a call" })
 end
 
 -- ---------------------------------------------------------------------
--- Compiled checks (docs/lua-api.md, "Compiled handlers"): one shadow
--- byte load, the fast path; anything else calls the slow path above.
+-- Compiled checks (docs/lua-api.md, "Compiled handlers"): two byte
+-- loads, the fast path; anything else calls the slow path above. The
+-- target's shadow byte b holds the F/R bits of 4 app bytes; the bit of
+-- byte k = target % 4 is looked up in a table (tab[b * 4 + k]) rather
+-- than picked with branches: the handler then needs few values, which
+-- the compiler keeps in its two scratch registers, and saves no others.
+-- The target is taken modulo 2^47 (a non-canonical one faults at the
+-- transfer itself).
 
--- ret: the target must have the R bit
-local function check_ret(ctx, target, pc)
-  if target < 0x800000000000 then
-    local b = lurk.u8(lurk.shr(target, 2) + lurk.shadow.offset)
-    local k = lurk.low(target, 2)
-    if k == 0 then
-      if band(b, 1) ~= 0 then return end
-    elseif k == 1 then
-      if band(b, 4) ~= 0 then return end
-    elseif k == 2 then
-      if band(b, 16) ~= 0 then return end
-    elseif band(b, 64) ~= 0 then return end
+local ffi = require "ffi"
+local bit_tabs = ffi.new("uint8_t[2048]")   -- R table, then F table
+for b = 0, 255 do
+  for k = 0, 3 do
+    bit_tabs[b * 4 + k] = band(b, bit.lshift(1, 2 * k)) ~= 0 and 1 or 0          -- R: bit 2k
+    bit_tabs[1024 + b * 4 + k] = band(b, bit.lshift(2, 2 * k)) ~= 0 and 1 or 0   -- F: bit 2k+1
   end
+end
+-- the compiled checks hold only its address: keep it from the GC
+debug.getregistry()["lurk.shepherd.bit_tabs"] = bit_tabs
+local RTAB = tonumber(ffi.cast("uintptr_t", bit_tabs))
+local FTAB = RTAB + 1024
+
+-- ret: the target must have the R bit (tab: RTAB)
+local function check_ret(ctx, target, pc, tab)
+  local t = lurk.low(target, 47)
+  if lurk.u8(tab + lurk.u8(lurk.shr(t, 2) + lurk.shadow.offset) * 4 + lurk.low(t, 2)) ~= 0 then return end
   slow_ret(ctx, target, pc)
 end
 
--- indirect call: the target must have the F bit
-local function check_call(ctx, target, pc)
-  if target < 0x800000000000 then
-    local b = lurk.u8(lurk.shr(target, 2) + lurk.shadow.offset)
-    local k = lurk.low(target, 2)
-    if k == 0 then
-      if band(b, 2) ~= 0 then return end
-    elseif k == 1 then
-      if band(b, 8) ~= 0 then return end
-    elseif k == 2 then
-      if band(b, 32) ~= 0 then return end
-    elseif band(b, 128) ~= 0 then return end
-  end
+-- longjmp's jump: the target must have the R bit, as a return's
+local function check_lj(ctx, target, pc, tab)
+  local t = lurk.low(target, 47)
+  if lurk.u8(tab + lurk.u8(lurk.shr(t, 2) + lurk.shadow.offset) * 4 + lurk.low(t, 2)) ~= 0 then return end
+  slow_lj(ctx, target, pc)
+end
+
+-- indirect call: the target must have the F bit (tab: FTAB)
+local function check_call(ctx, target, pc, tab)
+  local t = lurk.low(target, 47)
+  if lurk.u8(tab + lurk.u8(lurk.shr(t, 2) + lurk.shadow.offset) * 4 + lurk.low(t, 2)) ~= 0 then return end
   slow_call(ctx, target, pc)
 end
 
 -- indirect jmp: within [lo, hi) (its module's text), or the F bit
-local function check_jmp(ctx, target, pc, lo, hi)
-  if target < 0x800000000000 then
-    local t = lurk.low(target, 47)
-    if t >= lo and t < hi then return end
-    local b = lurk.u8(lurk.shr(target, 2) + lurk.shadow.offset)
-    local k = lurk.low(target, 2)
-    if k == 0 then
-      if band(b, 2) ~= 0 then return end
-    elseif k == 1 then
-      if band(b, 8) ~= 0 then return end
-    elseif k == 2 then
-      if band(b, 32) ~= 0 then return end
-    elseif band(b, 128) ~= 0 then return end
-  end
+local function check_jmp(ctx, target, pc, lo, hi, tab)
+  local t = lurk.low(target, 47)
+  if t >= lo and t < hi then return end
+  if lurk.u8(tab + lurk.u8(lurk.shr(t, 2) + lurk.shadow.offset) * 4 + lurk.low(t, 2)) ~= 0 then return end
   slow_jmp(ctx, target, pc)
 end
 
@@ -212,7 +234,7 @@ end
 local function ss_ret(ctx, target, pc, rsp)
   local r, expected = ss.check(target, rsp)
   if r == "ok" then return end
-  if r == "unknown" then return check_ret(ctx, target, pc) end
+  if r == "unknown" then return check_ret(ctx, target, pc, RTAB) end
   local ok = origin_of_target(ctx, "return", pc, target)
   if not ok then return end
   local from = origins.text_of(pc)
@@ -229,6 +251,20 @@ local function bad_origin(ctx, pc, why)
 end
 
 -- ---------------------------------------------------------------------
+
+-- Does block bb end in a jump to a pointer it demangled with the pointer
+-- guard (`xor REG, fs:[0x30]` ... `jmp REG`)? glibc's longjmp does (its
+-- jmp_buf's saved pc is mangled); found by the code, not by name, so it
+-- holds in a stripped libc and in a static binary's copy.
+local function demangled_jmp(bb, n)
+  local reg = bb[n].text:match("^jmp (%w+)$")
+  if not reg then return false end
+  local xor = "xor " .. reg .. ", qword ptr fs:[0x30]"
+  for i = n - 1, 1, -1 do
+    if bb[i].text == xor then return true end
+  end
+  return false
+end
 
 local function on_bb(bb)
   stats.blocks = stats.blocks + 1
@@ -257,17 +293,20 @@ local function on_bb(bb)
         bb:call_before(n, function(ctx, pc, tg) origin_of_target(ctx, "call", pc, tg) end, "pc", "target")
       end
     else
-      bb:call_before(n, check_call, "target", "pc")
+      bb:call_before(n, check_call, "target", "pc", FTAB)
       stats.checks = stats.checks + 1
     end
     if P.returns == "shadow-stack" then bb:call_before(n, ss_call, ra, "rsp") end
   elseif last.is_ret then
     if P.returns == "shadow-stack" then bb:call_before(n, ss_ret, "target", "pc", "rsp")
-    else bb:call_before(n, check_ret, "target", "pc") end
+    else bb:call_before(n, check_ret, "target", "pc", RTAB) end
+    stats.checks = stats.checks + 1
+  elseif last.is_branch and last.is_indirect and demangled_jmp(bb, n) then
+    bb:call_before(n, check_lj, "target", "pc", RTAB)
     stats.checks = stats.checks + 1
   elseif last.is_branch and last.is_indirect then
     local t = rec and select(2, origins.text_of(last.pc))
-    bb:call_before(n, check_jmp, "target", "pc", t and t[1] or 0, t and t[2] or 0)
+    bb:call_before(n, check_jmp, "target", "pc", t and t[1] or 0, t and t[2] or 0, FTAB)
     stats.checks = stats.checks + 1
   elseif last.is_branch and last.is_direct and last.target and not origins.code_ok(last.target, jit_on) then
     bb:call_before(n, function(ctx, pc, tg) origin_of_target(ctx, "jump", pc, tg) end, "pc", "target")
@@ -288,6 +327,12 @@ end
 -- System calls: checked at the call itself, wherever it is made from.
 local function on_syscall(e)
   local name = e.name
+  local refuse = guard.check(e)
+  if refuse then
+    -- even with --audit the call is refused: it would corrupt lurk
+    if report.violation(nil, { kind = "syscall", rule = "engine memory", why = refuse }, e) then e:skip(-13) end
+    return
+  end
   if name == "execve" or name == "execveat" then
     if not P.exec then return end
     local path = lurk.cstring(e.args[name == "execve" and 1 or 2]) or "?"
@@ -307,7 +352,7 @@ local function on_syscall(e)
         if a ~= 0 and a < ADDR_END then origins.mark(a, origins.R) end
       end
     end
-  else -- mmap, mprotect, pkey_mprotect
+  elseif name == "mmap" or name == "mprotect" or name == "pkey_mprotect" then
     local prot = e.args[3] % 2^32
     local lo, len = e.args[1], e.args[2]
     if name ~= "mmap" and band(prot, PROT_WRITE) ~= 0 and select(2, origins.text_of(lo)) then
@@ -380,7 +425,9 @@ function M.start(...)
   lurk.on("module_load", on_module)
   lurk.on("module_unload", function(m) origins.remove_module(m) end)
   lurk.on("bb", on_bb)
-  lurk.on("syscall_pre", on_syscall, { only = { "execve", "execveat", "mmap", "mprotect", "pkey_mprotect", "rt_sigaction" } })
+  local calls = { "execve", "execveat", "rt_sigaction" }
+  for _, c in ipairs(guard.calls) do calls[#calls + 1] = c end
+  lurk.on("syscall_pre", on_syscall, { only = calls })
   lurk.on("syscall_post", on_syscall_post, { only = { "mmap", "mprotect", "pkey_mprotect" } })
   lurk.on("fork", function() report.owner = lurk.pid() end)
   lurk.on("exit", function()

@@ -59,6 +59,7 @@ local function kinds(r)
 end
 
 -- name, extra gcc flags, shepherd options, expected kind, expected rule
+-- [, the attack's argument: "attack" unless given]
 local attacks = {
   { "execstack", { "-z", "execstack" }, {}, "origin", "origins: module text" },
   { "heapcode", {}, {}, "syscall", "mprotect_exec: modules" },
@@ -69,6 +70,9 @@ local attacks = {
   { "selfpatch", {}, {}, "origin", "origins: module text" },
   { "ret2aftercall", {}, { "--shadow-stack" }, "return", "returns: shadow stack" },
   { "ret2libc", {}, { "--shadow-stack" }, "return", "returns: shadow stack" },
+  { "longjmp", {}, {}, "jump", "jumps: longjmp to after a call" },
+  { "longjmp", {}, {}, "jump", "jumps: longjmp to after a call", "attack-system" },
+  { "longjmp", {}, { "--shadow-stack" }, "jump", "jumps: longjmp to after a call", "attack-system" },
 }
 
 describe("shepherd on the exploit corpus", function()
@@ -79,21 +83,22 @@ describe("shepherd on the exploit corpus", function()
   end
 
   for _, a in ipairs(attacks) do
-    local name, opts, kind, rule = a[1], a[3], a[4], a[5]
+    local name, opts, kind, rule, mode = a[1], a[3], a[4], a[5], a[6] or "attack"
     local shown = {}
     for i, o in ipairs(opts) do shown[i] = o:match("[^/]+$") end
-    local label = name .. (#opts > 0 and " (" .. table.concat(shown, " ") .. ")" or "")
+    local label = name .. (mode ~= "attack" and " " .. mode or "") ..
+                  (#opts > 0 and " (" .. table.concat(shown, " ") .. ")" or "")
 
     it(label .. ": the attack works natively and under the null tool", function()
       local p = prog(a)
-      local _, out = native({ p, "attack" })
+      local _, out = native({ p, mode })
       assert.truthy(out:find("PWNED", 1, true), "native attack did not print the marker: " .. out)
-      local r = h.run({ "null", "--", p, "attack" })
+      local r = h.run({ "null", "--", p, mode })
       assert.truthy(r.stdout:find("PWNED", 1, true), "attack under the null tool: " .. r.stdout .. r.stderr)
     end)
 
     it(label .. ": shepherd stops the attack with a " .. kind .. " violation", function()
-      local r = shepherd(opts, { prog(a), "attack" })
+      local r = shepherd(opts, { prog(a), mode })
       assert.falsy(r.stdout:find("PWNED", 1, true), "the payload ran:\n" .. r.stdout .. r.stderr)
       assert.equal(137, r.status, r.stderr)
       assert.equal(kind, kinds(r), r.stderr)
@@ -109,6 +114,7 @@ describe("shepherd on the exploit corpus", function()
     { "execstack", { "-z", "execstack" }, {} }, { "heapcode", {}, { "--policy", dir .. "/heapcode.policy" } },
     { "ret2libc", {}, {} }, { "rop", {}, {} }, { "fnptr", {}, {} }, { "ret2aftercall", {}, {} },
     { "ret2aftercall", {}, { "--shadow-stack" } }, { "fnptr", {}, { "--shadow-stack" } }, { "selfpatch", {}, {} },
+    { "longjmp", {}, {} }, { "longjmp", {}, { "--shadow-stack" } },
   }
   for _, b in ipairs(benign) do
     it(b[1] .. " benign" .. (#b[3] > 0 and " (" .. b[3][1] .. ")" or "") .. ": runs unchanged", function()
@@ -147,6 +153,39 @@ describe("shepherd on the exploit corpus", function()
   end)
 end)
 
+-- A stripped copy of fnptr built without unwind tables: no symbol and no
+-- FDE says its callback (hello, reached through a table in data) or main
+-- is a function; the table's R_X86_64_RELATIVE relocation (PIE), or the
+-- pointer in its data (non-PIE), and _start's argument to
+-- __libc_start_main do (mod:address_taken, origins.main_of).
+describe("shepherd on a stripped program without unwind tables", function()
+  for _, pie in ipairs({ { "non-PIE", "-no-pie" }, { "PIE", "-pie", "-fpie" } }) do
+    local p = tmp .. "/fnptr-stripped-" .. pie[2]
+    local args = { "-g", "-O0", "-fno-stack-protector", "-fcf-protection=none", "-fno-asynchronous-unwind-tables",
+                   "-fno-unwind-tables" }
+    for i = 2, #pie do args[#args + 1] = pie[i] end
+    args[#args + 1] = dir .. "/fnptr.c"
+    h.gcc(p, table.unpack(args))
+    assert(h.sh("strip " .. h.quote(p)) == 0)
+    it(pie[1] .. ": benign runs unchanged (the callback is address-taken)", function()
+      local st, out = native({ p, "benign" })
+      assert.equal(0, st)
+      local r = shepherd({}, { p, "benign" })
+      assert.equal(0, r.status, r.stderr)
+      assert.equal(out, r.stdout)
+      assert.equal("", kinds(r), r.stderr)
+    end)
+    it(pie[1] .. ": the attack is stopped with a call violation", function()
+      local _, out = native({ p, "attack" })
+      assert.truthy(out:find("PWNED", 1, true))
+      local r = shepherd({}, { p, "attack" })
+      assert.falsy(r.stdout:find("PWNED", 1, true), r.stdout)
+      assert.equal(137, r.status, r.stderr)
+      assert.equal("call", kinds(r), r.stderr)
+    end)
+  end
+end)
+
 describe("shepherd allows what programs legitimately do", function()
   local control = tmp .. "/ok_control"
   h.gcc(control, "-g", "-O0", "-pthread", dir .. "/ok_control.c")
@@ -178,6 +217,9 @@ describe("shepherd on real programs: native output, no violation", function()
     { "git", "-C", h.root, "log", "--oneline", "-5", "--format=%H" },
     { "luajit", "-e", "local s = 0 for i = 1, 3e6 do s = s + i % 7 end print(s)" },
     { "node", "-e", "let s = 0; for (let i = 0; i < 3e6; i++) s += i % 7; console.log(s, JSON.stringify({a: [1, 2]}))" },
+    -- YJIT compiles the hot method (the output says it is on)
+    { "ruby", "--yjit", "-e", "def f(n) n < 2 ? n : f(n-1) + f(n-2) end; p f(22); p RubyVM::YJIT.enabled?" },
+    { "gdb", "-batch", "-ex", "info functions main", "/bin/true" },
   }
   for _, argv in ipairs(real) do
     it(argv[1], function()
@@ -191,6 +233,38 @@ describe("shepherd on real programs: native output, no violation", function()
       assert.truthy(r.stderr:find("0 violations", 1, true), r.stderr)
     end)
   end
+end)
+
+describe("shepherd following make's children", function()
+  it("make building a small C project (cc, cc1, as, ld): the same output, no violation", function()
+    if h.sh("command -v make >/dev/null") ~= 0 then pending("make is not installed") return end
+    local function project(d)
+      assert(h.sh("mkdir -p " .. h.quote(d)) == 0)
+      local files = {
+        ["main.c"] = '#include <stdio.h>\nint add(int, int);\nint main(void) { printf("%d\\n", add(2, 40)); return 0; }\n',
+        ["add.c"] = "int add(int a, int b) { return a + b; }\n",
+        ["Makefile"] = "prog: main.o add.o\n\tcc -o prog main.o add.o\n%.o: %.c\n\tcc -O2 -c $<\n",
+      }
+      for name, text in pairs(files) do
+        local f = assert(io.open(d .. "/" .. name, "w"))
+        f:write(text)
+        f:close()
+      end
+    end
+    project(tmp .. "/mk-native")
+    project(tmp .. "/mk-shep")
+    local st, out = native({ "make", "--no-print-directory", "-C", tmp .. "/mk-native" })
+    assert.equal(0, st)
+    local r = shepherd({ "--audit" }, { "make", "--no-print-directory", "-C", tmp .. "/mk-shep" })
+    assert.equal(0, r.status, r.stderr)
+    assert.equal(out, r.stdout)
+    assert.equal("", kinds(r), r.stderr)
+    local procs = 0
+    for _ in r.stderr:gmatch("shepherd: pid %d+: 0 violations") do procs = procs + 1 end
+    assert.truthy(procs >= 6, r.stderr)   -- make, sh, cc and cc1/as/collect2/ld
+    local _, built = native({ tmp .. "/mk-shep/prog" })
+    assert.equal("42\n", built)
+  end)
 end)
 
 describe("shepherd's system-call policy and options", function()
@@ -236,12 +310,71 @@ describe("shepherd's system-call policy and options", function()
   end)
 
   it("the transfer checks are compiled into the blocks (--explain)", function()
-    local r = h.run({ "--explain", "shepherd", "--", "/bin/true" })
+    -- a program that longjmps: the fourth check is longjmp's jump
+    local r = h.run({ "--explain", "shepherd", "--", build("longjmp"), "benign" })
     assert.equal(0, r.status, r.stderr)
     local n = 0
     for line in r.stderr:gmatch("lurk: explain: shepherd:[^\n]*") do
       if line:find(": compiled %(") then n = n + 1 end
     end
-    assert.equal(3, n, r.stderr)   -- check_ret, check_call, check_jmp
+    assert.equal(4, n, r.stderr)   -- check_ret, check_call, check_jmp, check_lj
+  end)
+end)
+
+-- spec/shepherd/engine_write.c: the program tries to write lurk's memory
+-- (each write puts back the byte that is there). Under the null tool
+-- nothing stops it (what it does is recorded here); under shepherd each
+-- system call on lurk's memory is refused, and a plain store into the
+-- RWX code cache or liblurk.so's data still succeeds (a known gap,
+-- docs/tools.md).
+describe("shepherd and lurk's own memory", function()
+  local prog = tmp .. "/engine_write"
+  h.gcc(prog, "-g", "-O0", dir .. "/engine_write.c")
+  -- target, method, outcome under the null tool, under shepherd (nil: refused, killed)
+  local cases = {
+    { "cache", "store", "written", "written" },
+    { "cache", "mprotect", "written" },
+    { "cache", "vmwritev", "written" },
+    { "cache", "procmem", "written" },
+    { "lurkdata", "store", "written", "written" },
+    { "lurkdata", "mprotect", "written" },
+    { "lurkdata", "vmwritev", "written" },
+    { "lurkdata", "procmem", "written" },
+    { "lurktext", "store", "faulted (signal 11)", "faulted (signal 11)" },
+    { "lurktext", "mprotect", "written" },
+    { "lurktext", "vmwritev", "refused (Bad address)" },
+    { "lurktext", "procmem", "written" },
+  }
+  it("natively there is no lurk memory to find", function()
+    local st, out = native({ prog, "cache", "store" })
+    assert.equal(0, st)
+    assert.equal("cache: not found\n", out)
+  end)
+  for _, c in ipairs(cases) do
+    local t, m, null_out, shep_out = c[1], c[2], c[3], c[4]
+    it(t .. " " .. m .. ": null tool " .. null_out .. ", shepherd " .. (shep_out or "refuses"), function()
+      local r = h.run({ "null", "--", prog, t, m })
+      assert.equal(0, r.status, r.stderr)
+      assert.equal(t .. " " .. m .. ": " .. null_out .. "\n", r.stdout)
+      r = shepherd({}, { prog, t, m })
+      if shep_out then
+        assert.equal(0, r.status, r.stderr)
+        assert.equal(t .. " " .. m .. ": " .. shep_out .. "\n", r.stdout)
+        assert.equal("", kinds(r), r.stderr)
+      else
+        assert.equal(137, r.status, r.stderr)
+        assert.equal("", r.stdout)
+        assert.equal("syscall", kinds(r), r.stderr)
+        assert.equal("engine memory", r.violations[1].rule)
+        assert.truthy(r.stderr:find("on lurk's memory (", 1, true) or r.stderr:find("/proc/self/mem for writing", 1, true),
+                      r.stderr)
+      end
+    end)
+  end
+  it("--audit still refuses the call (EACCES): it would corrupt lurk", function()
+    local r = shepherd({ "--audit" }, { prog, "cache", "mprotect" })
+    assert.equal(0, r.status, r.stderr)
+    assert.equal("cache mprotect: refused (Permission denied)\n", r.stdout)
+    assert.equal("syscall", kinds(r), r.stderr)
   end)
 end)

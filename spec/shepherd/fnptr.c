@@ -21,6 +21,11 @@ extern char admin_unchecked[];
 /* The benign callback. */
 static void hello(int n) { printf("hello %d\n", n); }
 
+/* The callbacks a session may have: a table in data (built stripped and
+ * without unwind tables, only the table's relocation, or in a non-PIE
+ * program the pointer in its data, says hello is a function entry). */
+static void (*const callbacks[])(int) = { hello };
+
 /* The bug: copies n bytes of input into the 32-byte name. */
 __attribute__((noinline)) static void set_name(struct session *s, const char *in, size_t n) {
   memcpy(s->name, in, n);
@@ -29,7 +34,7 @@ __attribute__((noinline)) static void set_name(struct session *s, const char *in
 int main(int argc, char **argv) {
   int attack = attack_mode(argc, argv);
   struct session *s = malloc(sizeof *s);
-  s->callback = hello;
+  s->callback = callbacks[argc - 2];
   if (attack) {
     char in[40];
     memset(in, 'A', sizeof in);

@@ -12,10 +12,11 @@
 -- with one load:
 --
 --   F (function entry)  "defined"   symbols (.symtab, .dynsym, a debug
---                                   file), the ELF entry, and each FDE's
---                                   start in .eh_frame_hdr (the fallback
---                                   for stripped modules: every function
---                                   built with unwind tables has one)
+--                                   file), the ELF entry and main, each
+--                                   FDE's start in .eh_frame_hdr, and the
+--                                   address-taken code (mod:address_taken:
+--                                   relocation targets, data pointers):
+--                                   the fallbacks for stripped modules
 --   R (after a call)    "undefined" the instruction after each call lurk
 --                                   has translated
 --   both                "partial"
@@ -131,6 +132,30 @@ local function fde_starts(hdr)
   return out
 end
 
+-- main, from the program's entry (_start): the first argument it passes
+-- to __libc_start_main (`lea rdi, [rip+main]`, or `mov rdi, main` in a
+-- non-PIE program), so a stripped program's main is an entry.
+local function main_of(entry)
+  local bytes = lurk.read(entry, 64)
+  if not bytes then return nil end
+  local off, main = 0, nil
+  for _ = 1, 24 do
+    local ins = lurk.decode(bytes:sub(off + 1), entry + off)
+    if not ins or ins.is_call or ins.is_branch then break end
+    local t = ins.text
+    local d = t:match("^lea rdi, %[rip%+(0x%x+)%]$") or t:match("^lea rdi, %[rip%-(0x%x+)%]$")
+    if d then
+      main = entry + off + ins.length + (t:find("rip%-") and -tonumber(d) or tonumber(d))
+    else
+      local imm = t:match("^mov [re]di, (0x%x+)$")
+      if imm then main = tonumber(imm) end
+    end
+    off = off + ins.length
+    if off >= 48 then break end
+  end
+  return main
+end
+
 --- Register a module (a module_load event's table): its text ranges, and
 -- its function entries marked F. Returns the module record.
 function M.add_module(m)
@@ -147,10 +172,18 @@ function M.add_module(m)
     entry(s.addr)
     if not s.global then rec.full = true end   -- static functions: a full symbol table
   end
-  if m.entry and m.entry ~= 0 then entry(m.entry) end
+  if m.entry and m.entry ~= 0 then
+    entry(m.entry)
+    entry(main_of(m.entry))
+  end
   local fdes = fde_starts(ph and ph.eh_frame_hdr)
   for _, a in ipairs(fdes) do entry(a) end
-  rec.nentries, rec.nfdes = n, #fdes
+  -- address-taken code: relocation targets, a non-PIE program's data
+  -- pointers to code (read from the file's sections; lurk.symbols' ELF
+  -- reading): the fallback where symbols and FDEs are missing
+  local taken = m:address_taken()
+  for _, a in ipairs(taken) do entry(a) end
+  rec.nentries, rec.nfdes, rec.ntaken = n, #fdes, #taken
   return rec
 end
 
