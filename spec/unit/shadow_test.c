@@ -13,17 +13,7 @@
 #include <string.h>
 #include "../../engine/shadow.h"
 
-static int fails, checks;
-#define CHECK(c, ...)                                              \
-  do {                                                             \
-    checks++;                                                      \
-    if (!(c)) {                                                    \
-      fails++;                                                     \
-      fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #c); \
-      fprintf(stderr, __VA_ARGS__);                                \
-      fprintf(stderr, "\n");                                       \
-    }                                                              \
-  } while (0)
+#include "check.h"
 
 /* A reference model over a window of app addresses. */
 #define WIN (1u << 20)

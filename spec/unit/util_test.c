@@ -8,19 +8,7 @@
 #include <string.h>
 #include "../../engine/lurk.h"
 
-static int fails, checks;
-#define CHECK(c, ...)                                              \
-  do {                                                             \
-    checks++;                                                      \
-    if (!(c)) {                                                    \
-      fails++;                                                     \
-      if (fails < 20) {                                            \
-        fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #c); \
-        fprintf(stderr, __VA_ARGS__);                              \
-        fprintf(stderr, "\n");                                     \
-      }                                                            \
-    }                                                              \
-  } while (0)
+#include "check.h"
 
 #define BUF 128
 
