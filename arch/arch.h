@@ -13,6 +13,9 @@
 
 #include "../engine/cache.h"
 
+/* Can user code run rdfsbase/wrgsbase (FSGSBASE, which the kernel enables:
+** AT_HWCAP2 bit 1)? */
+int arch_fsgsbase(void);
 struct bb_plan;
 struct insn;
 /* Translate b->pc into the cache (fills b), with the instrumentation of

@@ -58,24 +58,8 @@ export PYTHONHASHSEED=0 PERL_HASH_SEED=0 PYTHONDONTWRITEBYTECODE=1
 
 WORKLOADS=(python3 perl lua5.4 xz sqlite3 sort fib loop cc1 gzip xz-T2 pthread)
 
-# The workload $1 under the prefix R[] (as bench/run.sh's run_wl).
-run_wl() {
-    case "$1" in
-    python3) "${R[@]}" /usr/bin/python3 "$W/py_bench.py" 8 ;;
-    perl)    "${R[@]}" /usr/bin/perl "$W/perl_bench.pl" 5 ;;
-    lua5.4)  "${R[@]}" /usr/bin/lua5.4 "$W/lua_bench.lua" 12 ;;
-    xz)      "${R[@]}" /usr/bin/xz -9 -T1 -c "$B/data/xz_input.bin" ;;
-    sqlite3) "${R[@]}" /usr/bin/sqlite3 -batch -init /dev/null :memory: ".read $W/sqlite_bench.sql" ;;
-    sort)    "${R[@]}" /usr/bin/sort --parallel=1 -S 256M -T "$WD" -k2,2 -k1,1n "$B/data/sort_input.txt" ;;
-    fib)     "${R[@]}" "$B/bin/fib" 43 ;;
-    loop)    "${R[@]}" "$B/bin/loop" 300 ;;
-    cc1)     "${R[@]}" "$CC1" -quiet -O2 "$B/data/cc1_input.i" -o - ;;
-    gzip)    "${R[@]}" /usr/bin/gzip -9 -c "$B/data/gzip_input.bin" >"$WD/data.gz" &&
-             "${R[@]}" /usr/bin/gzip -d -c "$WD/data.gz" ;;
-    xz-T2)   "${R[@]}" /usr/bin/xz -9 -T2 --block-size=1536KiB -c "$B/data/xz_input.bin" ;;
-    pthread) "${R[@]}" "$B/bin/pthread_kernel" 2 8000 ;;
-    esac
-}
+LUA_ROUNDS=12 # (memcheck is slow on it)
+. "$ROOT/bench/workloads.sh"
 
 TIMEF=$B/run/memcheck.time
 # run_side SIDE NAME -> T (seconds), RSS (KB, the largest process), RC, HASH, ERRS

@@ -155,25 +155,7 @@ fi
 # lurk invocation otherwise).  cwd is $B, stdin is /dev/null, stdout is
 # captured and compared; $WD is a scratch dir (emptied before every run)
 # whose files are compared too.
-run_wl() {
-    case "$1" in
-    python3) "${R[@]}" /usr/bin/python3 "$W/py_bench.py" 8 ;;
-    perl)    "${R[@]}" /usr/bin/perl "$W/perl_bench.pl" 5 ;;
-    lua5.4)  "${R[@]}" /usr/bin/lua5.4 "$W/lua_bench.lua" 25 ;;
-    xz)      "${R[@]}" /usr/bin/xz -9 -T1 -c "$B/data/xz_input.bin" ;;
-    sqlite3) "${R[@]}" /usr/bin/sqlite3 -batch -init /dev/null :memory: ".read $W/sqlite_bench.sql" ;;
-    sort)    "${R[@]}" /usr/bin/sort --parallel=1 -S 256M -T "$WD" -k2,2 -k1,1n "$B/data/sort_input.txt" ;;
-    fib)     "${R[@]}" "$B/bin/fib" 43 ;;
-    loop)    "${R[@]}" "$B/bin/loop" 300 ;;
-    cc1)     "${R[@]}" "$CC1" -quiet -O2 "$B/data/cc1_input.i" -o - ;;
-    gzip)    "${R[@]}" /usr/bin/gzip -9 -c "$B/data/gzip_input.bin" >"$WD/data.gz" &&
-             "${R[@]}" /usr/bin/gzip -d -c "$WD/data.gz" ;;
-    startup) "${R[@]}" /bin/true ;;
-    xz-T2)   "${R[@]}" /usr/bin/xz -9 -T2 --block-size=1536KiB -c "$B/data/xz_input.bin" ;;
-    pthread) "${R[@]}" "$B/bin/pthread_kernel" 2 8000 ;;
-    *) echo "run.sh: no such workload: $1" >&2; return 127 ;;
-    esac
-}
+. "$ROOT/bench/workloads.sh"
 
 # ---------------------------------------------------------------------------
 # Select workloads.

@@ -8,7 +8,6 @@
 ** is the tool's bug, reported with the handler's line (bb_meta_note).
 */
 #include <Zydis/Zydis.h>
-#include <sys/auxv.h>
 #include "../arch.h"
 #include "emit.h"
 #include "live.h"
@@ -144,17 +143,6 @@ static int hc_jcc(const struct insn *in)
   return -1;
 }
 
-/* Can user code read the fs base (rdfsbase: FSGSBASE, HWCAP2 bit 1)? */
-static int hc_fsgsbase(void)
-{
-  static int known, ok;
-  if (!known) {
-    ok = (getauxval(AT_HWCAP2) & 2) != 0;
-    known = 1;
-  }
-  return ok;
-}
-
 /* Registers the site's arguments read (bit per hardware number); -1 if an
 ** argument cannot be computed inline (fs/gs-relative, a flag register...). */
 static int64_t hc_arg_reads(const struct cc_site *s)
@@ -171,7 +159,7 @@ static int64_t hc_arg_reads(const struct cc_site *s)
       break;
     case CC_ARG_EA:
       /* fs-relative (TLS, the stack protector's canary): through rdfsbase */
-      if (a->op.mem.seg == ZYDIS_REGISTER_GS || (a->op.mem.seg == ZYDIS_REGISTER_FS && !hc_fsgsbase())) return -1;
+      if (a->op.mem.seg == ZYDIS_REGISTER_GS || (a->op.mem.seg == ZYDIS_REGISTER_FS && !arch_fsgsbase())) return -1;
       if (a->op.mem.base && a->op.mem.base != ZYDIS_REGISTER_RIP) {
         if ((r = hc_gpr(a->op.mem.base, &w, &hi)) < 0 || w != 64) return -1;
         m |= 1u << r;

@@ -41,6 +41,16 @@ _Static_assert(sizeof(struct arch_mctx) == 8 * MCTX_NSLOTS, "MCTX size");
 
 extern const uint8_t lurk_ctx_enter[], lurk_ctx_resume[], lurk_cc[], lurk_ibl_miss[];
 
+int arch_fsgsbase(void)
+{
+  static int known, ok;
+  if (!known) {
+    ok = (getauxval(AT_HWCAP2) & 2) != 0;
+    known = 1;
+  }
+  return ok;
+}
+
 size_t arch_xsave_bytes;
 
 void arch_tls_init(struct arch_tls *t, uint8_t *stack_top)
@@ -84,7 +94,7 @@ void arch_tls_install(struct arch_tls *t)
 {
   arch_tls_ready = 1;
   /* wrgsbase where the kernel allows it (HWCAP2 bit 1), else arch_prctl. */
-  if (getauxval(AT_HWCAP2) & 2)
+  if (arch_fsgsbase())
     __asm__ volatile("wrgsbase %0" : : "r"(t) : "memory");
   else {
     long r = sys_call2(SYS_arch_prctl, ARCH_SET_GS, t);
@@ -115,7 +125,7 @@ void arch_detach(struct arch_tls *t, uint64_t gs_base)
   f[16] = m->rip;
   uint64_t frame = m->gpr[MCTX_RSP] - 128 - sizeof f;
   if (arch_copy_out(frame, f, sizeof f)) log_fatal("detach: the app's stack at 0x%lx is not writable", (unsigned long)frame);
-  lurk_detach_jump((uint64_t *)frame, t->xsave, gs_base, (getauxval(AT_HWCAP2) & 2) != 0);
+  lurk_detach_jump((uint64_t *)frame, t->xsave, gs_base, arch_fsgsbase());
 }
 
 uint64_t arch_syscall_app(struct arch_mctx *m)

@@ -6,7 +6,6 @@
 ** call is always the first instruction of its block.
 */
 #include <Zydis/Zydis.h>
-#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include "../arch.h"
@@ -281,17 +280,6 @@ static lurk_status tr_riprel(uint8_t **p, uint64_t pc, const uint8_t *bytes,
   return LURK_OK;
 }
 
-/* Can user code run rdgsbase/wrgsbase (FSGSBASE, AT_HWCAP2 bit 1)? */
-static int tr_fsgsbase(void)
-{
-  static int known, ok;
-  if (!known) {
-    ok = (getauxval(AT_HWCAP2) & 2) != 0;
-    known = 1;
-  }
-  return ok;
-}
-
 /* lea r64, [b + i*scale + disp32] (i < 0: no index) */
 static void tr_emit_lea(uint8_t **p, int r, int b, int i, unsigned scale, int32_t disp)
 {
@@ -325,7 +313,7 @@ static lurk_status tr_gs(uint8_t **p, uint64_t pc, const uint8_t *bytes,
   if (in->mnemonic == ZYDIS_MNEMONIC_RDGSBASE || in->mnemonic == ZYDIS_MNEMONIC_WRGSBASE ||
       in->mnemonic == ZYDIS_MNEMONIC_LEA) {
     tr_rec(*p, XL_AT, pc, 0);
-    if (in->mnemonic == ZYDIS_MNEMONIC_LEA || !tr_fsgsbase()) {
+    if (in->mnemonic == ZYDIS_MNEMONIC_LEA || !arch_fsgsbase()) {
       lurk_memcpy(*p, bytes, in->length);
       *p += in->length;
       return LURK_OK;
