@@ -652,7 +652,7 @@ unsigned arch_block_insns(uint64_t pc, struct insn *out, unsigned max)
 /* -- Translation ----------------------------------------------------------------- */
 
 /* After a jcc, go on translating its fall-through path in the same block
-** (the taken path is a side exit), so the fall-through costs no jump?
+** (the taken path is a side exit), so the fall-through costs no jump.
 ** Only with nothing planned for the block: tools see basic blocks, one
 ** exit each, and count or instrument them whole. Not when the
 ** fall-through is a block already (its code would be duplicated), and
