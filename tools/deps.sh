@@ -24,7 +24,7 @@ lurk_build() {
   log=$(mktemp)
   cmake --build "$LURK_ROOT/build" -j"$(nproc)" >"$log" 2>&1
   rc=$?
-  grep -Ev '^\[|^(gmake|make)\[' "$log"
+  grep -Ev '^\[|^(gmake|make)\[' "$log" || true # (nothing to show: a build with nothing to do)
   rm -f "$log"
   [ "$rc" = 0 ] && [ -x "$LURK_ROOT/build/lurk" ] && [ -f "$LURK_ROOT/build/liblurk.so" ]
 }
