@@ -399,6 +399,18 @@ static int run_until(struct at_task *t, struct user_regs_struct *r, int req, int
   }
 }
 
+/* Run the engine's entry in t with rdi = arg, on t's stack below its red
+** zone (no system call to restart), until it traps back; its registers then. */
+static int run_entry(struct at_task *t, uint64_t entry, uint64_t arg, struct user_regs_struct *out)
+{
+  struct user_regs_struct rr = t->regs;
+  rr.rsp = (rr.rsp - 256) & ~15ull;
+  rr.rip = entry;
+  rr.rdi = arg;
+  rr.orig_rax = (unsigned long)-1;
+  return run_until(t, &rr, PTRACE_CONT, SIGTRAP, out);
+}
+
 /* Call fn(a0, a1, a2) in thread t (stopped); the result in *ret. */
 static int remote_call(struct at_task *t, uint64_t fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t *ret)
 {
@@ -668,12 +680,8 @@ static int attach_steps(const char *lib, const char *opts, int *nthreads, int *n
   /* The engine's start: its control thread is lurk's, not traced. */
   ptrace(PTRACE_SETOPTIONS, t0->tid, 0, 0);
   {
-    struct user_regs_struct rr = t0->regs, out;
-    rr.rsp = (rr.rsp - 256) & ~15ull;
-    rr.rip = entry;
-    rr.rdi = recs;
-    rr.orig_rax = (unsigned long)-1;
-    if (run_until(t0, &rr, PTRACE_CONT, SIGTRAP, &out)) return -1;
+    struct user_regs_struct out;
+    if (run_entry(t0, entry, recs, &out)) return -1;
   }
   ptrace(PTRACE_SETOPTIONS, t0->tid, 0, (void *)(long)PTRACE_O_TRACECLONE);
   if (mem_read(recs, &rec, offsetof(struct attach_rec, xsave))) return at_fail("cannot read the process's memory");
@@ -712,12 +720,8 @@ static int attach_steps(const char *lib, const char *opts, int *nthreads, int *n
     memcpy(rec.regs, &app, sizeof rec.regs);
     rec.sigmask = t->mask;
     if (mem_write(at, &rec, offsetof(struct attach_rec, xsave))) return at_fail("cannot write into the process's memory");
-    struct user_regs_struct rr = t->regs, out;
-    rr.rsp = (rr.rsp - 256) & ~15ull;
-    rr.rip = entry;
-    rr.rdi = at;
-    rr.orig_rax = (unsigned long)-1;
-    if (run_until(t, &rr, PTRACE_CONT, SIGTRAP, &out)) return -1;
+    struct user_regs_struct out;
+    if (run_entry(t, entry, at, &out)) return -1;
     int32_t status = -1;
     mem_read(at + offsetof(struct attach_rec, status), &status, 4);
     if (status != 0) {

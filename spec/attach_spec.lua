@@ -27,6 +27,15 @@ end
 
 local finish = h.finish
 
+-- Let t end (GOFILE go) and compare its status and output with native's.
+local function ends_as_native(t, go, nst, nout)
+  h.sh("touch " .. go)
+  local fst, fout, ferr = finish(t)
+  assert.equal(nst, fst)
+  assert.equal(nout, fout)
+  assert.equal("", ferr)
+end
+
 local function run(cmd)
   local o, e = tmp .. "/cout", tmp .. "/cerr"
   local st = h.sh(("%s >%s 2>%s"):format(cmd, o, e))
@@ -90,11 +99,7 @@ describe("lurk attach", function()
     -- detached: the channel is gone
     st, out, err = nudge(t.pid, "return 1")
     assert.equal(1, st)
-    h.sh("touch " .. go)
-    local fst, fout, ferr = finish(t)
-    assert.equal(nst, fst)
-    assert.equal(nout, fout)
-    assert.equal("", ferr)
+    ends_as_native(t, go, nst, nout)
   end)
 
   it("takes over 8 threads (compute, read, futex, nanosleep) with bbcount and detaches, 20 times", function()
@@ -113,11 +118,7 @@ describe("lurk attach", function()
       st, out = nudge(t.pid, "return lurk.detach()")
       assert.equal("true\n", out, "round " .. round)
     end
-    h.sh("touch " .. go)
-    local fst, fout, ferr = finish(t)
-    assert.equal(nst, fst)
-    assert.equal(nout, fout)
-    assert.equal("", ferr)
+    ends_as_native(t, go, nst, nout)
   end)
 
   it("takes over a program that creates threads all the time, 10 times", function()
@@ -135,11 +136,7 @@ describe("lurk attach", function()
       st, out = nudge(t.pid, "return lurk.detach()")
       assert.equal("true\n", out, "round " .. round)
     end
-    h.sh("touch " .. go)
-    local fst, fout, ferr = finish(t)
-    assert.equal(nst, fst)
-    assert.equal(nout, fout)
-    assert.equal("", ferr)
+    ends_as_native(t, go, nst, nout)
   end)
 
   it("attaches to python3 running a loop at random moments, 100 times; its output is unchanged", function()
