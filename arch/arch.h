@@ -94,6 +94,21 @@ extern size_t arch_xsave_bytes;
 void arch_tls_init(struct arch_tls *t, uint8_t *stack_top);
 void arch_tls_install(struct arch_tls *t);
 LURK_NORETURN void arch_resume(struct arch_tls *t);
+/* --early: the fs base of the engine's own libc (0 without --early). Every
+** entry from the cache into the engine puts it in fs, and the way back puts
+** the app's (TLS_APP_FS) back: the app's libc and lurk's are two copies. */
+extern uint64_t arch_engine_fs;
+/* --early, at boot: this thread's fs base becomes the engine's, and the
+** launcher's libc lets go of the thread's rseq registration (the app's
+** libc registers its own). */
+void arch_boot_fs(void);
+/* --early: t's app state is a new process's (fs 0, x87/SSE/AVX reset). */
+void arch_initial_state(struct arch_tls *t);
+/* The running thread's app fs base (TLS_APP_FS with --early, else the
+** thread's own). */
+uint64_t arch_app_fs(void);
+/* lurk's signal handler (signal.c), entered through lurk_sig_entry. */
+void arch_sig_handle(int sig, void *info, void *uc);
 /* Attach: t's app context from the kernel's user_regs_struct and an xsave
 ** image of the thread (engine/attach.h). */
 void arch_attach_ctx(struct arch_tls *t, const uint64_t *regs, const void *xsave);

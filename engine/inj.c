@@ -6,6 +6,7 @@
 #include "cache.h"
 #include "ctl.h"
 #include "disp.h"
+#include "ldr.h"
 #include "log.h"
 #include "mem.h"
 #include "mod.h"
@@ -88,19 +89,10 @@ void inj_output(void)
   output_mode();
 }
 
-/* saved: r15 r14 r13 r12 rbx rbp, then the constructor's return address.
-** Without LURK_OPTIONS (the launcher always sets it) liblurk.so was not
-** started by lurk run: lurk attach's dlopen. Nothing is done then (0). */
-int inj_init(int argc, char **argv, char **envp, uint64_t *saved)
+/* Everything both starts share, up to the thread block of the first
+** thread: the scripts' top level, the cache, signals, the control channel. */
+static struct lurk_thread *inj_common(char **envp)
 {
-  (void)argc; (void)argv;
-  const char *o = env_get(envp, "LURK_OPTIONS");
-  if (!o) return 0;
-  if (LURK_FAILED(opt_parse(o))) log_fatal("bad LURK_OPTIONS: %s", o);
-  inj_started = 1;
-  inj_output();
-  env_clean(envp);
-  mod_scan();
   lb_start(envp);
   cache_init();
   struct lurk_thread *t = thr_main();
@@ -116,6 +108,23 @@ int inj_init(int argc, char **argv, char **envp, uint64_t *saved)
   }
   if (opt.ctl) ctl_start();
   lb_event_thread_init(t->tid);
+  return t;
+}
+
+/* saved: r15 r14 r13 r12 rbx rbp, then the constructor's return address.
+** Without LURK_OPTIONS (the launcher always sets it) liblurk.so was not
+** started by lurk run: lurk attach's dlopen. Nothing is done then (0). */
+int inj_init(int argc, char **argv, char **envp, uint64_t *saved)
+{
+  (void)argc; (void)argv;
+  const char *o = env_get(envp, "LURK_OPTIONS");
+  if (!o) return 0;
+  if (LURK_FAILED(opt_parse(o))) log_fatal("bad LURK_OPTIONS: %s", o);
+  inj_started = 1;
+  inj_output();
+  env_clean(envp);
+  mod_scan();
+  struct lurk_thread *t = inj_common(envp);
   struct arch_mctx *m = &t->tls.mctx;
   m->gpr[MCTX_R15] = saved[0];
   m->gpr[MCTX_R14] = saved[1];
@@ -127,4 +136,40 @@ int inj_init(int argc, char **argv, char **envp, uint64_t *saved)
   m->rflags = 0x202;
   LOG(LOG_INFO, "taking over pid %ld at 0x%lx\n", (long)sys_getpid(), (unsigned long)saved[6]);
   disp_start(t, saved[6]);
+}
+
+/* Early injection (--early): the launcher (or an exec of the app's, through
+** the launcher again) loaded liblurk.so and calls this with the options, the
+** program, and the argv and envp the program gets. lurk maps the program as
+** execve would and runs it from its first instruction: the interpreter's
+** entry, or a static program's own. The launcher's mappings are lurk's. */
+LURK_API LURK_NORETURN void lurk_boot(const char *opts, const char *prog, char **argv, char **envp)
+{
+  if (LURK_FAILED(opt_parse(opts))) log_fatal("bad options: %s", opts);
+  if (!arch_fsgsbase())
+    log_fatal("--early needs the FSGSBASE instructions (Linux 5.9 or later, on a CPU that has them)");
+  inj_started = 1;
+  inj_output();
+  mod_host_begin();
+  struct ldr_image img;
+  char err[512];
+  if (ldr_load(prog, &img, err, sizeof err)) {
+    log_printf("lurk: %s\n", err);
+    log_flush();
+    sys_exit_group(126);
+  }
+  char here;
+  uint64_t sp = ldr_stack(((uint64_t)&here - 65536) & ~15ull, &img, prog, argv, envp);
+  if (img.exec_stack) ldr_exec_stack(sp);
+  arch_boot_fs();
+  uint64_t spans[2][2] = { { img.lo, img.hi }, { img.ilo, img.ihi } };
+  mod_scan_app(img.entry, spans, img.ilo ? 2 : 1);
+  struct lurk_thread *t = inj_common(envp);
+  struct arch_mctx *m = &t->tls.mctx;
+  lurk_memset(m, 0, sizeof *m);
+  m->gpr[MCTX_RSP] = sp;
+  m->rflags = 0x202;
+  arch_initial_state(&t->tls);
+  LOG(LOG_INFO, "starting %s at 0x%lx (pid %ld)\n", prog, (unsigned long)img.start, (long)sys_getpid());
+  disp_start(t, img.start);
 }

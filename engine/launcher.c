@@ -4,6 +4,7 @@
 ** it. This is an ordinary program: it may use libc freely.
 */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -66,6 +67,9 @@ static const char usage_text[] =
   "                   prevented it (file:line)\n"
   "  --far-cache      testing aid: keep the code cache out of rel32 reach of\n"
   "                   the program, so every rip-relative operand is rewritten\n"
+  "  --early          start the program from its first instruction: lurk maps\n"
+  "                   it itself (ld.so, IFUNC resolvers and static programs\n"
+  "                   are seen); no LD_PRELOAD\n"
   "  --no-superblocks end every block at its first conditional branch even\n"
   "                   when no tool instruments it (to measure superblocks)\n"
   "  -h, --help       show this help\n"
@@ -153,9 +157,9 @@ static void check_program(const char *path)
       if (pread(fd, &type, 4, (off_t)(phoff + (uint64_t)i * phentsize)) != 4) break;
       if (type == 3) interp = 1; /* PT_INTERP */
     }
-    if (!interp) {
+    if (!interp && !opt.early) {
       fprintf(stderr, "lurk: %s is statically linked: lurk injects with LD_PRELOAD, which "
-              "cannot reach static programs (not supported yet)\n", path);
+              "cannot reach static programs; run it with --early\n", path);
       close(fd);
       exit(126);
     }
@@ -450,6 +454,7 @@ static int run_option(char **argv, int *i, int end)
   else if (TAKES("--no-follow") && !eq) opt.follow = 0;
   else if (TAKES("--far-cache") && !eq) opt.far_cache = 1;
   else if (TAKES("--no-superblocks") && !eq) opt.superblocks = 0;
+  else if (TAKES("--early") && !eq) opt.early = 1;
   else if (TAKES("--no-inline") && !eq) opt.inline_calls = 0;
   else if (TAKES("--explain") && !eq) opt.explain = 1;
   else return 0;
@@ -461,6 +466,46 @@ static int run_option(char **argv, int *i, int end)
 static int is_help(const char *a) { return !strcmp(a, "--help") || !strcmp(a, "-h"); }
 
 static int repl_start(char *prog, char **argv, char **env);
+
+/* The app's environment is the launcher's, but for $_, which the shell set
+** to the command it ran (lurk): what it would have said running prog. */
+static void fix_underscore(char **env, const char *prog)
+{
+  for (size_t j = 0; env[j]; j++) {
+    if (strncmp(env[j], "_=", 2)) continue;
+    char *a = realpath(env[j] + 2, NULL), *b = realpath("/proc/self/exe", NULL);
+    if (a && b && !strcmp(a, b)) env[j] = cat("_=", prog);
+    free(a);
+    free(b);
+  }
+}
+
+/* --early: this process becomes the app. liblurk.so, loaded here, maps the
+** program itself and runs it from its first instruction (engine/inj.c). */
+static int early_start(char *prog, char **argv)
+{
+  size_t n = 0;
+  while (environ[n]) n++;
+  char **env = calloc(n + 1, sizeof *env);
+  size_t k = 0;
+  for (size_t j = 0; j < n; j++)
+    if (strncmp(environ[j], "LURK_OPTIONS=", 13) && strncmp(environ[j], "LURK_APP_PRELOAD=", 17))
+      env[k++] = environ[j];
+  fix_underscore(env, prog);
+  void *h = dlopen(opt.lib, RTLD_NOW | RTLD_LOCAL);
+  void (*boot)(const char *, const char *, char **, char **) =
+      h ? (void (*)(const char *, const char *, char **, char **))dlsym(h, "lurk_boot") : NULL;
+  if (!boot) {
+    fprintf(stderr, "lurk: cannot load %s: %s\n", opt.lib, dlerror());
+    return 125;
+  }
+  size_t olen = opt_format(NULL, 0);
+  char *optbuf = malloc(olen + 1);
+  opt_format(optbuf, olen + 1);
+  fflush(NULL);
+  boot(optbuf, prog, argv, env);
+  return 125;
+}
 
 /* lurk run, or lurk repl (repl: the program is started with the control
 ** channel and a prompt opens into it). */
@@ -496,8 +541,8 @@ static int cmd_run(int argc, char **argv, int repl)
   if (scripts) opt.scripts = scripts;
   if (scripts || opt.ctl) opt.path = module_path(); /* the channel requires lurk.repl */
   char *prog = resolve(argv[dashdash + 1]);
-  check_program(prog);
   opt.lib = find_lib();
+  check_program(prog);
   if (opt.output) {
     char *abs = opt.output[0] == '/' ? strdup(opt.output) : NULL;
     if (!abs) { char cwd[PATH_MAX]; if (!getcwd(cwd, sizeof cwd)) cwd[0] = 0; abs = cat(cat(cwd, "/"), opt.output); }
@@ -506,6 +551,7 @@ static int cmd_run(int argc, char **argv, int repl)
     close(fd);
     opt.output = abs;
   }
+  if (opt.early && !repl) return early_start(prog, argv + dashdash + 1);
   /* Build the environment: LD_PRELOAD where the app had it (or last), then
   ** the app's own value aside, then the options. liblurk.so undoes this. */
   size_t n = 0;

@@ -156,6 +156,9 @@ static int mod_is_lurk(const struct mod_info *m)
 
 /* -- At takeover: /proc/self/maps ---------------------------------------------------- */
 
+static uint64_t (*mod_spans)[2]; /* --early: the app's images; the rest is lurk's */
+static size_t mod_nspans;
+
 
 static void mod_auxv(void)
 {
@@ -185,6 +188,11 @@ static void mod_maps_line(const char *s)
   }
   while (*s == ' ') s++;
   if (!exec || (*s != '/' && lurk_strcmp(s, "[vdso]"))) return;
+  if (*s == '/' && mod_nspans) { /* --early: only the program lurk mapped */
+    size_t i = 0;
+    while (i < mod_nspans && !(lo >= mod_spans[i][0] && lo < mod_spans[i][1])) i++;
+    if (i == mod_nspans) return;
+  }
   if (mod_holding(lo)) return; /* a second executable segment */
   struct mod_info tmp;
   lurk_memset(&tmp, 0, sizeof tmp);
@@ -211,6 +219,36 @@ void mod_scan(void)
   mod_lock();
   vm_maps_read(mod_maps_line);
   mod_unlock();
+}
+
+/* One line of maps at --early's start: lurk's, but the stack (the app's
+** grows in it), the vdso and vvar (the app's too). */
+static void mod_host_line(const char *s)
+{
+  uint64_t lo = vm_hex(&s);
+  if (*s++ != '-') return;
+  uint64_t hi = vm_hex(&s);
+  const char *name = s;
+  while (*name && *name != '[' && *name != '/') name++;
+  if (!lurk_strcmp(name, "[stack]") || !lurk_strcmp(name, "[vdso]") || !lurk_strcmp(name, "[vvar]"))
+    return;
+  mem_note(lo, hi, MEM_KIND_ENGINE);
+}
+
+void mod_host_begin(void)
+{
+  vm_maps_read(mod_host_line);
+}
+
+void mod_scan_app(uint64_t entry, uint64_t (*spans)[2], size_t n)
+{
+  mod_at_entry = entry;
+  mod_spans = spans;
+  mod_nspans = n;
+  mod_lock();
+  vm_maps_read(mod_maps_line);
+  mod_unlock();
+  mod_nspans = 0;
 }
 
 void mod_init(void)

@@ -21,6 +21,12 @@ struct mod_info {
 ** script's top level): record the modules already mapped (lurk's own
 ** library excepted). No event. */
 void mod_scan(void);
+/* --early: every mapping there is now is lurk's (its launcher, their
+** libraries): noted as engine memory (mem.h), never an app module. */
+void mod_host_begin(void);
+/* --early: the modules of the program lurk mapped itself (ldr.h): those in
+** spans (the program, its interpreter) and the vdso; entry is AT_ENTRY. */
+void mod_scan_app(uint64_t entry, uint64_t (*spans)[2], size_t n);
 /* At takeover (after thr_main and init): raise module_load for each module
 ** mod_scan found, in address order. */
 void mod_init(void);

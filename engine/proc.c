@@ -54,6 +54,13 @@ static uint64_t proc_fork(struct lurk_thread *t, long nr, uint64_t flags, uint64
   wrap_lock();
   log_fork_prepare();
   mem_fork_prepare();
+  /* --early: the engine runs the call, with its own fs base; the child's
+  ** app fs base is kept in its block instead */
+  int settls = arch_engine_fs && (flags & CLONE_SETTLS);
+  if (settls) {
+    flags &= ~(uint64_t)CLONE_SETTLS;
+    ca->flags = flags;
+  }
   if (nr == SYS_clone3) {
     ca->stack = 0; /* the child's new stack is the app's, applied below */
     ca->stack_size = 0;
@@ -64,7 +71,7 @@ static uint64_t proc_fork(struct lurk_thread *t, long nr, uint64_t flags, uint64
     r = lurk_sys_app6(SYS_clone, (long)flags, 0, (long)ptid, (long)ctid, (long)tls, 0);
   }
   mem_fork_finish();
-  if (r == 0) { thr_after_fork(t); prof_after_fork(t); }
+  if (r == 0) { thr_after_fork(t); prof_after_fork(t); if (settls) t->tls.app_fs = tls; }
   log_fork_finish();
   wrap_unlock();
   sig_unlock();
@@ -102,6 +109,7 @@ static uint64_t proc_thread(struct lurk_thread *t, long nr, uint64_t flags, uint
   if (stack) c->tls.mctx.gpr[MCTX_RSP] = stack;
   lurk_memcpy(c->tls.xsave, t->tls.xsave, arch_xsave_bytes);
   c->tls.app_gs = t->tls.app_gs;
+  c->tls.app_fs = (flags & CLONE_SETTLS) ? tls : t->tls.app_fs; /* used with --early */
   c->clone_flags = flags;
   if (flags & CLONE_VFORK) c->app_ss = t->app_ss;
   int own_sighand = !(flags & CLONE_SIGHAND);
@@ -151,6 +159,7 @@ uint64_t proc_clone(struct lurk_thread *t, long nr)
     if (arch_copy_in(&ca, ARCH_SC_ARG(m, 0), n)) return E(14);
     if (casize > sizeof ca) casize = sizeof ca; /* newer fields: not passed on */
     flags = ca.flags;
+    tls = ca.tls;
     if (ca.stack) stack = ca.stack + ca.stack_size;
   } else if (nr == SYS_vfork) {
     flags = CLONE_VM | CLONE_VFORK | 17 /* SIGCHLD */;

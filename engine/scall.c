@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <asm/prctl.h>
 #include "scall.h"
+#include "ldr.h"
 #include "cache.h"
 #include "ctl.h"
 #include "lock.h"
@@ -98,6 +99,22 @@ static int app_vec_ok(uint64_t v, size_t *n)
     if (!app_str_ok(p)) return 0;
   }
   return 0;
+}
+
+/* --early: readlink of /proc/self/exe says the program's path, not the
+** launcher's (ld.so's $ORIGIN comes from it). -1: not that link. */
+static long scall_exe_link(struct arch_mctx *m, int at)
+{
+  char path[64];
+  uint64_t p = ARCH_SC_ARG(m, at);
+  size_t i = 0;
+  for (; i < sizeof path; i++)
+    if (arch_copy_in(&path[i], p + i, 1) || !path[i]) break;
+  if (i == sizeof path || path[i] || !ldr_is_exe_link(path)) return -1;
+  size_t n = lurk_strlen(ldr_exe), cap = ARCH_SC_ARG(m, at + 2);
+  if ((long)cap <= 0) return (long)E(22 /* EINVAL */);
+  if (n > cap) n = cap;
+  return arch_copy_out(ARCH_SC_ARG(m, at + 1), ldr_exe, n) ? (long)E(14 /* EFAULT */) : (long)n;
 }
 
 static uint64_t scall_execve(struct lurk_thread *t, struct arch_mctx *m, int at)
@@ -291,7 +308,7 @@ void scall_handle(struct lurk_thread *t)
     /* A shrinking heap unmaps [new break, old break). The break is tracked
     ** from brk's own results (0: not seen yet since takeover). */
     static uint64_t cur_brk;
-    r = arch_syscall_app(m);
+    r = ldr_active ? ldr_brk(a0) : arch_syscall_app(m);
     uint64_t old = __atomic_exchange_n(&cur_brk, r, __ATOMIC_ACQ_REL);
     if (old && r < old) maps_changed(r, old);
     break;
@@ -306,6 +323,10 @@ void scall_handle(struct lurk_thread *t)
     vm_changed(0, ~0ull);
     cache_unlock();
     break;
+  case SYS_readlink:
+  case SYS_readlinkat:
+    if (!ldr_active || (long)(r = scall_exe_link(m, nr == SYS_readlinkat)) == -1) r = arch_syscall_app(m);
+    break;
   case SYS_arch_prctl:
     if (a0 == ARCH_SET_GS) { /* the kernel refuses a base above user space */
       if (a1 >= 0x7ffffffff000ull) r = E(1 /* EPERM */);
@@ -313,6 +334,12 @@ void scall_handle(struct lurk_thread *t)
     }
     else if (a0 == ARCH_GET_GS)
       r = arch_copy_out(a1, &t->tls.app_gs, 8) ? E(14 /* EFAULT */) : 0;
+    else if (a0 == ARCH_SET_FS && arch_engine_fs) { /* --early: fs is the engine's while here */
+      if (a1 >= 0x7ffffffff000ull) r = E(1 /* EPERM */);
+      else { t->tls.app_fs = a1; r = 0; }
+    }
+    else if (a0 == ARCH_GET_FS && arch_engine_fs)
+      r = arch_copy_out(a1, &t->tls.app_fs, 8) ? E(14 /* EFAULT */) : 0;
     else r = arch_syscall_app(m);
     break;
   case SYS_seccomp:

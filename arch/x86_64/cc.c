@@ -69,9 +69,8 @@ static uint64_t seg_base(const struct lurk_thread *t, uint16_t seg)
 {
   if (seg == ZYDIS_REGISTER_GS) return t->tls.app_gs;
   if (seg == ZYDIS_REGISTER_FS) {
-    uint64_t fs = 0;
-    sys_call2(SYS_arch_prctl, ARCH_GET_FS, &fs);
-    return fs;
+    (void)t;
+    return arch_app_fs();
   }
   return 0;
 }

@@ -46,6 +46,31 @@
 .endm
 
 
+/* --early: the engine's libc has its own thread pointer (arch_engine_fs).
+** FS_ENGINE, at an entry from the cache into engine code, keeps the app's
+** fs base in TLS_APP_FS and loads the engine's (nothing when already
+** there, or without --early); FS_APP, on the way back, loads the app's.
+** Both use rax and rcx and change the flags. */
+.macro FS_ENGINE
+        mov arch_engine_fs(%rip), %rax
+        test %rax, %rax
+        jz .Lfse\@
+        rdfsbase %rcx
+        cmp %rcx, %rax
+        je .Lfse\@
+        mov %rcx, %gs:TLS_APP_FS
+        wrfsbase %rax
+.Lfse\@:
+.endm
+
+.macro FS_APP
+        cmpq $0, arch_engine_fs(%rip)
+        je .Lfsa\@
+        mov %gs:TLS_APP_FS, %rax
+        wrfsbase %rax
+.Lfsa\@:
+.endm
+
 /* -- Takeover --------------------------------------------------------------
 ** Called by ld.so as an .init_array function (argc, argv, envp). Pushes the
 ** callee-saved registers and hands their address to inj_init, which either
@@ -99,6 +124,7 @@ lurk_ctx_enter:
         pushfq
         popq M(RFLAGS)
         cld
+        FS_ENGINE
         mov %gs:TLS_XCR0_LO, %eax
         mov %gs:TLS_XCR0_HI, %edx
         xsave64 %gs:TLS_XSAVE
@@ -110,6 +136,7 @@ lurk_ctx_resume:
         mov %gs:TLS_XCR0_LO, %eax
         mov %gs:TLS_XCR0_HI, %edx
         xrstor64 %gs:TLS_XSAVE
+        FS_APP
         pushq M(RFLAGS)
         popfq
         RESTORE_GPRS_NO_RSP
@@ -246,6 +273,7 @@ lurk_reenter:
 lurk_sig_reenter:
         mov %gs:TLS_ENGINE_SP, %rsp
         cld
+        FS_ENGINE
         mov %gs:TLS_SELF, %rdi
         call disp_signal
         jmp lurk_ctx_resume
@@ -300,7 +328,11 @@ lurk_clone_done:
         ret
 1:      xor %ebp, %ebp
         and $-16, %rsp
-        mov %r12, %rdi
+        mov arch_engine_fs(%rip), %rax  /* --early: the app's fs is in the block */
+        test %rax, %rax
+        jz 2f
+        wrfsbase %rax
+2:      mov %r12, %rdi
         call thr_child_start
         ud2
 
@@ -356,7 +388,25 @@ lurk_detach_jump:
         popfq
         ret $128
 
-/* -- Signals ------------------------------------------------------------------ */
+/* -- Signals ------------------------------------------------------------------
+** lurk_sig_entry(sig, info, uc): the handler lurk installs. With --early it
+** runs arch_sig_handle with the engine's fs base and puts back the one the
+** signal found (the kernel's frame does not hold the fs base).
+*/
+        .globl lurk_sig_entry
+        .hidden lurk_sig_entry
+lurk_sig_entry:
+        cmpq $0, arch_engine_fs(%rip)
+        je arch_sig_handle
+        push %rbx
+        rdfsbase %rbx
+        mov arch_engine_fs(%rip), %rax
+        wrfsbase %rax
+        call arch_sig_handle
+        wrfsbase %rbx
+        pop %rbx
+        ret
+
         .globl lurk_sig_restorer
         .hidden lurk_sig_restorer
 lurk_sig_restorer:
@@ -475,6 +525,7 @@ lurk_cc:
         popq M(RFLAGS)
         mov %gs:TLS_ENGINE_SP, %rsp
         cld
+        FS_ENGINE
         CC_XMM_STORE
         stmxcsr %gs:CC_MXCSR
         fnstcw %gs:CC_FCW
@@ -513,6 +564,7 @@ lurk_cc_post:
         je 3f
 2:      CC_X87_WORDS
 3:      CC_XMM_LOAD
+        FS_APP
 lurk_cc_epi:
         /* Flags: popfq is slow (a sixth of a call). When only the arithmetic
         ** flags can differ from the usual (IF and bit 1 set; no DF, TF, AC),

@@ -105,9 +105,7 @@ static uint64_t em_addr(const struct arch_mctx *m, const ZydisDecodedInstruction
                (uint64_t)op->mem.disp.value;
   if (in->address_width == 32) a = (uint32_t)a;
   if (op->mem.segment == ZYDIS_REGISTER_FS) {
-    uint64_t base = 0;
-    sys_call2(SYS_arch_prctl, 0x1003 /* ARCH_GET_FS */, &base);
-    a += base;
+    a += arch_app_fs();
   }
   return a;
 }

@@ -364,8 +364,9 @@ static void app_step(struct lurk_thread *t, void *infop, struct k_ucontext *uc, 
   sc->eflags &= ~EFL_TF;
 }
 
-/* lurk's handler for every signal it owns (installed by sig.c). */
-void lurk_sig_entry(int sig, void *infop, void *ucp)
+/* lurk's handler for every signal it owns (installed by sig.c, entered
+** through lurk_sig_entry in context.S). */
+void arch_sig_handle(int sig, void *infop, void *ucp)
 {
   struct lurk_thread *t = thr_self();
   const int32_t *info = infop;

@@ -29,7 +29,8 @@
 #define TLS_CC_ACTIVE 296 /* nonzero while lurk_cc runs lb_cc_dispatch */
 #define TLS_APP_GS 304    /* the app's gs base (its gs operands are rewritten) */
 #define TLS_IBL_MISS 312  /* address of lurk_ibl_miss (the lookups' shared miss path) */
-#define TLS_XSAVE 320     /* xsave area, 64-byte aligned */
+#define TLS_APP_FS 320    /* --early: the app's fs base while the engine runs on its own */
+#define TLS_XSAVE 384     /* xsave area, 64-byte aligned */
 #define TLS_XSAVE_SIZE 4096
 #define TLS_INL (TLS_XSAVE + TLS_XSAVE_SIZE) /* inlined-call counters (bb.h BB_OP_ADD) */
 #define ARCH_INL_SLOTS 8192 /* 64 KiB a thread, in pages the kernel maps as they are touched */
@@ -98,6 +99,7 @@ struct arch_tls {
   uint64_t cc_site, cc_entry, cc_rsp, cc_active;
   uint64_t app_gs;                   /* gs base the app believes it has (gs use is mangled) */
   uint64_t ibl_miss;
+  uint64_t app_fs;                   /* --early: fs base of the app (the engine's is arch_engine_fs) */
   uint8_t xsave[TLS_XSAVE_SIZE] __attribute__((aligned(64)));
   uint64_t inl[ARCH_INL_SLOTS];      /* written by this thread's blocks only */
   uint64_t inl_done[ARCH_INL_SLOTS]; /* under the Lua lock (lb_inl_sync) */

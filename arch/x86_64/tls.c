@@ -22,6 +22,7 @@ _Static_assert(offsetof(struct arch_tls, ibl_count) == TLS_IBL_COUNT, "TLS_IBL_C
 _Static_assert(offsetof(struct arch_tls, sig_pending) == TLS_SIG_PENDING, "TLS_SIG_PENDING");
 _Static_assert(offsetof(struct arch_tls, mctx) == TLS_MCTX, "TLS_MCTX");
 _Static_assert(offsetof(struct arch_tls, ibl_miss) == TLS_IBL_MISS, "TLS_IBL_MISS");
+_Static_assert(offsetof(struct arch_tls, app_fs) == TLS_APP_FS, "TLS_APP_FS");
 _Static_assert(offsetof(struct arch_tls, xsave) == TLS_XSAVE, "TLS_XSAVE");
 _Static_assert(offsetof(struct arch_tls, cc_site) == TLS_CC_SITE, "TLS_CC_SITE");
 _Static_assert(offsetof(struct arch_tls, cc_entry) == TLS_CC_ENTRY, "TLS_CC_ENTRY");
@@ -89,6 +90,40 @@ void arch_tls_init(struct arch_tls *t, uint8_t *stack_top)
 }
 
 int arch_tls_ready;
+
+uint64_t arch_engine_fs;
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
+void arch_boot_fs(void)
+{
+  uint64_t fs;
+  __asm__ volatile("rdfsbase %0" : "=r"(fs));
+  if (&__rseq_offset && &__rseq_size && __rseq_size) {
+    /* glibc registered 32 bytes up to 2.39, its feature size since */
+    long r = sys_call4(SYS_rseq, fs + __rseq_offset, 32, 1 /* RSEQ_FLAG_UNREGISTER */, 0x53053053);
+    if (r == -22) sys_call4(SYS_rseq, fs + __rseq_offset, __rseq_size, 1, 0x53053053);
+  }
+  arch_engine_fs = fs;
+}
+
+uint64_t arch_app_fs(void)
+{
+  uint64_t fs = 0;
+  if (arch_engine_fs) __asm__ volatile("mov %%gs:%c1, %0" : "=r"(fs) : "i"(TLS_APP_FS));
+  else sys_call2(SYS_arch_prctl, ARCH_GET_FS, &fs);
+  return fs;
+}
+
+void arch_initial_state(struct arch_tls *t)
+{
+  t->app_fs = 0;
+  /* legacy area: FCW 0x37f, MXCSR 0x1f80; header: every component in its
+  ** initial state (XSTATE_BV 0, standard format) */
+  lurk_memset(t->xsave, 0, 576);
+  t->xsave[0] = 0x7f, t->xsave[1] = 0x03;
+  t->xsave[24] = 0x80, t->xsave[25] = 0x1f;
+}
 
 void arch_tls_install(struct arch_tls *t)
 {
