@@ -142,8 +142,11 @@ int inj_init(int argc, char **argv, char **envp, uint64_t *saved)
 ** the launcher again) loaded liblurk.so and calls this with the options, the
 ** program, and the argv and envp the program gets. lurk maps the program as
 ** execve would and runs it from its first instruction: the interpreter's
-** entry, or a static program's own. The launcher's mappings are lurk's. */
-LURK_API LURK_NORETURN void lurk_boot(const char *opts, const char *prog, char **argv, char **envp)
+** entry, or a static program's own. The launcher's mappings are lurk's.
+** execfn is the path the exec was given (AT_EXECFN): a script's, when prog
+** is its interpreter. */
+LURK_API LURK_NORETURN void lurk_boot(const char *opts, const char *prog, const char *execfn,
+                                      char **argv, char **envp)
 {
   if (LURK_FAILED(opt_parse(opts))) log_fatal("bad options: %s", opts);
   if (!arch_fsgsbase())
@@ -159,7 +162,7 @@ LURK_API LURK_NORETURN void lurk_boot(const char *opts, const char *prog, char *
     sys_exit_group(126);
   }
   char here;
-  uint64_t sp = ldr_stack(((uint64_t)&here - 65536) & ~15ull, &img, prog, argv, envp);
+  uint64_t sp = ldr_stack(((uint64_t)&here - 65536) & ~15ull, &img, execfn, argv, envp);
   if (img.exec_stack) ldr_exec_stack(sp);
   arch_boot_fs();
   uint64_t spans[2][2] = { { img.lo, img.hi }, { img.ilo, img.ihi } };

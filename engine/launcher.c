@@ -481,7 +481,65 @@ static void fix_underscore(char **env, const char *prog)
 }
 
 /* --early: this process becomes the app. liblurk.so, loaded here, maps the
-** program itself and runs it from its first instruction (engine/inj.c). */
+** program itself and runs it from its first instruction (engine/inj.c). A
+** "#!" script becomes its interpreter with the script's path, as the kernel
+** does it (4 levels at most). */
+static int early_boot(char *path, char **argv, char **env)
+{
+  long nargs = 0;
+  while (argv[nargs]) nargs++;
+  char **args = calloc((size_t)nargs + 1, sizeof *args);
+  memcpy(args, argv, (size_t)nargs * sizeof *args);
+  char *prog = path;
+  for (int depth = 0; depth < 5; depth++) {
+    char line[256];
+    int fd = open(prog, O_RDONLY | O_CLOEXEC);
+    ssize_t r = fd < 0 ? -1 : read(fd, line, sizeof line - 1);
+    if (fd >= 0) close(fd);
+    if (r < 2 || line[0] != '#' || line[1] != '!') break;
+    if (depth == 4) { fprintf(stderr, "lurk: %s: too many levels of #! interpreters\n", path); return 126; }
+    line[r] = 0;
+    char *s = line + 2, *e = strchr(s, '\n');
+    if (e) *e = 0;
+    while (*s == ' ' || *s == '\t') s++;
+    char *interp = s;
+    while (*s && *s != ' ' && *s != '\t') s++;
+    char *arg = NULL;
+    if (*s) {
+      *s++ = 0;
+      while (*s == ' ' || *s == '\t') s++;
+      char *t = s + strlen(s);
+      while (t > s && (t[-1] == ' ' || t[-1] == '\t')) *--t = 0;
+      if (*s) arg = s;
+    }
+    /* argv: interpreter, its argument, the script's path, the rest */
+    int extra = arg ? 2 : 1;
+    args = realloc(args, ((size_t)nargs + 4) * sizeof *args);
+    memmove(args + extra + 1, args + 1, (size_t)(nargs > 0 ? nargs - 1 : 0) * sizeof *args);
+    args[0] = strdup(interp);
+    if (arg) args[1] = strdup(arg);
+    args[extra] = prog;
+    nargs = (nargs > 0 ? nargs - 1 : 0) + extra + 1;
+    args[nargs] = NULL;
+    prog = strdup(interp);
+  }
+  typedef void boot_fn(const char *, const char *, const char *, char **, char **);
+  void *h = dlopen(opt.lib, RTLD_NOW | RTLD_LOCAL);
+  boot_fn *boot = h ? (boot_fn *)dlsym(h, "lurk_boot") : NULL;
+  if (!boot) {
+    fprintf(stderr, "lurk: cannot load %s: %s\n", opt.lib, dlerror());
+    return 125;
+  }
+  size_t olen = opt_format(NULL, 0);
+  char *optbuf = malloc(olen + 1);
+  opt_format(optbuf, olen + 1);
+  fflush(NULL);
+  boot(optbuf, prog, path, args, env);
+  return 125;
+}
+
+/* lurk run --early: the app's environment is lurk's (lurk's own variables
+** out, $_ as the shell would have set it). */
 static int early_start(char *prog, char **argv)
 {
   size_t n = 0;
@@ -492,19 +550,20 @@ static int early_start(char *prog, char **argv)
     if (strncmp(environ[j], "LURK_OPTIONS=", 13) && strncmp(environ[j], "LURK_APP_PRELOAD=", 17))
       env[k++] = environ[j];
   fix_underscore(env, prog);
-  void *h = dlopen(opt.lib, RTLD_NOW | RTLD_LOCAL);
-  void (*boot)(const char *, const char *, char **, char **) =
-      h ? (void (*)(const char *, const char *, char **, char **))dlsym(h, "lurk_boot") : NULL;
-  if (!boot) {
-    fprintf(stderr, "lurk: cannot load %s: %s\n", opt.lib, dlerror());
-    return 125;
-  }
-  size_t olen = opt_format(NULL, 0);
-  char *optbuf = malloc(olen + 1);
-  opt_format(optbuf, olen + 1);
-  fflush(NULL);
-  boot(optbuf, prog, argv, env);
-  return 125;
+  return early_boot(prog, argv, env);
+}
+
+/* lurk __exec OPTIONS PATH ARGC ARGV... ENVP...: an execve made under
+** --early (engine/scall.c exec_early), with lurk's environment empty. */
+static int cmd_exec(int argc, char **argv)
+{
+  if (argc < 3 || LURK_FAILED(opt_parse(argv[0]))) usage_error("__exec is lurk's own command%s", "");
+  char *path = argv[1];
+  long nargs = strtol(argv[2], NULL, 10);
+  if (nargs < 0 || nargs > argc - 3) usage_error("__exec: bad argument count%s", "");
+  char **args = calloc((size_t)nargs + 1, sizeof *args), **env = argv + 3 + nargs;
+  memcpy(args, argv + 3, (size_t)nargs * sizeof *args);
+  return early_boot(path, args, env);
 }
 
 /* lurk run, or lurk repl (repl: the program is started with the control
@@ -551,6 +610,7 @@ static int cmd_run(int argc, char **argv, int repl)
     close(fd);
     opt.output = abs;
   }
+  if (opt.early) opt.launcher = realpath("/proc/self/exe", NULL);
   if (opt.early && !repl) return early_start(prog, argv + dashdash + 1);
   /* Build the environment: LD_PRELOAD where the app had it (or last), then
   ** the app's own value aside, then the options. liblurk.so undoes this. */
@@ -901,6 +961,7 @@ int main(int argc, char **argv)
   if (!strcmp(argv[1], "run")) return cmd_run(argc - 2, argv + 2, 0);
   if (!strcmp(argv[1], "repl")) return cmd_run(argc - 2, argv + 2, 1);
   if (!strcmp(argv[1], "nudge")) return cmd_nudge(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "__exec")) return cmd_exec(argc - 2, argv + 2);
   if (!strcmp(argv[1], "attach")) return cmd_attach(argc - 2, argv + 2);
   if (!strcmp(argv[1], "list")) {
     if (argc > 2) usage_error("list takes no arguments, not '%s'", argv[2]);

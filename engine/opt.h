@@ -19,6 +19,7 @@
   _(sigmask, "sigmask", STR, 0)           \
   _(output, "output", STR, 0)             \
   _(lib, "lib", STR, 0)                   \
+  _(launcher, "launcher", STR, 0)         \
   _(scripts, "scripts", STR, 0)           \
   _(path, "path", STR, 0)
 

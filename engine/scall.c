@@ -65,11 +65,12 @@ static int exec_check(int dirfd, const char *path)
   struct stat st;
   int suid = sys_call2(SYS_fstat, fd, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID));
   sys_close(fd);
-  if (elf && !dynamic)
-    LOG(LOG_WARN, "warning: %s is statically linked: it runs without lurk (not supported yet)\n", path);
+  int reached = !(elf && !dynamic) || opt.early; /* --early maps static programs too */
+  if (!reached)
+    LOG(LOG_WARN, "warning: %s is statically linked: it runs without lurk (run lurk with --early)\n", path);
   else if (suid)
     LOG(LOG_WARN, "warning: %s is setuid/setgid: it runs without lurk\n", path);
-  return !(elf && !dynamic) && !suid;
+  return reached && !suid;
 }
 
 /* Is the app's string at s readable up to its NUL (within the kernel's
@@ -117,6 +118,41 @@ static long scall_exe_link(struct arch_mctx *m, int at)
   return arch_copy_out(ARCH_SC_ARG(m, at + 1), ldr_exe, n) ? (long)E(14 /* EFAULT */) : (long)n;
 }
 
+/* --early: the new image is started by lurk's launcher, which maps it the
+** same way: `lurk __exec OPTIONS PATH ARGC ARGV... ENVP...` with an empty
+** environment of its own (the app's LD_PRELOAD and the like must not load
+** into lurk's launcher). What the kernel would refuse is refused first by
+** making the app's own call, which fails the same way. */
+static uint64_t exec_early(struct arch_mctx *m, int at, const char *optbuf, size_t nargv, size_t nenv)
+{
+  const char *path = (const char *)ARCH_SC_ARG(m, at);
+  char *const *argv = (char *const *)ARCH_SC_ARG(m, at + 1);
+  char *const *envp = (char *const *)ARCH_SC_ARG(m, at + 2);
+  long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+  struct stat st;
+  int ok = !SYS_FAILED(fd) && sys_call2(SYS_fstat, fd, &st) == 0 && S_ISREG(st.st_mode) &&
+           sys_call4(SYS_faccessat, AT_FDCWD, path, 1 /* X_OK */, 0) == 0;
+  if (!SYS_FAILED(fd)) sys_close(fd);
+  if (!ok) return arch_syscall_app(m);
+  size_t cap = (6 + nargv + nenv) * sizeof(char *);
+  char **nv = mem_alloc(cap);
+  char argc[24];
+  log_snprintf(argc, sizeof argc, "%lu", (unsigned long)nargv);
+  size_t k = 0;
+  nv[k++] = (char *)opt.launcher;
+  nv[k++] = "__exec";
+  nv[k++] = (char *)optbuf;
+  nv[k++] = (char *)path;
+  nv[k++] = argc;
+  for (size_t i = 0; i < nargv; i++) nv[k++] = argv[i];
+  for (size_t i = 0; i < nenv; i++) nv[k++] = envp[i];
+  nv[k] = NULL;
+  char *noenv[1] = { NULL };
+  uint64_t r = (uint64_t)lurk_sys_app6(SYS_execve, (long)opt.launcher, (long)nv, (long)noenv, 0, 0, 0);
+  mem_free(nv, cap);
+  return r;
+}
+
 static uint64_t scall_execve(struct lurk_thread *t, struct arch_mctx *m, int at)
 {
   /* A signal must not be lost to the exec. One already in lurk's queue is
@@ -152,10 +188,16 @@ static uint64_t scall_execve(struct lurk_thread *t, struct arch_mctx *m, int at)
   const char *mask_was = opt.sigmask;
   if (lurk_there) opt.sigmask = maskbuf;
   size_t cap = (n + 4) * sizeof(char *);
-  char **env = mem_alloc(cap);
   char *optbuf = mem_alloc(4096);
   opt_format(optbuf, 4096);
   opt.sigmask = mask_was;
+  if (opt.early && opt.launcher && (dirfd == AT_FDCWD || path[0] == '/')) {
+    uint64_t r = exec_early(m, at, optbuf, nargv, n);
+    if (lurk_there) sys_call4(SYS_rt_sigprocmask, 2, &app_mask, 0, 8);
+    mem_free(optbuf, 4096);
+    return r;
+  }
+  char **env = mem_alloc(cap);
   size_t k = 0;
   char *preload = NULL, *app_preload = NULL;
   for (size_t i = 0; i < n; i++) {
