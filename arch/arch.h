@@ -104,6 +104,8 @@ extern uint64_t arch_engine_fs;
 void arch_boot_fs(void);
 /* --early: t's app state is a new process's (fs 0, x87/SSE/AVX reset). */
 void arch_initial_state(struct arch_tls *t);
+/* Call fn(arg) on the stack whose top is sp; it does not return. */
+LURK_NORETURN void arch_run_on(LURK_NORETURN void (*fn)(void *), void *arg, uint64_t sp);
 /* The running thread's app fs base (TLS_APP_FS with --early, else the
 ** thread's own). */
 uint64_t arch_app_fs(void);

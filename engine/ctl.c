@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include "ctl.h"
+#include "hide.h"
 #include "log.h"
 #include "mem.h"
 #include "opt.h"
@@ -18,7 +19,6 @@
 #include "thr.h"
 #include "../arch/x86_64/syscall.h"
 
-#define CTL_FD_BASE 1000
 
 struct ctl_hooks ctl_hooks;
 
@@ -262,6 +262,7 @@ static void ctl_serve(int fd)
   }
 out:
   ctl_cfd = -1;
+  hide_fd_del(fd);
   sys_close(fd);
 }
 
@@ -285,12 +286,14 @@ static void ctl_main(void *arg)
       sys_call2(SYS_nanosleep, &ts, 0);
       continue;
     }
-    long hi = sys_fcntl(fd, F_DUPFD_CLOEXEC, CTL_FD_BASE);
+    long hi = sys_fcntl(fd, F_DUPFD_CLOEXEC, hide_fd_floor());
     if (!SYS_FAILED(hi)) { sys_close(fd); fd = hi; }
+    hide_fd_add((int)fd);
     ctl_serve((int)fd);
     if (park_detached()) {
       /* The engine is inert from now on: no channel, no thread of lurk's. */
       ctl_stop();
+      hide_fd_del(ctl_lfd);
       sys_close(ctl_lfd);
       ctl_lfd = -1;
       log_flush();
@@ -329,7 +332,7 @@ void ctl_start(void)
   log_snprintf(ctl_path, sizeof ctl_path, "%s/%ld", dir, ctl_pid);
   long fd = sys_call3(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (SYS_FAILED(fd)) { log_printf("lurk: no control channel: socket: error %ld\n", -fd); return; }
-  long hi = sys_fcntl(fd, F_DUPFD_CLOEXEC, CTL_FD_BASE);
+  long hi = sys_fcntl(fd, F_DUPFD_CLOEXEC, hide_fd_floor());
   if (!SYS_FAILED(hi)) { sys_close(fd); fd = hi; }
   struct sockaddr_un a = { .sun_family = AF_UNIX };
   lurk_memcpy(a.sun_path, ctl_path, lurk_strlen(ctl_path) + 1);
@@ -353,6 +356,7 @@ void ctl_start(void)
     return;
   }
   ctl_lfd = (int)fd;
+  hide_fd_add(ctl_lfd);
   ctl_gone = 0;
   struct lurk_thread *t = thr_alloc();
   uint64_t all = ~0ull, old;
@@ -382,8 +386,9 @@ int ctl_wait_gone(void)
 void ctl_after_fork(void)
 {
   if (ctl_lfd < 0) return;
+  hide_fd_del(ctl_lfd);
   sys_close(ctl_lfd);
-  if (ctl_cfd >= 0) sys_close(ctl_cfd);
+  if (ctl_cfd >= 0) { hide_fd_del(ctl_cfd); sys_close(ctl_cfd); }
   ctl_lfd = ctl_cfd = -1;
   ctl_tid = 0;
   ctl_path[0] = 0;

@@ -6,6 +6,7 @@
 #include "cache.h"
 #include "ctl.h"
 #include "disp.h"
+#include "hide.h"
 #include "ldr.h"
 #include "log.h"
 #include "mem.h"
@@ -17,8 +18,6 @@
 #include "../arch/x86_64/syscall.h"
 #include "../bindings/lb.h"
 
-/* lurk's output file descriptor sits high, away from the app's fds. */
-#define INJ_OUTPUT_FD 1000
 
 static char *env_get(char **envp, const char *name)
 {
@@ -62,13 +61,14 @@ static void output_open(void)
     fd = sys_openat(AT_FDCWD, opt.output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (SYS_FAILED(fd)) log_fatal("cannot open --output file %s: error %ld", opt.output, -fd);
   }
-  long hi = sys_fcntl(fd, F_DUPFD_CLOEXEC, INJ_OUTPUT_FD);
+  long hi = sys_fcntl(fd, F_DUPFD_CLOEXEC, hide_fd_floor());
   if (opt.output) sys_close(fd);
   if (SYS_FAILED(hi)) {
     if (opt.output) log_fatal("cannot move the --output fd: error %ld", -hi);
     return; /* stderr is closed or the fd limit is low: stay on fd 2 */
   }
   log_fd = (int)hi;
+  hide_fd_add(log_fd);
 }
 
 /* Scripts' output to a terminal is line-buffered (as stdio's stdout), so a
@@ -145,34 +145,91 @@ int inj_init(int argc, char **argv, char **envp, uint64_t *saved)
 ** entry, or a static program's own. The launcher's mappings are lurk's.
 ** execfn is the path the exec was given (AT_EXECFN): a script's, when prog
 ** is its interpreter. */
-LURK_API LURK_NORETURN void lurk_boot(const char *opts, const char *prog, const char *execfn,
-                                      char **argv, char **envp)
+extern char **environ; /* the launcher's libc's */
+
+/* lurk_boot's arguments, copied out of the launcher's stack, whose top
+** becomes the app's initial stack. */
+struct boot_args {
+  char *opts, *prog, *execfn;
+  char **argv, **envp;
+  uint64_t stack_top; /* end of the [stack] mapping */
+};
+
+static char *boot_str(const char *s)
 {
-  if (LURK_FAILED(opt_parse(opts))) log_fatal("bad options: %s", opts);
-  if (!arch_fsgsbase())
-    log_fatal("--early needs the FSGSBASE instructions (Linux 5.9 or later, on a CPU that has them)");
+  size_t n = lurk_strlen(s) + 1;
+  char *c = mem_alloc(n);
+  lurk_memcpy(c, s, n);
+  return c;
+}
+
+static char **boot_vec(char **v)
+{
+  size_t n = 0;
+  while (v && v[n]) n++;
+  char **c = mem_alloc((n + 1) * sizeof *c);
+  for (size_t i = 0; i < n; i++) c[i] = boot_str(v[i]);
+  return c;
+}
+
+/* On an engine stack: map the program, build its stack where the kernel
+** built the launcher's, and start it. */
+static LURK_NORETURN void boot_main(void *arg)
+{
+  struct boot_args *b = arg;
   inj_started = 1;
+  hide_init();
   inj_output();
   mod_host_begin();
   struct ldr_image img;
   char err[512];
-  if (ldr_load(prog, &img, err, sizeof err)) {
+  if (ldr_load(b->prog, &img, err, sizeof err)) {
     log_printf("lurk: %s\n", err);
     log_flush();
     sys_exit_group(126);
   }
-  char here;
-  uint64_t sp = ldr_stack(((uint64_t)&here - 65536) & ~15ull, &img, execfn, argv, envp);
+  uint64_t sp = ldr_stack(b->stack_top, &img, b->execfn, b->argv, b->envp);
   if (img.exec_stack) ldr_exec_stack(sp);
+  if (ldr_commit() < 2) hide_exe = ldr_exe;
   arch_boot_fs();
   uint64_t spans[2][2] = { { img.lo, img.hi }, { img.ilo, img.ihi } };
   mod_scan_app(img.entry, spans, img.ilo ? 2 : 1);
-  struct lurk_thread *t = inj_common(envp);
+  struct lurk_thread *t = inj_common(b->envp);
   struct arch_mctx *m = &t->tls.mctx;
   lurk_memset(m, 0, sizeof *m);
   m->gpr[MCTX_RSP] = sp;
   m->rflags = 0x202;
   arch_initial_state(&t->tls);
-  LOG(LOG_INFO, "starting %s at 0x%lx (pid %ld)\n", prog, (unsigned long)img.start, (long)sys_getpid());
+  LOG(LOG_INFO, "starting %s at 0x%lx (pid %ld)\n", b->prog, (unsigned long)img.start, (long)sys_getpid());
   disp_start(t, img.start);
+}
+
+/* Early injection (--early): the launcher (or an exec of the app's, through
+** the launcher again) loaded liblurk.so and calls this with the options, the
+** program, and the argv and envp the program gets. lurk maps the program as
+** execve would and runs it from its first instruction: the interpreter's
+** entry, or a static program's own. The launcher's mappings are lurk's.
+** execfn is the path the exec was given (AT_EXECFN): a script's, when prog
+** is its interpreter. */
+LURK_API LURK_NORETURN void lurk_boot(const char *opts, const char *prog, const char *execfn,
+                                      char **argv, char **envp)
+{
+  if (LURK_FAILED(opt_parse(opts))) log_fatal("bad options: %s", opts);
+  if (!arch_fsgsbase()) /* (also reads auxv while the launcher's is there) */
+    log_fatal("--early needs the FSGSBASE instructions (Linux 5.9 or later, on a CPU that has them)");
+  static struct boot_args b;
+  b.opts = boot_str(opts);
+  b.prog = boot_str(prog);
+  b.execfn = boot_str(execfn);
+  b.argv = boot_vec(argv);
+  b.envp = boot_vec(envp);
+  /* the launcher's libc keeps reading its environ (getenv): a copy */
+  environ = boot_vec(environ);
+  char here;
+  b.stack_top = ldr_stack_end((uint64_t)&here);
+  if (!b.stack_top) log_fatal("cannot find the stack mapping");
+  enum { BOOT_STACK = 1 << 20 };
+  uint8_t *stk = mem_map(BOOT_STACK, 3 /* PROT_READ | PROT_WRITE */);
+  if (!stk) log_fatal("out of memory for the boot stack");
+  arch_run_on(boot_main, &b, (uint64_t)stk + BOOT_STACK);
 }

@@ -484,7 +484,7 @@ static void fix_underscore(char **env, const char *prog)
 ** program itself and runs it from its first instruction (engine/inj.c). A
 ** "#!" script becomes its interpreter with the script's path, as the kernel
 ** does it (4 levels at most). */
-static int early_boot(char *path, char **argv, char **env)
+static int early_boot(char *path, char *execfn, char **argv, char **env)
 {
   long nargs = 0;
   while (argv[nargs]) nargs++;
@@ -534,7 +534,7 @@ static int early_boot(char *path, char **argv, char **env)
   char *optbuf = malloc(olen + 1);
   opt_format(optbuf, olen + 1);
   fflush(NULL);
-  boot(optbuf, prog, path, args, env);
+  boot(optbuf, prog, execfn, args, env);
   return 125;
 }
 
@@ -550,20 +550,19 @@ static int early_start(char *prog, char **argv)
     if (strncmp(environ[j], "LURK_OPTIONS=", 13) && strncmp(environ[j], "LURK_APP_PRELOAD=", 17))
       env[k++] = environ[j];
   fix_underscore(env, prog);
-  return early_boot(prog, argv, env);
+  return early_boot(prog, prog, argv, env);
 }
 
-/* lurk __exec OPTIONS PATH ARGC ARGV... ENVP...: an execve made under
+/* lurk __exec OPTIONS PROG PATH ARGC ARGV... ENVP...: an execve made under
 ** --early (engine/scall.c exec_early), with lurk's environment empty. */
 static int cmd_exec(int argc, char **argv)
 {
-  if (argc < 3 || LURK_FAILED(opt_parse(argv[0]))) usage_error("__exec is lurk's own command%s", "");
-  char *path = argv[1];
-  long nargs = strtol(argv[2], NULL, 10);
-  if (nargs < 0 || nargs > argc - 3) usage_error("__exec: bad argument count%s", "");
-  char **args = calloc((size_t)nargs + 1, sizeof *args), **env = argv + 3 + nargs;
-  memcpy(args, argv + 3, (size_t)nargs * sizeof *args);
-  return early_boot(path, args, env);
+  if (argc < 4 || LURK_FAILED(opt_parse(argv[0]))) usage_error("__exec is lurk's own command%s", "");
+  long nargs = strtol(argv[3], NULL, 10);
+  if (nargs < 0 || nargs > argc - 4) usage_error("__exec: bad argument count%s", "");
+  char **args = calloc((size_t)nargs + 1, sizeof *args), **env = argv + 4 + nargs;
+  memcpy(args, argv + 4, (size_t)nargs * sizeof *args);
+  return early_boot(argv[1], argv[2], args, env);
 }
 
 /* lurk run, or lurk repl (repl: the program is started with the control

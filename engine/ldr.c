@@ -7,6 +7,7 @@
 */
 #include <elf.h>
 #include <fcntl.h>
+#include <linux/prctl.h>
 #include <sys/mman.h>
 #include "ldr.h"
 #include "lock.h"
@@ -23,7 +24,11 @@
 
 int ldr_active;
 char ldr_exe[4096];
+int ldr_exe_kernel;
+static int ldr_exe_fd = -1;       /* the program, for PR_SET_MM_MAP's exe_fd */
 static uint64_t brk_start, brk_cur;
+static struct prctl_mm_map ldr_mm; /* what the kernel would know of the image */
+static uint64_t ldr_auxv[2 * 48];
 static struct lurk_lock brk_lk = LOCK_INIT;
 
 struct ldr_elf {
@@ -136,6 +141,38 @@ static int ldr_segments(long fd, const struct ldr_elf *e, uint64_t bias, const c
   return 0;
 }
 
+/* The interpreter goes where the kernel's execve would have put it: the
+** top of the mmap area, above the vdso. That place holds the launcher's own
+** ld.so; the app's goes right above it, at the bottom of the gap the kernel
+** leaves below the stack (at least 128 MiB, and the stack rlimit plus a
+** guard), so the app sees its libraries, vdso and ld.so in native order. */
+static uint64_t top_stack_lo, top_hint;
+
+static void ldr_stack_find(const char *s)
+{
+  uint64_t lo = vm_hex(&s);
+  const char *name = s;
+  while (*name && *name != '[' && *name != '/') name++;
+  if (!lurk_strcmp(name, "[stack]")) top_stack_lo = lo;
+}
+
+static void ldr_top_line(const char *s)
+{
+  vm_hex(&s);
+  if (*s++ != '-') return;
+  uint64_t hi = vm_hex(&s);
+  if (hi <= top_stack_lo && hi > top_hint) top_hint = hi;
+}
+
+static uint64_t ldr_interp_hint(void)
+{
+  top_stack_lo = ~0ull;
+  top_hint = 0;
+  vm_maps_read(ldr_stack_find);
+  vm_maps_read(ldr_top_line);
+  return top_stack_lo == ~0ull ? 0 : top_hint;
+}
+
 /* Open and map one ELF file: the program (main) or its interpreter.
 ** Returns the load bias, or -1. */
 static int64_t ldr_map(const char *path, int main, int has_interp, struct ldr_elf *e,
@@ -166,6 +203,11 @@ static int64_t ldr_map(const char *path, int main, int has_interp, struct ldr_el
       uint64_t at = LDR_TRUNC(LDR_DYN_BASE + (ldr_random((1ull << 28) - 1) << 12));
       r = sys_mmap(at, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
       if (!SYS_FAILED(r) && (uint64_t)r != at) { sys_munmap(r, span); r = -1; }
+    }
+    uint64_t hint = !main ? ldr_interp_hint() : 0;
+    if (SYS_FAILED(r) && hint) {
+      r = sys_mmap(hint, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+      if (!SYS_FAILED(r) && (uint64_t)r != hint) { sys_munmap(r, span); r = -1; }
     }
     if (SYS_FAILED(r)) r = sys_mmap(0, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (SYS_FAILED(r)) {
@@ -208,8 +250,11 @@ int ldr_load(const char *path, struct ldr_image *img, char *err, size_t errlen)
     }
     if (p->p_type == PT_GNU_STACK) img->exec_stack = (p->p_flags & PF_X) != 0;
   }
-  sys_close(fd);
-  if (bad) return -1;
+  if (bad) {
+    sys_close(fd);
+    return -1;
+  }
+  ldr_exe_fd = (int)fd;
   int64_t bias = ldr_map(path, 1, interp[0] != 0, &m, err, errlen);
   if (bias < 0) return -1;
   img->lo = (uint64_t)bias + m.lo;
@@ -221,6 +266,16 @@ int ldr_load(const char *path, struct ldr_image *img, char *err, size_t errlen)
     const Elf64_Phdr *p = &m.ph[i];
     if (p->p_type == PT_LOAD && m.eh.e_phoff >= p->p_offset && m.eh.e_phoff < p->p_offset + p->p_filesz)
       img->phdr = (uint64_t)bias + p->p_vaddr + (m.eh.e_phoff - p->p_offset);
+  }
+  ldr_mm.start_code = ldr_mm.start_data = ~0ull;
+  for (int i = 0; i < m.eh.e_phnum; i++) { /* as load_elf_binary sets them */
+    const Elf64_Phdr *p = &m.ph[i];
+    if (p->p_type != PT_LOAD) continue;
+    uint64_t lo = (uint64_t)bias + p->p_vaddr, hi = lo + p->p_filesz;
+    if (lo < ldr_mm.start_code) ldr_mm.start_code = lo;
+    if (lo < ldr_mm.start_data) ldr_mm.start_data = lo;
+    if ((p->p_flags & PF_X) && hi > ldr_mm.end_code) ldr_mm.end_code = hi;
+    if (hi > ldr_mm.end_data) ldr_mm.end_data = hi;
   }
   img->start = img->entry;
   if (interp[0]) {
@@ -271,11 +326,11 @@ uint64_t ldr_stack(uint64_t top, const struct ldr_image *img, const char *execfn
   uint64_t aptr[argc + 1], eptr[envc + 1];
   /* the kernel's auxv for this process, in its order, with the program's
   ** own values in place of the launcher's */
-  uint64_t auxv[2 * 48];
+  uint64_t *auxv = ldr_auxv;
   size_t na = 0;
   long fd = sys_openat(AT_FDCWD, "/proc/self/auxv", O_RDONLY | O_CLOEXEC, 0);
   if (!SYS_FAILED(fd)) {
-    long r = sys_read(fd, auxv, sizeof auxv - 16);
+    long r = sys_read(fd, auxv, sizeof ldr_auxv - 16);
     sys_close(fd);
     for (na = 0; r > 0 && (long)(na * 16 + 16) <= r && auxv[2 * na] != AT_NULL; na++)
       ;
@@ -286,7 +341,11 @@ uint64_t ldr_stack(uint64_t top, const struct ldr_image *img, const char *execfn
   lurk_memcpy(p, execfn, flen);
   uint64_t u_execfn = (uint64_t)p;
   ldr_strings(&p, envp, envc, eptr);
+  ldr_mm.env_start = (uint64_t)p;
+  ldr_mm.env_end = u_execfn;
   ldr_strings(&p, argv, argc, aptr);
+  ldr_mm.arg_start = (uint64_t)p;
+  ldr_mm.arg_end = ldr_mm.env_start;
   /* arch_align_stack */
   p = (char *)(((uint64_t)p - ldr_random(8191)) & ~15ull);
   p -= sizeof LDR_PLATFORM;
@@ -320,7 +379,33 @@ uint64_t ldr_stack(uint64_t top, const struct ldr_image *img, const char *execfn
   for (size_t i = 0; i < 2 * na; i++) *w++ = auxv[i];
   *w++ = AT_NULL;
   *w++ = 0;
+  ldr_mm.start_stack = (uint64_t)sp;
+  ldr_mm.auxv = (__u64 *)ldr_auxv;
+  ldr_mm.auxv_size = (uint32_t)(16 * (na + 1));
+  ldr_auxv[2 * na] = AT_NULL;
+  ldr_auxv[2 * na + 1] = 0;
   return (uint64_t)sp;
+}
+
+int ldr_commit(void)
+{
+  ldr_mm.start_brk = ldr_mm.brk = brk_start;
+  ldr_mm.exe_fd = (uint32_t)ldr_exe_fd;
+  long r = sys_call6(SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, (sys_word)&ldr_mm, sizeof ldr_mm, 0, 0);
+  int exe = !SYS_FAILED(r);
+  if (!exe) { /* changing exe_fd needs CAP_CHECKPOINT_RESTORE */
+    ldr_mm.exe_fd = (uint32_t)-1;
+    r = sys_call6(SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, (sys_word)&ldr_mm, sizeof ldr_mm, 0, 0);
+  }
+  if (ldr_exe_fd >= 0) sys_close(ldr_exe_fd);
+  ldr_exe_fd = -1;
+  if (SYS_FAILED(r)) {
+    LOG(LOG_INFO, "PR_SET_MM_MAP failed (error %ld): the heap break is emulated\n", -r);
+    return 0;
+  }
+  ldr_active = 2; /* the kernel's own brk, at the program's break */
+  ldr_exe_kernel = exe;
+  return exe ? 2 : 1;
 }
 
 static uint64_t stack_sp, stack_end;
@@ -333,11 +418,17 @@ static void ldr_stack_line(const char *s)
   if (stack_sp >= lo && stack_sp < hi) stack_end = hi;
 }
 
+uint64_t ldr_stack_end(uint64_t addr)
+{
+  stack_sp = addr;
+  stack_end = 0;
+  vm_maps_read(ldr_stack_line);
+  return stack_end;
+}
+
 void ldr_exec_stack(uint64_t sp)
 {
-  stack_sp = sp;
-  vm_maps_read(ldr_stack_line);
-  if (stack_end)
+  if (ldr_stack_end(sp))
     sys_mprotect(LDR_TRUNC(sp), stack_end - LDR_TRUNC(sp),
                  PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN);
 }

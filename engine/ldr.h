@@ -27,12 +27,23 @@ uint64_t ldr_stack(uint64_t top, const struct ldr_image *img, const char *execfn
 /* PT_GNU_STACK said PF_X: the stack sp is in becomes executable, as the
 ** kernel makes it for such a program. */
 void ldr_exec_stack(uint64_t sp);
+/* The end of the mapping that holds addr (the stack's top), or 0. */
+uint64_t ldr_stack_end(uint64_t addr);
 /* The program's canonical path: what /proc/self/exe says natively. */
 extern char ldr_exe[4096];
+/* 1: the kernel's /proc/self/exe is the program already (ldr_commit). */
+extern int ldr_exe_kernel;
 /* Does path name this process's exe link (/proc/self/exe, /proc/PID/exe,
 ** /proc/thread-self/exe)? */
 int ldr_is_exe_link(const char *path);
-/* Nonzero once ldr_load ran: the app's brk is ldr_brk's. */
+/* Tell the kernel about the image (prctl PR_SET_MM_MAP, allowed without
+** privileges): its argv, envp and auxv (/proc/self/cmdline, environ,
+** auxv), its heap break (brk and [heap] are then the kernel's own), code
+** and data; and /proc/self/exe where the process may change it. 0 when
+** the kernel refused (the break is emulated), 1 done, 2 with exe. */
+int ldr_commit(void);
+/* 1 once ldr_load ran: the app's brk is ldr_brk's; 2 after ldr_commit
+** moved the kernel's break (brk is the kernel's). */
 extern int ldr_active;
 /* The app's brk(req): the new break, or the old one when it cannot move. */
 uint64_t ldr_brk(uint64_t req);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <asm/prctl.h>
 #include "scall.h"
+#include "hide.h"
 #include "ldr.h"
 #include "cache.h"
 #include "ctl.h"
@@ -119,22 +120,25 @@ static long scall_exe_link(struct arch_mctx *m, int at)
 }
 
 /* --early: the new image is started by lurk's launcher, which maps it the
-** same way: `lurk __exec OPTIONS PATH ARGC ARGV... ENVP...` with an empty
+** same way: `lurk __exec OPTIONS PROG PATH ARGC ARGV... ENVP...` (PROG: the
+** file, PATH: what the exec was given; /proc/self/exe is the program lurk
+** runs, not lurk's launcher) with an empty
 ** environment of its own (the app's LD_PRELOAD and the like must not load
 ** into lurk's launcher). What the kernel would refuse is refused first by
 ** making the app's own call, which fails the same way. */
 static uint64_t exec_early(struct arch_mctx *m, int at, const char *optbuf, size_t nargv, size_t nenv)
 {
-  const char *path = (const char *)ARCH_SC_ARG(m, at);
+  const char *path = (const char *)ARCH_SC_ARG(m, at), *prog = path;
   char *const *argv = (char *const *)ARCH_SC_ARG(m, at + 1);
   char *const *envp = (char *const *)ARCH_SC_ARG(m, at + 2);
-  long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+  if (ldr_exe[0] && ldr_is_exe_link(path)) prog = ldr_exe;
+  long fd = sys_openat(AT_FDCWD, prog, O_RDONLY | O_CLOEXEC, 0);
   struct stat st;
   int ok = !SYS_FAILED(fd) && sys_call2(SYS_fstat, fd, &st) == 0 && S_ISREG(st.st_mode) &&
-           sys_call4(SYS_faccessat, AT_FDCWD, path, 1 /* X_OK */, 0) == 0;
+           sys_call4(SYS_faccessat, AT_FDCWD, prog, 1 /* X_OK */, 0) == 0;
   if (!SYS_FAILED(fd)) sys_close(fd);
   if (!ok) return arch_syscall_app(m);
-  size_t cap = (6 + nargv + nenv) * sizeof(char *);
+  size_t cap = (7 + nargv + nenv) * sizeof(char *);
   char **nv = mem_alloc(cap);
   char argc[24];
   log_snprintf(argc, sizeof argc, "%lu", (unsigned long)nargv);
@@ -142,6 +146,7 @@ static uint64_t exec_early(struct arch_mctx *m, int at, const char *optbuf, size
   nv[k++] = (char *)opt.launcher;
   nv[k++] = "__exec";
   nv[k++] = (char *)optbuf;
+  nv[k++] = (char *)prog;
   nv[k++] = (char *)path;
   nv[k++] = argc;
   for (size_t i = 0; i < nargv; i++) nv[k++] = argv[i];
@@ -151,6 +156,17 @@ static uint64_t exec_early(struct arch_mctx *m, int at, const char *optbuf, size
   uint64_t r = (uint64_t)lurk_sys_app6(SYS_execve, (long)opt.launcher, (long)nv, (long)noenv, 0, 0, 0);
   mem_free(nv, cap);
   return r;
+}
+
+/* --early: the app's path argument, when it is short enough to be one of
+** the /proc files lurk answers for (hide.h). */
+static int scall_short_path(uint64_t p, char *path, size_t cap)
+{
+  for (size_t i = 0; i < cap; i++) {
+    if (arch_copy_in(&path[i], p + i, 1)) return 0;
+    if (!path[i]) return 1;
+  }
+  return 0;
 }
 
 static uint64_t scall_execve(struct lurk_thread *t, struct arch_mctx *m, int at)
@@ -350,7 +366,7 @@ void scall_handle(struct lurk_thread *t)
     /* A shrinking heap unmaps [new break, old break). The break is tracked
     ** from brk's own results (0: not seen yet since takeover). */
     static uint64_t cur_brk;
-    r = ldr_active ? ldr_brk(a0) : arch_syscall_app(m);
+    r = ldr_active == 1 ? ldr_brk(a0) : arch_syscall_app(m);
     uint64_t old = __atomic_exchange_n(&cur_brk, r, __ATOMIC_ACQ_REL);
     if (old && r < old) maps_changed(r, old);
     break;
@@ -365,9 +381,36 @@ void scall_handle(struct lurk_thread *t)
     vm_changed(0, ~0ull);
     cache_unlock();
     break;
+  case SYS_open:
+  case SYS_openat: {
+    char path[64];
+    int at = nr == SYS_openat;
+    long fd;
+    if (ldr_active && scall_short_path(ARCH_SC_ARG(m, at), path, sizeof path) &&
+        hide_open(at ? (int)a0 : AT_FDCWD, path, (int)ARCH_SC_ARG(m, at + 1), &fd))
+      r = (uint64_t)fd;
+    else
+      r = arch_syscall_app(m);
+    break;
+  }
+  case SYS_getdents64:
+    r = arch_syscall_app(m);
+    if (ldr_active && !SYS_FAILED(r)) r = (uint64_t)hide_getdents((int)a0, (uint8_t *)a1, (long)r);
+    break;
+  case SYS_getrlimit:
+  case SYS_setrlimit:
+  case SYS_prlimit64: {
+    long h = 1;
+    if (ldr_active && nr != SYS_prlimit64)
+      h = hide_rlimit((int)a0, nr == SYS_getrlimit ? a1 : 0, nr == SYS_setrlimit ? a1 : 0);
+    else if (ldr_active && (a0 == 0 || (long)a0 == t->tid || (long)a0 == sys_getpid()))
+      h = hide_rlimit((int)a1, ARCH_SC_ARG(m, 3), a2);
+    r = h == 1 ? arch_syscall_app(m) : (uint64_t)h;
+    break;
+  }
   case SYS_readlink:
   case SYS_readlinkat:
-    if (!ldr_active || (long)(r = scall_exe_link(m, nr == SYS_readlinkat)) == -1) r = arch_syscall_app(m);
+    if (!ldr_exe[0] || ldr_exe_kernel || (long)(r = scall_exe_link(m, nr == SYS_readlinkat)) == -1) r = arch_syscall_app(m);
     break;
   case SYS_arch_prctl:
     if (a0 == ARCH_SET_GS) { /* the kernel refuses a base above user space */
@@ -399,8 +442,12 @@ void scall_handle(struct lurk_thread *t)
   case SYS_fork:
   case SYS_vfork: r = proc_clone(t, (long)nr); break;
   case SYS_close:
-    if (log_fd > 2 && (int)a0 == log_fd) { r = E(9 /* EBADF */); break; }
+    if ((log_fd > 2 && (int)a0 == log_fd) || hide_fd_is((int)a0)) { r = E(9 /* EBADF */); break; }
     r = arch_syscall_app(m);
+    break;
+  case SYS_dup2:
+  case SYS_dup3: /* onto lurk's descriptors: above the app's limit, EBADF as natively */
+    r = hide_fd_is((int)a1) ? E(9 /* EBADF */) : arch_syscall_app(m);
     break;
   default:
     r = arch_syscall_app(m);

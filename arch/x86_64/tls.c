@@ -107,6 +107,13 @@ void arch_boot_fs(void)
   arch_engine_fs = fs;
 }
 
+void arch_run_on(LURK_NORETURN void (*fn)(void *), void *arg, uint64_t sp)
+{
+  __asm__ volatile("mov %0, %%rsp\n\txor %%ebp, %%ebp\n\tcall *%1\n\tud2"
+                   : : "r"(sp & ~15ull), "r"(fn), "D"(arg) : "memory");
+  __builtin_unreachable();
+}
+
 uint64_t arch_app_fs(void)
 {
   uint64_t fs = 0;
