@@ -4,7 +4,8 @@ lurk_deps() {
   local want="gcc make cmake libzydis-dev libluajit-5.1-dev lua-lpeg-dev lua-busted dpkg-dev
     python3 perl lua5.4 luajit sqlite3 xz-utils gzip bash coreutils diffutils nodejs
     strace ltrace valgrind python3-jsonschema g++ binutils bc man-db groff-base
-    libiberty-dev zlib1g-dev flex bison gawk m4 gdb libc6-dbg libedit-dev tmux util-linux passwd"
+    libiberty-dev zlib1g-dev flex bison gawk m4 gdb libc6-dbg libedit-dev tmux util-linux passwd
+    busybox-static musl-tools golang-go"
   local missing=""
   for p in $want; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
