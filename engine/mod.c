@@ -222,7 +222,8 @@ void mod_scan(void)
 }
 
 /* One line of maps at --early's start: lurk's, but the stack (the app's
-** grows in it), the vdso and vvar (the app's too). */
+** grows in it) and the kernel's special mappings ([vdso], [vvar],
+** [vsyscall]...: the app's too); the launcher's [heap] is lurk's. */
 static void mod_host_line(const char *s)
 {
   uint64_t lo = vm_hex(&s);
@@ -230,8 +231,7 @@ static void mod_host_line(const char *s)
   uint64_t hi = vm_hex(&s);
   const char *name = s;
   while (*name && *name != '[' && *name != '/') name++;
-  if (!lurk_strcmp(name, "[stack]") || !lurk_strcmp(name, "[vdso]") || !lurk_strcmp(name, "[vvar]"))
-    return;
+  if (*name == '[' && lurk_strcmp(name, "[heap]")) return;
   mem_note(lo, hi, MEM_KIND_ENGINE);
 }
 

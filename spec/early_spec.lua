@@ -177,6 +177,40 @@ describe("--early", function()
     assert.equal(2, n, r.stderr)
   end)
 
+  -- What a program sees of its own process, natively and under --early,
+  -- both under setarch -R (spec/lua/invis_prog.c prints it line by line).
+  -- Two differences are lurk's design: AT_BASE (the launcher's ld.so holds
+  -- the interpreter's native place; the app's sits right above it) and
+  -- RLIMIT_NOFILE, lowered by the 32 descriptors lurk keeps at its top.
+  it("is invisible: stack layout, auxv, /proc/self files, maps names, link map, fds", function()
+    local p = cc("invis", "invis_prog.c", "-O1")
+    local env = "env -i PATH=/usr/bin:/bin A=1 B='x y' setarch -R "
+    local n = capture(env .. p .. " arg1 'arg 2'")
+    for _, extra in ipairs({ {}, { "--ctl", "-t", "inscount" } }) do
+      local args = { "--early" }
+      for _, a in ipairs(extra) do args[#args + 1] = a end
+      for _, a in ipairs({ "--", p, "arg1", "arg 2" }) do args[#args + 1] = a end
+      local r = h.run(args, { env = env })
+      assert.equal(0, r.status, r.stderr)
+      local nl, ll = {}, {}
+      for l in n:gmatch("[^\n]+") do nl[#nl + 1] = l end
+      for l in r.stdout:gmatch("[^\n]+") do ll[#ll + 1] = l end
+      assert.equal(#nl, #ll, r.stdout)
+      for i = 1, #nl do
+        if nl[i]:match("^auxv  7 ") then
+          assert.truthy(ll[i]:match("^auxv  7 0x%x+$"))
+        elseif nl[i]:match("^nofile") then
+          local s, hd = nl[i]:match("^nofile (%d+) (%d+)")
+          assert.equal(("nofile %d %d"):format(s - 32, hd - 32), ll[i])
+        else
+          assert.equal(nl[i], ll[i])
+        end
+      end
+      assert.truthy(n:match("maps: %[heap%]"))
+      assert.truthy(n:match("/proc/self/auxv equals the stack's: yes"))
+    end
+  end)
+
   it("reports a program it cannot load with its reason and status 126", function()
     local f = h.tmpfile("\127ELF\1\1\1" .. string.rep("\0", 57))
     sh("chmod +x " .. f)
