@@ -611,6 +611,7 @@ static int cmd_run(int argc, char **argv, int repl)
   }
   if (opt.early) opt.launcher = realpath("/proc/self/exe", NULL);
   if (opt.early && !repl) return early_start(prog, argv + dashdash + 1);
+  if (opt.early) return repl_start(prog, argv + dashdash + 1, environ);
   /* Build the environment: LD_PRELOAD where the app had it (or last), then
   ** the app's own value aside, then the options. liblurk.so undoes this. */
   size_t n = 0;
@@ -668,7 +669,27 @@ static int repl_start(char *prog, char **argv, char **env)
     setpgid(0, 0);
     int fd = open("/dev/null", O_RDONLY);
     if (fd >= 0 && fd != 0) { dup2(fd, 0); close(fd); }
-    execve(prog, argv, env);
+    if (opt.early) { /* the same start as an exec under --early: lurk __exec */
+      size_t na = 0, ne = 0;
+      while (argv[na]) na++;
+      while (env[ne]) ne++;
+      char **v = calloc(na + ne + 8, sizeof *v), count[24], *noenv[1] = { NULL };
+      size_t olen = opt_format(NULL, 0), k = 0;
+      char *optbuf = malloc(olen + 1);
+      opt_format(optbuf, olen + 1);
+      snprintf(count, sizeof count, "%zu", na);
+      v[k++] = (char *)opt.launcher;
+      v[k++] = "__exec";
+      v[k++] = optbuf;
+      v[k++] = prog;
+      v[k++] = prog;
+      v[k++] = count;
+      for (size_t i = 0; i < na; i++) v[k++] = argv[i];
+      for (size_t i = 0; i < ne; i++) v[k++] = env[i];
+      execve(opt.launcher, v, noenv);
+    } else {
+      execve(prog, argv, env);
+    }
     int err = errno;
     fprintf(stderr, "lurk: %s: %s\n", argv[0], strerror(err));
     _exit(err == ENOENT ? 127 : 126);
