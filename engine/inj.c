@@ -191,6 +191,14 @@ static LURK_NORETURN void boot_main(void *arg)
   uint64_t sp = ldr_stack(b->stack_top, &img, b->execfn, b->argv, b->envp);
   if (img.exec_stack) ldr_exec_stack(sp);
   if (ldr_commit() < 2) hide_exe = ldr_exe;
+  const char *base = b->execfn; /* the thread's name, as execve sets it */
+  for (const char *c = b->execfn; *c; c++)
+    if (*c == '/') base = c + 1;
+  char comm[16];
+  size_t n = lurk_strlen(base) < 15 ? lurk_strlen(base) : 15;
+  lurk_memcpy(comm, base, n);
+  comm[n] = 0;
+  sys_call2(SYS_prctl, 15 /* PR_SET_NAME */, comm);
   arch_boot_fs();
   uint64_t spans[2][2] = { { img.lo, img.hi }, { img.ilo, img.ihi } };
   mod_scan_app(img.entry, spans, img.ilo ? 2 : 1);

@@ -66,6 +66,7 @@ int main(int argc, char **argv, char **envp)
   printf("/proc/self/auxv equals the stack's: %s\n", same == nk && nk ? "yes" : "no");
   file("cmdline", "/proc/self/cmdline");
   file("environ", "/proc/self/environ");
+  file("comm", "/proc/self/comm");
   char exe[4096];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   exe[n > 0 ? n : 0] = 0;
