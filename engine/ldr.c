@@ -12,6 +12,7 @@
 #include "ldr.h"
 #include "lock.h"
 #include "log.h"
+#include "mem.h"
 #include "vm.h"
 #include "../arch/x86_64/syscall.h"
 
@@ -323,7 +324,8 @@ uint64_t ldr_stack(uint64_t top, const struct ldr_image *img, const char *execfn
                    char *const argv[], char *const envp[])
 {
   size_t argc = ldr_count(argv), envc = ldr_count(envp);
-  uint64_t aptr[argc + 1], eptr[envc + 1];
+  /* (up to ARG_MAX's worth of pointers: not on the boot stack) */
+  uint64_t *aptr = mem_alloc((argc + 1) * 8), *eptr = mem_alloc((envc + 1) * 8);
   /* the kernel's auxv for this process, in its order, with the program's
   ** own values in place of the launcher's */
   uint64_t *auxv = ldr_auxv;
@@ -384,6 +386,8 @@ uint64_t ldr_stack(uint64_t top, const struct ldr_image *img, const char *execfn
   ldr_mm.auxv_size = (uint32_t)(16 * (na + 1));
   ldr_auxv[2 * na] = AT_NULL;
   ldr_auxv[2 * na + 1] = 0;
+  mem_free(aptr, (argc + 1) * 8);
+  mem_free(eptr, (envc + 1) * 8);
   return (uint64_t)sp;
 }
 
