@@ -106,6 +106,10 @@ void arch_boot_fs(void);
 void arch_initial_state(struct arch_tls *t);
 /* Call fn(arg) on the stack whose top is sp; it does not return. */
 LURK_NORETURN void arch_run_on(LURK_NORETURN void (*fn)(void *), void *arg, uint64_t sp);
+/* --early: load the app's fs base in engine code (to call app code that
+** reads its thread-local data); returns what to give arch_fs_restore. */
+uint64_t arch_fs_app(void);
+void arch_fs_restore(uint64_t was);
 /* The running thread's app fs base (TLS_APP_FS with --early, else the
 ** thread's own). */
 uint64_t arch_app_fs(void);

@@ -3,6 +3,7 @@
 */
 #include "lb_int.h"
 #include "../engine/log.h"
+#include "../arch/arch.h"
 #include "../arch/x86_64/syscall.h"
 
 /* lurk.log(fmt, ...): string.format(fmt, ...) and a newline to lurk's
@@ -36,8 +37,25 @@ static int lb_lurk_pid(lua_State *L)
   return 1;
 }
 
+/* lurk.app_state(f, ...): f(...) (a Lua function or an FFI function pointer) with the app's thread pointer loaded, so
+** that app code f calls (an FFI pointer to the app's __errno_location, say)
+** finds the app's thread-local data; DynamoRIO's dr_switch_to_app_state.
+** With --early, lurk's own libc is not usable inside f. */
+static int lb_lurk_app_state(lua_State *L)
+{
+  int t = lua_type(L, 1);
+  luaL_argcheck(L, t == LUA_TFUNCTION || t == 10 /* LUA_TCDATA: an FFI function pointer */, 1,
+                "function expected");
+  uint64_t was = arch_fs_app();
+  int err = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+  arch_fs_restore(was);
+  if (err) lua_error(L);
+  return lua_gettop(L);
+}
+
 static const luaL_Reg lb_lurk_funcs[] = {
   { "log", lb_lurk_log }, { "tid", lb_lurk_tid }, { "pid", lb_lurk_pid },
+  { "app_state", lb_lurk_app_state },
   { NULL, NULL }
 };
 

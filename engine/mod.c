@@ -14,6 +14,7 @@
 #include "vm.h"
 #include "lock.h"
 #include "log.h"
+#include "ldr.h"
 #include "mem.h"
 #include "../arch/x86_64/syscall.h"
 #include "../bindings/lb.h"
@@ -57,9 +58,10 @@ static int mod_elf(int fd, const uint8_t *mem, uint64_t addr, uint64_t off, stru
     return -1;
   Elf64_Phdr ph[MOD_MAXPH];
   if (mod_read(fd, mem, ph, eh.e_phnum * sizeof ph[0], eh.e_phoff)) return -1;
-  uint64_t lo = ~0ull, hi = 0;
+  uint64_t lo = ~0ull, hi = 0, relro = 0;
   const Elf64_Phdr *seg = NULL;
   for (int i = 0; i < eh.e_phnum; i++) {
+    if (ph[i].p_type == PT_GNU_RELRO) relro = ph[i].p_vaddr;
     if (ph[i].p_type != PT_LOAD) continue;
     if (MOD_TRUNC(ph[i].p_vaddr) < lo) lo = MOD_TRUNC(ph[i].p_vaddr);
     if (ph[i].p_vaddr + ph[i].p_memsz > hi) hi = ph[i].p_vaddr + ph[i].p_memsz;
@@ -75,6 +77,7 @@ static int mod_elf(int fd, const uint8_t *mem, uint64_t addr, uint64_t off, stru
   m->entry = eh.e_entry + (eh.e_type == ET_DYN ? bias : 0);
   m->text_lo = addr;
   m->text_hi = bias + MOD_ROUND(seg->p_vaddr + seg->p_memsz);
+  m->relro = relro ? bias + MOD_TRUNC(relro) : 0;
   return 0;
 }
 
@@ -298,11 +301,27 @@ void mod_mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t
   *m = tmp;
   m->path = p;
   m->main = mod_at_entry && m->entry == mod_at_entry;
+  m->pending = ldr_active && m->relro; /* announced once relocated (mod_mprotect) */
   mod_lock();
   int raced = mod_holding(addr) != NULL; /* another thread mapped it first */
   if (!raced) mod_insert(m);
   mod_unlock();
-  if (!raced) mod_fire(m, 1);
+  if (!raced && !m->pending) mod_fire(m, 1);
+}
+
+void mod_mprotect(uint64_t addr, uint64_t len, int prot)
+{
+  if (!ldr_active || prot != PROT_READ) return;
+  struct mod_info *ready[MOD_BATCH];
+  size_t n = 0;
+  mod_lock();
+  for (size_t i = 0; i < nmods && n < MOD_BATCH; i++)
+    if (mods[i]->pending && mods[i]->relro >= addr && mods[i]->relro < addr + len) {
+      mods[i]->pending = 0;
+      ready[n++] = mods[i];
+    }
+  mod_unlock();
+  for (size_t i = 0; i < n; i++) mod_fire(ready[i], 1);
 }
 
 void mod_munmap(uint64_t addr, uint64_t len)

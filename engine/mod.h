@@ -15,6 +15,8 @@ struct mod_info {
   uint64_t text_lo, text_hi; /* the executable segment seen first: its unmapping unloads */
   int main;                /* the program itself (entry == AT_ENTRY) */
   int loaded;
+  uint64_t relro;          /* start of its PT_GNU_RELRO, relocated (0: none) */
+  int pending;             /* --early: module_load waits for its relocation */
 };
 
 /* At takeover, before the scripts run (so lurk.modules() sees them at a
@@ -34,6 +36,11 @@ void mod_init(void);
 void mod_mmap(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t off);
 /* The app unmapped [addr, addr+len). */
 void mod_munmap(uint64_t addr, uint64_t len);
+/* The app's mprotect: under --early, a module ld.so mapped is announced
+** (module_load) when ld.so has relocated it, which it ends by making the
+** module's RELRO read-only; until then its IFUNC resolvers and GOT are
+** not usable (lurk.symbols calls resolvers). */
+void mod_mprotect(uint64_t addr, uint64_t len, int prot);
 /* The loaded module holding pc, or NULL. */
 const struct mod_info *mod_find(uint64_t pc);
 /* Up to max loaded modules in address order into out; returns how many

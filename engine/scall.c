@@ -349,6 +349,7 @@ void scall_handle(struct lurk_thread *t)
     r = arch_syscall_app(m);
     if (!SYS_FAILED(r)) maps_changed(a0, a0 + a1);
     if (nr == SYS_munmap && !SYS_FAILED(r)) mod_munmap(a0, a1);
+    if (nr == SYS_mprotect && !SYS_FAILED(r)) mod_mprotect(a0, a1, (int)a2);
     break;
   case SYS_mremap:
     /* The pages it moves or copies (old size 0) keep their protection:

@@ -287,7 +287,10 @@ uint64_t sym_elf_ifunc(struct sym_mod *sm, const struct sym_sym *s)
       return v;
   }
   /* 2. Ask the resolver, as ld.so does (x86-64 glibc resolvers read the
-  ** CPU features ld.so recorded; they take no arguments that matter). */
+  ** CPU features ld.so recorded; they take no arguments that matter).
+  ** Not before ld.so has relocated the module (--early): its GOT is not
+  ** filled in yet. */
+  if (m->pending) return resolver;
   uint64_t (*fn)(uint64_t, uint64_t) = (uint64_t(*)(uint64_t, uint64_t))resolver;
   uint64_t v = fn(0, 0);
   if (v >= m->base && v < m->end) return v;

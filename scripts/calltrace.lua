@@ -244,7 +244,7 @@ local function errnum(tid)
       local f = lurk.addr("libc.so.6!__errno_location")
       errno_fn = f and ffi.cast("int *(*)(void)", f) or false
     end
-    a = errno_fn and errno_fn() or false
+    a = errno_fn and lurk.app_state(errno_fn) or false
     errloc[tid] = a
   end
   return a and a[0] or nil

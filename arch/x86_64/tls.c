@@ -114,6 +114,21 @@ void arch_run_on(LURK_NORETURN void (*fn)(void *), void *arg, uint64_t sp)
   __builtin_unreachable();
 }
 
+uint64_t arch_fs_app(void)
+{
+  if (!arch_engine_fs) return 0;
+  uint64_t was;
+  __asm__ volatile("rdfsbase %0" : "=r"(was));
+  uint64_t app = arch_app_fs();
+  __asm__ volatile("wrfsbase %0" : : "r"(app) : "memory");
+  return was;
+}
+
+void arch_fs_restore(uint64_t was)
+{
+  if (was) __asm__ volatile("wrfsbase %0" : : "r"(was) : "memory");
+}
+
 uint64_t arch_app_fs(void)
 {
   uint64_t fs = 0;
