@@ -10,6 +10,7 @@
 #include "lock.h"
 #include "log.h"
 #include "mem.h"
+#include "vm.h"
 #include "../arch/arch.h"
 #include "../arch/x86_64/syscall.h"
 
@@ -83,26 +84,15 @@ static const char *hide_self(const char *path)
   return s + 1;
 }
 
-static uint64_t hide_hex(const char **s)
-{
-  uint64_t v = 0;
-  for (;; (*s)++) {
-    char c = **s;
-    if (c >= '0' && c <= '9') v = v * 16 + (uint64_t)(c - '0');
-    else if (c >= 'a' && c <= 'f') v = v * 16 + (uint64_t)(c - 'a' + 10);
-    else return v;
-  }
-}
-
 /* Is the maps line at s ("lo-hi ...") one of lurk's ranges? -1: not a
 ** mapping's first line (smaps' "Key: value" lines). */
 static int hide_line(const char *s, uint64_t (*r)[3], size_t nr)
 {
   const char *p = s;
-  uint64_t lo = hide_hex(&p);
+  uint64_t lo = vm_hex(&p);
   if (p == s || *p != '-') return -1;
   p++;
-  uint64_t hi = hide_hex(&p);
+  uint64_t hi = vm_hex(&p);
   if (*p != ' ') return -1;
   for (size_t i = 0; i < nr; i++)
     if (lo < r[i][1] && r[i][0] < hi) return 1;
