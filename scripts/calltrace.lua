@@ -29,6 +29,9 @@
 --                says so, non-zero pthread results)
 --   -X GLOB, --exclude GLOB      do not trace these functions (repeatable)
 --   --depth N    trace only calls at most N deep in traced calls (1: outermost)
+--   --from-entry trace only once the program's entry point has run: not the
+--                calls of ld.so's work and of the libraries' constructors,
+--                which lurk --early sees and ltrace does not
 --   --no-args    functions without a prototype: `f()` instead of their six
 --                integer registers in hex
 --   --pids       `[pid TID]` on every line (else only once the process has
@@ -113,6 +116,8 @@ local timing, counting, noargs, always_pid, jsonmode = false, false, false, fals
 local stamps            -- nil, "t", "tt", "ttt"
 local globs, excludes = {}, {}
 local maxstr            -- -s N
+local from_entry        -- --from-entry
+local entered = true    -- false until the program's entry ran, with --from-entry
 local out               -- function(text)
 
 -- A usage error: the message, and the run ends (status 2) before the program starts.
@@ -152,6 +157,7 @@ local function options(args)
     elseif key == "-X" or key == "--exclude" then excludes[#excludes + 1] = val()
     elseif key == "--depth" then maxdepth = number(a, val()) if maxdepth == 0 then usage("--depth must be at least 1") end
     elseif key == "--no-args" then noargs = true
+    elseif key == "--from-entry" and not eq then from_entry = true
     elseif key == "--pids" then always_pid = true
     elseif key == "--json" and not eq then jsonmode = true
     elseif key == "--proto" then addproto(val())
@@ -347,7 +353,7 @@ end
 
 function pre(call)
   local info = wrapped[call.func]
-  if not info then return end
+  if not info or not entered then return end
   local tid = call.tid
   local st = stacks[tid]
   if not st then
@@ -479,6 +485,14 @@ function M.start(...)
     end
   end
   options(args)
+  if from_entry then
+    for _, m in ipairs(lurk.modules()) do
+      if m.main then
+        entered = false
+        lurk.wrap(m.entry, { pre = function() entered = true end })
+      end
+    end
+  end
   if maxstr then src.maxstr = maxstr end
   if timing or counting or stamps then clocks() end
   -- the modules mapped now are resolved at once; those mapped later at their load

@@ -407,7 +407,10 @@ local function against_ltrace(cmd, funcs, globs, stdin)
   os.remove(lt)
   assert.equal(0, sh("ltrace -L -x " .. h.quote(table.concat(funcs, "+")) .. " -o " .. lt .. " " .. c ..
     " >" .. tmp .. "/ltrace.out 2>&1" .. input))
-  local args = { "calltrace" }
+  -- (ltrace -x's breakpoints start at the program's entry: --from-entry
+  -- leaves out ld.so's and the libraries' constructors' calls, which lurk
+  -- --early sees)
+  local args = { "calltrace", "--from-entry" }
   for _, g in ipairs(globs) do args[#args + 1] = g end
   args[#args + 1] = "--"
   for _, w in ipairs(cmd) do args[#args + 1] = w end

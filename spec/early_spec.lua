@@ -211,6 +211,16 @@ describe("--early", function()
     end
   end)
 
+  it("lets calltrace see the libraries' constructors, or start at the entry (--from-entry)", function()
+    local all = h.run({ "--early", "calltrace", "malloc", "setlocale", "--", "/bin/ls", "/" })
+    local from = h.run({ "--early", "calltrace", "--from-entry", "malloc", "setlocale", "--", "/bin/ls", "/" })
+    assert.equal(0, all.status, all.stderr)
+    assert.equal(0, from.status, from.stderr)
+    -- ls's main calls setlocale first; libselinux's constructor mallocs before
+    assert.truthy(all.stderr:match("^malloc%("), all.stderr)
+    assert.truthy(from.stderr:match("^setlocale%("), from.stderr)
+  end)
+
   it("reports a program it cannot load with its reason and status 126", function()
     local f = h.tmpfile("\127ELF\1\1\1" .. string.rep("\0", 57))
     sh("chmod +x " .. f)
