@@ -134,8 +134,15 @@ static uint64_t exec_early(struct arch_mctx *m, int at, const char *optbuf, size
   if (ldr_exe[0] && ldr_is_exe_link(path)) prog = ldr_exe;
   long fd = sys_openat(AT_FDCWD, prog, O_RDONLY | O_CLOEXEC, 0);
   struct stat st;
+  uint8_t eh[20];
   int ok = !SYS_FAILED(fd) && sys_call2(SYS_fstat, fd, &st) == 0 && S_ISREG(st.st_mode) &&
-           sys_call4(SYS_faccessat, AT_FDCWD, prog, 1 /* X_OK */, 0) == 0;
+           sys_call4(SYS_faccessat, AT_FDCWD, prog, 1 /* X_OK */, 0) == 0 &&
+           sys_call4(SYS_pread64, fd, eh, sizeof eh, 0) == (long)sizeof eh;
+  /* what lurk's loader takes: a "#!" script, or a 64-bit x86-64 ELF program
+  ** (anything else is the kernel's to run or refuse: ENOEXEC, for which a
+  ** shell then tries sh, or a 32-bit program, which runs without lurk) */
+  ok = ok && ((eh[0] == '#' && eh[1] == '!') ||
+              (!lurk_memcmp(eh, "\177ELF", 4) && eh[4] == 2 /* ELFCLASS64 */ && eh[18] == 62 /* EM_X86_64 */));
   if (!SYS_FAILED(fd)) sys_close(fd);
   if (!ok) return arch_syscall_app(m);
   size_t cap = (7 + nargv + nenv) * sizeof(char *);

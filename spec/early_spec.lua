@@ -221,6 +221,13 @@ describe("--early", function()
     assert.truthy(from.stderr:match("^setlocale%("), from.stderr)
   end)
 
+  it("leaves to the kernel an exec lurk's loader does not take (no #!: ENOEXEC, and the shell runs sh)", function()
+    local f = h.tmpfile("echo from a script without #!\n")
+    sh("chmod +x " .. f)
+    same_as_native("bash -c " .. quote(f .. "; echo status $?"))
+    os.remove(f)
+  end)
+
   it("reports a program it cannot load with its reason and status 126", function()
     local f = h.tmpfile("\127ELF\1\1\1" .. string.rep("\0", 57))
     sh("chmod +x " .. f)
