@@ -349,12 +349,13 @@ lurk_thread_exit:
 
 /* -- Detach ----------------------------------------------------------------------
 ** void lurk_detach_jump(frame, xsave, gs_base, wrgs): restore the extended
-** state from xsave, set the gs base, then pop the app's registers from frame
+** state from xsave, set the gs base (and with --early the app's fs base), then pop the app's registers from frame
 ** (tls.c: arch_detach) and return to the app's pc: the thread runs natively.
 */
         .globl lurk_detach_jump
         .hidden lurk_detach_jump
 lurk_detach_jump:
+        mov %gs:TLS_APP_FS, %r15        /* --early: the app's fs base, put back below */
         mov %rdi, %r12
         mov %rdx, %r13
         mov %ecx, %r14d
@@ -369,7 +370,10 @@ lurk_detach_jump:
         mov $0x1001, %edi       /* ARCH_SET_GS */
         mov %r13, %rsi
         syscall
-2:      mov %r12, %rsp
+2:      cmpq $0, arch_engine_fs(%rip)
+        je 3f
+        wrfsbase %r15
+3:      mov %r12, %rsp
         pop %r15
         pop %r14
         pop %r13
