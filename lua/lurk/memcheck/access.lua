@@ -353,9 +353,11 @@ function M.start(o)
   opts = o
   assert(shadow.set(0, 0, "noaccess")) -- reserve now: nil, msg if the kernel refuses
   from_maps()
-  for _, m in ipairs(lurk.modules()) do
+  local function runtime_mod(m)
     if m.name:match("^libc%.so") or m.name:match("^ld%-linux") then runtime[#runtime + 1] = { m.base, m["end"] } end
   end
+  for _, m in ipairs(lurk.modules()) do runtime_mod(m) end
+  lurk.on("module_load", runtime_mod) -- (with --early, libc is mapped after this)
   lurk.on("syscall_post", on_syscall)
   if not opts.no_access then
     lurk.on("bb", instrument)
