@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "lb_int.h"
+#include "../engine/hide.h"
+#include "../engine/ldr.h"
 #include "../arch/x86_64/syscall.h"
 
 /* lurk.now(): wall-clock time in seconds, with nanoseconds (a number). */
@@ -54,10 +56,15 @@ static int lb_sys_mkdir(lua_State *L)
 }
 
 /* lurk.readlink(path): the target of a symbolic link (/proc/PID/cwd,
-** /proc/PID/fd/N included). */
+** /proc/PID/fd/N included; /proc/self/exe is the program, also where the
+** kernel's link names lurk's launcher: --early). */
 static int lb_sys_readlink(lua_State *L)
 {
   const char *path = luaL_checkstring(L, 1);
+  if (hide_exe[0] && ldr_is_exe_link(path)) {
+    lua_pushstring(L, hide_exe);
+    return 1;
+  }
   char buf[4096];
   long r = sys_call4(SYS_readlinkat, AT_FDCWD, path, buf, sizeof buf);
   if (SYS_FAILED(r)) return lb_fileresult(L, path, r);
