@@ -391,8 +391,53 @@ uint64_t ldr_stack(uint64_t top, const struct ldr_image *img, const char *execfn
   return (uint64_t)sp;
 }
 
+/* The launcher's own file mappings, found in maps by its path. */
+static char launcher_path[4096];
+static uint64_t launcher_maps[16][3]; /* lo, hi, prot */
+static int launcher_n;
+
+static void ldr_launcher_line(const char *s)
+{
+  uint64_t lo = vm_hex(&s);
+  if (*s++ != '-') return;
+  uint64_t hi = vm_hex(&s);
+  int prot = (s[1] == 'r' ? PROT_READ : 0) | (s[2] == 'w' ? PROT_WRITE : 0) | (s[3] == 'x' ? PROT_EXEC : 0);
+  const char *name = s;
+  while (*name && *name != '/') name++;
+  if (*name && !lurk_strcmp(name, launcher_path) && launcher_n < 16) {
+    launcher_maps[launcher_n][0] = lo, launcher_maps[launcher_n][1] = hi;
+    launcher_maps[launcher_n++][2] = (uint64_t)prot;
+  }
+}
+
+/* The kernel changes a process's exe link only when the old file is not
+** mapped: the launcher's mappings become anonymous copies of themselves
+** (its code does not run again; its headers stay readable for the
+** launcher's libc, dl_iterate_phdr). */
+static void ldr_unmap_launcher(void)
+{
+  long n = sys_call4(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", launcher_path, sizeof launcher_path - 1);
+  if (n <= 0) return;
+  launcher_path[n] = 0;
+  launcher_n = 0;
+  vm_maps_read(ldr_launcher_line);
+  for (int i = 0; i < launcher_n; i++) {
+    uint64_t lo = launcher_maps[i][0], len = launcher_maps[i][1] - lo;
+    long tmp = sys_mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (SYS_FAILED(tmp)) return;
+    if (launcher_maps[i][2] & PROT_READ) lurk_memcpy((void *)tmp, (void *)lo, len);
+    sys_mprotect(tmp, len, (int)launcher_maps[i][2]);
+    long r = sys_call6(SYS_mremap, tmp, len, len, 3 /* MREMAP_MAYMOVE | MREMAP_FIXED */, lo, 0);
+    if (SYS_FAILED(r)) {
+      sys_munmap(tmp, len);
+      return;
+    }
+  }
+}
+
 int ldr_commit(void)
 {
+  ldr_unmap_launcher();
   ldr_mm.start_brk = ldr_mm.brk = brk_start;
   ldr_mm.exe_fd = (uint32_t)ldr_exe_fd;
   long r = sys_call6(SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, (sys_word)&ldr_mm, sizeof ldr_mm, 0, 0);
