@@ -29,6 +29,12 @@ extern const uint8_t lurk_ibl_begin[], lurk_ibl_end[];
 extern const uint8_t lurk_iblc_begin[], lurk_iblc_end[];
 extern const uint8_t lurk_iblr_begin[], lurk_iblr_end[];
 extern const uint8_t lurk_iblrc_begin[], lurk_iblrc_end[];
+#define TR_GIBL(n) extern const uint8_t lurk_gibl##n##_begin[], lurk_gibl##n##_data[], lurk_gibl##n##_end[]
+#define TR_GIBLS(g) TR_GIBL(g); TR_GIBL(c##g); TR_GIBL(r##g); TR_GIBL(rc##g)
+TR_GIBLS(0);
+TR_GIBLS(1);
+TR_GIBLS(2);
+TR_GIBLS(3);
 
 static ZydisDecoder tr_dec;
 static int tr_ready;
@@ -428,6 +434,28 @@ static void tr_ibl(uint8_t **p, int isret)
   *p += e - b;
 }
 
+/* The guarded lookup templates, [guard][isret][counting] (context.S GIBL). */
+#define TR_GT(n) { lurk_gibl##n##_begin, lurk_gibl##n##_data, lurk_gibl##n##_end }
+#define TR_GTS(g) { { TR_GT(g), TR_GT(c##g) }, { TR_GT(r##g), TR_GT(rc##g) } }
+static const struct { const uint8_t *begin, *data, *end; } tr_gibls[ARCH_GUARDS][2][2] = {
+  TR_GTS(0), TR_GTS(1), TR_GTS(2), TR_GTS(3),
+};
+_Static_assert(ARCH_GUARDS == 4, "one GIBL set per guard");
+
+/* Append the lookup of a site guarded by plan->guard (rcx holds the app
+** target, as for tr_ibl) and fill in its data: the app pc of the branch, the
+** range looked up without the guard, and delta, what the app rsp was
+** before the branch minus what it is at the lookup. */
+static void tr_ibl_guard(uint8_t **p, int isret, const struct bb_plan *plan, uint64_t pc, int64_t delta)
+{
+  unsigned g = plan->guard - 1u;
+  const uint8_t *b = tr_gibls[g][isret][opt.stats != 0].begin, *e = tr_gibls[g][isret][opt.stats != 0].end;
+  uint64_t data[5] = { pc, plan->guard_lo, plan->guard_hi, (uint64_t)delta, g };
+  lurk_memcpy(*p, b, (size_t)(e - b));
+  lurk_memcpy(*p + (tr_gibls[g][isret][opt.stats != 0].data - b), data, sizeof data);
+  *p += e - b;
+}
+
 /* A call's return-address push, done with a real call so the CPU's return
 ** stack predicts the translated ret: `call 1f; pad: jmp <exit to ret_pc>;
 ** 1: mov qword [rsp], ret_pc`. The cache address the call pushed is replaced
@@ -788,7 +816,8 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
           npend++;
         }
         tr_rec(p, XL_NONE, pc, 0);
-        tr_ibl(&p, 0);
+        if (plan && plan->guard) tr_ibl_guard(&p, 0, plan, pc, is_call ? 8 : 0);
+        else tr_ibl(&p, 0);
       }
       done = 1;
       break;
@@ -860,11 +889,13 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
         emit_pop(&p, R_RCX);
         tr_rec(p, XL_NONE, pc, 0);
         emit_lea_rsp(&p, (int32_t)ops[0].imm.value.u);
-        tr_ibl(&p, 0);
+        if (plan && plan->guard) tr_ibl_guard(&p, 0, plan, pc, -8 - (int64_t)ops[0].imm.value.u);
+        else tr_ibl(&p, 0);
       } else {
         emit_load_rcx_top(&p);
         tr_rec(p, XL_NONE, pc, 0);
-        tr_ibl(&p, 1);
+        if (plan && plan->guard) tr_ibl_guard(&p, 1, plan, pc, -8);
+        else tr_ibl(&p, 1);
       }
       done = 1;
       break;
