@@ -40,6 +40,10 @@ void lb_event_fork(long parent_tid);
 ** files are flushed, since a successful exec discards them). */
 void lb_event_exec(const char *path, char *const argv[]);
 
+/* Did every `bb` handler take `superblocks = true` (lurk.on's option)?
+** Its blocks may then go on past a conditional branch (docs/lua-api.md,
+** "Superblocks"). No lock. */
+int lb_event_bb_superblocks(void);
 /* `bb`: a block is being translated; the handlers see its app instructions
 ** and leave their edits and clean calls in plan (engine/bb.h). Called with
 ** the cache lock held. */

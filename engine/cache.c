@@ -479,7 +479,10 @@ static struct bb_plan *plan_block(uint64_t pc, struct bb_plan *plan, unsigned ma
   plan->pc = pc;
   plan->insns = insns;
   plan->removed = removed;
-  plan->n = arch_block_insns(pc, insns, max);
+  /* superblocks: only when every bb handler takes them and no wrap point
+  ** could fall inside one (wrap_plan places its ops by block start) */
+  plan->superblock = (uint8_t)(opt.superblocks && bb && !wrap && max > 1 && lb_event_bb_superblocks());
+  plan->n = arch_block_insns(pc, insns, max, plan->superblock);
   if (!plan->n) return NULL; /* unreadable: the translation faults */
   lurk_memset(removed, 0, plan->n);
   if (bb) lb_event_bb(plan);

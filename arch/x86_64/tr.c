@@ -556,6 +556,9 @@ static void tr_liveness(const struct bb_plan *plan, int solo)
     if (o->kind == BB_OP_HC) extra[at] |= arch_hc_live(hc_prog_get((uint32_t)o->k), cc_site_get(o->site));
     else if (o->kind != BB_OP_ADD) extra[at] |= LIVE_ALL;
   }
+  /* a superblock's side exits: the taken path may read anything */
+  for (unsigned i = 0; i + 1 < n; i++)
+    if (plan->insns[i].flags & INSN_F_CBR) extra[i + 1] |= LIVE_ALL;
   live_block(plan->insns, n, extra, tr_live);
 }
 
@@ -652,7 +655,15 @@ static int tr_ends_block(const ZydisDecodedInstruction *in)
   }
 }
 
-unsigned arch_block_insns(uint64_t pc, struct insn *out, unsigned max)
+/* A jcc (not jrcxz, loop or xbegin): the branches a superblock goes on past. */
+static int tr_plain_jcc(const ZydisDecodedInstruction *in)
+{
+  return in->meta.category == ZYDIS_CATEGORY_COND_BR && in->mnemonic != ZYDIS_MNEMONIC_XBEGIN &&
+         ((in->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && (in->opcode & 0xf0) == 0x70) ||
+          (in->opcode_map == ZYDIS_OPCODE_MAP_0F && (in->opcode & 0xf0) == 0x80));
+}
+
+unsigned arch_block_insns(uint64_t pc, struct insn *out, unsigned max, int superblock)
 {
   uint8_t buf[TR_FETCH];
   if (!tr_ready) {
@@ -661,7 +672,7 @@ unsigned arch_block_insns(uint64_t pc, struct insn *out, unsigned max)
   }
   size_t avail = sizeof buf, off = 0;
   const uint8_t *code = tr_fetch(pc, buf, &avail);
-  unsigned n = 0;
+  unsigned n = 0, jccs = 0;
   if (max > TR_MAX_INSN) max = TR_MAX_INSN;
   while (n < max && off < avail) {
     ZydisDecodedInstruction in;
@@ -670,7 +681,11 @@ unsigned arch_block_insns(uint64_t pc, struct insn *out, unsigned max)
     if (in.meta.category == ZYDIS_CATEGORY_CALL && n > 0) break; /* as arch_translate */
     if (LURK_FAILED(insn_decode(&out[n], code + off, avail - off, pc))) break;
     n++;
-    if (tr_ends_block(&in)) break;
+    /* a superblock goes on where arch_translate would (tr_superblock): the
+    ** side exits so far (one per jcc) leave two for the last instruction */
+    if (tr_ends_block(&in) &&
+        !(superblock && tr_plain_jcc(&in) && ++jccs + 2 < TR_MAX_EXITS && !cache_lookup(pc + in.length)))
+      break;
     pc += in.length;
     off += in.length;
   }
@@ -681,14 +696,18 @@ unsigned arch_block_insns(uint64_t pc, struct insn *out, unsigned max)
 
 /* After a jcc, go on translating its fall-through path in the same block
 ** (the taken path is a side exit), so the fall-through costs no jump.
-** Only with nothing planned for the block: tools see basic blocks, one
-** exit each, and count or instrument them whole. Not when the
-** fall-through is a block already (its code would be duplicated), and
-** while a side exit is left for the block's last instruction. */
+** Not when the fall-through is a block already (its code would be
+** duplicated), and while a side exit is left for the block's last
+** instruction. With a plan, only if the tools took superblocks (lurk.on's
+** option: else they see basic blocks, one exit each, and count or
+** instrument them whole); arch_block_insns then decided it the same way,
+** and the plan goes on past the jcc (n: instructions so far, max: the
+** plan's). */
 static int tr_superblock(const struct cache_block *b, const struct bb_plan *plan, unsigned npend,
-                         uint64_t next)
+                         uint64_t next, unsigned n, unsigned max)
 {
-  return opt.superblocks && !plan && !b->solo && npend + 2 < TR_MAX_EXITS && !cache_lookup(next);
+  if (plan) return plan->superblock && n < max;
+  return opt.superblocks && !b->solo && npend + 2 < TR_MAX_EXITS && !cache_lookup(next);
 }
 
 struct tr_pending { uint8_t *field; struct cache_exit *e; };
@@ -866,7 +885,7 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
         tr_rec(p, XL_AT, pc, 0);
         pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, target);
         pend[npend++].field = tr_exit_br(&p, in.opcode & 0xf);
-        if (tr_superblock(b, plan, npend, next)) { side = 1; break; } /* on along the fall-through path */
+        if (tr_superblock(b, plan, npend, next, n, max)) { side = 1; break; } /* on along the fall-through path */
       }
       tr_rec(p, XL_AT, next, 0);
       pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, next);
