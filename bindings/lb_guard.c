@@ -21,12 +21,19 @@ static int lb_guard_fail(lua_State *L, const char *msg)
   return 2;
 }
 
-/* lurk.guard(handler) -> g: a new guard whose handler(ctx, target, pc)
-** decides a target its table does not hold yet; nil, msg when all are
-** taken. */
+/* lurk.guard(handler [, g]) -> g: a new guard whose handler(ctx, target,
+** pc) decides a target its table does not hold yet; nil, msg when all are
+** taken. With g: guard g gets handler instead (a reloaded tool's). */
 static int lb_lurk_guard(lua_State *L)
 {
   luaL_checktype(L, 1, LUA_TFUNCTION);
+  if (!lua_isnoneornil(L, 2)) {
+    lua_Integer g = luaL_checkinteger(L, 2);
+    if (g < 1 || g > lb_nguards) luaL_argerror(L, 2, "not a guard (lurk.guard)");
+    lb_guard_sites[g - 1]->handler = cc_site_get(lb_bb_const_site(L, 1, 0))->handler;
+    lua_pushinteger(L, g);
+    return 1;
+  }
   if (lb_nguards == ARCH_GUARDS)
     return lb_guard_fail(L, "all guards are in use (4)");
   int g = cache_guard_new();

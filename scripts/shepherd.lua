@@ -209,10 +209,13 @@ local G = {}   -- the guards: ret, call, jmp, lj (longjmp's jump)
 local function make_guards()
   local R, F = origins.is_after_call, origins.is_entry
   local specs = { { "ret", R, slow_ret }, { "call", F, slow_call }, { "jmp", F, slow_jmp }, { "lj", R, slow_lj } }
+  -- the same guards in a reloaded version (lurk.keep survives a reload)
+  local K = lurk.keep
   for _, sp in ipairs(specs) do
-    local g, err = lurk.guard(guard_handler(sp[2], sp[3]))
+    local key = "shepherd_guard_" .. sp[1]
+    local g, err = lurk.guard(guard_handler(sp[2], sp[3]), K[key])
     if not g then error("shepherd: " .. err, 0) end
-    G[sp[1]] = g
+    G[sp[1]], K[key] = g, g
   end
 end
 

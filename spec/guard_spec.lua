@@ -118,6 +118,29 @@ end)
     assert.equal("a(1) = 101\n", r.stdout)
   end)
 
+  it("lurk.guard(handler, g): guard g asks the new handler", function()
+    local script = h.tmpfile([[
+local A = lurk.addr("guarded!a")
+local first, second = 0, 0
+local g = lurk.guard(function(ctx, target) if target == A then first = first + 1 end return false end)
+lurk.on("bb", function(bb)
+  local l = bb[#bb]
+  local m = lurk.module_at(l.pc)
+  if m and m.main and l.is_call and l.is_indirect then bb:guard(g) end
+end)
+lurk.on("syscall_pre", function()   -- the program's write: swap handlers
+  lurk.guard(function(ctx, target) if target == A then second = second + 1 end return false end, g)
+end, { only = { "write" } })
+lurk.on("exit", function() lurk.log("first %d second %d", first, second) end)
+]], ".lua")
+    local r = h.run({ script, "--", prog, "redirect" })
+    assert.equal(0, r.status, r.stderr)
+    assert.truthy(r.stderr:find("first 1 second 0", 1, true), r.stderr)
+    r = h.run({ script, "--", prog, "twice" })
+    assert.equal(0, r.status, r.stderr)
+    assert.truthy(r.stderr:find("first 1 second 1", 1, true), r.stderr)
+  end)
+
   it("bad arguments raise; a fifth guard is nil, msg", function()
     local script = h.tmpfile([[
 local ok, err = pcall(function() lurk.guard(1) end)
@@ -125,6 +148,8 @@ lurk.log("1: %s", err)
 local gs = {}
 for i = 1, 5 do gs[i], err = lurk.guard(function() return true end) end
 lurk.log("5: %s %s", tostring(gs[5]), err)
+ok, err = pcall(function() lurk.guard(function() end, 7) end)
+lurk.log("7: %s", err)
 local done = false
 lurk.on("bb", function(bb)
   if done then return end
@@ -139,6 +164,7 @@ end)
     assert.equal(0, r.status, r.stderr)
     assert.truthy(r.stderr:find("bad argument #1 to 'guard' (function expected, got number)", 1, true), r.stderr)
     assert.truthy(r.stderr:find("5: nil all guards are in use (4)", 1, true), r.stderr)
+    assert.truthy(r.stderr:find("bad argument #2 to 'guard' (not a guard (lurk.guard))", 1, true), r.stderr)
     assert.truthy(r.stderr:find("bad argument #1 to 'guard' (not a guard (lurk.guard))", 1, true), r.stderr)
     assert.truthy(r.stderr:find("bad argument #3 to 'guard' (below lo)", 1, true), r.stderr)
   end)

@@ -1,7 +1,8 @@
 /* spec/guard_spec.lua: indirect calls, jumps and returns for lurk.guard.
  *   guarded N: N indirect calls through a table of two functions (a, b)
  *              in turn, each returning to the same place
- *   redirect:  one indirect call to a(); a guard may send it to b() */
+ *   redirect:  one indirect call to a(); a guard may send it to b()
+ *   twice:     an indirect call to a(), a line written, another */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,12 @@ int (*volatile fns[2])(int) = { a, b };
 
 int main(int argc, char **argv)
 {
+  if (argc > 1 && !strcmp(argv[1], "twice")) {
+    printf("a(1) = %d\n", fns[0](1));
+    fflush(stdout);
+    printf("a(2) = %d\n", fns[0](2));
+    return 0;
+  }
   if (argc > 1 && !strcmp(argv[1], "redirect")) {
     printf("a(1) = %d\n", fns[0](1));
     return 0;
