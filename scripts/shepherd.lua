@@ -15,12 +15,12 @@
 --            segment of a module mapped from a file, not written since;
 --            code in anonymous memory made executable is allowed while a
 --            JIT runtime of the policy's `jit` list is loaded
---   return   (compiled into each ret) the target is the instruction
+--   return   (a guard at each ret) the target is the instruction
 --            after a call lurk translated (or, with --shadow-stack, the
 --            return address of the matching call)
---   call     (compiled into each indirect call) the target is a function
+--   call     (a guard at each indirect call) the target is a function
 --            entry: a symbol, the ELF entry, an FDE start, a PLT stub
---   jump     (compiled into each indirect jmp) the target is in the
+--   jump     (a guard at each indirect jmp) the target is in the
 --            jump's own module text, or a function entry; longjmp's
 --            jump (its target demangled with the pointer guard) only to
 --            the instruction after a call
@@ -60,7 +60,7 @@ local PROT_EXEC, PROT_WRITE, MAP_ANON = 4, 2, 0x20
 local ADDR_END = 0x800000000000
 
 -- ---------------------------------------------------------------------
--- Slow paths: called when the compiled check of a transfer fails.
+-- Slow paths: called by the guards (below) for a target without its bit.
 
 local audited = {}      -- --audit: pages whose code was reported as of bad origin
 
