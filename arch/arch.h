@@ -24,8 +24,9 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan);
 /* A block's app bytes never span more than this (its fetch). */
 #define ARCH_BLOCK_MAX_BYTES 1536
 /* Decode the app instructions a block at pc will hold (at most max) into
-** out; how many. Same block rules as arch_translate. */
-unsigned arch_block_insns(uint64_t pc, struct insn *out, unsigned max);
+** out; how many. Same block rules as arch_translate; superblock: on past
+** conditional branches where arch_translate would go on (tr_superblock). */
+unsigned arch_block_insns(uint64_t pc, struct insn *out, unsigned max, int superblock);
 /* Report a failed translation (bytes, address, reason) and end the run. */
 LURK_NORETURN void arch_translate_failed(struct cache_block *b, lurk_status s);
 /* The app changed its mappings over [lo, hi): forget what the translator

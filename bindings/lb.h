@@ -40,6 +40,10 @@ void lb_event_fork(long parent_tid);
 ** files are flushed, since a successful exec discards them). */
 void lb_event_exec(const char *path, char *const argv[]);
 
+/* Did every `bb` handler take `superblocks = true` (lurk.on's option)?
+** Its blocks may then go on past a conditional branch (docs/lua-api.md,
+** "Superblocks"). No lock. */
+int lb_event_bb_superblocks(void);
 /* `bb`: a block is being translated; the handlers see its app instructions
 ** and leave their edits and clean calls in plan (engine/bb.h). Called with
 ** the cache lock held. */
@@ -73,6 +77,14 @@ uint64_t lb_event_syscall_post(long nr, uint64_t *const args[6], long tid, uint6
 ** handler suppressed it (e:suppress(); never for a fault). Call only when
 ** lb_event_wanted(LB_EV_signal), from the dispatcher (not a signal handler). */
 int lb_event_signal(int sig, const void *info, long tid, uint64_t pc, int action, int sync);
+
+/* A guarded lookup missed (arch/x86_64/context.S GIBL): run guard g's
+** handler for the branch at app pc to target (the app context at the miss,
+** rsp moved by delta to what it was before the branch). Returns 1 if the
+** handler validated target; 0 if not, or if it redirected (ctx.pc written:
+** the context's pc is then the new one). From the dispatcher. */
+struct lurk_thread;
+int lb_guard_miss(struct lurk_thread *t, int g, uint64_t pc, uint64_t target, int64_t delta);
 
 /* An ELF module, as the module events report it. */
 struct lb_module {

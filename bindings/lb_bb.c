@@ -38,6 +38,8 @@ static struct bb_plan *lb_tobb(lua_State *L, int i)
   return lb_plan;
 }
 
+struct bb_plan *lb_bb_plan(lua_State *L, int i) { return lb_tobb(L, i); }
+
 /* The app instruction index an argument names: an insn of this block or
 ** an index 1..#bb. */
 static unsigned lb_bb_index(lua_State *L, struct bb_plan *p, int arg, const char *fname)
@@ -496,8 +498,11 @@ static int lb_ctx_index(lua_State *L)
 /* Setting rsp moves lurk_cc's return address to just below the new stack
 ** (the slot the call site's `lea rsp, [rsp-128]` and `call` would use), so
 ** the check is that it can be written there. */
+static int lb_cc_noframe; /* a guard's handler (lb_cc_run): no lurk_cc frame to move */
+
 static void lb_ctx_set_rsp(lua_State *L, struct lurk_thread *t, uint64_t v)
 {
+  if (lb_cc_noframe) { t->tls.mctx.gpr[MCTX_RSP] = v; return; }
   uint64_t ret, slot = v - 136;
   char a[24];
   lurk_memcpy(&ret, (const void *)(uintptr_t)t->tls.cc_rsp, 8);
@@ -578,7 +583,7 @@ static void lb_cc_finish(struct lurk_thread *t, uint64_t rsp0)
 ** not be (checked: its height), they come from the registry instead. */
 static int lb_cc_base = -1, lb_cc_href, lb_cc_cref, lb_cc_tref;
 
-static void lb_cc_call(lua_State *L, const struct cc_site *s, const uint64_t *v)
+static int lb_cc_call(lua_State *L, const struct cc_site *s, const uint64_t *v)
 {
   if (lb_cc_base < 0) {
     lua_getfield(L, LUA_REGISTRYINDEX, LB_CBS);
@@ -617,11 +622,13 @@ static void lb_cc_call(lua_State *L, const struct cc_site *s, const uint64_t *v)
     } else if (v[i] <= (uint64_t)1 << 53) lua_pushnumber(L, (lua_Number)v[i]);
     else lb_ffi_push_u64(L, v[i]);
   }
-  if (lua_pcall(L, (int)s->nargs + 1, 0, tb)) {
+  if (lua_pcall(L, (int)s->nargs + 1, 1, tb)) {
     lua_pushfstring(L, "error in a clean call: %s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "(error object is not a string)");
     lb_fail(L);
   }
+  int r = lua_toboolean(L, -1);
   lua_settop(L, base);
+  return r;
 }
 
 void lb_cc_dispatch(struct arch_tls *tls)
@@ -644,6 +651,19 @@ void lb_cc_dispatch(struct arch_tls *tls)
   if (locked) lb_unlock();
   wrap_flush_pending(); /* functions the handler wrapped */
   /* (A signal that came during the call: lurk_cc steps on to a block start.) */
+}
+
+int lb_cc_run(struct lurk_thread *t, const struct cc_site *s, const uint64_t *v, uint64_t *newpc)
+{
+  lb_cc_thread = t;
+  lb_cc_cur = s;
+  lb_cc_noframe = 1;
+  int r = lb_cc_call(lb_L, s, v);
+  lb_cc_noframe = 0;
+  lb_cc_thread = NULL;
+  *newpc = lb_cc_redirect ? lb_cc_newpc : 0;
+  lb_cc_redirect = 0;
+  return r;
 }
 
 /* lurk.write(addr, s): write s into app memory; raises on a fault. */

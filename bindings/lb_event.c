@@ -31,6 +31,8 @@ static const char *const lb_stage_names[] = {
 /* Handlers per event (read without the lock by lb_event_wanted). */
 static int lb_count[LB_EV__MAX];
 static double lb_seq;
+/* Every bb handler took `superblocks = true` (lb_event_bb_superblocks). */
+static int lb_bb_sb;
 
 /* The syscall filter (lurk.on's `only`): per syscall event, the numbers some
 ** handler wants (bit nr), or all of them (a handler without `only`). Read
@@ -138,6 +140,16 @@ static void lb_event_rebuild(lua_State *L, int ev)
   }
   lua_rawseti(L, -2, ev + 1);
   lua_pop(L, 1);
+  if (ev == LB_EV_bb) {
+    int all = n > 0;
+    for (int i = 1; i <= n && all; i++) {
+      lua_rawgeti(L, entries, i);
+      lua_rawgeti(L, -1, 6);
+      all = lua_toboolean(L, -1);
+      lua_pop(L, 2);
+    }
+    __atomic_store_n(&lb_bb_sb, all, __ATOMIC_RELAXED);
+  }
   if (ev == LB_EV_syscall_pre || ev == LB_EV_syscall_post) {
     int k = LB_SC_SLOT(ev), all = 0;
     uint64_t bits[LB_SC_BITS / 64] = { 0 };
@@ -198,6 +210,7 @@ static int lb_lurk_on(lua_State *L)
   lua_Number prio = 0;
   int stage = ev == LB_EV_bb ? LB_STAGE_DEFAULT : 0;
   int only = LUA_NOREF; /* the `only` set, in the registry */
+  int sb = 0;
   if (!lua_isnoneornil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
     lua_pushnil(L);
@@ -214,6 +227,9 @@ static int lb_lurk_on(lua_State *L)
         if (!lb_stage_names[i])
           luaL_argerror(L, 3, lua_pushfstring(L, "unknown stage '%s'", s ? s : "?"));
         stage = i;
+      } else if (!lurk_strcmp(k, "superblocks")) {
+        if (ev != LB_EV_bb) luaL_argerror(L, 3, "only 'bb' handlers take superblocks");
+        sb = lua_toboolean(L, -1);
       } else if (!lurk_strcmp(k, "only")) {
         if (ev != LB_EV_syscall_pre && ev != LB_EV_syscall_post)
           luaL_argerror(L, 3, "only 'syscall_pre' and 'syscall_post' handlers have 'only'");
@@ -238,6 +254,7 @@ static int lb_lurk_on(lua_State *L)
     lua_rawseti(L, 4, 5);
     luaL_unref(L, LUA_REGISTRYINDEX, only);
   }
+  lua_pushboolean(L, sb); lua_rawseti(L, 4, 6);
   int n = (int)lua_objlen(L, 3), at = n + 1;
   for (int i = 1; i <= n; i++) {
     lua_rawgeti(L, 3, i);
@@ -383,6 +400,11 @@ void lb_exit(lua_State *L, int status)
 }
 
 /* -- Entry points for the engine (lb.h) ---------------------------------- */
+
+int lb_event_bb_superblocks(void)
+{
+  return lb_L && __atomic_load_n(&lb_bb_sb, __ATOMIC_RELAXED);
+}
 
 int lb_event_wanted(int ev)
 {

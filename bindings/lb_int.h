@@ -105,6 +105,15 @@ int lb_inl_uvslot(lua_State *L, int fn, int uv, const char *what, unsigned *stri
 void lb_hc_open(lua_State *L);
 /* A clean-call site (not placed in any block) calling fn(ctx, k). */
 uint32_t lb_bb_const_site(lua_State *L, int fn, uint64_t k);
+/* Run site s's handler for thread t outside any block, with argument
+** values v, t's context as ctx at app pc s->pc; the caller holds the Lua
+** lock. Returns the handler's result as a boolean; *newpc: the pc it wrote
+** to ctx.pc, or 0. (lb_guard.c) */
+int lb_cc_run(struct lurk_thread *t, const struct cc_site *s, const uint64_t *v, uint64_t *newpc);
+/* The plan of the bb object at stack index i (raises when expired). */
+struct bb_plan *lb_bb_plan(lua_State *L, int i);
+/* Add guard to the lurk table on top, guard to the bb methods (lb_guard.c). */
+void lb_guard_open(lua_State *L);
 /* The FFI callback of clean-call handlers with nargs arguments (lb_bb.c). */
 void lb_buf_open(lua_State *L);
 /* The buffer behind a lurk.buffer object at stack index i: id and fields, or -1. */

@@ -68,6 +68,7 @@ void lb_open_lurk(lua_State *L)
   lb_insn_open(L);
   lb_asm_open(L);
   lb_bb_open(L);
+  lb_guard_open(L);
   lb_inl_open(L);
   lb_syscall_open(L);
   lb_mem_open(L);

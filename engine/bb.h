@@ -105,6 +105,9 @@ struct bb_plan {
   uint8_t *removed;         /* [n]: app instruction removed (or replaced) */
   struct bb_op *ops;        /* in the order they are emitted at one place */
   unsigned nops, cap;
+  uint8_t superblock;       /* insns go on past conditional branches (tr_superblock) */
+  uint8_t guard;            /* 1 + the guard of the block's indirect exit (cache_guard_new), or 0 */
+  uint64_t guard_lo, guard_hi; /* its targets in [lo, hi) need no validation */
 };
 
 /* Append an op (engine memory). */

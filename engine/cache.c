@@ -335,15 +335,27 @@ static int range_has_code(uint64_t lo, uint64_t hi)
 ** lookup's miss for target 0 (arch_ibl_empty), and the tombstone key is a
 ** non-canonical address, which no instruction fetch can reach. */
 #define IBL_TOMB 0x8000000000000001ull
-static uint64_t *ibl_tab; /* pairs {app pc, cache pc} */
-static uint32_t ibl_entries, ibl_used;
+/* Table 0 is the lookup's; 1..ARCH_GUARDS are the guard tables (each only
+** the targets its tool validated; cache_guard_new). */
+struct ibl {
+  uint64_t *tab; /* pairs {app pc, cache pc} */
+  uint32_t entries, used;
+};
+static struct ibl ibls[1 + ARCH_GUARDS];
+static int nguards;
 
 /* Table first, then mask: the lookup reads the mask first, so with x86's
 ** store order it never pairs a new (larger) mask with an old table. */
-void cache_ibl_table(uint64_t *table, uint64_t *mask)
+static void ibl_publish(const struct ibl *b, uint64_t *table, uint64_t *mask)
 {
-  __atomic_store_n(table, (uint64_t)ibl_tab, __ATOMIC_RELEASE);
-  __atomic_store_n(mask, (uint64_t)(ibl_entries - 1) << 4, __ATOMIC_RELEASE);
+  __atomic_store_n(table, (uint64_t)b->tab, __ATOMIC_RELEASE);
+  __atomic_store_n(mask, b->entries ? (uint64_t)(b->entries - 1) << 4 : 0, __ATOMIC_RELEASE);
+}
+
+void cache_ibl_table(struct arch_tls *t)
+{
+  ibl_publish(&ibls[0], &t->ibl_table, &t->ibl_mask);
+  for (int g = 0; g < ARCH_GUARDS; g++) ibl_publish(&ibls[1 + g], &t->guard_tab[g].table, &t->guard_tab[g].mask);
 }
 
 /* ORDER IBL_HASH: must match the hash in arch/x86_64/context.S. */
@@ -351,59 +363,96 @@ void cache_ibl_table(uint64_t *table, uint64_t *mask)
 ** targets near each other (a function's return sites, an interpreter's
 ** handlers) are near in the table, and no region is denser than the
 ** table's load allows for. */
-static uint32_t ibl_slot(uint64_t pc) { return (uint32_t)((pc >> 1) & (ibl_entries - 1)); }
+static uint32_t ibl_slot(const struct ibl *b, uint64_t pc) { return (uint32_t)((pc >> 1) & (b->entries - 1)); }
 
-static void ibl_alloc(uint32_t entries)
+static void ibl_alloc(struct ibl *b, uint32_t entries)
 {
-  ibl_entries = entries;
-  ibl_used = 0;
-  ibl_tab = mem_map((size_t)(entries + IBL_PROBE_MAX + 1) * 16, PROT_READ | PROT_WRITE);
-  if (!ibl_tab) log_fatal("cannot map the indirect-branch table");
-  for (uint32_t i = 0; i < entries + IBL_PROBE_MAX + 1; i++) ibl_tab[2 * i + 1] = (uint64_t)arch_ibl_empty;
+  b->entries = entries;
+  b->used = 0;
+  b->tab = mem_map((size_t)(entries + IBL_PROBE_MAX + 1) * 16, PROT_READ | PROT_WRITE);
+  if (!b->tab) log_fatal("cannot map the indirect-branch table");
+  for (uint32_t i = 0; i < entries + IBL_PROBE_MAX + 1; i++) b->tab[2 * i + 1] = (uint64_t)arch_ibl_empty;
 }
 
-static int ibl_put(uint64_t pc, uint8_t *cpc)
+static int ibl_put(struct ibl *b, uint64_t pc, uint8_t *cpc)
 {
-  uint32_t s = ibl_slot(pc);
+  uint64_t *tab = b->tab;
+  uint32_t s = ibl_slot(b, pc);
   for (uint32_t i = 0; i < IBL_PROBE_MAX; i++, s++) {
-    if (ibl_tab[2 * s] == pc) { ibl_tab[2 * s + 1] = (uint64_t)cpc; return 1; }
-    if (ibl_tab[2 * s] == 0 || ibl_tab[2 * s] == IBL_TOMB) {
+    if (tab[2 * s] == pc) { tab[2 * s + 1] = (uint64_t)cpc; return 1; }
+    if (tab[2 * s] == 0 || tab[2 * s] == IBL_TOMB) {
       /* Value first: a concurrent prober that sees the key sees the value. */
-      ibl_tab[2 * s + 1] = (uint64_t)cpc;
-      __atomic_store_n(&ibl_tab[2 * s], pc, __ATOMIC_RELEASE);
-      ibl_used++;
+      tab[2 * s + 1] = (uint64_t)cpc;
+      __atomic_store_n(&tab[2 * s], pc, __ATOMIC_RELEASE);
+      b->used++;
       return 1;
     }
   }
   return 0;
 }
 
-void cache_ibl_insert(uint64_t pc, uint8_t *cpc)
+static void ibl_insert(struct ibl *b, uint64_t pc, uint8_t *cpc)
 {
-  if (ibl_used * 2 >= ibl_entries) {
+  if (b->used * 2 >= b->entries) {
     /* Grow: rehash live entries into a table twice the size. The old table
     ** stays mapped: other threads may be probing it right now, and nothing
     ** tells when they are done (the tables total at most twice the last). */
-    uint64_t *old = ibl_tab;
-    uint32_t n = ibl_entries + IBL_PROBE_MAX;
-    ibl_alloc(ibl_entries * 2);
+    uint64_t *old = b->tab;
+    uint32_t n = b->entries + IBL_PROBE_MAX;
+    ibl_alloc(b, b->entries * 2);
     for (uint32_t i = 0; i < n; i++)
-      if (old[2 * i] != 0 && old[2 * i] != IBL_TOMB) ibl_put(old[2 * i], (uint8_t *)old[2 * i + 1]);
+      if (old[2 * i] != 0 && old[2 * i] != IBL_TOMB) ibl_put(b, old[2 * i], (uint8_t *)old[2 * i + 1]);
     thr_ibl_table_changed();
   }
-  ibl_put(pc, cpc); /* a full probe window just leaves pc to the dispatcher */
+  ibl_put(b, pc, cpc); /* a full probe window just leaves pc to the dispatcher */
 }
 
-/* Remove pc's entry if its cache pc lies in [lo, hi). */
-static void ibl_remove(uint64_t pc, const uint8_t *lo, const uint8_t *hi)
+void cache_ibl_insert(uint64_t pc, uint8_t *cpc) { ibl_insert(&ibls[0], pc, cpc); }
+
+/* The cache pc table b maps pc to, or NULL. */
+static uint8_t *ibl_get(const struct ibl *b, uint64_t pc)
 {
-  uint32_t s = ibl_slot(pc);
-  for (uint32_t i = 0; i < IBL_PROBE_MAX && ibl_tab[2 * s]; i++, s++)
-    if (ibl_tab[2 * s] == pc) {
-      uint64_t v = ibl_tab[2 * s + 1];
-      if (v >= (uint64_t)lo && v < (uint64_t)hi) ibl_tab[2 * s] = IBL_TOMB;
+  uint32_t s = ibl_slot(b, pc);
+  for (uint32_t i = 0; i < IBL_PROBE_MAX && b->tab[2 * s]; i++, s++)
+    if (b->tab[2 * s] == pc) return (uint8_t *)b->tab[2 * s + 1];
+  return NULL;
+}
+
+int cache_guard_new(void)
+{
+  if (nguards == ARCH_GUARDS) return -1;
+  ibl_alloc(&ibls[1 + nguards], 1u << 10);
+  nguards++;
+  thr_ibl_table_changed();
+  return nguards - 1;
+}
+
+void cache_guard_insert(int g, uint64_t pc, uint8_t *cpc)
+{
+  /* the lookup's own entry for pc, if any: a return address maps to its
+  ** call's landing pad, which the CPU's return-stack buffer predicts */
+  uint8_t *v = ibl_get(&ibls[0], pc);
+  ibl_insert(&ibls[1 + g], pc, v ? v : cpc);
+}
+
+/* Remove pc's entry from table b if its cache pc lies in [lo, hi). */
+static void ibl_remove1(struct ibl *b, uint64_t pc, const uint8_t *lo, const uint8_t *hi)
+{
+  uint32_t s = ibl_slot(b, pc);
+  for (uint32_t i = 0; i < IBL_PROBE_MAX && b->tab[2 * s]; i++, s++)
+    if (b->tab[2 * s] == pc) {
+      uint64_t v = b->tab[2 * s + 1];
+      if (v >= (uint64_t)lo && v < (uint64_t)hi) b->tab[2 * s] = IBL_TOMB;
       return;
     }
+}
+
+/* ... from the lookup's table and every guard's: a flushed block's targets
+** are validated again when next reached. */
+static void ibl_remove(uint64_t pc, const uint8_t *lo, const uint8_t *hi)
+{
+  ibl_remove1(&ibls[0], pc, lo, hi);
+  for (int g = 0; g < nguards; g++) ibl_remove1(&ibls[1 + g], pc, lo, hi);
 }
 
 /* -- Building, linking, flushing --------------------------------------------------- */
@@ -414,7 +463,7 @@ void cache_init(void)
   btab_bits = 12; /* 64 KiB to start: both tables grow, and a short process touches few pages */
   btab = mem_alloc(((size_t)1 << btab_bits) * sizeof *btab);
   pageset = mem_alloc(PAGESET_SIZE * sizeof *pageset);
-  ibl_alloc(1u << 12);
+  ibl_alloc(&ibls[0], 1u << 12);
 }
 
 /* The `bb` event: decode the block's app instructions and let the scripts
@@ -430,7 +479,10 @@ static struct bb_plan *plan_block(uint64_t pc, struct bb_plan *plan, unsigned ma
   plan->pc = pc;
   plan->insns = insns;
   plan->removed = removed;
-  plan->n = arch_block_insns(pc, insns, max);
+  /* superblocks: only when every bb handler takes them and no wrap point
+  ** could fall inside one (wrap_plan places its ops by block start) */
+  plan->superblock = (uint8_t)(opt.superblocks && bb && !wrap && max > 1 && lb_event_bb_superblocks());
+  plan->n = arch_block_insns(pc, insns, max, plan->superblock);
   if (!plan->n) return NULL; /* unreadable: the translation faults */
   lurk_memset(removed, 0, plan->n);
   if (bb) lb_event_bb(plan);

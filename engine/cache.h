@@ -83,6 +83,12 @@ int cache_holds(uint64_t cpc);
 uint8_t *cache_alloc_near(uint64_t near, size_t n);
 void cache_link(struct cache_exit *e, struct cache_block *to);
 void cache_ibl_insert(uint64_t pc, uint8_t *cpc);
+/* Guard tables (docs/architecture.md, "Guarded lookups"): a new one's
+** number g, or -1 when all ARCH_GUARDS are taken; mark pc validated in
+** guard g (cpc: pc's block; a flush of that block, or of the call whose
+** landing pad the lookup maps pc to, removes the mark). Cache lock held. */
+int cache_guard_new(void);
+void cache_guard_insert(int g, uint64_t pc, uint8_t *cpc);
 /* Flush every block built from app bytes in [lo, hi) (or page number page). */
 void cache_flush_range(uint64_t lo, uint64_t hi);
 void cache_flush_page(uint64_t page);
@@ -103,8 +109,10 @@ uint8_t *cache_stubs(struct cache_block *b, size_t n);
 uint8_t *cache_reserve(struct cache_block *b, uint64_t pc, size_t need);
 void cache_commit(struct cache_block *b, uint8_t *end);
 struct cache_exit *cache_exit_new(struct cache_block *b, int kind, uint64_t target);
-/* The table base and mask the lookup routine probes. */
-void cache_ibl_table(uint64_t *table, uint64_t *mask);
+/* Publish the table bases and masks the lookup routines probe (the
+** lookup's and the guards') in thread block t. */
+struct arch_tls;
+void cache_ibl_table(struct arch_tls *t);
 
 void cache_print_stats(void);
 

@@ -12,6 +12,7 @@
 #include "scall.h"
 #include "sig.h"
 #include "vm.h"
+#include "../bindings/lb.h"
 
 /* An engine invariant whose failure deserves the thread's state. */
 #define LURK_ASSERT_DBG(c, t, msg)                                                          \
@@ -38,7 +39,8 @@ static void smc_flush(struct lurk_thread *t)
   t->nsmc = 0;
 }
 
-/* The block for the app pc in t's context, or NULL (a SIGSEGV is queued). */
+/* The block for the app pc in t's context, or NULL (a SIGSEGV is queued).
+** ibl: 1 a lookup missed (into its table), 2 + g guard g validated pc. */
 static struct cache_block *disp_block(struct lurk_thread *t, struct cache_exit *e, int ibl)
 {
   uint64_t pc = t->tls.mctx.rip;
@@ -49,6 +51,7 @@ static struct cache_block *disp_block(struct lurk_thread *t, struct cache_exit *
   struct cache_block *b = cache_get(pc);
   if (b) {
     if (e) cache_link(e, b);
+    else if (ibl >= 2) cache_guard_insert(ibl - 2, pc, b->cpc);
     else if (ibl) cache_ibl_insert(pc, b->cpc);
   }
   int prot = b ? 0 : vm_prot(pc);
@@ -58,6 +61,19 @@ static struct cache_block *disp_block(struct lurk_thread *t, struct cache_exit *
     sig_fault(t, pc, prot < 0 ? 1 /* SEGV_MAPERR */ : 2 /* SEGV_ACCERR */);
   }
   return b;
+}
+
+/* A guarded lookup missed (TLS_GUARD_DATA: the site's data, context.S
+** GIBL): ask the guard's handler. Returns disp_block's ibl argument: the
+** guard number + 2 when the handler validated the target (its block goes
+** into the guard's table), else 0 (not into any table: the next transfer
+** there asks again). */
+static int disp_guard(struct lurk_thread *t)
+{
+  const uint64_t *d = (const uint64_t *)t->tls.guard_data; /* pc, lo, hi, delta, g */
+  t->tls.guard_data = 0;
+  uint64_t pc = d[0], delta = d[3], g = d[4];
+  return lb_guard_miss(t, (int)g, pc, t->tls.mctx.rip, (int64_t)delta) ? (int)g + 2 : 0;
 }
 
 /* Resume at the app pc in t's context: deliver queued signals first. A
@@ -98,6 +114,7 @@ void disp_dispatch(struct arch_tls *tls)
     tls->mctx.rip = tls->ibl_target;
     LURK_COUNT(stats.ibl_misses);
     ibl = 1;
+    if (tls->guard_data) ibl = disp_guard(t);
   } else if (id == EXIT_REENTER) {
     /* lurk_reenter: mctx.rip is where the resume was going */
   } else {

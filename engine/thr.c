@@ -100,7 +100,7 @@ void thr_release(struct lurk_thread *t)
 static void thr_add(struct lurk_thread *t)
 {
   thr_lock();
-  cache_ibl_table(&t->tls.ibl_table, &t->tls.ibl_mask);
+  cache_ibl_table(&t->tls);
   t->next = thr_list;
   thr_list = t;
   thr_live++;
@@ -219,7 +219,7 @@ void thr_ibl_table_changed(void)
 {
   thr_lock();
   for (struct lurk_thread *t = thr_list; t; t = t->next)
-    cache_ibl_table(&t->tls.ibl_table, &t->tls.ibl_mask);
+    cache_ibl_table(&t->tls);
   thr_unlock();
 }
 

@@ -15,12 +15,12 @@
 --            segment of a module mapped from a file, not written since;
 --            code in anonymous memory made executable is allowed while a
 --            JIT runtime of the policy's `jit` list is loaded
---   return   (compiled into each ret) the target is the instruction
+--   return   (a guard at each ret) the target is the instruction
 --            after a call lurk translated (or, with --shadow-stack, the
 --            return address of the matching call)
---   call     (compiled into each indirect call) the target is a function
+--   call     (a guard at each indirect call) the target is a function
 --            entry: a symbol, the ELF entry, an FDE start, a PLT stub
---   jump     (compiled into each indirect jmp) the target is in the
+--   jump     (a guard at each indirect jmp) the target is in the
 --            jump's own module text, or a function entry; longjmp's
 --            jump (its target demangled with the pointer guard) only to
 --            the instruction after a call
@@ -55,12 +55,12 @@ local format = string.format
 local P                 -- the policy
 local jit_on = false    -- a JIT module of the policy is loaded
 local quiet = false
-local stats = { modules = 0, entries = 0, blocks = 0, checks = 0 }
+local stats = { modules = 0, entries = 0, blocks = 0, checks = 0, misses = 0 }
 local PROT_EXEC, PROT_WRITE, MAP_ANON = 4, 2, 0x20
 local ADDR_END = 0x800000000000
 
 -- ---------------------------------------------------------------------
--- Slow paths: called when the compiled check of a transfer fails.
+-- Slow paths: called by the guards (below) for a target without its bit.
 
 local audited = {}      -- --audit: pages whose code was reported as of bad origin
 
@@ -104,16 +104,21 @@ local function after_call_bytes(a)
   return false
 end
 
--- An indirect call's target failed the entry check.
+-- The slow paths return true when the target is valid for any transfer
+-- of their kind (its guard then lets it through without asking again),
+-- false for a violation or a target valid only from this site.
+
+-- An indirect call's target is not yet known as a function entry.
 local function slow_call(ctx, target, pc)
   local ok, how = origin_of_target(ctx, "call", pc, target)
-  if not ok then return end
-  if how ~= "module" and not (how == "file" and not jit_on) or origins.is_entry(target) then return end
+  if not ok then return false end
+  if how ~= "module" and not (how == "file" and not jit_on) or origins.is_entry(target) then return true end
   local to = origins.text_of(target)
-  if to and origins.dyn_entries(to) and origins.is_entry(target) then return end
-  if plt_stub(target) or endbr(target) then origins.mark(target, origins.F); return end
+  if to and origins.dyn_entries(to) and origins.is_entry(target) then return true end
+  if plt_stub(target) or endbr(target) then origins.mark(target, origins.F); return true end
   report.violation(ctx, { kind = "call", pc = pc, target = target, insn = "indirect call",
     rule = "calls: function entries", why = "not a function entry" })
+  return false
 end
 
 -- Is pc inside a function whose name matches pattern?
@@ -122,24 +127,27 @@ local function in_function(pc, pattern)
   return s and s.name and s.name:match(pattern) ~= nil
 end
 
--- An indirect jump's target is outside its module and not an entry.
+-- An indirect jump's target is outside its module's text range and not
+-- yet known as an entry. Targets valid only from this site (its module's
+-- other text, the unwinder's landing pads) are not validated for all.
 local function slow_jmp(ctx, target, pc)
   local ok, how = origin_of_target(ctx, "jump", pc, target)
-  if not ok then return end
-  if how ~= "module" and not (how == "file" and not jit_on) or origins.is_entry(target) then return end
+  if not ok then return false end
+  if how ~= "module" and not (how == "file" and not jit_on) or origins.is_entry(target) then return true end
   local from = origins.text_of(pc)
   local to = origins.text_of(target)
-  if from and to == from then return end
-  if to and origins.dyn_entries(to) and origins.is_entry(target) then return end
-  if plt_stub(target) then origins.mark(target, origins.F); return end
+  if from and to == from then return false end
+  if to and origins.dyn_entries(to) and origins.is_entry(target) then return true end
+  if plt_stub(target) then origins.mark(target, origins.F); return true end
   -- the C++ unwinder (_Unwind_RaiseException, _Unwind_Resume) jumps to
   -- landing pads, anywhere in a function of another module
-  if from and from.name:match("^libgcc_s%.so") then return end
+  if from and from.name:match("^libgcc_s%.so") then return false end
   -- longjmp (and siglongjmp) jump from libc to the instruction after the
   -- setjmp call
-  if from and from.name:match("^libc%.so") and origins.is_after_call(target) then return end
+  if from and from.name:match("^libc%.so") and origins.is_after_call(target) then return false end
   report.violation(ctx, { kind = "jump", pc = pc, target = target, insn = "indirect jmp",
     rule = "jumps: own module or entries", why = "another module's code, not an entry" })
+  return false
 end
 
 -- A longjmp's jump (a target demangled with the pointer guard, see
@@ -147,84 +155,89 @@ end
 -- setjmp call returns.
 local function slow_lj(ctx, target, pc)
   local ok, how = origin_of_target(ctx, "jump", pc, target)
-  if not ok then return end
-  if how ~= "module" and not (how == "file" and not jit_on) or origins.is_after_call(target) then return end
-  if after_call_bytes(target) then origins.mark(target, origins.R); return end
+  if not ok then return false end
+  if how ~= "module" and not (how == "file" and not jit_on) or origins.is_after_call(target) then return true end
+  if after_call_bytes(target) then origins.mark(target, origins.R); return true end
   report.violation(ctx, { kind = "jump", pc = pc, target = target, insn = "indirect jmp",
     rule = "jumps: longjmp to after a call", why = "a longjmp, not to the instruction after a call" })
+  return false
 end
 
--- A return's target failed the after-call check.
+-- A return's target is not yet known as the instruction after a call.
 local function slow_ret(ctx, target, pc)
   local ok, how = origin_of_target(ctx, "return", pc, target)
-  if not ok then return end
-  if how ~= "module" and not (how == "file" and not jit_on) or origins.is_after_call(target) then return end
+  if not ok then return false end
+  if how ~= "module" and not (how == "file" and not jit_on) or origins.is_after_call(target) then return true end
   -- the unwinder returns to C++ landing pads (anywhere in a function);
   -- setcontext/swapcontext return to a context's pc (an entry or after
   -- the getcontext call)
   local from = origins.text_of(pc)
-  if from and from.name:match("^libgcc_s%.so") then return end
+  if from and from.name:match("^libgcc_s%.so") then return false end
   -- a JIT runtime's own code returns into its entries (V8's builtins
   -- return into the interpreter's entry when they deoptimize)
-  if from and from.jit and origins.is_entry(target) then return end
+  if from and from.jit and origins.is_entry(target) then return false end
   if from and from.name:match("^libc%.so") and (in_function(pc, "context") or in_function(pc, "^__start_context"))
-     and (origins.is_entry(target) or origins.is_after_call(target)) then return end
+     and (origins.is_entry(target) or origins.is_after_call(target)) then return false end
   -- a return to after a call that ran before lurk started (start-up frames)
-  if after_call_bytes(target) then origins.mark(target, origins.R); return end
+  if after_call_bytes(target) then origins.mark(target, origins.R); return true end
   report.violation(ctx, { kind = "return", pc = pc, target = target, insn = "ret",
     rule = "returns: after-call", why = "not the instruction after a call" })
+  return false
 end
 
 -- ---------------------------------------------------------------------
--- Compiled checks (docs/lua-api.md, "Compiled handlers"): two byte
--- loads, the fast path; anything else calls the slow path above. The
--- target's shadow byte b holds the F/R bits of 4 app bytes; the bit of
--- byte k = target % 4 is looked up in a table (tab[b * 4 + k]) rather
--- than picked with branches: the handler then needs few values, which
--- the compiler keeps in its two scratch registers, and saves no others.
--- The target is taken modulo 2^47 (a non-canonical one faults at the
--- transfer itself).
+-- Guards (docs/lua-api.md, "Guards"): each kind of indirect transfer goes
+-- through a guard, an indirect-branch table of its own that the engine's
+-- lookup consults; a target the guard's handler validated is found there
+-- and costs no more than an unchecked transfer, from any site of that kind.
+-- The handler takes the F/R bit first (lurk.shadow: function entries,
+-- after-call sites), then the slow path. A block flushed (its module
+-- unloaded, its code rewritten) leaves the guards' tables too, so its
+-- targets are validated again. A non-canonical target is left to fault.
 
+local function guard_handler(known, slow)
+  return function(ctx, target, pc)
+    stats.misses = stats.misses + 1
+    if target >= ADDR_END then return false end
+    if known(target) then return true end
+    return slow(ctx, target, pc)
+  end
+end
+
+local G = {}   -- the guards: ret, call, jmp, lj (longjmp's jump)
+
+local function make_guards()
+  local R, F = origins.is_after_call, origins.is_entry
+  local specs = { { "ret", R, slow_ret }, { "call", F, slow_call }, { "jmp", F, slow_jmp }, { "lj", R, slow_lj } }
+  -- the same guards in a reloaded version (lurk.keep survives a reload)
+  local K = lurk.keep
+  for _, sp in ipairs(specs) do
+    local key = "shepherd_guard_" .. sp[1]
+    local g, err = lurk.guard(guard_handler(sp[2], sp[3]), K[key])
+    if not g then error("shepherd: " .. err, 0) end
+    G[sp[1]], K[key] = g, g
+  end
+end
+
+-- --shadow-stack: a compiled check (docs/lua-api.md, "Compiled handlers")
+-- of the R bit at a return the shadow stack does not know. The target's
+-- shadow byte b holds the F/R bits of 4 app bytes; the bit of byte
+-- k = target % 4 is looked up in a table (tab[b * 4 + k]).
 local ffi = require "ffi"
-local bit_tabs = ffi.new("uint8_t[2048]")   -- R table, then F table
+local bit_tabs = ffi.new("uint8_t[1024]")   -- the R bits
 for b = 0, 255 do
   for k = 0, 3 do
-    bit_tabs[b * 4 + k] = band(b, bit.lshift(1, 2 * k)) ~= 0 and 1 or 0          -- R: bit 2k
-    bit_tabs[1024 + b * 4 + k] = band(b, bit.lshift(2, 2 * k)) ~= 0 and 1 or 0   -- F: bit 2k+1
+    bit_tabs[b * 4 + k] = band(b, bit.lshift(1, 2 * k)) ~= 0 and 1 or 0   -- R: bit 2k
   end
 end
 -- the compiled checks hold only its address: keep it from the GC
 debug.getregistry()["lurk.shepherd.bit_tabs"] = bit_tabs
 local RTAB = tonumber(ffi.cast("uintptr_t", bit_tabs))
-local FTAB = RTAB + 1024
 
--- ret: the target must have the R bit (tab: RTAB)
 local function check_ret(ctx, target, pc, tab)
   local t = lurk.low(target, 47)
   if lurk.u8(tab + lurk.u8(lurk.shr(t, 2) + lurk.shadow.offset) * 4 + lurk.low(t, 2)) ~= 0 then return end
   slow_ret(ctx, target, pc)
-end
-
--- longjmp's jump: the target must have the R bit, as a return's
-local function check_lj(ctx, target, pc, tab)
-  local t = lurk.low(target, 47)
-  if lurk.u8(tab + lurk.u8(lurk.shr(t, 2) + lurk.shadow.offset) * 4 + lurk.low(t, 2)) ~= 0 then return end
-  slow_lj(ctx, target, pc)
-end
-
--- indirect call: the target must have the F bit (tab: FTAB)
-local function check_call(ctx, target, pc, tab)
-  local t = lurk.low(target, 47)
-  if lurk.u8(tab + lurk.u8(lurk.shr(t, 2) + lurk.shadow.offset) * 4 + lurk.low(t, 2)) ~= 0 then return end
-  slow_call(ctx, target, pc)
-end
-
--- indirect jmp: within [lo, hi) (its module's text), or the F bit
-local function check_jmp(ctx, target, pc, lo, hi, tab)
-  local t = lurk.low(target, 47)
-  if t >= lo and t < hi then return end
-  if lurk.u8(tab + lurk.u8(lurk.shr(t, 2) + lurk.shadow.offset) * 4 + lurk.low(t, 2)) ~= 0 then return end
-  slow_jmp(ctx, target, pc)
 end
 
 -- shadow-stack mode: push at each call, exact check at each ret
@@ -293,20 +306,21 @@ local function on_bb(bb)
         bb:call_before(n, function(ctx, pc, tg) origin_of_target(ctx, "call", pc, tg) end, "pc", "target")
       end
     else
-      bb:call_before(n, check_call, "target", "pc", FTAB)
+      bb:guard(G.call)
       stats.checks = stats.checks + 1
     end
     if P.returns == "shadow-stack" then bb:call_before(n, ss_call, ra, "rsp") end
   elseif last.is_ret then
     if P.returns == "shadow-stack" then bb:call_before(n, ss_ret, "target", "pc", "rsp")
-    else bb:call_before(n, check_ret, "target", "pc", RTAB) end
+    else bb:guard(G.ret) end
     stats.checks = stats.checks + 1
   elseif last.is_branch and last.is_indirect and demangled_jmp(bb, n) then
-    bb:call_before(n, check_lj, "target", "pc", RTAB)
+    bb:guard(G.lj)
     stats.checks = stats.checks + 1
   elseif last.is_branch and last.is_indirect then
+    -- its own module's text range is looked up without the guard
     local t = rec and select(2, origins.text_of(last.pc))
-    bb:call_before(n, check_jmp, "target", "pc", t and t[1] or 0, t and t[2] or 0, FTAB)
+    bb:guard(G.jmp, t and t[1] or 0, t and t[2] or 0)
     stats.checks = stats.checks + 1
   elseif last.is_branch and last.is_direct and last.target and not origins.code_ok(last.target, jit_on) then
     bb:call_before(n, function(ctx, pc, tg) origin_of_target(ctx, "jump", pc, tg) end, "pc", "target")
@@ -421,10 +435,13 @@ function M.start(...)
   if not P then error(err, 0) end
   if returns then P.returns = returns end
   M.policy = P
+  make_guards()
   origins.add_lurk()
   lurk.on("module_load", on_module)
   lurk.on("module_unload", function(m) origins.remove_module(m) end)
-  lurk.on("bb", on_bb)
+  -- on_bb looks only at a block's bytes and its last instruction: superblocks
+  -- (blocks that go on past conditional branches) suit it
+  lurk.on("bb", on_bb, { superblocks = true })
   local calls = { "execve", "execveat", "rt_sigaction" }
   for _, c in ipairs(guard.calls) do calls[#calls + 1] = c end
   lurk.on("syscall_pre", on_syscall, { only = calls })
@@ -432,9 +449,9 @@ function M.start(...)
   lurk.on("fork", function() report.owner = lurk.pid() end)
   lurk.on("exit", function()
     if quiet and report.count == 0 then return end
-    lurk.log("shepherd: pid %d: %d violation%s%s; %d modules, %d function entries, %d blocks, %d transfer checks",
+    lurk.log("shepherd: pid %d: %d violation%s%s; %d modules, %d function entries, %d blocks, %d transfer checks, %d guard misses",
       lurk.pid(), report.count, report.count == 1 and "" or "s", report.mode == "audit" and " (audit)" or "",
-      stats.modules, stats.entries, stats.blocks, stats.checks)
+      stats.modules, stats.entries, stats.blocks, stats.checks, stats.misses)
   end)
 end
 

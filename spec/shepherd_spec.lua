@@ -309,15 +309,59 @@ describe("shepherd's system-call policy and options", function()
     os.remove(pol)
   end)
 
-  it("the transfer checks are compiled into the blocks (--explain)", function()
-    -- a program that longjmps: the fourth check is longjmp's jump
+  it("the transfer checks are guards: no compiled check in the blocks (--explain)", function()
+    -- a program that longjmps, so all four kinds of check are placed
     local r = h.run({ "--explain", "shepherd", "--", build("longjmp"), "benign" })
     assert.equal(0, r.status, r.stderr)
-    local n = 0
-    for line in r.stderr:gmatch("lurk: explain: shepherd:[^\n]*") do
-      if line:find(": compiled %(") then n = n + 1 end
-    end
-    assert.equal(4, n, r.stderr)   -- check_ret, check_call, check_jmp, check_lj
+    assert.truthy(r.stderr:find("shepherd: pid %d+: 0 violations"), r.stderr)
+    assert.falsy(r.stderr:find("lurk: explain: shepherd", 1, true), r.stderr)
+    -- --shadow-stack: a clean call at each call and return (it shows)
+    r = h.run({ "--explain", "shepherd", "--shadow-stack", "--", build("longjmp"), "benign" })
+    assert.equal(0, r.status, r.stderr)
+    assert.truthy(r.stderr:find("lurk: explain: shepherd:[^\n]*: called: "), r.stderr)
+  end)
+end)
+
+-- spec/shepherd/revalidate.c: shepherd's checks are guards (docs/lua-api.md,
+-- "Guards"), which validate a target once per kind of transfer.
+describe("shepherd's guards", function()
+  local prog = build("revalidate")
+  local lib = tmp .. "/libreval_lib.so"
+  h.gcc(lib, "-shared", "-fPIC", dir .. "/revalidate_lib.c")
+
+  it("a target validated as a return target is still checked as a call target", function()
+    local st, out = native({ prog, "kinds" })
+    assert.equal(0, st)
+    assert.equal("done\n", out)
+    local r = shepherd({}, { prog, "benign" })
+    assert.equal(0, r.status, r.stderr)
+    assert.equal("", kinds(r), r.stderr)
+    r = shepherd({}, { prog, "kinds" })
+    assert.equal(137, r.status, r.stderr)
+    assert.equal("call", kinds(r), r.stderr)
+    assert.truthy(r.stderr:find("target 0x%x+ revalidate!site%+0x5 %(not a function entry%)"), r.stderr)
+    assert.equal("", r.stdout)
+  end)
+
+  it("a validated target is checked again once its module is unloaded", function()
+    local st, out = native({ prog, "unload", lib })
+    assert.equal(0, st)
+    assert.equal("lib_fn: 7\nagain: 9\n", out)
+    local r = shepherd({ "--audit" }, { prog, "unload", lib })
+    assert.equal(0, r.status, r.stderr)
+    assert.equal(out, r.stdout)
+    -- the mmap, then the indirect call (validated into the library before)
+    assert.equal("syscall,origin", kinds(r), r.stderr)
+    assert.truthy(r.stderr:find("call target in anonymous memory", 1, true), r.stderr)
+  end)
+
+  it("a validated target does not reach the guards' handlers again", function()
+    local r = shepherd({}, { prog, "loop" })
+    assert.equal(0, r.status, r.stderr)
+    assert.equal("done\n", r.stdout)
+    local misses = tonumber(r.stderr:match("(%d+) guard misses"))
+    -- 200000 checked transfers (100000 indirect calls and returns)
+    assert.truthy(misses and misses < 1000, r.stderr)
   end)
 end)
 

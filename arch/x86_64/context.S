@@ -254,6 +254,99 @@ arch_ibl_empty:
         IBL lurk_iblr, 0, 1
         IBL lurk_iblrc, 1, 1
 
+/* -- Guarded lookups ---------------------------------------------------------
+** GIBL name, count, isret, g: the lookup of a site a tool guards (bb:guard,
+** docs/architecture.md "Guarded lookups"). A target in the site's range
+** [lo, hi) is looked up in the lookup's table as IBL does (not for a
+** return: its range is ignored, and the copy is shorter); any other in
+** guard g's table, which holds only the targets the guard's handler
+** validated. A miss there leaves through the shared miss path with
+** TLS_GUARD_DATA = the address of the site's data, the 5 quads at the
+** copy's end that the translator fills: site pc, lo, hi, rsp delta (the
+** app rsp before the transfer minus the rsp at the miss), guard number. */
+.macro GIBL_PROBE isret, miss
+1:      cmp (%rdx), %rcx
+        jne 2f
+        mov 8(%rdx), %rdx
+.if \isret
+        mov %rdx, (%rsp)
+.else
+        mov %rdx, %gs:TLS_JMP_TARGET
+.endif
+        add $0x7f, %al
+        sahf
+        mov %gs:TLS_SPILL_RAX, %rax
+        mov %gs:TLS_SPILL_RDX, %rdx
+        mov %gs:TLS_SPILL_RCX, %rcx
+.if \isret
+        ret
+.else
+        jmp *%gs:TLS_JMP_TARGET
+.endif
+2:      cmpq $0, (%rdx)
+        je \miss
+        add $16, %rdx
+        jmp 1b
+.endm
+
+.macro GIBL name, count, isret, g
+        .globl \name\()_begin
+        .hidden \name\()_begin
+        .globl \name\()_data
+        .hidden \name\()_data
+        .globl \name\()_end
+        .hidden \name\()_end
+\name\()_begin:
+        mov %rax, %gs:TLS_SPILL_RAX
+        lahf
+        seto %al
+.if \count
+        incq %gs:TLS_IBL_COUNT
+.endif
+        mov %rdx, %gs:TLS_SPILL_RDX
+.if !\isret
+        cmp 7f+8(%rip), %rcx
+        jb 5f
+        cmp 7f+16(%rip), %rcx
+        jae 5f
+        lea (,%rcx,8), %rdx
+        and %gs:TLS_IBL_MASK, %rdx
+        add %gs:TLS_IBL_TABLE, %rdx
+        GIBL_PROBE \isret, 3f
+.endif
+5:      lea (,%rcx,8), %rdx
+        and %gs:TLS_GUARD_TAB+16*\g+8, %rdx
+        add %gs:TLS_GUARD_TAB+16*\g, %rdx
+        GIBL_PROBE \isret, 6f
+6:      lea 7f(%rip), %rdx
+        mov %rdx, %gs:TLS_GUARD_DATA
+3:
+.if \isret
+        lea 8(%rsp), %rsp
+.endif
+        jmp *%gs:TLS_IBL_MISS
+\name\()_data:
+7:      .quad 0, 0, 0, 0, 0
+\name\()_end:
+.endm
+
+        GIBL lurk_gibl0, 0, 0, 0
+        GIBL lurk_giblc0, 1, 0, 0
+        GIBL lurk_giblr0, 0, 1, 0
+        GIBL lurk_giblrc0, 1, 1, 0
+        GIBL lurk_gibl1, 0, 0, 1
+        GIBL lurk_giblc1, 1, 0, 1
+        GIBL lurk_giblr1, 0, 1, 1
+        GIBL lurk_giblrc1, 1, 1, 1
+        GIBL lurk_gibl2, 0, 0, 2
+        GIBL lurk_giblc2, 1, 0, 2
+        GIBL lurk_giblr2, 0, 1, 2
+        GIBL lurk_giblrc2, 1, 1, 2
+        GIBL lurk_gibl3, 0, 0, 3
+        GIBL lurk_giblc3, 1, 0, 3
+        GIBL lurk_giblr3, 0, 1, 3
+        GIBL lurk_giblrc3, 1, 1, 3
+
 
 /* -- Re-entering the dispatcher ---------------------------------------------
 ** lurk_reenter: lurk's handler queued a signal after the dispatcher last

@@ -47,7 +47,10 @@
 #define ARCH_HC_NHASH 8
 #define TLS_CTR (TLS_HC_HASH + 32 * ARCH_HC_NHASH) /* counter cells of lurk.counters */
 #define ARCH_CTR_CELLS (1 << 20)          /* 8 MiB a thread, mapped as touched */
-#define TLS_SIZE (TLS_CTR + 8 * ARCH_CTR_CELLS)
+#define TLS_GUARD_DATA (TLS_CTR + 8 * ARCH_CTR_CELLS) /* a guarded lookup's miss: its site data */
+#define ARCH_GUARDS 4                     /* guard tables (engine/cache.h, cache_guard_new) */
+#define TLS_GUARD_TAB (TLS_GUARD_DATA + 8) /* guard g's table base at +16g, mask at +16g+8 */
+#define TLS_SIZE (TLS_GUARD_TAB + 16 * ARCH_GUARDS)
 
 /* Machine context slots (ORDER GPR: hardware encoding order). */
 #define MCTX_RAX 0
@@ -109,6 +112,8 @@ struct arch_tls {
   struct { uint64_t ptr, end, base; } hc_buf[ARCH_HC_NBUF]; /* lurk.buffer, this thread's */
   struct { uint64_t base, mask, key, add; } hc_hash[ARCH_HC_NHASH]; /* lurk.hash, this thread's */
   uint64_t ctr[ARCH_CTR_CELLS];      /* lurk.counters cells, this thread's share */
+  uint64_t guard_data;               /* set by a guarded lookup's miss, cleared by disp */
+  struct { uint64_t table, mask; } guard_tab[ARCH_GUARDS]; /* as ibl_table, ibl_mask */
 };
 #endif
 

@@ -69,7 +69,8 @@ void arch_tls_init(struct arch_tls *t, uint8_t *stack_top)
   lurk_memset(t->inl, 0, 8 * nslots);
   lurk_memset(t->inl_done, 0, 8 * nslots);
   lurk_memset(t->inl_dirty, 0, (nslots + ARCH_INL_GROUP - 1) / ARCH_INL_GROUP);
-  cache_ibl_table(&t->ibl_table, &t->ibl_mask);
+  t->guard_data = 0;
+  cache_ibl_table(t);
   /* Save only the state engine code can touch: x87, SSE, AVX, AVX-512
   ** (XCR0 bits 0-2, 5-7). AMX tiles and the like stay with the app. */
   __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));

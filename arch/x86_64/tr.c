@@ -29,6 +29,12 @@ extern const uint8_t lurk_ibl_begin[], lurk_ibl_end[];
 extern const uint8_t lurk_iblc_begin[], lurk_iblc_end[];
 extern const uint8_t lurk_iblr_begin[], lurk_iblr_end[];
 extern const uint8_t lurk_iblrc_begin[], lurk_iblrc_end[];
+#define TR_GIBL(n) extern const uint8_t lurk_gibl##n##_begin[], lurk_gibl##n##_data[], lurk_gibl##n##_end[]
+#define TR_GIBLS(g) TR_GIBL(g); TR_GIBL(c##g); TR_GIBL(r##g); TR_GIBL(rc##g)
+TR_GIBLS(0);
+TR_GIBLS(1);
+TR_GIBLS(2);
+TR_GIBLS(3);
 
 static ZydisDecoder tr_dec;
 static int tr_ready;
@@ -428,6 +434,28 @@ static void tr_ibl(uint8_t **p, int isret)
   *p += e - b;
 }
 
+/* The guarded lookup templates, [guard][isret][counting] (context.S GIBL). */
+#define TR_GT(n) { lurk_gibl##n##_begin, lurk_gibl##n##_data, lurk_gibl##n##_end }
+#define TR_GTS(g) { { TR_GT(g), TR_GT(c##g) }, { TR_GT(r##g), TR_GT(rc##g) } }
+static const struct { const uint8_t *begin, *data, *end; } tr_gibls[ARCH_GUARDS][2][2] = {
+  TR_GTS(0), TR_GTS(1), TR_GTS(2), TR_GTS(3),
+};
+_Static_assert(ARCH_GUARDS == 4, "one GIBL set per guard");
+
+/* Append the lookup of a site guarded by plan->guard (rcx holds the app
+** target, as for tr_ibl) and fill in its data: the app pc of the branch, the
+** range looked up without the guard, and delta, what the app rsp was
+** before the branch minus what it is at the lookup. */
+static void tr_ibl_guard(uint8_t **p, int isret, const struct bb_plan *plan, uint64_t pc, int64_t delta)
+{
+  unsigned g = plan->guard - 1u;
+  const uint8_t *b = tr_gibls[g][isret][opt.stats != 0].begin, *e = tr_gibls[g][isret][opt.stats != 0].end;
+  uint64_t data[5] = { pc, plan->guard_lo, plan->guard_hi, (uint64_t)delta, g };
+  lurk_memcpy(*p, b, (size_t)(e - b));
+  lurk_memcpy(*p + (tr_gibls[g][isret][opt.stats != 0].data - b), data, sizeof data);
+  *p += e - b;
+}
+
 /* A call's return-address push, done with a real call so the CPU's return
 ** stack predicts the translated ret: `call 1f; pad: jmp <exit to ret_pc>;
 ** 1: mov qword [rsp], ret_pc`. The cache address the call pushed is replaced
@@ -528,6 +556,9 @@ static void tr_liveness(const struct bb_plan *plan, int solo)
     if (o->kind == BB_OP_HC) extra[at] |= arch_hc_live(hc_prog_get((uint32_t)o->k), cc_site_get(o->site));
     else if (o->kind != BB_OP_ADD) extra[at] |= LIVE_ALL;
   }
+  /* a superblock's side exits: the taken path may read anything */
+  for (unsigned i = 0; i + 1 < n; i++)
+    if (plan->insns[i].flags & INSN_F_CBR) extra[i + 1] |= LIVE_ALL;
   live_block(plan->insns, n, extra, tr_live);
 }
 
@@ -624,7 +655,15 @@ static int tr_ends_block(const ZydisDecodedInstruction *in)
   }
 }
 
-unsigned arch_block_insns(uint64_t pc, struct insn *out, unsigned max)
+/* A jcc (not jrcxz, loop or xbegin): the branches a superblock goes on past. */
+static int tr_plain_jcc(const ZydisDecodedInstruction *in)
+{
+  return in->meta.category == ZYDIS_CATEGORY_COND_BR && in->mnemonic != ZYDIS_MNEMONIC_XBEGIN &&
+         ((in->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT && (in->opcode & 0xf0) == 0x70) ||
+          (in->opcode_map == ZYDIS_OPCODE_MAP_0F && (in->opcode & 0xf0) == 0x80));
+}
+
+unsigned arch_block_insns(uint64_t pc, struct insn *out, unsigned max, int superblock)
 {
   uint8_t buf[TR_FETCH];
   if (!tr_ready) {
@@ -633,7 +672,7 @@ unsigned arch_block_insns(uint64_t pc, struct insn *out, unsigned max)
   }
   size_t avail = sizeof buf, off = 0;
   const uint8_t *code = tr_fetch(pc, buf, &avail);
-  unsigned n = 0;
+  unsigned n = 0, jccs = 0;
   if (max > TR_MAX_INSN) max = TR_MAX_INSN;
   while (n < max && off < avail) {
     ZydisDecodedInstruction in;
@@ -642,7 +681,11 @@ unsigned arch_block_insns(uint64_t pc, struct insn *out, unsigned max)
     if (in.meta.category == ZYDIS_CATEGORY_CALL && n > 0) break; /* as arch_translate */
     if (LURK_FAILED(insn_decode(&out[n], code + off, avail - off, pc))) break;
     n++;
-    if (tr_ends_block(&in)) break;
+    /* a superblock goes on where arch_translate would (tr_superblock): the
+    ** side exits so far (one per jcc) leave two for the last instruction */
+    if (tr_ends_block(&in) &&
+        !(superblock && tr_plain_jcc(&in) && ++jccs + 2 < TR_MAX_EXITS && !cache_lookup(pc + in.length)))
+      break;
     pc += in.length;
     off += in.length;
   }
@@ -653,14 +696,18 @@ unsigned arch_block_insns(uint64_t pc, struct insn *out, unsigned max)
 
 /* After a jcc, go on translating its fall-through path in the same block
 ** (the taken path is a side exit), so the fall-through costs no jump.
-** Only with nothing planned for the block: tools see basic blocks, one
-** exit each, and count or instrument them whole. Not when the
-** fall-through is a block already (its code would be duplicated), and
-** while a side exit is left for the block's last instruction. */
+** Not when the fall-through is a block already (its code would be
+** duplicated), and while a side exit is left for the block's last
+** instruction. With a plan, only if the tools took superblocks (lurk.on's
+** option: else they see basic blocks, one exit each, and count or
+** instrument them whole); arch_block_insns then decided it the same way,
+** and the plan goes on past the jcc (n: instructions so far, max: the
+** plan's). */
 static int tr_superblock(const struct cache_block *b, const struct bb_plan *plan, unsigned npend,
-                         uint64_t next)
+                         uint64_t next, unsigned n, unsigned max)
 {
-  return opt.superblocks && !plan && !b->solo && npend + 2 < TR_MAX_EXITS && !cache_lookup(next);
+  if (plan) return plan->superblock && n < max;
+  return opt.superblocks && !b->solo && npend + 2 < TR_MAX_EXITS && !cache_lookup(next);
 }
 
 struct tr_pending { uint8_t *field; struct cache_exit *e; };
@@ -788,7 +835,8 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
           npend++;
         }
         tr_rec(p, XL_NONE, pc, 0);
-        tr_ibl(&p, 0);
+        if (plan && plan->guard) tr_ibl_guard(&p, 0, plan, pc, is_call ? 8 : 0);
+        else tr_ibl(&p, 0);
       }
       done = 1;
       break;
@@ -837,7 +885,7 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
         tr_rec(p, XL_AT, pc, 0);
         pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, target);
         pend[npend++].field = tr_exit_br(&p, in.opcode & 0xf);
-        if (tr_superblock(b, plan, npend, next)) { side = 1; break; } /* on along the fall-through path */
+        if (tr_superblock(b, plan, npend, next, n, max)) { side = 1; break; } /* on along the fall-through path */
       }
       tr_rec(p, XL_AT, next, 0);
       pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, next);
@@ -860,11 +908,13 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
         emit_pop(&p, R_RCX);
         tr_rec(p, XL_NONE, pc, 0);
         emit_lea_rsp(&p, (int32_t)ops[0].imm.value.u);
-        tr_ibl(&p, 0);
+        if (plan && plan->guard) tr_ibl_guard(&p, 0, plan, pc, -8 - (int64_t)ops[0].imm.value.u);
+        else tr_ibl(&p, 0);
       } else {
         emit_load_rcx_top(&p);
         tr_rec(p, XL_NONE, pc, 0);
-        tr_ibl(&p, 1);
+        if (plan && plan->guard) tr_ibl_guard(&p, 1, plan, pc, -8);
+        else tr_ibl(&p, 1);
       }
       done = 1;
       break;
