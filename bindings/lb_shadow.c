@@ -79,6 +79,64 @@ static int lb_shadow_find(lua_State *L)
   return 1;
 }
 
+/* shadow.mark(addr, n, state): the addressable bytes of the range to
+** "undefined" or "defined" (unaddressable ones stay so). */
+static int lb_shadow_mark(lua_State *L)
+{
+  static const char *const st[] = { "undefined", "defined", NULL };
+  uint64_t n, a = lb_shadow_range(L, 1, &n);
+  int s = luaL_checkoption(L, 3, NULL, st);
+  if (lb_shadow_need(L)) return 2;
+  shadow_set_addressable(a, n, s ? SHADOW_DEFINED : SHADOW_UNDEFINED);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* shadow.first_undefined(addr, n): the first undefined byte of the range, or nil. */
+static int lb_shadow_first_undef(lua_State *L)
+{
+  uint64_t n, a = lb_shadow_range(L, 1, &n);
+  if (lb_shadow_need(L)) return 2;
+  uint64_t x = shadow_find_state(a, n, SHADOW_UNDEFINED);
+  if (x >= a + n) lua_pushnil(L);
+  else lb_ffi_push_u64(L, x);
+  return 1;
+}
+
+/* shadow.undef_mask(addr, n): bit i set when byte addr + i is undefined (n <= 32). */
+static int lb_shadow_undef_mask(lua_State *L)
+{
+  uint64_t n, a = lb_shadow_range(L, 1, &n);
+  luaL_argcheck(L, n <= 32, 2, "at most 32 bytes");
+  if (lb_shadow_need(L)) return 2;
+  lua_pushnumber(L, (lua_Number)shadow_undef_mask(a, (unsigned)n));
+  return 1;
+}
+
+/* shadow.set_mask(addr, n, mask): addressable byte addr + i to undefined
+** where bit i of mask is set, else defined (n <= 32). */
+static int lb_shadow_set_mask(lua_State *L)
+{
+  uint64_t n, a = lb_shadow_range(L, 1, &n);
+  luaL_argcheck(L, n <= 32, 2, "at most 32 bytes");
+  uint64_t m = (uint64_t)luaL_checknumber(L, 3);
+  if (lb_shadow_need(L)) return 2;
+  shadow_set_mask(a, (unsigned)n, m);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* shadow.copy(dst, src, n): the definedness of src's bytes onto dst's
+** addressable ones (overlap allowed). */
+static int lb_shadow_copy(lua_State *L)
+{
+  uint64_t d = lb_ffi_check_u64(L, 1), n, s = lb_shadow_range(L, 2, &n);
+  if (lb_shadow_need(L)) return 2;
+  shadow_copy_def(d, s, n);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 /* shadow.stats(): { special_pages, private_pages, set_calls }. */
 static int lb_shadow_stats(lua_State *L)
 {
@@ -250,12 +308,14 @@ static int lb_shadow_strcheck(lua_State *L)
 static const luaL_Reg lb_shadow_funcs[] = {
   { "set", lb_shadow_set }, { "get", lb_shadow_get }, { "check", lb_shadow_check },
   { "find", lb_shadow_find }, { "stats", lb_shadow_stats }, { "strcheck", lb_shadow_strcheck },
+  { "mark", lb_shadow_mark }, { "first_undefined", lb_shadow_first_undef }, { "undef_mask", lb_shadow_undef_mask },
+  { "set_mask", lb_shadow_set_mask }, { "copy", lb_shadow_copy },
   { NULL, NULL }
 };
 
 void lb_shadow_open(lua_State *L)
 {
-  lua_createtable(L, 0, 10);
+  lua_createtable(L, 0, 15);
   luaL_register(L, NULL, lb_shadow_funcs);
   lb_ffi_push_u64(L, SHADOW_OFFSET);
   lua_setfield(L, -2, "offset");

@@ -312,3 +312,86 @@ void shadow_get_stats(shadow_stats *st)
   *st = shadow_st;
   shadow_unlock();
 }
+
+/* -- Definedness (memcheck's uninitialised values) ------------------------ */
+
+/* Addressable bytes of [a, a + n) to state s; unaddressable ones stay so
+** (a store into a redzone must not make it addressable). */
+void shadow_set_addressable(uint64_t a, uint64_t n, unsigned s)
+{
+  uint64_t e = a + n, x = a;
+  if (!shadow_ready() || e < a) return;
+  while (x < e) {
+    uint64_t y = shadow_find(x, e - x, 1);
+    if (y >= e) break;
+    uint64_t z = shadow_find(y, e - y, 0);
+    shadow_set(y, z - y, s);
+    x = z;
+  }
+}
+
+/* First byte of [a, a + n) in state s, or a + n. */
+uint64_t shadow_find_state(uint64_t a, uint64_t n, unsigned s)
+{
+  uint64_t e = a + n;
+  if (!shadow_ready()) return e;
+  if (e > SHADOW_APP_END || e < a) e = SHADOW_APP_END;
+  for (uint64_t x = a; x < e;) {
+    if (!(x & 3) && e - x >= 4) { /* a whole shadow byte of another state */
+      uint8_t v = *SHADOW_ADDR(x);
+      if (v == SHADOW_BYTE(SHADOW_DEFINED) && s != SHADOW_DEFINED) { x += 4; continue; }
+    }
+    if (((*SHADOW_ADDR(x) >> SHADOW_BITPOS(x)) & 3u) == s) return x;
+    x++;
+  }
+  return a + n;
+}
+
+/* Bit i set when byte a + i (i < n <= 64) is UNDEFINED. */
+uint64_t shadow_undef_mask(uint64_t a, unsigned n)
+{
+  uint64_t m = 0;
+  if (!shadow_ready()) return 0;
+  for (unsigned i = 0; i < n && i < 64; i++)
+    if (a + i < SHADOW_APP_END && ((*SHADOW_ADDR(a + i) >> SHADOW_BITPOS(a + i)) & 3u) == SHADOW_UNDEFINED)
+      m |= 1ULL << i;
+  return m;
+}
+
+/* Addressable bytes a + i (i < n <= 64) to UNDEFINED where bit i of m is
+** set, else DEFINED. */
+void shadow_set_mask(uint64_t a, unsigned n, uint64_t m)
+{
+  for (unsigned i = 0; i < n && i < 64;) {
+    unsigned j = i, bit = (unsigned)(m >> i) & 1u;
+    while (j < n && j < 64 && ((m >> j) & 1u) == bit) j++;
+    shadow_set_addressable(a + i, j - i, bit ? SHADOW_UNDEFINED : SHADOW_DEFINED);
+    i = j;
+  }
+}
+
+/* The definedness of [src, src + n) onto [dst, dst + n) (addressable
+** destination bytes only; as memmove, overlap allowed), by chunks. */
+void shadow_copy_def(uint64_t dst, uint64_t src, uint64_t n)
+{
+  enum { CH = 1024 };
+  uint8_t st[CH];
+  if (!shadow_ready() || dst == src) return;
+  int back = dst > src && dst < src + n;
+  for (uint64_t done = 0; done < n;) {
+    uint64_t k = n - done < CH ? n - done : CH;
+    uint64_t off = back ? n - done - k : done;
+    for (uint64_t i = 0; i < k; i++) {
+      uint64_t x = src + off + i;
+      st[i] = x < SHADOW_APP_END ? (uint8_t)((*SHADOW_ADDR(x) >> SHADOW_BITPOS(x)) & 3u) : SHADOW_DEFINED;
+      if (st[i] != SHADOW_UNDEFINED) st[i] = SHADOW_DEFINED; /* (noaccess, partial: as defined) */
+    }
+    for (uint64_t i = 0; i < k;) {
+      uint64_t j = i;
+      while (j < k && st[j] == st[i]) j++;
+      shadow_set_addressable(dst + off + i, j - i, st[i]);
+      i = j;
+    }
+    done += k;
+  }
+}

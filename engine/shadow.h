@@ -16,8 +16,8 @@
 **
 ** States (SHADOW_* values, Valgrind's VA-bit encoding):
 **   0 NOACCESS   unaddressable: never mapped, unmapped, redzone, freed
-**   1 UNDEFINED  addressable, contents undefined   (reserved: no tool
-**   3 PARTIAL    addressable, some bits undefined   tracks definedness yet)
+**   1 UNDEFINED  addressable, contents undefined   (memcheck --uninit)
+**   3 PARTIAL    addressable, some bits undefined   (reserved: no bit-level yet)
 **   2 DEFINED    addressable and defined
 ** NOACCESS is 0, so untouched shadow reads as unaddressable: the kernel's
 ** shared zero page is the special all-NOACCESS block. Whole shadow pages
@@ -73,5 +73,14 @@ uint64_t shadow_check(uint64_t a, uint64_t n, uint64_t *first_bad);
 ** ? not NOACCESS : NOACCESS), or a + n; skips zero shadow fast. */
 uint64_t shadow_find(uint64_t a, uint64_t n, int want_addressable);
 void shadow_get_stats(shadow_stats *st);
+/* Definedness (memcheck --uninit): the addressable bytes of [a, a + n)
+** to s; the first byte in state s; a mask of the UNDEFINED bytes among n
+** <= 64; addressable bytes to UNDEFINED (bit set in m) or DEFINED; the
+** definedness of [src, src + n) copied onto [dst, dst + n) (memmove). */
+void shadow_set_addressable(uint64_t a, uint64_t n, unsigned s);
+uint64_t shadow_find_state(uint64_t a, uint64_t n, unsigned s);
+uint64_t shadow_undef_mask(uint64_t a, unsigned n);
+void shadow_set_mask(uint64_t a, unsigned n, uint64_t m);
+void shadow_copy_def(uint64_t dst, uint64_t src, uint64_t n);
 
 #endif

@@ -7,7 +7,8 @@
 ** hand-written assembly without it) one frame-pointer step is taken. A
 ** return address is looked up at pc - 1 (the call, which may be the last
 ** instruction of a function that does not return), except after a signal
-** frame, whose caller's pc is exact.
+** frame, whose caller's pc is exact. The simple rules of recent pcs are
+** cached (below).
 */
 #include <dwarf.h>
 #include "sym_int.h"
@@ -150,6 +151,116 @@ static int uw_step_cfi(Dwarf_Frame *f, const struct uw_regs *in, struct uw_regs 
   return (out->valid & (1u << ARCH_DWARF_RA)) ? 0 : -1;
 }
 
+/* -- Rule cache ------------------------------------------------------------
+** Most frames' rules are CFA = reg + k and each saved register at CFA + k
+** (or unchanged): for those, the rules of a pc are kept in a small
+** direct-mapped cache, so a step costs a few loads instead of libdw's
+** FDE search and one rule query per register (memcheck takes a stack at
+** every malloc and free). Keyed by module record and link-time address
+** (records are never freed, so an unloaded module's entries never match
+** a new one). Anything else (expressions: the PLT's CFA) goes to libdw.
+** Under sym_lock. */
+#define UW_CACHE 4096u
+struct uw_rule {
+  const struct sym_mod *sm;     /* tag: module record and address */
+  uint64_t off;
+  uint8_t simple, sig, cfa_reg;
+  int64_t cfa_off;
+  uint32_t saved, same;         /* registers at CFA + at[r]; unchanged */
+  int32_t at[UW_NREGS];
+};
+static struct uw_rule uw_cache[UW_CACHE];
+
+/* The offset k of an "at CFA + k" rule (call_frame_cfa, then nothing,
+** plus_uconst k, or a constant and plus): 0, or -1 when it is another form. */
+static int uw_cfa_offset(const Dwarf_Op *ops, size_t n, int64_t *k)
+{
+  if (n < 1 || ops[0].atom != DW_OP_call_frame_cfa) return -1;
+  if (n == 1) { *k = 0; return 0; }
+  if (n == 2 && ops[1].atom == DW_OP_plus_uconst) { *k = (int64_t)ops[1].number; return 0; }
+  if (n == 3 && ops[2].atom == DW_OP_plus &&
+      (ops[1].atom == DW_OP_consts || ops[1].atom == DW_OP_constu || ops[1].atom == DW_OP_const1s ||
+       ops[1].atom == DW_OP_const1u || ops[1].atom == DW_OP_const2s || ops[1].atom == DW_OP_const4s)) {
+    *k = (int64_t)ops[1].number;
+    return 0;
+  }
+  return -1;
+}
+
+/* Fill ru from f: simple = 1 when every rule has a cached form. */
+static void uw_rule_of(Dwarf_Frame *f, struct uw_rule *ru)
+{
+  Dwarf_Op *ops;
+  size_t nops;
+  bool sig = false;
+  ru->simple = 0;
+  ru->saved = ru->same = 0;
+  dwarf_frame_info(f, NULL, NULL, &sig);
+  ru->sig = sig;
+  if (dwarf_frame_cfa(f, &ops, &nops) || nops != 1) return;
+  unsigned a = ops[0].atom;
+  if (a >= DW_OP_breg0 && a <= DW_OP_breg31) ru->cfa_reg = (uint8_t)(a - DW_OP_breg0);
+  else if (a == DW_OP_bregx && ops[0].number < UW_NREGS) ru->cfa_reg = (uint8_t)ops[0].number;
+  else return;
+  if (ru->cfa_reg >= UW_NREGS) return;
+  ru->cfa_off = (int64_t)(a == DW_OP_bregx ? ops[0].number2 : ops[0].number);
+  for (int r = 0; r < UW_NREGS; r++) {
+    Dwarf_Op mem[3];
+    if (dwarf_frame_register(f, r, mem, &ops, &nops)) continue;
+    if (nops == 0) {
+      if (ops == NULL) ru->same |= 1u << r;
+      continue;
+    }
+    /* (the stack pointer's "is the CFA": the step sets it so anyway) */
+    if (r == ARCH_DWARF_SP && nops == 2 && ops[0].atom == DW_OP_call_frame_cfa &&
+        ops[1].atom == DW_OP_stack_value) continue;
+    int64_t k;
+    if (uw_cfa_offset(ops, nops, &k) || k != (int32_t)k) return;
+    ru->at[r] = (int32_t)k;
+    ru->saved |= 1u << r;
+  }
+  ru->simple = 1;
+}
+
+/* uw_step_cfi with cached simple rules. */
+static int uw_step_rule(const struct uw_rule *ru, const struct uw_regs *in, struct uw_regs *out)
+{
+  if (!(in->valid & (1u << ru->cfa_reg))) return -1;
+  uint64_t cfa = in->r[ru->cfa_reg] + (uint64_t)ru->cfa_off;
+  out->valid = 0;
+  for (int r = 0; r < UW_NREGS; r++) {
+    uint32_t b = 1u << r;
+    if (ru->saved & b) {
+      uint64_t v;
+      if (arch_copy_in(&v, cfa + (uint64_t)(int64_t)ru->at[r], sizeof v)) continue;
+      out->r[r] = v;
+      out->valid |= b;
+    } else if ((ru->same & b) && (in->valid & b)) {
+      out->r[r] = in->r[r];
+      out->valid |= b;
+    }
+  }
+  out->r[ARCH_DWARF_SP] = cfa;
+  out->valid |= 1u << ARCH_DWARF_SP;
+  return (out->valid & (1u << ARCH_DWARF_RA)) ? 0 : -1;
+}
+
+/* The cache entry for (sm, off), filled from libdw on a miss; NULL when
+** the pc has no CFI. */
+static const struct uw_rule *uw_lookup(struct sym_mod *sm, uint64_t off)
+{
+  uint64_t h = ((uint64_t)(uintptr_t)sm >> 4) ^ (off * 0x9e3779b97f4a7c15ULL);
+  struct uw_rule *ru = &uw_cache[(h >> 52) & (UW_CACHE - 1)];
+  if (ru->sm == sm && ru->off == off) return ru;
+  Dwarf_Frame *f = uw_frame(sm, off);
+  if (!f) return NULL;
+  uw_rule_of(f, ru);
+  free(f);
+  ru->sm = sm;
+  ru->off = off;
+  return ru;
+}
+
 /* One frame-pointer step: [fp] is the caller's fp, [fp+8] the return address. */
 static int uw_step_fp(const struct uw_regs *in, struct uw_regs *out)
 {
@@ -180,22 +291,26 @@ unsigned sym_backtrace(const struct arch_mctx *m, uint64_t pc, uint64_t *out, ui
     const struct mod_info *mi = mod_find(pc);
     struct sym_mod *sm = mi ? sym_mod_of(mi) : NULL;
     uint64_t at = exact ? pc : pc - 1;
-    Dwarf_Frame *f = sm ? uw_frame(sm, at - sm->bias) : NULL;
+    const struct uw_rule *ru = sm ? uw_lookup(sm, at - sm->bias) : NULL;
     struct uw_regs nx;
     int sig = 0, r;
     /* The return-address column holds this frame's pc while its rules are
     ** evaluated: the PLT's CFA rule reads rip (DW_OP_breg16). */
     rs.r[ARCH_DWARF_RA] = pc;
     rs.valid |= 1u << ARCH_DWARF_RA;
-    if (f) {
-      r = uw_step_cfi(f, &rs, &nx, &sig);
+    if (ru && ru->simple) {
+      sig = ru->sig;
+      r = uw_step_rule(ru, &rs, &nx);
+    } else if (ru) {
+      Dwarf_Frame *f = uw_frame(sm, at - sm->bias);
+      r = f ? uw_step_cfi(f, &rs, &nx, &sig) : -1;
       free(f);
     } else {
       r = uw_step_fp(&rs, &nx);
     }
     if (r) break;
     uint64_t npc = nx.r[ARCH_DWARF_RA];
-    LOG(LOG_DEBUG, "sym: unwind %lx (%s) -> %lx sp %lx fp %lx valid %x\n", (unsigned long)pc, f ? "cfi" : "fp",
+    LOG(LOG_DEBUG, "sym: unwind %lx (%s) -> %lx sp %lx fp %lx valid %x\n", (unsigned long)pc, ru ? "cfi" : "fp",
         (unsigned long)npc, (unsigned long)nx.r[ARCH_DWARF_SP], (unsigned long)nx.r[ARCH_DWARF_FP], nx.valid);
     if (npc == 0 || (!sig && nx.r[ARCH_DWARF_SP] <= rs.r[ARCH_DWARF_SP])) break;
     /* A signal trampoline (its FDE says so) is entered by a "return" to

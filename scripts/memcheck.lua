@@ -4,8 +4,9 @@
 -- below the stack pointer past the red zone), heap misuse
 -- (invalid, double and mismatched frees, realloc of a freed block) and
 -- leaks at exit (definitely, indirectly and possibly lost, still
--- reachable), with symbolized stacks. Uninitialised values are not
--- tracked yet (they need the handler compiler, #12).
+-- reachable), with symbolized stacks; with --uninit, uses of
+-- uninitialised values in conditional branches and system calls
+-- (lurk.memcheck.uninit: byte-level, the first slice).
 --
 --   lurk run memcheck -- ./prog
 --   lurk run memcheck --exit-code 9 json=mc.json -- ./prog
@@ -23,6 +24,8 @@
 --                    program's own)
 --   --no-leaks       no leak scan at exit
 --   --no-access      no check of memory accesses (heap misuse and leaks only)
+--   --uninit         track uninitialised values (off by default: see
+--                    docs/tools.md for what it models and its cost)
 --   --suppressions FILE  more suppressions (one per line: KIND FRAME...,
 --                    globs; "..." any frames; see docs/tools.md)
 --   --no-default-suppressions  not the built-in ones (glibc's thread DTVs)
@@ -70,6 +73,7 @@ local function parse(argv)
     callers = { "count", 12, min = 1 }, ["alloc-depth"] = { "count", 8, min = 1 },
     ["exit-code"] = { "count" }, ["no-leaks"] = { "flag" }, ["no-access"] = { "flag" },
     json = { "string" }, suppressions = { "string" }, ["no-default-suppressions"] = { "flag" },
+    uninit = { "flag" },
   }, function(word, t)
     t.json = report.json_option(word)
     return t.json ~= nil
@@ -79,7 +83,7 @@ local function parse(argv)
            callers = o.callers,
            alloc_depth = o["alloc-depth"], exit_code = o["exit-code"], no_leaks = o["no-leaks"],
            no_access = o["no-access"], json = o.json, suppressions = o.suppressions,
-           default_supp_off = o["no-default-suppressions"] }
+           default_supp_off = o["no-default-suppressions"], uninit = o.uninit }
 end
 
 --- Start checking (options as on the command line).
@@ -89,6 +93,7 @@ function M.start(...)
   require("lurk.memcheck.heap").start(opts)
   require("lurk.memcheck.access").start(opts)
   require("lurk.memcheck.leak").start(opts)
+  if opts.uninit then require("lurk.memcheck.uninit").start(opts) end
   lurk.on("fork", function() R.reset() end)
   lurk.on("exit", summary, { priority = 100 })
 end

@@ -130,6 +130,37 @@ describe("compiled handlers", function()
     assert.matches("explain: [^\n]*%.lua:5: called: a value that may pass 2%^53", a.stderr)
   end)
 
+  it("keeps a register rdssp only may write (a nop without shadow stacks) as it was", function()
+    -- live.c took rdssp's register for dead before it: a compiled handler
+    -- there used it as scratch, and libgcc's unwinder (rdssp, then incssp
+    -- when the register is not 0) died of SIGILL under memcheck --uninit
+    local src = h.tmpfile([[
+#include <stdio.h>
+int main(void) {
+  long r;
+  __asm__ volatile("mov $0x1234, %%rax\n\trdsspq %%rax\n\tmov %%rax, %0" : "=r"(r) : : "rax");
+  printf("%lx\n", r);
+  return 0;
+}
+]], ".c")
+    local exe = tmp .. "/rdssp"
+    h.gcc(exe, "-O1", src)
+    os.remove(src)
+    local a, b = both(MAIN .. [[
+      local cell = lurk.perthread(2)
+      lurk.on("bb", function(bb)
+        if not main(bb) then return end
+        for i = 1, #bb do
+          if bb[i].mnemonic:match("^rdssp") then
+            bb:call_before(i, function(ctx, d, keep) cell[d] = band(lurk.low(cell[d], 8), keep) end, 1, 0)
+          end
+        end
+      end)
+    ]], { exe })
+    same(a, b)
+    assert.equal("1234\n", a.stdout)
+  end)
+
   it("lurk.counters: values, assignment, bad arguments", function()
     local r = h.eval([[
       local c = lurk.counters(3)

@@ -75,6 +75,24 @@ local function valgrind_leaks(prog, args, env)
   return t
 end
 
+-- Valgrind's errors on prog (leaks aside): { title, location = the first
+-- "file:line" of its stack in source file `file` } each.
+local function valgrind_errors(prog, file)
+  local text = h.capture("valgrind -q " .. h.quote(prog) .. " 2>&1 >/dev/null")
+  local t, cur = {}, nil
+  for line in text:gmatch("[^\n]+") do
+    local body = line:match("^==%d+== (.*)$")
+    if body and body:match("^%u") then
+      cur = { title = body }
+      t[#t + 1] = cur
+    elseif body and cur and not cur.location then
+      local loc = body:match("^%s+[ab][ty] 0x%x+: .- %(([^%s:]+:%d+)%)$")
+      if loc and loc:match("^[^:]+") == file then cur.location = loc end
+    end
+  end
+  return t
+end
+
 local function our_leaks(docs)
   local t = { definitely = { 0, 0 }, indirectly = { 0, 0 }, possibly = { 0, 0 } }
   for _, d in ipairs(docs) do
@@ -101,7 +119,7 @@ describe("memcheck #slow", function()
   for _, p in ipairs(progs) do
     if p.kind then
       it("reports " .. p.name .. " once: " .. p.kind .. " at " .. p.file .. ":" .. p.line, function()
-        local r, reports, docs = memcheck(p.path)
+        local r, reports, docs = memcheck(p.path, p.kind:match("^uninit") and { "--uninit" } or nil)
         assert.equal(1, #reports, describe_reports(reports) .. "\n" .. r.stderr)
         local x = reports[1]
         assert.equal(p.kind, x.kind)
@@ -114,6 +132,13 @@ describe("memcheck #slow", function()
           assert.same(valgrind_leaks(p.path), our_leaks(docs))
         end
         assert.is_truthy(r.stderr:match("ERROR SUMMARY: %d+ errors from 1 contexts"), r.stderr)
+        if p.kind:match("^uninit") and have_valgrind then
+          -- Valgrind's first error: the same title, at the same line
+          local v = valgrind_errors(p.path, p.file)
+          assert.equal(1, #v, r.stderr)
+          assert.equal(v[1].title, r.stderr:match("== (%u[^\n]-) %[uninit"), r.stderr)
+          assert.equal(p.file .. ":" .. p.line, v[1].location)
+        end
       end)
     else
       it("reports nothing on " .. p.name .. ", which runs as natively", function()
@@ -122,6 +147,13 @@ describe("memcheck #slow", function()
         assert.equal(0, #reports, describe_reports(reports) .. "\n" .. r.stderr)
         assert.equal(native, r.stdout .. "status=" .. r.status .. "\n")
         if have_valgrind then assert.same(valgrind_leaks(p.path), our_leaks(docs)) end
+      end)
+      it("reports nothing on " .. p.name .. " with --uninit either, as Valgrind", function()
+        local native = h.capture(h.quote(p.path) .. " 2>&1; echo status=$?")
+        local r, reports = memcheck(p.path, { "--uninit", "--no-leaks" })
+        assert.equal(0, #reports, describe_reports(reports) .. "\n" .. r.stderr)
+        assert.equal(native, r.stdout .. "status=" .. r.status .. "\n")
+        if have_valgrind and p.name:match("uninit") then assert.same({}, valgrind_errors(p.path, p.file)) end
       end)
     end
   end
@@ -300,6 +332,56 @@ open(sys.argv[1], 'w').write(''.join('%08d %s\n' % (random.randrange(10**8), 'x'
         assert.equal(0, r.status, c[1] .. ": " .. r.stderr)
         assert.equal(0, #reports, c[1] .. ": " .. describe_reports(reports))
         assert.equal(native, c[3] and h.capture(c[3]) or r.stdout, c[1])
+      end
+    end)
+
+    it("with --uninit: nothing on ls, sort, bash, git, tar, sqlite3, perl, python3; on cc1 only what Valgrind reports too", function()
+      local d = tmp .. "/realu"
+      assert(h.sh("rm -rf " .. h.quote(d) .. " && mkdir -p " .. h.quote(d) .. " && cd " .. h.quote(d) ..
+        " && git init -q repo && cd repo && echo a > a && git add a && git -c user.email=a@b -c user.name=n commit -qm x" ..
+        " && echo b > b && seq 1 3000 | sort -R > ../nums") == 0)
+      local f = assert(io.open(d .. "/s.sh", "w"))
+      f:write('for i in $(seq 1 200); do x=$((x+i)); s="$s$i"; done; echo $x ${#s}; f() { local a=$1; echo ${a^^}; }; f hi\n')
+      f:close()
+      f = assert(io.open(d .. "/t.c", "w"))
+      f:write("int f(int *a, int n) { int s = 0; for (int i = 0; i < n; i++) s += a[i] * i; return s; }\n",
+              "struct S { int x; char c[10]; }; int g(struct S *s) { return s->x + s->c[3]; }\n")
+      f:close()
+      local cc1 = h.capture("gcc -print-prog-name=cc1"):gsub("%s+$", "")
+      local sql = "create table t(a,b); with recursive c(x) as (select 1 union all select x+1 from c where x<3000) " ..
+                  "insert into t select x, hex(x) from c; create index i on t(b); select count(*), sum(a) from t where b like '1%';"
+      local py = "import json, re; s = json.dumps([{'k': i, 'v': 'x' * (i % 40)} for i in range(3000)]); " ..
+                 "print(len(s), len(re.findall(r'\"k\": \\d+', s)))"
+      local pl = 'my %h; $h{$_ * 7 % 1000} .= "x" for 1 .. 5000; print join(",", (sort { $a <=> $b } keys %h)[0 .. 9]), "\\n"'
+      for _, c in ipairs({
+        { "/bin/ls", { "-l", "/usr/bin/ls", "/usr/share" } },
+        { "/usr/bin/sort", { "-n", d .. "/nums" } },
+        { "/bin/bash", { d .. "/s.sh" } },
+        { "/usr/bin/git", { "-C", d .. "/repo", "status", "--short" } },
+        { "/bin/tar", { "czf", d .. "/x.tgz", "-C", d, "repo", "s.sh" } },
+        { "/usr/bin/sqlite3", { ":memory:", sql } },
+        { "/usr/bin/perl", { "-e", pl } },
+        { "/usr/bin/python3", { "-c", py } },
+      }) do
+        local r, reports = memcheck(c[1], { "--uninit", "--no-leaks" }, { argv = c[2] })
+        assert.equal(0, r.status, c[1] .. ": " .. r.stderr)
+        assert.equal(0, #reports, c[1] .. ": " .. describe_reports(reports))
+      end
+      -- cc1: GCC's sparse sets (sparseset.h) test membership by reading
+      -- their never-set sparse array, as designed; memcheck reports them too
+      local r, reports = memcheck(cc1, { "--uninit", "--no-leaks" }, { argv = { "-quiet", "-O2", d .. "/t.c", "-o", d .. "/t.s" } })
+      assert.equal(0, r.status, r.stderr)
+      if have_valgrind then
+        local vg = {}
+        local text = h.capture("valgrind -q " .. h.quote(cc1) .. " -quiet -O2 " .. h.quote(d .. "/t.c") .. " -o /dev/null 2>&1")
+        for pc in text:gmatch("Conditional jump or move depends on uninitialised value%(s%)\n==%d+==%s+at 0x(%x+)") do
+          vg[tonumber(pc, 16)] = true
+        end
+        for _, x in ipairs(reports) do
+          assert.equal("uninit-cond", x.kind)
+          local pc = tonumber(x.stack[1]:match("^0x(%x+)"), 16)
+          assert.is_true(vg[pc] ~= nil, string.format("cc1: 0x%x is not among Valgrind's reports", pc))
+        end
       end
     end)
 

@@ -26,6 +26,34 @@ describe("lurk.shadow", function()
                  "undefined\tpartial\tnil\n", out)
   end)
 
+  it("tracks definedness: mark, masks, copy (memmove order), first undefined; noaccess stays", function()
+    local out, st = eval([[
+      local s, A = lurk.shadow, 0x5c0000000001
+      s.set(A, 64, "undefined")
+      s.set(A + 64, 16, "noaccess")
+      assert(s.set_mask(A, 8, 0x96) == true)            -- bytes 1 2 4 7 undefined
+      print(s.undef_mask(A, 8), s.first_undefined(A, 8) == A + 1, s.first_undefined(A + 8, 0))
+      s.mark(A + 60, 8, "defined")                     -- 4 addressable, 4 noaccess
+      print(s.get(A + 63), s.get(A + 64), s.undef_mask(A + 56, 8))
+      s.copy(A + 2, A, 8)                              -- overlapping, forward: as memmove
+      print(s.undef_mask(A, 12))
+      s.copy(A + 62, A, 8)                             -- onto noaccess bytes: they stay
+      print(s.get(A + 64), s.get(A + 63), s.first_undefined(A + 16, 40) == A + 16)
+      s.mark(A, 64, "defined")
+      print(s.first_undefined(A, 64), s.undef_mask(A, 32))
+      local ok, msg = pcall(s.undef_mask, A, 33)
+      print(ok, msg:match("bad argument #2 to '.-' %(at most 32 bytes%)") ~= nil)
+    ]])
+    assert.equal(0, st, out)
+    -- 0x96 shifted by 2 over bytes 0..11: 0,1 stay (0b10), then 0x96's 8 bits, then bytes 10, 11 undefined
+    assert.equal("150\ttrue\tnil\n" ..
+                 "defined\tnoaccess\t15\n" ..
+                 string.format("%d", 2 + 0x96 * 4 + 0xc00) .. "\n" ..
+                 "noaccess\tundefined\ttrue\n" ..
+                 "nil\t0\n" ..
+                 "false\ttrue\n", out)
+  end)
+
   it("maps large uniform ranges onto shared pages, private again on a partial write", function()
     local out, st = eval([[
       local s = lurk.shadow

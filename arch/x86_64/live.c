@@ -46,6 +46,13 @@ static void live_insn(const struct insn *in, uint32_t *rd, uint32_t *wr)
     if ((o->actions & ZYDIS_OPERAND_ACTION_WRITE) && o->size >= 32) w |= b;
     else if (o->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) r |= b;
   }
+  /* rdssp writes its register only when shadow stacks are on; off, it is
+  ** a nop and code relies on the register keeping its value (libgcc's
+  ** unwinder: rdssp then test, incssp, which faults, when not 0). */
+  if (d.mnemonic == ZYDIS_MNEMONIC_RDSSPD || d.mnemonic == ZYDIS_MNEMONIC_RDSSPQ) {
+    r |= w;
+    w = 0;
+  }
   const ZydisAccessedFlags *f = d.cpu_flags;
   if (f) {
     if (f->tested & STATUS) r |= LIVE_FLAGS;

@@ -20,7 +20,7 @@ local M = {}
 local R = require "lurk.memcheck.report"
 local shadow = lurk.shadow
 local sset = shadow.set
-local tonumber, floor, max = tonumber, math.floor, math.max
+local tonumber, floor, max, min = tonumber, math.floor, math.max, math.min
 
 local opts
 local RZ
@@ -56,7 +56,9 @@ local function stack_of(call)
   return s
 end
 
-local function add_block(base, left, size, kind, alloc)
+-- state: the user area's ("defined" unless --uninit, where malloc's
+-- memory is "undefined" and calloc's "defined"); false: left as it is.
+local function add_block(base, left, size, kind, alloc, state)
   local user = base + left
   local b = { user = user, size = size, base = base, left = left, right = left > 0 and RZ or 0,
               kind = kind, alloc = alloc }
@@ -66,7 +68,7 @@ local function add_block(base, left, size, kind, alloc)
   if size > maxsize then maxsize = size end
   if left > maxleft then maxleft = left end
   if left > 0 then sset(base, left, "noaccess") end
-  sset(user, size, "defined")
+  if state ~= false then sset(user, size, state or (opts.uninit and "undefined" or "defined")) end
   if b.right > 0 then sset(user + size, b.right, "noaccess") end
   stats.allocs, stats.bytes = stats.allocs + 1, stats.bytes + size
   return b
@@ -250,7 +252,7 @@ local function pow2(x) return x > 0 and x == 2 ^ floor(math.log(x) / math.log(2)
 -- An allocator: prep(call, t) sets t.n (size), t.left and adjusts the
 -- arguments (returns false to leave the call alone); post registers the
 -- block at ret + left.
-local function alloc_wrap(kind, prep, result)
+local function alloc_wrap(kind, prep, result, defined)
   return {
     pre = function(call)
       local t, d = enter(call)
@@ -266,7 +268,7 @@ local function alloc_wrap(kind, prep, result)
       r = tonumber(r)
       if result then result(call, t, r) return end
       if r == 0 then return end
-      local b = add_block(r, t.left, t.n, kind, t.stack)
+      local b = add_block(r, t.left, t.n, kind, t.stack, defined and "defined" or nil)
       call.ret = b.user
     end,
   }
@@ -392,17 +394,24 @@ local function realloc_wrap(array)
       r = tonumber(r)
       if r == 0 then return end -- failed: the old block stays
       local old = t.old
+      local b
       if old then
         stats.frees = stats.frees + 1
         blocks[old.user] = nil
         if r ~= old.base then
+          -- (the new block first: it takes the old one's definedness)
+          b = add_block(r, t.left, t.n, old.kind, t.stack)
+          if opts.uninit then shadow.copy(b.user, old.user, min(old.size, t.n)) end
           old.freed, old.free = true, t.stack
           release(old)
-        elseif t.n < old.size then
-          sset(old.user + t.n, old.size - t.n + old.right, "defined")
+        else
+          if t.n < old.size then sset(old.user + t.n, old.size - t.n + old.right, "defined") end
+          b = add_block(r, t.left, t.n, old.kind, t.stack, not opts.uninit and "defined" or false)
+          if opts.uninit and t.n > old.size then sset(old.user + old.size, t.n - old.size, "undefined") end
         end
+      else
+        b = add_block(r, t.left, t.n, "malloc", t.stack, t.unknown and "defined" or nil)
       end
-      local b = add_block(r, t.left, t.n, old and old.kind or "malloc", t.stack)
       if t.unknown then b.right = 0 end
       call.ret = b.user
     end,
@@ -422,7 +431,7 @@ local LIBC, CXX = "libc.so.6!", "libstdc++.so.6!"
 local function entries()
   local list = {
     { LIBC .. "malloc", alloc_wrap("malloc", size_arg(1)) },
-    { LIBC .. "calloc", alloc_wrap("malloc", calloc_prep) },
+    { LIBC .. "calloc", alloc_wrap("malloc", calloc_prep, nil, true) },
     { LIBC .. "realloc", realloc_wrap(false) },
     { LIBC .. "reallocarray", realloc_wrap(true) },
     { LIBC .. "free", free_wrap("free") },

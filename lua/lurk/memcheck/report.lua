@@ -170,6 +170,8 @@ local TITLE = {
   ["leak-definite"] = "%s bytes in %d blocks are definitely lost",
   ["leak-indirect"] = "%s bytes in %d blocks are indirectly lost",
   ["leak-possible"] = "%s bytes in %d blocks are possibly lost",
+  ["uninit-cond"] = "Conditional jump or move depends on uninitialised value(s)",
+  ["uninit-syscall"] = "Syscall param points to uninitialised byte(s)",
 }
 
 local function block_text(e)
@@ -206,7 +208,7 @@ function M.error(kind, e)
   end
   local loc = M.location(frames)
   r = { kind = kind, count = 1, addr = e.addr, size = e.size, write = e.write, tid = e.tid,
-        frames = frames, location = loc, text = e.text }
+        frames = frames, location = loc, text = e.text, title = e.title }
   if e.block then
     local b = e.block
     r.block_text = block_text(e)
@@ -218,7 +220,7 @@ function M.error(kind, e)
   errors[key] = r
   order[#order + 1] = r
   nunique = nunique + 1
-  local title = TITLE[kind] or kind
+  local title = e.title or TITLE[kind] or kind
   if title:find("%%s of size") then title = format(title, e.write and "write" or "read", e.size) end
   log("%s%s [%s] thread %d", pfx, title, kind, e.tid or 0)
   print_stack(frames)
