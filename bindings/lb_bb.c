@@ -595,9 +595,7 @@ static void lb_cc_call(lua_State *L, const struct cc_site *s, const uint64_t *v)
   int base = lua_gettop(L), tb;
   if (base == lb_cc_base + 3) {
     tb = lb_cc_base + 1;
-    lua_pushvalue(L, lb_cc_base + 2);
-    lua_rawgeti(L, -1, (int)s->handler);
-    lua_replace(L, -2);
+    lua_rawgeti(L, lb_cc_base + 2, (int)s->handler);
     lua_pushvalue(L, lb_cc_base + 3);
   } else {
     tb = base + 1;
@@ -621,7 +619,7 @@ static void lb_cc_call(lua_State *L, const struct cc_site *s, const uint64_t *v)
     lua_pushfstring(L, "error in a clean call: %s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "(error object is not a string)");
     lb_fail(L);
   }
-  lua_settop(L, base);
+  /* (a pcall with no results leaves the stack at base) */
 }
 
 void lb_cc_dispatch(struct arch_tls *tls)
