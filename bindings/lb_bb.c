@@ -619,7 +619,9 @@ static void lb_cc_call(lua_State *L, const struct cc_site *s, const uint64_t *v)
     lua_pushfstring(L, "error in a clean call: %s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "(error object is not a string)");
     lb_fail(L);
   }
-  /* (a pcall with no results leaves the stack at base) */
+  /* a pcall with no results leaves the stack at base, with the traceback
+  ** function above it when it came from the registry */
+  if (tb != lb_cc_base + 1) lua_settop(L, base);
 }
 
 void lb_cc_dispatch(struct arch_tls *tls)
