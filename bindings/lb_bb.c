@@ -600,9 +600,7 @@ static int lb_cc_call(lua_State *L, const struct cc_site *s, const uint64_t *v)
   int base = lua_gettop(L), tb;
   if (base == lb_cc_base + 3) {
     tb = lb_cc_base + 1;
-    lua_pushvalue(L, lb_cc_base + 2);
-    lua_rawgeti(L, -1, (int)s->handler);
-    lua_replace(L, -2);
+    lua_rawgeti(L, lb_cc_base + 2, (int)s->handler);
     lua_pushvalue(L, lb_cc_base + 3);
   } else {
     tb = base + 1;

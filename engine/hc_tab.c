@@ -4,7 +4,9 @@
 ** at its home or after it (in the tail past the last home when needed).
 ** Compiled code looks at the home slot and the one after and adds there on
 ** a match (arch/<arch>/hc.c); anything else is hc_tab_add's, which inserts,
-** probes further, and grows the table to keep it a quarter full.
+** probes further, and grows the table to keep it a quarter full. A key it
+** finds (or puts) further than the two probes trades places with the one
+** after its home: a key added to often stays where compiled code finds it.
 **
 ** Which slots are used is kept in a byte array beside the slots, for this
 ** file only: compiled code needs no "empty" key, because an empty slot
@@ -101,16 +103,35 @@ static struct hc_tab *hc_tab_grow(struct hc_tab *t)
   }
 }
 
+/* Key, found at s past the two slots compiled code probes, changes places
+** with the key after its home, so that its next adds stay inline (a key
+** that collides was a clean call on every add). Linear probing allows it:
+** both slots are used, and every slot from either key's home to where it
+** goes is used too. */
+static void hc_tab_closer(struct hc_tab *t, struct hc_slot *s, uint64_t key)
+{
+  struct hc_slot *near = &t->slots[hc_tab_home(key, t->size) + 1];
+  if (s <= near) return;
+  struct hc_slot x = *near;
+  *near = *s;
+  *s = x;
+}
+
 uint64_t hc_tab_add(uint64_t base, uint64_t key, int64_t add)
 {
   struct hc_tab *t = hc_tab_of(base);
   int found;
   struct hc_slot *s;
   while (!(s = hc_tab_probe(t, key, &found))) t = hc_tab_grow(t);
-  if (found) { s->count += add; return (uint64_t)t->slots; }
+  if (found) {
+    s->count += add;
+    hc_tab_closer(t, s, key);
+    return (uint64_t)t->slots;
+  }
   s->key = key;
   s->count = add;
   t->used[s - t->slots] = 1;
+  hc_tab_closer(t, s, key);
   if (++t->n * 4 > t->size) t = hc_tab_grow(t);
   return (uint64_t)t->slots;
 }

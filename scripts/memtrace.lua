@@ -40,7 +40,9 @@
 -- summary, the call adds one to the access's site counter (a lurk.counters
 -- cell; the site's pc, size and direction are known when the block is
 -- translated, so loads, stores, bytes and pcs are sums over sites at exit)
--- and one to its cache line's count in a lurk.hash (pages are lines >> 6).
+-- and one to its cache line's count in a lurk.hash (pages are lines >> 6);
+-- an operand read and written (`add [m], r`) is one call for its two
+-- sites.
 -- For trace files, it appends (pc, address, info) to a lurk.buffer: the
 -- block stores three words, and no Lua runs until a thread's buffer (64K
 -- records) is full.
@@ -161,20 +163,44 @@ function M.start(...)
       lh[l] = lh[l] + 1
       more[site] = more[site] + 1
     end
+    -- an operand read and written (add [m], r): one call for both sites
+    -- (the same address; the line hash only tells lines apart)
+    local function access2(ctx, ea, site, site2)
+      local l = shr(ea, 6)
+      lh[l] = lh[l] + 1
+      sites[site] = sites[site] + 1
+      sites[site2] = sites[site2] + 1
+    end
+    local function site(pc, info)
+      local byinfo = site_of[pc]
+      if not byinfo then byinfo = {}; site_of[pc] = byinfo end
+      local id = byinfo[info]
+      if not id then
+        nsites = nsites + 1
+        id, byinfo[info] = nsites, nsites
+        site_pc[id], site_info[id] = pc, info
+      end
+      return id
+    end
     lurk.on("bb", function(bb)
       if not wanted(bb) then return end
+      local pi, pea, pid -- a load not yet placed: its store may follow
+      local function flush()
+        if pi then bb:call_before(pi, pid <= NSITES and access or access_more, pea, pid) end
+        pi = nil
+      end
       memrec.each(bb, function(i, ea, info)
-        local pc = bb[i].pc
-        local byinfo = site_of[pc]
-        if not byinfo then byinfo = {}; site_of[pc] = byinfo end
-        local id = byinfo[info]
-        if not id then
-          nsites = nsites + 1
-          id, byinfo[info] = nsites, nsites
-          site_pc[id], site_info[id] = pc, info
+        local id = site(bb[i].pc, info)
+        if pi == i and pea == ea and info >= 65536 and pid <= NSITES and id <= NSITES then
+          bb:call_before(i, access2, ea, pid, id)
+          pi = nil
+          return
         end
-        bb:call_before(i, id <= NSITES and access or access_more, ea, id)
+        flush()
+        if info < 65536 then pi, pea, pid = i, ea, id
+        else bb:call_before(i, id <= NSITES and access or access_more, ea, id) end
       end)
+      flush()
     end)
     summary = function()
       local extra = more:totable()

@@ -92,6 +92,51 @@ describe("compiled handlers", function()
     assert.matches("explain: [^\n]*:%d+: compiled", a.stderr)
   end)
 
+  -- At a site where every register but rsp is live (spec/lua/hc_live_prog.c)
+  -- compiled code has no dead register to work in: its values live in the
+  -- thread block, and a value just computed is used from the register it
+  -- was computed in rather than reloaded (arch/x86_64/hc.c, hc_held_*).
+  -- Hash adds whose addend is computed after the key, a counter and a
+  -- per-thread cell, compiled and called.
+  it("compute what the called handler computes where every register is live", function()
+    local lprog = tmp .. "/hc_live_prog"
+    h.gcc(lprog, "-O1", h.root .. "/spec/lua/hc_live_prog.c")
+    local a, b = both(MAIN .. [[
+      local hh, c, pt = lurk.hash(64), lurk.counters(16), lurk.perthread(16)
+      local s = 0
+      local function at_sub(ctx, pc, ea, rbx, rdx)
+        local b, d = lurk.low(rbx, 16), lurk.low(rdx, 16)
+        local k = band(rshift(lurk.low(ea, 12), 3), 31)
+        local v = band(b, 7) + 3
+        hh[k] = hh[k] + v
+        local j = band(d, 15) + 1
+        local w = band(rshift(b, 1), 1023) + 1
+        c[j] = c[j] + w
+        local q = band(pc, 15) + 1
+        pt[q] = band(d, 255)
+        s = s + (lurk.low(pt[q], 8) + band(b, 3))
+      end
+      lurk.on("bb", function(bb)
+        if not main(bb) then return end
+        for i = 1, #bb do
+          if bb[i].mnemonic == "sub" and bb[i].reads_memory then bb:call_before(i, at_sub, "pc", "ea", "rbx", "rdx") end
+        end
+      end)
+      lurk.on("exit", function()
+        local t, keys = hh:totable(), {}
+        for key in pairs(t) do keys[#keys + 1] = key end
+        table.sort(keys)
+        for i, key in ipairs(keys) do keys[i] = key .. "=" .. t[key] end
+        print(s, table.concat(keys, " "))
+        print(table.concat(c:totable(), ","))
+      end)]], { "setarch", "-R", lprog })
+    same(a, b)
+    assert.matches("^%d+\t0=%d+ 1=%d+", report(a))
+    assert.matches("explain: [^\n]*:%d+: compiled", a.stderr)
+    assert.is_true(stat(a, "clean calls inlined") > 0)
+    assert.equal(0, stat(a, "clean calls placed"), a.stderr)
+  end)
+
   it("agree with the called handler on a real program (ls -l /usr, ASLR off)", function()
     local cmd = { "setarch", "-R", "/bin/ls", "-l", "/usr" }
     local a, b = both(MAIN .. [[

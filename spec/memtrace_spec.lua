@@ -118,6 +118,24 @@ describe("memtrace", function()
     assert.matches("memtrace: [%d,]+ distinct cache lines", sc)
   end)
 
+  -- The summary places one call for an operand read and written (add [m],
+  -- r: two sites, one address); the trace records both. A whole program
+  -- (libc has such operands), option texts of one length (the stack moves
+  -- with them): the same accesses, loads, stores and bytes.
+  it("counts in its summary what its trace records, on ls -l /usr (ASLR off)", function()
+    local mt = tmp .. "/ls.mt"
+    local topt = "top=3,trace=" .. mt
+    local sopt = "top=" .. ("0"):rep(#topt - 5) .. "3"
+    local a = lurk({ "-t", "memtrace=" .. topt, "--", "setarch", "-R", "/bin/ls", "-l", "/usr" })
+    local c = lurk({ "-t", "memtrace=" .. sopt, "--", "setarch", "-R", "/bin/ls", "-l", "/usr" })
+    assert.equal(0, a.status, a.stderr)
+    assert.equal(0, c.status, c.stderr)
+    local sa, sc = lines(a.stderr, "memtrace:"), lines(c.stderr, "memtrace:")
+    assert.matches("memtrace: [%d,]+ accesses: [%d,]+ loads, [%d,]+ stores", sa)
+    assert.equal(sa:match("memtrace: [^\n]*accesses[^\n]*"), sc:match("memtrace: [^\n]*accesses[^\n]*"))
+    assert.equal(sa:match("top 3 pcs.*"), sc:match("top 3 pcs.*"))
+  end)
+
   it("traces a real program (sort) with no calls made, the same totals as --no-inline", function()
     local nums = tmp .. "/nums"
     local f = assert(io.open(nums, "w"))

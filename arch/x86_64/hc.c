@@ -352,26 +352,59 @@ static unsigned hc_stripe;
 ** -1 for its slot in the thread block. */
 static int8_t hc_loc[HC_NVREGS];
 
+/* A slot-homed vreg whose value is also in a register: the one hc_st last
+** stored from that register (-1: none). arch_hc_emit keeps it only from one
+** instruction to the next when that instruction's last write to the
+** register was the store (hc_keep), so a value computed then read at once
+** is not reloaded from its slot (a store-to-load round trip on every use). */
+static int hc_held_reg = -1, hc_held_v = -1;
+static unsigned hc_nheld; /* times hc_st set them */
+
 /* Load vreg v into register r. */
 static void hc_ld(uint8_t **p, int r, unsigned v)
 {
-  if (hc_loc[v] < 0) emit_gs_load(p, r, V(v));
-  else if (hc_loc[v] != r) emit_mov_rr(p, r, hc_loc[v]);
+  if (hc_loc[v] >= 0) {
+    if (hc_loc[v] != r) emit_mov_rr(p, r, hc_loc[v]);
+    if (hc_held_reg == r) hc_held_reg = hc_held_v = -1;
+    return;
+  }
+  if (hc_held_v == (int)v && hc_held_reg == r) return;
+  if (hc_held_v == (int)v) emit_mov_rr(p, r, hc_held_reg);
+  else {
+    emit_gs_load(p, r, V(v));
+    if (hc_held_reg == r) hc_held_reg = hc_held_v = -1;
+  }
 }
 
 /* Store register r into vreg v. */
 static void hc_st(uint8_t **p, unsigned v, int r)
 {
-  if (hc_loc[v] < 0) emit_gs_store(p, r, V(v));
-  else if (hc_loc[v] != r) emit_mov_rr(p, hc_loc[v], r);
+  if (hc_loc[v] < 0) {
+    emit_gs_store(p, r, V(v));
+    hc_held_reg = r, hc_held_v = (int)v;
+    hc_nheld++;
+  } else if (hc_loc[v] != r) emit_mov_rr(p, hc_loc[v], r);
 }
 
 /* A register holding vreg v: its own, or s loaded with it. */
 static int hc_in(uint8_t **p, unsigned v, int s)
 {
   if (hc_loc[v] >= 0) return hc_loc[v];
+  if (hc_held_v == (int)v && hc_held_reg == s) return s;
   emit_gs_load(p, s, V(v));
   return s;
+}
+
+/* Does op end with hc_st of its result, after every other write to a
+** scratch register? Then the value stays held into the next instruction. */
+static int hc_keep(int op)
+{
+  switch (op) {
+  case HC_MOV: case HC_ADD: case HC_SUB: case HC_AND: case HC_OR: case HC_XOR: case HC_MUL:
+  case HC_SHL: case HC_SHR: case HC_SAR: case HC_NEG: case HC_SX32: case HC_ZX32: case HC_LOAD: case HC_PTGET:
+    return 1;
+  default: return 0;
+  }
 }
 
 /* The register to compute vreg d in (then hc_st): its own, or s. */
@@ -551,6 +584,7 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
     k |= 1u << r;
   }
   uint32_t saved = k & (live | reads);
+  hc_held_reg = hc_held_v = -1;
   for (int r = 0; r < 16; r++)
     if ((saved >> r) & 1) emit_gs_store(p, r, SAVE(r));
   /* arguments that need the app's flags (taken) come first */
@@ -572,6 +606,7 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
     emit_u8(p, 0x9f);                         /* lahf */
     emit_u8(p, 0x0f); emit_u8(p, 0x90); emit_u8(p, 0xc0); /* seto al */
     emit_gs_store(p, R_RAX, SAVE(16));
+    hc_held_reg = hc_held_v = -1;
   }
   /* the other arguments: app registers an argument reads are never
   ** scratch, except rax under the flags (read back from its slot) */
@@ -580,6 +615,7 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
     const struct hc_ins *in = &pr->ins[i];
     if (in->op != HC_ARG || dead_ins[i] || site->args[in->a].kind == CC_ARG_TAKEN) continue;
     int r = hc_out(in->d, s0);
+    hc_held_reg = hc_held_v = -1;
     hc_arg(p, r, s1, site, &site->args[in->a], clob);
     hc_st(p, in->d, r);
   }
@@ -594,6 +630,7 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
   for (unsigned i = 0; i < pr->n; i++) {
     const struct hc_ins *in = &pr->ins[i];
     if (dead_ins[i]) continue;
+    unsigned nheld = hc_nheld;
     int imm = in->bk && in->k == (int32_t)in->k;
     int d = hc_out(in->d, s0);
     /* d = a op b with d the register of b: compute in s0 instead */
@@ -790,6 +827,7 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
       break;
     }
     }
+    if (in->op != HC_ARG && !(hc_keep(in->op) && hc_nheld != nheld)) hc_held_reg = hc_held_v = -1;
   }
   lab[0] = *p;
   hc_restore(p, flags, saved);
