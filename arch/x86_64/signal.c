@@ -172,6 +172,11 @@ static int xl_apply(const struct cache_block *b, uint64_t cpc, struct arch_mctx 
   case XL_AT: m->rip = b->pc + r->aoff; return 1;
   case XL_RCX: m->rip = b->pc + r->aoff; m->gpr[MCTX_RCX] = tls->spill_rcx; return 1;
   case XL_SCR: m->rip = b->pc + r->aoff; m->gpr[r->reg] = tls->spill_scr; return 1;
+  case XL_RCXRDX:
+    m->rip = b->pc + r->aoff;
+    m->gpr[MCTX_RCX] = tls->spill_rcx;
+    m->gpr[MCTX_RDX] = tls->spill_rdx;
+    return 1;
   default: return 0;
   }
 }

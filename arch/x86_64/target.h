@@ -46,7 +46,9 @@
 #define ARCH_HC_NHASH 8
 #define TLS_CTR (TLS_HC_HASH + 32 * ARCH_HC_NHASH) /* counter cells of lurk.counters */
 #define ARCH_CTR_CELLS (1 << 20)          /* 8 MiB a thread, mapped as touched */
-#define TLS_SIZE (TLS_CTR + 8 * ARCH_CTR_CELLS)
+#define TLS_RSEQ_AREA (TLS_CTR + 8 * ARCH_CTR_CELLS) /* the app's registered rseq area, or 0 */
+#define TLS_RSEQ_SAVE (TLS_RSEQ_AREA + 8) /* app's rseq_cs while lurk's is armed (an rseq commit) */
+#define TLS_SIZE (TLS_RSEQ_SAVE + 8)
 
 /* Machine context slots (ORDER GPR: hardware encoding order). */
 #define MCTX_RAX 0
@@ -107,6 +109,7 @@ struct arch_tls {
   struct { uint64_t ptr, end, base; } hc_buf[ARCH_HC_NBUF]; /* lurk.buffer, this thread's */
   struct { uint64_t base, mask, key, add; } hc_hash[ARCH_HC_NHASH]; /* lurk.hash, this thread's */
   uint64_t ctr[ARCH_CTR_CELLS];      /* lurk.counters cells, this thread's share */
+  uint64_t rseq_area, rseq_save;     /* engine/rseq.c */
 };
 #endif
 

@@ -12,6 +12,7 @@ enum {
   XL_AT,     /* the app state is whole, before the instruction at aoff */
   XL_RCX,    /* as XL_AT, but the app's rcx is in gs:TLS_SPILL_RCX */
   XL_SCR,    /* as XL_AT, but the app's `reg` is in gs:TLS_SPILL_SCR */
+  XL_RCXRDX, /* as XL_AT, but rcx and rdx in gs:TLS_SPILL_RCX/RDX (rseq commit) */
   XL_NONE    /* mid-sequence (lookup, call push, exit stub): not whole */
 };
 
