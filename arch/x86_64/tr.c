@@ -1013,6 +1013,16 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
         npend++;
       }
       if (plan) tr_plan_ops(&p, plan, n - 1, 1, next);
+      if (arch_x87_saves(&in)) {
+        /* The FIP it stored is the cache copy's: the dispatcher puts the
+        ** app's pc there (x87.c), then goes on at next. */
+        tr_rec(p, XL_AT, next, 0);
+        struct cache_exit *e = cache_exit_new(b, CACHE_EXIT_X87, pc);
+        e->stub = p;
+        emit_exit_stub(&p, e->id, TLS_EXIT_ID, TLS_DISP_ENTRY);
+        done = 1;
+        break;
+      }
       if (tr_ends_block(&in)) { /* popf */
         tr_rec(p, XL_AT, next, 0);
         pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, next);

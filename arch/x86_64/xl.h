@@ -27,4 +27,12 @@ struct xl_rec {
   uint8_t kind, reg;
 };
 
+struct arch_tls;
+/* The x87 FIP of xsave64 image x as the program would see it: the app pc
+** of the cache copy the CPU ran, or 0 if it is not a cache pc (signal.c). */
+uint64_t arch_fip_app(const uint8_t *x, const struct arch_tls *tls);
+/* Does the instruction (a ZydisDecodedInstruction) store the x87 FIP:
+** fnstenv, fnsave, fxsave, the xsave family (x87.c)? */
+int arch_x87_saves(const void *in);
+
 #endif
