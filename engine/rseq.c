@@ -45,7 +45,7 @@ uint64_t rseq_syscall(struct lurk_thread *t, struct arch_mctx *m)
   return r;
 }
 
-/* glibc's symbol value (a word of libc's data), or 0 if it has none. */
+/* The value of a glibc data symbol (pattern as sym_match's), or 0. */
 static int rseq_sym_cb(void *ud, const struct sym_entry *e)
 {
   *(uint64_t *)ud = e->addr;
@@ -60,11 +60,11 @@ static uint64_t rseq_libc_word(const char *pattern)
 }
 
 /* A thread that registered before lurk took over (glibc registers the
-** main thread in ld.so): its area is glibc's (ld.so defines the symbols), at the thread pointer plus
-** __rseq_offset. The kernel confirms it without changing anything: an
-** unregister with a signature that is not the thread's fails with EPERM
-** only for the registered area and length, and a register with the same
-** area, length and signature fails with EBUSY. */
+** main thread in ld.so): its area is glibc's, at the thread pointer plus
+** __rseq_offset (defined by ld.so). The kernel confirms it without
+** changing anything: an unregister with a signature that is not the
+** thread's fails with EPERM only for the registered area and length, and
+** a register with the same area, length and signature fails with EBUSY. */
 static void rseq_adopt(struct lurk_thread *t)
 {
   uint64_t off = rseq_libc_word("ld-linux-x86-64.so.2!__rseq_offset"), fs = 0;
