@@ -554,6 +554,7 @@ static void tr_rseq_post(uint8_t **p, struct cache_block *b, uint64_t pc, uint64
   pe->e = cache_exit_new(b, CACHE_EXIT_DIRECT, s->abort);
   pe->field = tr_exit_br(p, -1);
   emit_patch_rel32(over, (uint64_t)*p);
+  tr_rec(*p, XL_AT, next, 0); /* committed: what follows is after it */
 }
 
 /* Does the CPU have RTM (CPUID.7.0:EBX bit 11)? */
