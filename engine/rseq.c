@@ -6,7 +6,6 @@
 #include "lock.h"
 #include "log.h"
 #include "mod.h"
-#include "sym.h"
 #include "thr.h"
 #include "../arch/arch.h"
 #include "../arch/x86_64/syscall.h"
@@ -45,53 +44,37 @@ uint64_t rseq_syscall(struct lurk_thread *t, struct arch_mctx *m)
   return r;
 }
 
-/* The value of a glibc data symbol (pattern as sym_match's), or 0. */
-static int rseq_sym_cb(void *ud, const struct sym_entry *e)
-{
-  *(uint64_t *)ud = e->addr;
-  return 1;
-}
-static uint64_t rseq_libc_word(const char *pattern)
-{
-  uint64_t addr = 0, v = 0;
-  sym_match(pattern, 0, rseq_sym_cb, &addr);
-  if (!addr || arch_copy_in(&v, addr, 8)) return 0;
-  return v;
-}
-
 /* A thread that registered before lurk took over (glibc registers the
-** main thread in ld.so): its area is glibc's, at the thread pointer plus
-** __rseq_offset (defined by ld.so). The kernel confirms it without
-** changing anything: an unregister with a signature that is not the
-** thread's fails with EPERM only for the registered area and length, and
-** a register with the same area, length and signature fails with EBUSY. */
+** main thread in ld.so): glibc's area is in its thread block, at the
+** thread pointer plus __rseq_offset (a few KB, 32-byte aligned). Found by
+** asking the kernel, without reading symbols or changing anything: an
+** unregister with a signature that is not the thread's fails with EPERM
+** for the registered area and length only (EINVAL elsewhere), and a
+** register with the same area, length and signature fails with EBUSY. */
 static void rseq_adopt(struct lurk_thread *t)
 {
-  uint64_t off = rseq_libc_word("ld-linux-x86-64.so.2!__rseq_offset"), fs = 0;
-  LOG(LOG_DEBUG, "rseq: glibc's __rseq_offset %ld\n", (long)off);
-  if (!off || sys_call2(SYS_arch_prctl, ARCH_GET_FS, &fs) != 0 || !fs) return;
-  uint64_t size = rseq_libc_word("ld-linux-x86-64.so.2!__rseq_size") & 0xffffffff;
-  uint64_t lens[2] = { 32, size }, area = fs + off;
-  for (int i = 0; i < 2; i++) {
-    uint64_t len = lens[i];
-    if (!len || (i && len == 32)) continue;
-    long r = sys_call4(SYS_rseq, area, len, RSEQ_FLAG_UNREGISTER, RSEQ_SIG_GLIBC ^ 1);
-    LOG(LOG_DEBUG, "rseq: area 0x%lx length %lu: unregister probe %ld\n", (unsigned long)area,
-        (unsigned long)len, r);
-    if (r == 0) { /* its signature was that one after all: put it back */
-      sys_call4(SYS_rseq, area, len, 0, RSEQ_SIG_GLIBC ^ 1);
-      t->tls.rseq_area = area;
-      t->rseq_sig = RSEQ_SIG_GLIBC ^ 1;
+  uint64_t fs = 0;
+  if (sys_call2(SYS_arch_prctl, ARCH_GET_FS, &fs) != 0 || !fs) return;
+  for (uint64_t len = 32; len <= 64; len += 32) {
+    for (uint64_t off = 0; off < 8192; off += 32) {
+      uint64_t area = fs + off;
+      long r = sys_call4(SYS_rseq, area, len, RSEQ_FLAG_UNREGISTER, RSEQ_SIG_GLIBC ^ 1);
+      if (r == 0) { /* its signature was that one after all: put it back */
+        sys_call4(SYS_rseq, area, len, 0, RSEQ_SIG_GLIBC ^ 1);
+        t->tls.rseq_area = area;
+        t->rseq_sig = RSEQ_SIG_GLIBC ^ 1;
+        return;
+      }
+      if (r != -1 /* EPERM */) continue;
+      LOG(LOG_DEBUG, "rseq: area at thread pointer + %lu, length %lu\n", (unsigned long)off, (unsigned long)len);
+      if (sys_call4(SYS_rseq, area, len, 0, RSEQ_SIG_GLIBC) == -16 /* EBUSY */) {
+        t->tls.rseq_area = area;
+        t->rseq_sig = RSEQ_SIG_GLIBC;
+      } else {
+        LOG(LOG_WARN, "warning: rseq area registered with an unknown signature: sections not emulated\n");
+      }
       return;
     }
-    if (r != -1 /* EPERM */) continue;
-    if (sys_call4(SYS_rseq, area, len, 0, RSEQ_SIG_GLIBC) == -16 /* EBUSY */) {
-      t->tls.rseq_area = area;
-      t->rseq_sig = RSEQ_SIG_GLIBC;
-    } else {
-      LOG(LOG_WARN, "warning: rseq area registered with an unknown signature: sections not emulated\n");
-    }
-    return;
   }
 }
 
