@@ -38,6 +38,10 @@ struct lurk_thread;
 ** emul.c): do to t's context what the CPU would, or queue the signal it
 ** raises. */
 void arch_emulate(struct lurk_thread *t);
+/* After an x87 state save at t's pc (an x87 exit from the block at cache
+** address from_cpc, x87.c): the FIP it stored made the app's pc; t's pc
+** moves past the instruction. */
+void arch_x87_fip(struct lurk_thread *t, uint64_t from_cpc);
 void arch_patch_unlink(struct cache_exit *e);
 /* The cache pc of an empty lookup-table slot: the lookup matches it only
 ** for target 0 (the empty key), so it is the miss for target 0 (context.S). */

@@ -16,6 +16,7 @@
 #include "mem.h"
 #include "opt.h"
 #include "../arch/arch.h"
+#include "rseq.h"
 #include "thr.h"
 #include "../arch/x86_64/syscall.h"
 
@@ -514,6 +515,7 @@ struct cache_block *cache_get(uint64_t pc)
 {
   struct cache_block *b = cache_lookup(pc);
   if (b) return b;
+  rseq_discover(thr_self());
   b = translate(pc, 0);
   /* Writable code: protect its pages so a change faults. A write between
   ** the fetch and the protection would go unseen, so translate once more

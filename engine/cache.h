@@ -5,8 +5,9 @@
 #define LURK_CACHE_H
 #include "lurk.h"
 
-/* EMUL: the instruction at target does not run in the cache (arch_emulate). */
-enum { CACHE_EXIT_DIRECT = 1, CACHE_EXIT_SYSCALL = 2, CACHE_EXIT_EMUL = 3 };
+/* EMUL: the instruction at target does not run in the cache (arch_emulate).
+** X87: the one at target, which ran, stored the x87 FIP (arch_x87_fip). */
+enum { CACHE_EXIT_DIRECT = 1, CACHE_EXIT_SYSCALL = 2, CACHE_EXIT_EMUL = 3, CACHE_EXIT_X87 = 4 };
 
 struct cache_block;
 

@@ -133,6 +133,9 @@ void disp_dispatch(struct arch_tls *tls)
         if (t->sc_again) { t->sc_again = 0; tls->mctx.rip -= 2; }
       }
       e = NULL;
+    } else if (e->kind == CACHE_EXIT_X87) {
+      arch_x87_fip(t, (uint64_t)(uintptr_t)e->from->cpc);
+      e = NULL;
     } else if (e->kind == CACHE_EXIT_EMUL) {
       arch_emulate(t);
       tf_owed = !PENDING(t) && (tls->mctx.rflags & 0x100); /* it ran: the step trap after it */

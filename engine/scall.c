@@ -21,6 +21,7 @@
 #include "opt.h"
 #include "proc.h"
 #include "scall_ev.h"
+#include "rseq.h"
 #include "sig.h"
 #include "vm.h"
 #include "../bindings/lb.h"
@@ -442,6 +443,7 @@ void scall_handle(struct lurk_thread *t)
     r = a0 == 22 /* PR_SET_SECCOMP */ && a1 == 2 /* SECCOMP_MODE_FILTER */ ? arch_seccomp_filter(m, 2)
                                                                           : arch_syscall_app(m);
     break;
+  case SYS_rseq: r = rseq_syscall(t, m); break;
   case SYS_rt_sigaction: r = sig_sigaction(m); break;
   case SYS_sigaltstack: r = sig_altstack(t, m); break;
   case SYS_rt_sigreturn: sig_return(t); return;

@@ -7,6 +7,7 @@
 #include "mem.h"
 #include "park.h"
 #include "prof.h"
+#include "rseq.h"
 #include "scall.h"
 #include "../bindings/lb.h"
 #include "../arch/x86_64/syscall.h"
@@ -238,6 +239,7 @@ void sig_deliver(struct lurk_thread *t)
     int onstack = (act.flags & SIG_SA_ONSTACK) && t->app_ss.size &&
                   !on_app_stack(t, t->tls.mctx.gpr[MCTX_RSP]);
     uint64_t stack_top = onstack ? t->app_ss.sp + t->app_ss.size : 0;
+    rseq_signal(t); /* inside an rseq section: the handler sees abort_ip */
     if (!(act.flags & SIG_SA_RESTORER) ||
         !arch_sig_frame(t, &e, &act, mask, stack_top, &t->app_ss)) {
       /* The frame cannot be written (an unwritable alternate stack, no

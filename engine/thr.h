@@ -53,6 +53,8 @@ struct lurk_thread {
   struct wrap_stack wrap;   /* wrapped calls in flight (wrap.c) */
   int park_state;           /* PARK_RUN, _SYS, _PARKED, _DETACHED, _HELD (park.c) */
   uint64_t park_pc;         /* app pc while PARK_HELD */
+  uint32_t rseq_sig;        /* its rseq registration's signature (rseq.c) */
+  uint64_t rseq_last;       /* the last armed rseq_cs value looked at */
 };
 
 extern struct lurk_thread *thr_list;

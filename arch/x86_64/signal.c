@@ -172,6 +172,11 @@ static int xl_apply(const struct cache_block *b, uint64_t cpc, struct arch_mctx 
   case XL_AT: m->rip = b->pc + r->aoff; return 1;
   case XL_RCX: m->rip = b->pc + r->aoff; m->gpr[MCTX_RCX] = tls->spill_rcx; return 1;
   case XL_SCR: m->rip = b->pc + r->aoff; m->gpr[r->reg] = tls->spill_scr; return 1;
+  case XL_RCXRDX:
+    m->rip = b->pc + r->aoff;
+    m->gpr[MCTX_RCX] = tls->spill_rcx;
+    m->gpr[MCTX_RDX] = tls->spill_rdx;
+    return 1;
   default: return 0;
   }
 }
@@ -180,7 +185,7 @@ static int xl_apply(const struct cache_block *b, uint64_t cpc, struct arch_mctx 
 ** the program would see it: the CPU stored the cache pc of the copy it ran;
 ** 0 if it is not in the cache (the program's own pc already, or a block's
 ** address that is not known). Blocks are never reused (cache.h). */
-static uint64_t fip_app(const uint8_t *x, const struct arch_tls *tls)
+uint64_t arch_fip_app(const uint8_t *x, const struct arch_tls *tls)
 {
   uint64_t fip;
   __builtin_memcpy(&fip, x + 8, 8);
@@ -540,7 +545,7 @@ int arch_sig_frame(struct lurk_thread *t, const struct sig_entry *e, const struc
   uint32_t sw[12] = { FP_XSTATE_MAGIC1, (uint32_t)xsize + 4, (uint32_t)t->tls.xcr0_lo,
                       (uint32_t)t->tls.xcr0_hi, (uint32_t)xsize };
   uint32_t magic2 = FP_XSTATE_MAGIC2;
-  uint64_t fip = fip_app(x, &t->tls);
+  uint64_t fip = arch_fip_app(x, &t->tls);
   if (arch_copy_out(fp, x, xsize) || arch_copy_out(fp + 464, sw, sizeof sw) ||
       arch_copy_out(fp + xsize, &magic2, 4) || arch_copy_out(frame, &f, sizeof f) ||
       (fip && arch_copy_out(fp + 8, &fip, 8)))

@@ -50,7 +50,9 @@
 #define TLS_GUARD_DATA (TLS_CTR + 8 * ARCH_CTR_CELLS) /* a guarded lookup's miss: its site data */
 #define ARCH_GUARDS 4                     /* guard tables (engine/cache.h, cache_guard_new) */
 #define TLS_GUARD_TAB (TLS_GUARD_DATA + 8) /* guard g's table base at +16g, mask at +16g+8 */
-#define TLS_SIZE (TLS_GUARD_TAB + 16 * ARCH_GUARDS)
+#define TLS_RSEQ_AREA (TLS_GUARD_TAB + 16 * ARCH_GUARDS) /* the app's registered rseq area, or 0 */
+#define TLS_RSEQ_SAVE (TLS_RSEQ_AREA + 8) /* app's rseq_cs while lurk's is armed (an rseq commit) */
+#define TLS_SIZE (TLS_RSEQ_SAVE + 8)
 
 /* Machine context slots (ORDER GPR: hardware encoding order). */
 #define MCTX_RAX 0
@@ -114,6 +116,7 @@ struct arch_tls {
   uint64_t ctr[ARCH_CTR_CELLS];      /* lurk.counters cells, this thread's share */
   uint64_t guard_data;               /* set by a guarded lookup's miss, cleared by disp */
   struct { uint64_t table, mask; } guard_tab[ARCH_GUARDS]; /* as ibl_table, ibl_mask */
+  uint64_t rseq_area, rseq_save;     /* engine/rseq.c */
 };
 #endif
 

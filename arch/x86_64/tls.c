@@ -35,6 +35,8 @@ _Static_assert(offsetof(struct arch_tls, inl_dirty) == TLS_INL_DIRTY, "TLS_INL_D
 _Static_assert(offsetof(struct arch_tls, hc_save) == TLS_HC_SAVE, "TLS_HC_SAVE");
 _Static_assert(offsetof(struct arch_tls, hc_v) == TLS_HC_V, "TLS_HC_V");
 _Static_assert(offsetof(struct arch_tls, ctr) == TLS_CTR, "TLS_CTR");
+_Static_assert(offsetof(struct arch_tls, rseq_area) == TLS_RSEQ_AREA, "TLS_RSEQ_AREA");
+_Static_assert(offsetof(struct arch_tls, rseq_save) == TLS_RSEQ_SAVE, "TLS_RSEQ_SAVE");
 _Static_assert(offsetof(struct arch_tls, hc_buf) == TLS_HC_BUF, "TLS_HC_BUF");
 _Static_assert(offsetof(struct arch_tls, hc_hash) == TLS_HC_HASH, "TLS_HC_HASH");
 _Static_assert(ARCH_INL_UNMARKED % ARCH_INL_GROUP == 0 && ARCH_INL_SLOTS % 64 == 0, "inl groups");
@@ -71,6 +73,7 @@ void arch_tls_init(struct arch_tls *t, uint8_t *stack_top)
   lurk_memset(t->inl_dirty, 0, (nslots + ARCH_INL_GROUP - 1) / ARCH_INL_GROUP);
   t->guard_data = 0;
   cache_ibl_table(t);
+  t->rseq_area = 0; /* a new thread starts unregistered (a reused block too) */
   /* Save only the state engine code can touch: x87, SSE, AVX, AVX-512
   ** (XCR0 bits 0-2, 5-7). AMX tiles and the like stay with the app. */
   __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));

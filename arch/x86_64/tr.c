@@ -19,6 +19,7 @@
 #include "../../engine/log.h"
 #include "../../engine/mem.h"
 #include "../../engine/opt.h"
+#include "../../engine/rseq.h"
 #include "../../engine/vm.h"
 
 #define TR_MAX_INSN 96
@@ -487,6 +488,103 @@ static void tr_emul(uint8_t **p, struct cache_block *b, uint64_t pc)
   emit_exit_stub(p, e->id, TLS_EXIT_ID, TLS_DISP_ENTRY);
 }
 
+/* -- rseq commits (engine/rseq.h, docs/decisions.md) ------------------------- */
+
+struct tr_pending { uint8_t *field; struct cache_exit *e; };
+struct tr_rseq { uint8_t *desc_imm, *abort_rel, *start; };
+
+static void tr_bytes(uint8_t **p, const uint8_t *b, size_t n) { lurk_memcpy(*p, b, n); *p += n; }
+
+/* Before the commit instruction (at pc) of a known rseq section. On a
+** thread with a registered area: swap lurk's descriptor into rseq_cs and
+** take the app's value out; 0 means the kernel cleared it since the app
+** armed it (preempted, migrated or signalled: under lurk the interrupted
+** pc is never in the app's range), so the section aborts. From w->start to
+** the commit's end lurk's descriptor is armed, and the kernel aborts the
+** window itself, to the abort stub (tr_rseq_post). Flags are untouched
+** (jrcxz, xchg). Not registered: the commit runs plain. */
+static void tr_rseq_pre(uint8_t **p, uint64_t pc, struct tr_rseq *w)
+{
+  static const uint8_t xchg[] = { 0x48, 0x87, 0x51, 0x08 }; /* xchg [rcx+8], rdx */
+  static const uint8_t test[] = { 0x48, 0x89, 0xd1,         /* mov rcx, rdx */
+                                  0xe3, 0x02, 0xeb, 0x05,   /* jrcxz +2; jmp +5 */
+                                  0xe9, 0, 0, 0, 0 };       /* jmp abort stub */
+  tr_rec(*p, XL_AT, pc, 0);
+  emit_gs_store(p, R_RCX, TLS_SPILL_RCX);
+  tr_rec(*p, XL_RCX, pc, 0);
+  emit_gs_store(p, R_RDX, TLS_SPILL_RDX);
+  tr_rec(*p, XL_RCXRDX, pc, 0);
+  emit_gs_load(p, R_RCX, TLS_RSEQ_AREA);
+  emit_u8(p, 0xe3); /* jrcxz: not registered */
+  uint8_t *skip = (*p)++;
+  emit_mov_imm64(p, R_RDX, 0);
+  w->desc_imm = *p - 8;
+  tr_bytes(p, xchg, sizeof xchg);
+  w->start = *p;
+  emit_gs_store(p, R_RDX, TLS_RSEQ_SAVE);
+  tr_bytes(p, test, sizeof test);
+  w->abort_rel = *p - 4;
+  *skip = (uint8_t)(*p - skip - 1);
+  emit_gs_load(p, R_RDX, TLS_SPILL_RDX);
+  tr_rec(*p, XL_RCX, pc, 0);
+  emit_gs_load(p, R_RCX, TLS_SPILL_RCX);
+}
+
+/* After the commit (pc, ending at next): put the app's rseq_cs value back
+** (natively it stays armed until the kernel's next look), then lurk's
+** descriptor for [w->start, here) and its abort stub: rseq_cs cleared as
+** the kernel's abort leaves it, rcx and rdx back, and an exit to the app's
+** abort_ip. The stub's state maps to the commit's pc, inside the section:
+** a signal delivered there goes to abort_ip (rseq_signal), and a resume
+** there finds rseq_cs cleared and aborts. The stub's exit goes in *pe. */
+static void tr_rseq_post(uint8_t **p, struct cache_block *b, uint64_t pc, uint64_t next,
+                         const struct rseq_sec *s, const struct tr_rseq *w, struct tr_pending *pe)
+{
+  static const uint8_t put[] = { 0x48, 0x89, 0x51, 0x08 };             /* mov [rcx+8], rdx */
+  static const uint8_t clear[] = { 0x48, 0xc7, 0x41, 0x08, 0, 0, 0, 0 }; /* mov qword [rcx+8], 0 */
+  uint8_t *post = *p;
+  tr_rec(*p, XL_AT, next, 0);
+  emit_gs_store(p, R_RCX, TLS_SPILL_RCX);
+  tr_rec(*p, XL_RCX, next, 0);
+  emit_gs_store(p, R_RDX, TLS_SPILL_RDX);
+  tr_rec(*p, XL_RCXRDX, next, 0);
+  emit_gs_load(p, R_RCX, TLS_RSEQ_AREA);
+  emit_u8(p, 0xe3);
+  uint8_t *skip = (*p)++;
+  emit_gs_load(p, R_RDX, TLS_RSEQ_SAVE);
+  tr_bytes(p, put, sizeof put);
+  *skip = (uint8_t)(*p - skip - 1);
+  emit_gs_load(p, R_RDX, TLS_SPILL_RDX);
+  tr_rec(*p, XL_RCX, next, 0);
+  emit_gs_load(p, R_RCX, TLS_SPILL_RCX);
+  tr_rec(*p, XL_AT, next, 0);
+  emit_u8(p, 0xe9); /* jmp over the descriptor and the stub */
+  uint8_t *over = *p;
+  *p += 4;
+  while (((uintptr_t)*p + 0) & 31) emit_u8(p, 0xcc);
+  uint8_t *desc = *p;
+  uint64_t abort = (uint64_t)(desc + 36);
+  emit_u32(p, 0); /* version */
+  emit_u32(p, 0); /* flags */
+  emit_u64(p, (uint64_t)w->start);
+  emit_u64(p, (uint64_t)(post - w->start));
+  emit_u64(p, abort);
+  emit_u32(p, s->sig); /* the kernel checks the signature before abort_ip */
+  __builtin_memcpy(w->desc_imm, &desc, 8);
+  emit_patch_rel32(w->abort_rel, abort);
+  tr_rec(*p, XL_RCXRDX, pc, 0);
+  emit_gs_load(p, R_RCX, TLS_RSEQ_AREA);
+  tr_bytes(p, clear, sizeof clear);
+  emit_gs_load(p, R_RDX, TLS_SPILL_RDX);
+  tr_rec(*p, XL_RCX, pc, 0);
+  emit_gs_load(p, R_RCX, TLS_SPILL_RCX);
+  tr_rec(*p, XL_AT, pc, 0);
+  pe->e = cache_exit_new(b, CACHE_EXIT_DIRECT, s->abort);
+  pe->field = tr_exit_br(p, -1);
+  emit_patch_rel32(over, (uint64_t)*p);
+  tr_rec(*p, XL_AT, next, 0); /* committed: what follows is after it */
+}
+
 /* Does the CPU have RTM (CPUID.7.0:EBX bit 11)? */
 static int tr_has_rtm(void)
 {
@@ -710,8 +808,6 @@ static int tr_superblock(const struct cache_block *b, const struct bb_plan *plan
   return opt.superblocks && !b->solo && npend + 2 < TR_MAX_EXITS && !cache_lookup(next);
 }
 
-struct tr_pending { uint8_t *field; struct cache_exit *e; };
-
 lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
 {
   uint8_t buf[TR_FETCH];
@@ -784,6 +880,17 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
       /* A call always starts its own block: blocks are unique per start pc,
       ** so each app call has one landing pad, the one the table maps its
       ** return address to (see tr_call_push). */
+      n--;
+      tr_rec(p, XL_AT, pc, 0);
+      pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, pc);
+      pend[npend++].field = tr_exit_br(&p, -1);
+      break;
+    }
+    /* The commit of a known rseq section (an instruction that is not a
+    ** branch): wrapped, with an exit of its own for the abort. */
+    const struct rseq_sec *rs = tr_ends_block(&in) ? NULL : rseq_commit_at(pc, next);
+    struct tr_rseq rw;
+    if (rs && npend + 3 > TR_MAX_EXITS) { /* no room for that exit: in the next block */
       n--;
       tr_rec(p, XL_AT, pc, 0);
       pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, pc);
@@ -939,6 +1046,7 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
         done = 1;
         break;
       }
+      if (rs) tr_rseq_pre(&p, pc, &rw);
       if (gs) {
         TR_TRY(tr_gs(&p, pc, bytes, &in, ops));
       } else if ((in.attributes & ZYDIS_ATTRIB_HAS_MODRM) && in.raw.modrm.mod == 0 &&
@@ -951,7 +1059,21 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
         lurk_memcpy(p, bytes, in.length);
         p += in.length;
       }
+      if (rs) {
+        tr_rseq_post(&p, b, pc, next, rs, &rw, &pend[npend]);
+        npend++;
+      }
       if (plan) tr_plan_ops(&p, plan, n - 1, 1, next);
+      if (arch_x87_saves(&in)) {
+        /* The FIP it stored is the cache copy's: the dispatcher puts the
+        ** app's pc there (x87.c), then goes on at next. */
+        tr_rec(p, XL_AT, next, 0);
+        struct cache_exit *e = cache_exit_new(b, CACHE_EXIT_X87, pc);
+        e->stub = p;
+        emit_exit_stub(&p, e->id, TLS_EXIT_ID, TLS_DISP_ENTRY);
+        done = 1;
+        break;
+      }
       if (tr_ends_block(&in)) { /* popf */
         tr_rec(p, XL_AT, next, 0);
         pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, next);

@@ -12,6 +12,7 @@ enum {
   XL_AT,     /* the app state is whole, before the instruction at aoff */
   XL_RCX,    /* as XL_AT, but the app's rcx is in gs:TLS_SPILL_RCX */
   XL_SCR,    /* as XL_AT, but the app's `reg` is in gs:TLS_SPILL_SCR */
+  XL_RCXRDX, /* as XL_AT, but rcx and rdx in gs:TLS_SPILL_RCX/RDX (rseq commit) */
   XL_NONE    /* mid-sequence (lookup, call push, exit stub): not whole */
 };
 
@@ -25,5 +26,13 @@ struct xl_rec {
   uint16_t coff, aoff;
   uint8_t kind, reg;
 };
+
+struct arch_tls;
+/* The x87 FIP of xsave64 image x as the program would see it: the app pc
+** of the cache copy the CPU ran, or 0 if it is not a cache pc (signal.c). */
+uint64_t arch_fip_app(const uint8_t *x, const struct arch_tls *tls);
+/* Does the instruction (a ZydisDecodedInstruction) store the x87 FIP:
+** fnstenv, fnsave, fxsave, the xsave family (x87.c)? */
+int arch_x87_saves(const void *in);
 
 #endif

@@ -39,8 +39,8 @@
 local SB = 0x20000000          -- ORDER FZ_LAYOUT: spec/fuzz/harness.h
 local SB_DATA = 0xc000         -- data bytes for every operand but...
 local SB_FPS, SB_FPS_END = 0xc100, 0xdf00   -- ...fnstenv/fnsave/fxsave64 images:
--- they hold the x87 FIP, a known difference under lurk (run.sh KNOWN); kept
--- apart (256 bytes past the reach of bt's bit offsets) so no other item
+-- they hold the x87 FIP (once a known difference under lurk, now patched:
+-- docs/decisions.md); kept apart (256 bytes past the reach of bt's bit offsets) so no other item
 -- reads those bytes and carries the difference on
 local FZ_CTL = 0x0ff00000
 local FZ_UNMAPPED = SB + 0x11000

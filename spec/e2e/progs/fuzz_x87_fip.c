@@ -5,7 +5,12 @@
  * the CPU ran: under lurk the code cache's copy, not the program's. The
  * program prints where FIP points, relative to the fld it ran last. With
  * the argument "sig", only the signal frame (which lurk translates: case
- * fuzz_x87_fip_sig); without, fnstenv and fxsave64 too (xfail). */
+ * fuzz_x87_fip_sig); without, every instruction that stores it too:
+ * fnstenv, fnsave, fxsave (32-bit format), fxsave64, xsave64, xsavec64
+ * (x87 requested in the mask), after an fld in the same block or in an
+ * earlier one (a jump in between), a save after fldenv put a value of the
+ * program's own back (kept as it is), and an xsave64 whose mask leaves the
+ * x87 state out (the bytes are left alone). */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdint.h>
@@ -13,8 +18,9 @@
 #include <string.h>
 #include <ucontext.h>
 
-extern char fld_env[], fld_fx[], fld_sig[];
+extern char fld_env[], fld_fx[], fld_sig[], fld_sv[], fld_fx32[], fld_xs[], fld_xc[], fld_far[];
 static uint8_t env[28], fx[512] __attribute__((aligned(16)));
+static uint8_t sv[108], xs[4096] __attribute__((aligned(64)));
 
 static void where(const char *what, uint64_t fip, const char *label)
 {
@@ -48,6 +54,57 @@ __attribute__((noinline)) static uint64_t probe_fx(void)
     return fip64;
 }
 
+__attribute__((noinline)) static uint64_t probe_fnsave(void)
+{
+    __asm__ volatile(".globl fld_sv\nfld_sv: fld1\n fnsave %0\n" : "=m"(sv));
+    uint32_t fip32;
+    memcpy(&fip32, sv + 12, 4);
+    return fip32;
+}
+
+__attribute__((noinline)) static uint64_t probe_fx32(void)
+{
+    __asm__ volatile(".globl fld_fx32\nfld_fx32: fldz\n fxsave %0\n fstp %%st(0)" : "=m"(fx));
+    uint32_t fip32;
+    memcpy(&fip32, fx + 8, 4);
+    return fip32;
+}
+
+/* xsave64/xsavec64 with edx:eax = mask. */
+__attribute__((noinline)) static uint64_t probe_xsave(int compact, uint32_t mask)
+{
+    memset(xs, 0xa5, sizeof xs);
+    if (compact)
+        __asm__ volatile(".globl fld_xc\nfld_xc: fld1\n xsavec64 %0\n fstp %%st(0)" : "=m"(xs) : "a"(mask), "d"(0));
+    else
+        __asm__ volatile(".globl fld_xs\nfld_xs: fldpi\n xsave64 %0\n fstp %%st(0)" : "=m"(xs) : "a"(mask), "d"(0));
+    uint64_t fip64;
+    memcpy(&fip64, xs + 8, 8);
+    return fip64;
+}
+
+/* The fld and the save in different blocks: a jump between them. */
+__attribute__((noinline)) static uint64_t probe_far(void)
+{
+    __asm__ volatile(".globl fld_far\nfld_far: fld1\n jmp 1f\n nop\n1: fxsave64 %0\n fstp %%st(0)" : "=m"(fx));
+    uint64_t fip64;
+    memcpy(&fip64, fx + 8, 8);
+    return fip64;
+}
+
+/* fldenv puts a FIP of the program's own (0x1234) back: a save stores it. */
+__attribute__((noinline)) static uint64_t probe_fldenv(void)
+{
+    uint8_t e[28];
+    __asm__ volatile("fnstenv %0" : "=m"(e));
+    uint32_t v = 0x1234;
+    memcpy(e + 12, &v, 4);
+    __asm__ volatile("fldenv %1\n fxsave64 %0" : "=m"(fx) : "m"(e));
+    uint64_t fip64;
+    memcpy(&fip64, fx + 8, 8);
+    return fip64;
+}
+
 int main(int argc, char **argv)
 {
     int all = !(argc > 1 && !strcmp(argv[1], "sig"));
@@ -60,6 +117,13 @@ int main(int argc, char **argv)
     if (all) {
         where("fnstenv", probe_env(), fld_env);
         where("fxsave64", probe_fx(), fld_fx);
+        where("fnsave", probe_fnsave(), fld_sv);
+        where("fxsave", probe_fx32(), fld_fx32);
+        where("xsave64", probe_xsave(0, 3), fld_xs);
+        where("xsavec64", probe_xsave(1, 3), fld_xc);
+        where("far", probe_far(), fld_far);
+        printf("fldenv   fip = 0x%lx\n", (unsigned long)probe_fldenv());
+        printf("xsave64 without x87: bytes %s\n", probe_xsave(0, 2) == 0xa5a5a5a5a5a5a5a5ull ? "untouched" : "written");
     }
     __asm__ volatile(".globl fld_sig\nfld_sig: fldz\n ud2\n fstp %%st(0)" ::: "memory");
     return 0;
