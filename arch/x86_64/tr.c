@@ -747,9 +747,10 @@ static int tr_ends_block(const ZydisDecodedInstruction *in)
   case ZYDIS_CATEGORY_UNCOND_BR: case ZYDIS_CATEGORY_CALL: case ZYDIS_CATEGORY_COND_BR:
   case ZYDIS_CATEGORY_RET: case ZYDIS_CATEGORY_SYSCALL:
     return 1;
-  default: /* popf may set TF: the app's single steps start at the next block (signal.c) */
+  default: /* popf may set TF: the app's single steps start at the next block (signal.c);
+              an x87 state save exits for its FIP (x87.c): tools see the block end there */
     return in->mnemonic == ZYDIS_MNEMONIC_POPF || in->mnemonic == ZYDIS_MNEMONIC_POPFD ||
-           in->mnemonic == ZYDIS_MNEMONIC_POPFQ;
+           in->mnemonic == ZYDIS_MNEMONIC_POPFQ || arch_x87_saves(in);
   }
 }
 
@@ -906,7 +907,7 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
         pc = next;
         break;
       }
-      if (plan->removed[n - 1] && !tr_ends_block(&in)) { /* removed app instruction */
+      if (plan->removed[n - 1] && (!tr_ends_block(&in) || arch_x87_saves(&in))) { /* removed app instruction */
         pc = next;
         off += in.length;
         tr_plan_ops(&p, plan, n - 1, 1, pc);
