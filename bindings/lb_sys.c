@@ -10,7 +10,6 @@
 #include <time.h>
 #include "lb_int.h"
 #include "../engine/hide.h"
-#include "../engine/ldr.h"
 #include "../arch/x86_64/syscall.h"
 
 /* lurk.now(): wall-clock time in seconds, with nanoseconds (a number). */
@@ -61,7 +60,7 @@ static int lb_sys_mkdir(lua_State *L)
 static int lb_sys_readlink(lua_State *L)
 {
   const char *path = luaL_checkstring(L, 1);
-  if (hide_exe[0] && ldr_is_exe_link(path)) {
+  if (hide_exe[0] && hide_exe_link(path)) {
     lua_pushstring(L, hide_exe);
     return 1;
   }

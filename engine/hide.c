@@ -99,6 +99,12 @@ static int hide_line(const char *s, uint64_t (*r)[3], size_t nr)
   return 0;
 }
 
+int hide_exe_link(const char *path)
+{
+  const char *rest = hide_self(path);
+  return rest && !lurk_strcmp(rest, "exe");
+}
+
 /* The whole of a /proc file, in engine memory (*cap bytes allocated). */
 static char *hide_slurp(const char *path, size_t *len, size_t *cap)
 {

@@ -24,6 +24,9 @@ int hide_open(int dirfd, const char *path, int flags, long *fd);
 /* The program's path, when the kernel's /proc/self/exe names lurk's
 ** launcher instead ("" otherwise). */
 extern const char *hide_exe;
+/* Does path name this process's exe link (/proc/self/exe, /proc/PID/exe,
+** /proc/thread-self/exe)? */
+int hide_exe_link(const char *path);
 /* After the app's getdents64 on fd returned n bytes into buf: the entries
 ** of lurk's descriptors taken out of a /proc/self/fd listing. */
 long hide_getdents(int fd, uint8_t *buf, long n);

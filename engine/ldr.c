@@ -174,26 +174,36 @@ static uint64_t ldr_interp_hint(void)
   return top_stack_lo == ~0ull ? 0 : top_hint;
 }
 
-/* Open and map one ELF file: the program (main) or its interpreter.
-** Returns the load bias, or -1. */
-static int64_t ldr_map(const char *path, int main, int has_interp, struct ldr_elf *e,
-                       char *err, size_t errlen)
+/* Open an ELF file lurk can load and read its headers: the descriptor,
+** or -1. */
+static long ldr_open(const char *path, struct ldr_elf *e, char *err, size_t errlen)
 {
   long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
   if (SYS_FAILED(fd)) {
     log_snprintf(err, errlen, "%s: cannot open: error %ld", path, -fd);
     return -1;
   }
-  int64_t bias = -1;
-  if (ldr_headers(fd, e, path, err, errlen)) goto out;
+  if (ldr_headers(fd, e, path, err, errlen)) {
+    sys_close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* Map one ELF file (open on fd, headers in e): the program (main) or its
+** interpreter. Returns the load bias, or -1. */
+static int64_t ldr_map(long fd, const char *path, int main, int has_interp, const struct ldr_elf *e,
+                       char *err, size_t errlen)
+{
   uint64_t span = e->hi - e->lo;
+  int64_t bias;
   long r;
   if (e->eh.e_type == ET_EXEC) {
     r = sys_mmap(e->lo, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (SYS_FAILED(r) || (uint64_t)r != e->lo) {
       log_snprintf(err, errlen, "%s: its fixed address range 0x%lx-0x%lx is taken by lurk itself",
                    path, (unsigned long)e->lo, (unsigned long)e->hi);
-      goto out;
+      return -1;
     }
     bias = 0;
   } else {
@@ -213,14 +223,11 @@ static int64_t ldr_map(const char *path, int main, int has_interp, struct ldr_el
     if (SYS_FAILED(r)) r = sys_mmap(0, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (SYS_FAILED(r)) {
       log_snprintf(err, errlen, "%s: cannot reserve %lu bytes: error %ld", path, (unsigned long)span, -r);
-      goto out;
+      return -1;
     }
     bias = r - (int64_t)e->lo;
   }
-  if (ldr_segments(fd, e, (uint64_t)bias, path, err, errlen)) bias = -1;
-out:
-  sys_close(fd);
-  return bias;
+  return ldr_segments(fd, e, (uint64_t)bias, path, err, errlen) ? -1 : bias;
 }
 
 int ldr_load(const char *path, struct ldr_image *img, char *err, size_t errlen)
@@ -230,16 +237,13 @@ int ldr_load(const char *path, struct ldr_image *img, char *err, size_t errlen)
   /* The interpreter's path first: whether there is one decides the bias. */
   char interp[4096];
   interp[0] = 0;
-  long fd = sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
-  if (SYS_FAILED(fd)) {
-    log_snprintf(err, errlen, "%s: cannot open: error %ld", path, -fd);
-    return -1;
-  }
+  long fd = ldr_open(path, &m, err, errlen);
+  if (fd < 0) return -1;
   char link[32];
   log_snprintf(link, sizeof link, "/proc/self/fd/%ld", fd);
   long n = sys_call4(SYS_readlinkat, AT_FDCWD, link, ldr_exe, sizeof ldr_exe - 1);
   ldr_exe[n > 0 ? n : 0] = 0;
-  int bad = ldr_headers(fd, &m, path, err, errlen);
+  int bad = 0;
   for (int i = 0; !bad && i < m.eh.e_phnum; i++) {
     const Elf64_Phdr *p = &m.ph[i];
     if (p->p_type == PT_INTERP) {
@@ -255,8 +259,8 @@ int ldr_load(const char *path, struct ldr_image *img, char *err, size_t errlen)
     sys_close(fd);
     return -1;
   }
-  ldr_exe_fd = (int)fd;
-  int64_t bias = ldr_map(path, 1, interp[0] != 0, &m, err, errlen);
+  ldr_exe_fd = (int)fd; /* kept for ldr_commit's exe_fd */
+  int64_t bias = ldr_map(fd, path, 1, interp[0] != 0, &m, err, errlen);
   if (bias < 0) return -1;
   img->lo = (uint64_t)bias + m.lo;
   img->hi = (uint64_t)bias + m.hi;
@@ -280,7 +284,10 @@ int ldr_load(const char *path, struct ldr_image *img, char *err, size_t errlen)
   }
   img->start = img->entry;
   if (interp[0]) {
-    int64_t ib = ldr_map(interp, 0, 0, &in, err, errlen);
+    long ifd = ldr_open(interp, &in, err, errlen);
+    if (ifd < 0) return -1;
+    int64_t ib = ldr_map(ifd, interp, 0, 0, &in, err, errlen);
+    sys_close(ifd);
     if (ib < 0) return -1;
     img->interp_base = (uint64_t)ib + in.lo;
     img->ilo = img->interp_base;
@@ -480,20 +487,6 @@ void ldr_exec_stack(uint64_t sp)
   if (ldr_stack_end(sp))
     sys_mprotect(LDR_TRUNC(sp), stack_end - LDR_TRUNC(sp),
                  PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN);
-}
-
-int ldr_is_exe_link(const char *path)
-{
-  if (lurk_strncmp(path, "/proc/", 6)) return 0;
-  const char *s = path + 6;
-  if (!lurk_strncmp(s, "self/", 5)) s += 5;
-  else if (!lurk_strncmp(s, "thread-self/", 12)) s += 12;
-  else {
-    long pid = 0;
-    while (*s >= '0' && *s <= '9') pid = pid * 10 + (*s++ - '0');
-    if (*s++ != '/' || pid != sys_getpid()) return 0;
-  }
-  return !lurk_strcmp(s, "exe");
 }
 
 /* -- The app's break -------------------------------------------------------- */

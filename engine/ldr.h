@@ -33,9 +33,6 @@ uint64_t ldr_stack_end(uint64_t addr);
 extern char ldr_exe[4096];
 /* 1: the kernel's /proc/self/exe is the program already (ldr_commit). */
 extern int ldr_exe_kernel;
-/* Does path name this process's exe link (/proc/self/exe, /proc/PID/exe,
-** /proc/thread-self/exe)? */
-int ldr_is_exe_link(const char *path);
 /* Tell the kernel about the image (prctl PR_SET_MM_MAP, allowed without
 ** privileges): its argv, envp and auxv (/proc/self/cmdline, environ,
 ** auxv), its heap break (brk and [heap] are then the kernel's own), code

@@ -104,16 +104,23 @@ static int app_vec_ok(uint64_t v, size_t *n)
   return 0;
 }
 
+/* --early: the app's path argument, when it is short enough to be one of
+** the /proc files lurk answers for (hide.h). */
+static int scall_short_path(uint64_t p, char *path, size_t cap)
+{
+  for (size_t i = 0; i < cap; i++) {
+    if (arch_copy_in(&path[i], p + i, 1)) return 0;
+    if (!path[i]) return 1;
+  }
+  return 0;
+}
+
 /* --early: readlink of /proc/self/exe says the program's path, not the
 ** launcher's (ld.so's $ORIGIN comes from it). -1: not that link. */
 static long scall_exe_link(struct arch_mctx *m, int at)
 {
   char path[64];
-  uint64_t p = ARCH_SC_ARG(m, at);
-  size_t i = 0;
-  for (; i < sizeof path; i++)
-    if (arch_copy_in(&path[i], p + i, 1) || !path[i]) break;
-  if (i == sizeof path || path[i] || !ldr_is_exe_link(path)) return -1;
+  if (!scall_short_path(ARCH_SC_ARG(m, at), path, sizeof path) || !hide_exe_link(path)) return -1;
   size_t n = lurk_strlen(ldr_exe), cap = ARCH_SC_ARG(m, at + 2);
   if ((long)cap <= 0) return (long)E(22 /* EINVAL */);
   if (n > cap) n = cap;
@@ -132,7 +139,7 @@ static uint64_t exec_early(struct arch_mctx *m, int at, const char *optbuf, size
   const char *path = (const char *)ARCH_SC_ARG(m, at), *prog = path;
   char *const *argv = (char *const *)ARCH_SC_ARG(m, at + 1);
   char *const *envp = (char *const *)ARCH_SC_ARG(m, at + 2);
-  if (ldr_exe[0] && ldr_is_exe_link(path)) prog = ldr_exe;
+  if (ldr_exe[0] && hide_exe_link(path)) prog = ldr_exe;
   long fd = sys_openat(AT_FDCWD, prog, O_RDONLY | O_CLOEXEC, 0);
   struct stat st;
   uint8_t eh[20];
@@ -164,17 +171,6 @@ static uint64_t exec_early(struct arch_mctx *m, int at, const char *optbuf, size
   uint64_t r = (uint64_t)lurk_sys_app6(SYS_execve, (long)opt.launcher, (long)nv, (long)noenv, 0, 0, 0);
   mem_free(nv, cap);
   return r;
-}
-
-/* --early: the app's path argument, when it is short enough to be one of
-** the /proc files lurk answers for (hide.h). */
-static int scall_short_path(uint64_t p, char *path, size_t cap)
-{
-  for (size_t i = 0; i < cap; i++) {
-    if (arch_copy_in(&path[i], p + i, 1)) return 0;
-    if (!path[i]) return 1;
-  }
-  return 0;
 }
 
 static uint64_t scall_execve(struct lurk_thread *t, struct arch_mctx *m, int at)
