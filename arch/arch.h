@@ -103,10 +103,14 @@ LURK_NORETURN void arch_resume(struct arch_tls *t);
 ** entry from the cache into the engine puts it in fs, and the way back puts
 ** the app's (TLS_APP_FS) back: the app's libc and lurk's are two copies. */
 extern uint64_t arch_engine_fs;
+/* --early without FSGSBASE (or with --mangle-fs): fs stays the engine's in
+** the cache too, and the translator rewrites the app's fs operands against
+** TLS_APP_FS, as it does gs (DynamoRIO's -mangle_app_seg). 0 otherwise. */
+extern int arch_fs_mangled;
 /* --early, at boot: this thread's fs base becomes the engine's, and the
 ** launcher's libc lets go of the thread's rseq registration (the app's
-** libc registers its own). */
-void arch_boot_fs(void);
+** libc registers its own). mangle: fs is never swapped (arch_fs_mangled). */
+void arch_boot_fs(int mangle);
 /* --early: t's app state is a new process's (fs 0, x87/SSE/AVX reset). */
 void arch_initial_state(struct arch_tls *t);
 /* Call fn(arg) on the stack whose top is sp; it does not return. */

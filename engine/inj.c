@@ -153,6 +153,7 @@ struct boot_args {
   char *opts, *prog, *execfn;
   char **argv, **envp;
   uint64_t stack_top; /* end of the [stack] mapping */
+  int mangle_fs;      /* the app's fs operands rewritten (arch_fs_mangled) */
 };
 
 static char *boot_str(const char *s)
@@ -199,7 +200,7 @@ static LURK_NORETURN void boot_main(void *arg)
   lurk_memcpy(comm, base, n);
   comm[n] = 0;
   sys_call2(SYS_prctl, 15 /* PR_SET_NAME */, comm);
-  arch_boot_fs();
+  arch_boot_fs(b->mangle_fs);
   uint64_t spans[2][2] = { { img.lo, img.hi }, { img.ilo, img.ihi } };
   mod_scan_app(img.entry, spans, img.ilo ? 2 : 1);
   struct lurk_thread *t = inj_common(b->envp);
@@ -223,9 +224,11 @@ LURK_API LURK_NORETURN void lurk_boot(const char *opts, const char *prog, const 
                                       char **argv, char **envp)
 {
   if (LURK_FAILED(opt_parse(opts))) log_fatal("bad options: %s", opts);
-  if (!arch_fsgsbase()) /* (also reads auxv while the launcher's is there) */
-    log_fatal("--early needs the FSGSBASE instructions (Linux 5.9 or later, on a CPU that has them)");
   static struct boot_args b;
+  /* Without FSGSBASE, swapping fs at every entry would cost two
+  ** arch_prctl calls: the app's fs operands are rewritten instead.
+  ** (arch_fsgsbase also reads auxv while the launcher's is there.) */
+  b.mangle_fs = opt.mangle_fs || !arch_fsgsbase();
   b.opts = boot_str(opts);
   b.prog = boot_str(prog);
   b.execfn = boot_str(execfn);

@@ -70,6 +70,9 @@ static const char usage_text[] =
   "  --early          start the program from its first instruction: lurk maps\n"
   "                   it itself (ld.so, IFUNC resolvers and static programs\n"
   "                   are seen); no LD_PRELOAD\n"
+  "  --mangle-fs      testing aid for --early: rewrite the program's fs\n"
+  "                   operands even where the CPU has FSGSBASE (without it,\n"
+  "                   --early always does)\n"
   "  --no-superblocks end every block at its first conditional branch even\n"
   "                   when no tool instruments it (to measure superblocks)\n"
   "  -h, --help       show this help\n"
@@ -455,6 +458,7 @@ static int run_option(char **argv, int *i, int end)
   else if (TAKES("--far-cache") && !eq) opt.far_cache = 1;
   else if (TAKES("--no-superblocks") && !eq) opt.superblocks = 0;
   else if (TAKES("--early") && !eq) opt.early = 1;
+  else if (TAKES("--mangle-fs") && !eq) opt.mangle_fs = 1;
   else if (TAKES("--no-inline") && !eq) opt.inline_calls = 0;
   else if (TAKES("--explain") && !eq) opt.explain = 1;
   else return 0;

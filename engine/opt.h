@@ -12,6 +12,7 @@
   _(far_cache, "far_cache", INT, 0)       \
   _(superblocks, "superblocks", INT, 1)   \
   _(early, "early", INT, 0)               \
+  _(mangle_fs, "mangle_fs", INT, 0)       \
   _(ctl, "ctl", INT, 0)                   \
   _(watch, "watch", INT, 0)               \
   _(inline_calls, "inline", INT, 1)       \

@@ -195,11 +195,25 @@ end
 -- unloaded, its code rewritten) leaves the guards' tables too, so its
 -- targets are validated again. A non-canonical target is left to fault.
 
+local on_module
+
+-- From the first instruction (lurk's default start), ld.so calls into a
+-- library (its IFUNC resolvers, its constructors) before the library's
+-- module_load, which waits for its relocation: a transfer into a module
+-- not yet known learns it. True when that made a module known.
+local function learn(target)
+  local m = lurk.module_at(target)
+  if not m or origins.mods[m.base] then return false end
+  on_module(m)
+  return true
+end
+
 local function guard_handler(known, slow)
   return function(ctx, target, pc)
     stats.misses = stats.misses + 1
     if target >= ADDR_END then return false end
     if known(target) then return true end
+    if learn(target) and known(target) then return true end
     return slow(ctx, target, pc)
   end
 end
@@ -327,7 +341,8 @@ local function on_bb(bb)
   end
 end
 
-local function on_module(m)
+function on_module(m)
+  if origins.mods[m.base] then return end   -- learnt before its module_load
   local rec = origins.add_module(m)
   stats.modules, stats.entries = stats.modules + 1, stats.entries + rec.nentries
   if policym.glob_match(P.jit, m.name) then jit_on, rec.jit = true, true end

@@ -50,9 +50,10 @@
 ** FS_ENGINE, at an entry from the cache into engine code, keeps the app's
 ** fs base in TLS_APP_FS and loads the engine's (nothing when already
 ** there, or without --early); FS_APP, on the way back, loads the app's.
+** With fs mangled (arch_fs_swap 0) the engine's stays loaded throughout.
 ** Both use rax and rcx and change the flags. */
 .macro FS_ENGINE
-        mov arch_engine_fs(%rip), %rax
+        mov arch_fs_swap(%rip), %rax
         test %rax, %rax
         jz .Lfse\@
         rdfsbase %rcx
@@ -64,7 +65,7 @@
 .endm
 
 .macro FS_APP
-        cmpq $0, arch_engine_fs(%rip)
+        cmpq $0, arch_fs_swap(%rip)
         je .Lfsa\@
         mov %gs:TLS_APP_FS, %rax
         wrfsbase %rax
@@ -421,7 +422,7 @@ lurk_clone_done:
         ret
 1:      xor %ebp, %ebp
         and $-16, %rsp
-        mov arch_engine_fs(%rip), %rax  /* --early: the app's fs is in the block */
+        mov arch_fs_swap(%rip), %rax  /* --early: the app's fs is in the block */
         test %rax, %rax
         jz 2f
         wrfsbase %rax
@@ -463,9 +464,16 @@ lurk_detach_jump:
         mov $0x1001, %edi       /* ARCH_SET_GS */
         mov %r13, %rsi
         syscall
-2:      cmpq $0, arch_engine_fs(%rip)
-        je 3f
+2:      cmpq $0, arch_fs_swap(%rip)
+        je 4f
         wrfsbase %r15
+        jmp 3f
+4:      cmpq $0, arch_engine_fs(%rip)  /* fs mangled: arch_prctl, as for gs */
+        je 3f
+        mov $158, %eax          /* SYS_arch_prctl */
+        mov $0x1002, %edi       /* ARCH_SET_FS */
+        mov %r15, %rsi
+        syscall
 3:      mov %r12, %rsp
         pop %r15
         pop %r14
@@ -493,11 +501,11 @@ lurk_detach_jump:
         .globl lurk_sig_entry
         .hidden lurk_sig_entry
 lurk_sig_entry:
-        cmpq $0, arch_engine_fs(%rip)
+        cmpq $0, arch_fs_swap(%rip)
         je arch_sig_handle
         push %rbx
         rdfsbase %rbx
-        mov arch_engine_fs(%rip), %rax
+        mov arch_fs_swap(%rip), %rax
         wrfsbase %rax
         call arch_sig_handle
         wrfsbase %rbx

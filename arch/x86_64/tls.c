@@ -96,19 +96,32 @@ void arch_tls_init(struct arch_tls *t, uint8_t *stack_top)
 int arch_tls_ready;
 
 uint64_t arch_engine_fs;
+/* The fs base the cache's entries and exits load with wrfsbase (context.S
+** FS_ENGINE/FS_APP): arch_engine_fs, or 0 where nothing is swapped. */
+uint64_t arch_fs_swap;
+int arch_fs_mangled;
 extern const ptrdiff_t __rseq_offset __attribute__((weak));
 extern const unsigned int __rseq_size __attribute__((weak));
 
-void arch_boot_fs(void)
+void arch_boot_fs(int mangle)
 {
-  uint64_t fs;
-  __asm__ volatile("rdfsbase %0" : "=r"(fs));
+  uint64_t fs = 0;
+  sys_call2(SYS_arch_prctl, ARCH_GET_FS, &fs);
   if (&__rseq_offset && &__rseq_size && __rseq_size) {
     /* glibc registered 32 bytes up to 2.39, its feature size since */
     long r = sys_call4(SYS_rseq, fs + __rseq_offset, 32, 1 /* RSEQ_FLAG_UNREGISTER */, 0x53053053);
     if (r == -22) sys_call4(SYS_rseq, fs + __rseq_offset, __rseq_size, 1, 0x53053053);
   }
   arch_engine_fs = fs;
+  arch_fs_mangled = mangle;
+  arch_fs_swap = mangle ? 0 : fs;
+}
+
+/* Without FSGSBASE the fs base moves only through arch_prctl. */
+static void fs_set(uint64_t fs)
+{
+  if (arch_fs_mangled) sys_call2(SYS_arch_prctl, ARCH_SET_FS, fs);
+  else __asm__ volatile("wrfsbase %0" : : "r"(fs) : "memory");
 }
 
 void arch_run_on(LURK_NORETURN void (*fn)(void *), void *arg, uint64_t sp)
@@ -121,16 +134,14 @@ void arch_run_on(LURK_NORETURN void (*fn)(void *), void *arg, uint64_t sp)
 uint64_t arch_fs_app(void)
 {
   if (!arch_engine_fs) return 0;
-  uint64_t was;
-  __asm__ volatile("rdfsbase %0" : "=r"(was));
-  uint64_t app = arch_app_fs();
-  __asm__ volatile("wrfsbase %0" : : "r"(app) : "memory");
-  return was;
+  /* engine code runs on arch_engine_fs in both modes */
+  fs_set(arch_app_fs());
+  return arch_engine_fs;
 }
 
 void arch_fs_restore(uint64_t was)
 {
-  if (was) __asm__ volatile("wrfsbase %0" : : "r"(was) : "memory");
+  if (was) fs_set(was);
 }
 
 uint64_t arch_app_fs(void)

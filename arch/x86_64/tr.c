@@ -208,17 +208,25 @@ static int tr_scratch(const ZydisDecodedInstruction *in, const ZydisDecodedOpera
   return -1;
 }
 
-static int uses_gs(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
+/* The segment whose operands the translation rewrites: gs always (lurk's
+** thread block is the gs base), fs where arch_fs_mangled (fs is then the
+** engine's libc's in the cache too); ZYDIS_REGISTER_NONE for neither. */
+static ZydisRegister mangled_seg(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
 {
+  int fs = arch_fs_mangled;
   for (unsigned i = 0; i < in->operand_count; i++) {
-    if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY && ops[i].mem.segment == ZYDIS_REGISTER_GS)
-      return 1;
-    if (ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER && ops[i].reg.value == ZYDIS_REGISTER_GS &&
-        (ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
-      return 1;
+    ZydisRegister seg = ZYDIS_REGISTER_NONE;
+    if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY) seg = ops[i].mem.segment;
+    else if (ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER && (ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+      seg = ops[i].reg.value;
+    if (seg == ZYDIS_REGISTER_GS || (fs && seg == ZYDIS_REGISTER_FS)) return seg;
   }
-  return in->mnemonic == ZYDIS_MNEMONIC_RDGSBASE || in->mnemonic == ZYDIS_MNEMONIC_WRGSBASE ||
-         in->mnemonic == ZYDIS_MNEMONIC_SWAPGS;
+  if (in->mnemonic == ZYDIS_MNEMONIC_RDGSBASE || in->mnemonic == ZYDIS_MNEMONIC_WRGSBASE ||
+      in->mnemonic == ZYDIS_MNEMONIC_SWAPGS)
+    return ZYDIS_REGISTER_GS;
+  if (fs && (in->mnemonic == ZYDIS_MNEMONIC_RDFSBASE || in->mnemonic == ZYDIS_MNEMONIC_WRFSBASE))
+    return ZYDIS_REGISTER_FS;
+  return ZYDIS_REGISTER_NONE;
 }
 
 static lurk_status tr_unsupported(uint64_t pc, const uint8_t *bytes, unsigned n, const char *why)
@@ -308,17 +316,21 @@ static void tr_emit_gs32(uint8_t **p, int r, int32_t off, int store)
   emit_abs32(p, r, off);
 }
 
-/* An instruction that uses the app's gs: lurk's thread block holds the gs
-** base, the app's is TLS_APP_GS. rdgsbase/wrgsbase read or write that
-** field (without FSGSBASE they are copied and raise #UD, as natively). A
-** gs memory operand becomes [scratch], the scratch register (spilled)
-** holding the app's base plus the effective address, summed with lea so
-** the flags are left alone. lea's own gs prefix does nothing: copied. */
-static lurk_status tr_gs(uint8_t **p, uint64_t pc, const uint8_t *bytes,
-                         const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
+/* An instruction that uses the app's gs (or its fs, where mangled): lurk's
+** thread block holds the gs base, the app's is TLS_APP_GS (TLS_APP_FS).
+** rdgsbase/wrgsbase read or write that field (without FSGSBASE they are
+** copied and raise #UD, as natively). A segment memory operand becomes
+** [scratch], the scratch register (spilled) holding the app's base plus the
+** effective address, summed with lea so the flags are left alone. lea's own
+** segment prefix does nothing: copied. */
+static lurk_status tr_seg(uint8_t **p, uint64_t pc, const uint8_t *bytes,
+                          const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops, ZydisRegister seg)
 {
-  if (in->mnemonic == ZYDIS_MNEMONIC_RDGSBASE || in->mnemonic == ZYDIS_MNEMONIC_WRGSBASE ||
-      in->mnemonic == ZYDIS_MNEMONIC_LEA) {
+  int fs = seg == ZYDIS_REGISTER_FS;
+  int32_t app = fs ? TLS_APP_FS : TLS_APP_GS;
+  ZydisMnemonic rd = fs ? ZYDIS_MNEMONIC_RDFSBASE : ZYDIS_MNEMONIC_RDGSBASE;
+  ZydisMnemonic wr = fs ? ZYDIS_MNEMONIC_WRFSBASE : ZYDIS_MNEMONIC_WRGSBASE;
+  if (in->mnemonic == rd || in->mnemonic == wr || in->mnemonic == ZYDIS_MNEMONIC_LEA) {
     tr_rec(*p, XL_AT, pc, 0);
     if (in->mnemonic == ZYDIS_MNEMONIC_LEA || !arch_fsgsbase()) {
       lurk_memcpy(*p, bytes, in->length);
@@ -326,36 +338,37 @@ static lurk_status tr_gs(uint8_t **p, uint64_t pc, const uint8_t *bytes,
       return LURK_OK;
     }
     int r = reg_id64(ops[0].reg.value);
-    if (in->mnemonic == ZYDIS_MNEMONIC_RDGSBASE) {
-      if (ops[0].size == 64) emit_gs_load(p, r, TLS_APP_GS);
-      else tr_emit_gs32(p, r, TLS_APP_GS, 0); /* zero-extends, as rdgsbase r32 */
+    if (in->mnemonic == rd) {
+      if (ops[0].size == 64) emit_gs_load(p, r, app);
+      else tr_emit_gs32(p, r, app, 0); /* zero-extends, as rdgsbase r32 */
     } else if (ops[0].size == 64) {
-      emit_gs_store(p, r, TLS_APP_GS);
+      emit_gs_store(p, r, app);
     } else { /* wrgsbase r32: the base is the zero-extended value */
-      tr_emit_gs32(p, r, TLS_APP_GS, 1);
-      emit_u8(p, XO_SEG_GS); /* mov dword gs:[TLS_APP_GS + 4], 0 */
+      tr_emit_gs32(p, r, app, 1);
+      emit_u8(p, XO_SEG_GS); /* mov dword gs:[app + 4], 0 */
       emit_u8(p, 0xc7);
-      emit_abs32(p, 0, TLS_APP_GS + 4);
+      emit_abs32(p, 0, app + 4);
       emit_u32(p, 0);
     }
     return LURK_OK;
   }
   const ZydisDecodedOperand *m = NULL;
   for (unsigned i = 0; i < in->operand_count; i++)
-    if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY && ops[i].mem.segment == ZYDIS_REGISTER_GS) m = &ops[i];
-  if (!m) return tr_unsupported(pc, bytes, in->length, "the app writes the gs selector (lurk owns gs)");
+    if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY && ops[i].mem.segment == seg) m = &ops[i];
+  if (!m) return tr_unsupported(pc, bytes, in->length, fs ? "the app writes the fs selector (lurk owns fs)"
+                                                           : "the app writes the gs selector (lurk owns gs)");
   if (m->visibility != ZYDIS_OPERAND_VISIBILITY_EXPLICIT || in->address_width != 64)
-    return tr_unsupported(pc, bytes, in->length, "implicit or 32-bit-addressed gs operand");
+    return tr_unsupported(pc, bytes, in->length, fs ? "implicit or 32-bit-addressed fs operand" : "implicit or 32-bit-addressed gs operand");
   int base = m->mem.base == ZYDIS_REGISTER_NONE ? -1 : reg_id64(m->mem.base);
   int index = m->mem.index == ZYDIS_REGISTER_NONE ? -1 : reg_id64(m->mem.index);
   int64_t disp = m->mem.disp.value;
   int r = tr_scratch(in, ops);
   if ((m->mem.base != ZYDIS_REGISTER_NONE && base < 0) || (m->mem.index != ZYDIS_REGISTER_NONE && index < 0) ||
       disp != (int32_t)disp || r < 0)
-    return tr_unsupported(pc, bytes, in->length, "gs operand cannot be rewritten (rip, vector index)");
+    return tr_unsupported(pc, bytes, in->length, "segment operand cannot be rewritten (rip, vector index)");
   ZydisEncoderRequest req;
   if (ZYAN_FAILED(ZydisEncoderDecodedInstructionToEncoderRequest(in, ops, in->operand_count_visible, &req)))
-    return tr_unsupported(pc, bytes, in->length, "gs operand cannot be re-encoded");
+    return tr_unsupported(pc, bytes, in->length, "segment operand cannot be re-encoded");
   for (unsigned i = 0; i < req.operand_count; i++)
     if (req.operands[i].type == ZYDIS_OPERAND_TYPE_MEMORY) {
       req.operands[i].mem.base = reg_zy64(r);
@@ -363,18 +376,19 @@ static lurk_status tr_gs(uint8_t **p, uint64_t pc, const uint8_t *bytes,
       req.operands[i].mem.scale = 0;
       req.operands[i].mem.displacement = 0;
     }
-  req.prefixes &= ~(ZydisInstructionAttributes)(ZYDIS_ATTRIB_HAS_SEGMENT_GS | ZYDIS_ATTRIB_HAS_SEGMENT);
+  req.prefixes &= ~(ZydisInstructionAttributes)(ZYDIS_ATTRIB_HAS_SEGMENT_GS | ZYDIS_ATTRIB_HAS_SEGMENT_FS |
+                                                ZYDIS_ATTRIB_HAS_SEGMENT);
   uint8_t *start = *p;
   tr_rec(*p, XL_AT, pc, 0);
   emit_gs_store(p, r, TLS_SPILL_SCR);
   tr_rec(*p, XL_SCR, pc, r);
-  emit_gs_load(p, r, TLS_APP_GS);
+  emit_gs_load(p, r, app);
   if (base >= 0) tr_emit_lea(p, r, base, r, 1, (int32_t)disp);
   else tr_emit_lea(p, r, r, -1, 1, (int32_t)disp);
   if (index >= 0) tr_emit_lea(p, r, r, index, m->mem.scale, 0);
   if (!tr_encode(&req, p)) {
     *p = start;
-    return tr_unsupported(pc, bytes, in->length, "gs operand cannot be re-encoded");
+    return tr_unsupported(pc, bytes, in->length, "segment operand cannot be re-encoded");
   }
   tr_rec(*p, XL_SCR, pc + in->length, r);
   emit_gs_load(p, r, TLS_SPILL_SCR);
@@ -872,10 +886,11 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
     n++;
     p_insn = p;
     nxl_insn = tr_nxl;
-    int gs = uses_gs(&in, ops);
-    if (gs && (in.meta.category == ZYDIS_CATEGORY_UNCOND_BR || in.meta.category == ZYDIS_CATEGORY_CALL ||
+    ZydisRegister seg = mangled_seg(&in, ops);
+    if (seg && (in.meta.category == ZYDIS_CATEGORY_UNCOND_BR || in.meta.category == ZYDIS_CATEGORY_CALL ||
                in.mnemonic == ZYDIS_MNEMONIC_SWAPGS))
-      TR_TRY(tr_unsupported(pc, bytes, in.length, "a branch through gs, or swapgs"));
+      TR_TRY(tr_unsupported(pc, bytes, in.length, seg == ZYDIS_REGISTER_FS ? "a branch through fs (mangled by --early)"
+                                                                            : "a branch through gs, or swapgs"));
 
     if (in.meta.category == ZYDIS_CATEGORY_CALL && n > 1) {
       /* A call always starts its own block: blocks are unique per start pc,
@@ -1048,8 +1063,8 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
         break;
       }
       if (rs) tr_rseq_pre(&p, pc, &rw);
-      if (gs) {
-        TR_TRY(tr_gs(&p, pc, bytes, &in, ops));
+      if (seg) {
+        TR_TRY(tr_seg(&p, pc, bytes, &in, ops, seg));
       } else if ((in.attributes & ZYDIS_ATTRIB_HAS_MODRM) && in.raw.modrm.mod == 0 &&
           in.raw.modrm.rm == 5) {
         TR_TRY(tr_riprel(&p, pc, bytes, &in, ops));

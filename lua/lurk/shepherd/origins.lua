@@ -243,11 +243,21 @@ function M.add_lurk()
 end
 
 --- Forget a module (module_unload): its marks are cleared.
+-- Drop the file ranges inside [lo, hi): the pages a library's mmap
+-- recorded before its module_load (which waits for its relocation when
+-- lurk starts at the first instruction) belong to the module from then on.
+local function drop_filex(lo, hi)
+  for k, r in pairs(M.filex) do
+    if r[1] >= lo and r[2] <= hi then M.filex[k] = nil end
+  end
+end
+
 function M.remove_module(m)
   local rec = M.mods[m.base]
   if not rec then return end
   shadow.set(rec.lo, rec.hi - rec.lo, "noaccess")
   M.mods[m.base] = nil
+  drop_filex(rec.lo, rec.hi)
 end
 
 --- The module record and text range holding address a, if any.
