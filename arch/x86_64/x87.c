@@ -98,15 +98,17 @@ void arch_x87_fip(struct lurk_thread *t, uint64_t from_cpc)
   uint64_t at = x87_ea(t, &in, &ops[0], next) + off, mask = width == 8 ? ~0ull : 0xffffffffull;
   if (arch_copy_in(&stored, at, (size_t)width)) return;
   /* Only the value the CPU stored (not a pc an fldenv or frstor put back,
-  ** which is the program's already). fnsave re-initialises the x87 state
-  ** after storing it (FIP 0): its stored pc is the cache's when it falls in
-  ** the cache, the high half taken from the block's own address. */
+  ** which is the program's already). Where the exit's own xsave holds no
+  ** FIP (fnsave re-initialises the x87 state after storing it; AMD CPUs
+  ** save FIP in fxsave/xsave only with an exception pending), the stored
+  ** pc is the cache's when it falls in the cache, the high half taken from
+  ** the block's own address. */
   uint64_t fip;
   if (cache_holds(cfip)) {
     if (stored != (cfip & mask)) return;
     fip = cfip;
   } else {
-    if (in.mnemonic != ZYDIS_MNEMONIC_FNSAVE || !stored) return; /* (0: no x87 instruction since init) */
+    if (!stored) return; /* (0: no x87 instruction since init) */
     fip = width == 8 ? stored : (from_cpc & ~mask) | stored;
     if (!cache_holds(fip)) return;
   }
