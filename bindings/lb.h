@@ -36,6 +36,11 @@ void lb_event_thread_exit(long tid);
 ** there, before any app instruction; parent_tid is the forking thread's
 ** tid in the parent (its thread data carries over). */
 void lb_event_fork(long parent_tid);
+/* `entry`: the main program's entry point is about to run, once per
+** process image: every library loaded at start-up is mapped, relocated and
+** initialised (a static program: its first instruction). On the thread
+** that reaches it, with its state whole. */
+void lb_event_entry(uint64_t pc);
 /* `exec`: just before the program's execve/execveat runs (the scripts'
 ** files are flushed, since a successful exec discards them). */
 void lb_event_exec(const char *path, char *const argv[]);

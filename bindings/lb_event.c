@@ -498,6 +498,20 @@ void lb_event_fork(long parent_tid)
   lb_unlock();
 }
 
+void lb_event_entry(uint64_t pc)
+{
+  if (!lb_L) return;
+  lua_State *L = lb_L;
+  lb_lock();
+  if (lb_count[LB_EV_entry]) {
+    lb_event_new(1);
+    lua_pushnumber(L, (lua_Number)pc);
+    lua_setfield(L, -2, "pc");
+    lb_fire(L, LB_EV_entry);
+  }
+  lb_unlock();
+}
+
 void lb_event_exec(const char *path, char *const argv[])
 {
   if (!lb_L) return;

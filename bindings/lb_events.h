@@ -8,6 +8,7 @@
 
 #define LB_EVENTDEF(_)                                                      \
   _(init)          /* after every script's top level, before takeover */    \
+  _(entry)         /* the program's entry point is reached: (pc) */         \
   _(exit)          /* the process is ending: (status) */                    \
   _(thread_init)   /* a thread starts: (tid, data) */                       \
   _(thread_exit)   /* a thread ends: (tid, data) */                         \

@@ -76,11 +76,21 @@ static int disp_guard(struct lurk_thread *t)
   return lb_guard_miss(t, (int)g, pc, t->tls.mctx.rip, (int64_t)delta) ? (int)g + 2 : 0;
 }
 
+static uint64_t disp_entry; /* the program's entry point, until reached */
+
+void disp_entry_at(uint64_t pc) { disp_entry = pc; }
+
 /* Resume at the app pc in t's context: deliver queued signals first. A
 ** signal queued after the last look at the queue points TLS_JMP_TARGET at
 ** lurk_reenter itself, so none waits past the resume. */
 static void disp_finish(struct lurk_thread *t, struct cache_exit *e, int ibl)
 {
+  /* Every first arrival at a pc comes through here (it is in no lookup
+  ** table and no link leads to it yet): the entry event's place. */
+  uint64_t entry = __atomic_load_n(&disp_entry, __ATOMIC_RELAXED);
+  if (LURK_UNLIKELY(entry) && t->tls.mctx.rip == entry &&
+      __atomic_compare_exchange_n(&disp_entry, &entry, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+    lb_event_entry(entry);
   struct cache_block *b = disp_block(t, e, ibl);
   if (b) t->tls.jmp_target = (uint64_t)b->cpc;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);

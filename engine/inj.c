@@ -108,6 +108,7 @@ static struct lurk_thread *inj_common(char **envp)
   }
   if (opt.ctl) ctl_start();
   lb_event_thread_init(t->tid);
+  disp_entry_at(mod_entry());
   return t;
 }
 

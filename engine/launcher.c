@@ -67,12 +67,14 @@ static const char usage_text[] =
   "                   prevented it (file:line)\n"
   "  --far-cache      testing aid: keep the code cache out of rel32 reach of\n"
   "                   the program, so every rip-relative operand is rewritten\n"
-  "  --early          start the program from its first instruction: lurk maps\n"
-  "                   it itself (ld.so, IFUNC resolvers and static programs\n"
-  "                   are seen); no LD_PRELOAD\n"
-  "  --mangle-fs      testing aid for --early: rewrite the program's fs\n"
-  "                   operands even where the CPU has FSGSBASE (without it,\n"
-  "                   --early always does)\n"
+  "  --preload        start lurk with LD_PRELOAD instead of at the program's\n"
+  "                   first instruction (the default, --early: lurk maps the\n"
+  "                   program itself, so ld.so, IFUNC resolvers, constructors\n"
+  "                   and static programs are seen): the program's loader and\n"
+  "                   its libraries' constructors then run before lurk, static\n"
+  "                   programs are refused, and LD_PRELOAD shows in environ\n"
+  "  --mangle-fs      testing aid: rewrite the program's fs operands even where\n"
+  "                   the CPU has FSGSBASE (without it, lurk always does)\n"
   "  --no-superblocks end every block at its first conditional branch even\n"
   "                   when no tool instruments it (to measure superblocks)\n"
   "  -h, --help       show this help\n"
@@ -134,7 +136,8 @@ static char *resolve(const char *prog)
   exit(127);
 }
 
-/* Refuse what LD_PRELOAD cannot reach: static and setuid/setgid programs. */
+/* Refuse what lurk cannot run as the kernel would: setuid/setgid programs,
+** and static ones with --preload (LD_PRELOAD cannot reach them). */
 static void check_program(const char *path)
 {
   struct stat st;
@@ -142,8 +145,8 @@ static void check_program(const char *path)
   if (S_ISDIR(st.st_mode)) { fprintf(stderr, "lurk: %s: Is a directory\n", path); exit(126); }
   if (access(path, X_OK) != 0) { fprintf(stderr, "lurk: %s: %s\n", path, strerror(errno)); exit(126); }
   if (st.st_mode & (S_ISUID | S_ISGID)) {
-    fprintf(stderr, "lurk: %s is setuid/setgid: the loader ignores LD_PRELOAD for it, so lurk "
-            "cannot run it (not supported yet)\n", path);
+    fprintf(stderr, "lurk: %s is setuid/setgid: lurk cannot give it the privileges the kernel "
+            "would (not supported yet)\n", path);
     exit(126);
   }
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -161,8 +164,8 @@ static void check_program(const char *path)
       if (type == 3) interp = 1; /* PT_INTERP */
     }
     if (!interp && !opt.early) {
-      fprintf(stderr, "lurk: %s is statically linked: lurk injects with LD_PRELOAD, which "
-              "cannot reach static programs; run it with --early\n", path);
+      fprintf(stderr, "lurk: %s is statically linked: --preload injects with LD_PRELOAD, which "
+              "cannot reach static programs; run it without --preload\n", path);
       close(fd);
       exit(126);
     }
@@ -458,6 +461,7 @@ static int run_option(char **argv, int *i, int end)
   else if (TAKES("--far-cache") && !eq) opt.far_cache = 1;
   else if (TAKES("--no-superblocks") && !eq) opt.superblocks = 0;
   else if (TAKES("--early") && !eq) opt.early = 1;
+  else if (TAKES("--preload") && !eq) opt.early = 0;
   else if (TAKES("--mangle-fs") && !eq) opt.mangle_fs = 1;
   else if (TAKES("--no-inline") && !eq) opt.inline_calls = 0;
   else if (TAKES("--explain") && !eq) opt.explain = 1;
@@ -574,6 +578,7 @@ static int cmd_exec(int argc, char **argv)
 static int cmd_run(int argc, char **argv, int repl)
 {
   if (repl) opt.ctl = 1;
+  opt.early = 1; /* (the engine's default is 0: liblurk.so under LD_PRELOAD) */
   int dashdash = -1;
   for (int k = 0; k < argc; k++)
     if (!strcmp(argv[k], "--")) { dashdash = k; break; }

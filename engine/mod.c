@@ -331,6 +331,8 @@ void mod_munmap(uint64_t addr, uint64_t len)
 
 /* -- Lookups ----------------------------------------------------------------------------- */
 
+uint64_t mod_entry(void) { return mod_at_entry; }
+
 const struct mod_info *mod_find(uint64_t pc)
 {
   mod_lock();

@@ -41,6 +41,8 @@ void mod_munmap(uint64_t addr, uint64_t len);
 ** module's RELRO read-only; until then its IFUNC resolvers and GOT are
 ** not usable (lurk.symbols calls resolvers). */
 void mod_mprotect(uint64_t addr, uint64_t len, int prot);
+/* The program's entry point (AT_ENTRY), once mod_scan or mod_scan_app ran. */
+uint64_t mod_entry(void);
 /* The loaded module holding pc, or NULL. */
 const struct mod_info *mod_find(uint64_t pc);
 /* Up to max loaded modules in address order into out; returns how many

@@ -37,7 +37,8 @@ printf 'x' >"$work/noexec"; chmod 644 "$work/noexec"
 expect not_executable 126 "Permission denied" -- "$LURK" run -- "$work/noexec"
 expect directory 126 "Is a directory" -- "$LURK" run -- /tmp
 if gcc -static -O1 -o "$work/static" -x c - <<<'int main(void){return 0;}' 2>/dev/null; then
-  expect static_refused 126 "statically linked" -- "$LURK" run -- "$work/static"
+  expect static_refused 126 "statically linked" -- "$LURK" run --preload -- "$work/static"
+  expect static_runs 0 EMPTY -- "$LURK" run -- "$work/static"
 else
   echo "FAIL static_refused: cannot build a static test program (libc6-dev?)"; fail=$((fail + 1))
 fi

@@ -101,7 +101,7 @@ parse_flags() {
             exit=*) f_exit=${f#exit=}; [[ $f_exit =~ ^[0-9]+$ ]] || return 1 ;;
             timeout=*) f_timeout=${f#timeout=}; [[ $f_timeout =~ ^[0-9]+$ ]] || return 1 ;;
             xfail=?*) f_xfail=${f#xfail=} ;;
-            xfail-late=?*) [[ " ${lurk_extra[*]} " == *" --early "* ]] || f_xfail=${f#xfail-late=} ;;
+            xfail-preload=?*) [[ " ${lurk_extra[*]} " != *" --preload "* ]] || f_xfail=${f#xfail-preload=} ;;
             tool=?*) f_tool=${f#tool=}; [[ -f $here/progs/$f_tool ]] || return 1 ;;
             *) return 1 ;;
         esac
