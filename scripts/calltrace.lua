@@ -31,7 +31,7 @@
 --   --depth N    trace only calls at most N deep in traced calls (1: outermost)
 --   --from-entry trace only once the program's entry point has run: not the
 --                calls of ld.so's work and of the libraries' constructors,
---                which lurk --early sees and ltrace does not
+--                which lurk sees from the first instruction and ltrace does not
 --   --no-args    functions without a prototype: `f()` instead of their six
 --                integer registers in hex
 --   --pids       `[pid TID]` on every line (else only once the process has
@@ -486,12 +486,8 @@ function M.start(...)
   end
   options(args)
   if from_entry then
-    for _, m in ipairs(lurk.modules()) do
-      if m.main then
-        entered = false
-        lurk.wrap(m.entry, { pre = function() entered = true end })
-      end
-    end
+    entered = false
+    lurk.on("entry", function() entered = true end)
   end
   if maxstr then src.maxstr = maxstr end
   if timing or counting or stamps then clocks() end

@@ -21,16 +21,15 @@
 -- Sample output (lurk run -t inscount=modules -- /bin/echo hi):
 --
 --   hi
---   inscount: 173,569 instructions
---     libc.so.6                   161,751
---     ld-linux-x86-64.so.2         11,406
+--   inscount: 282,934 instructions
+--     libc.so.6                   162,908
+--     ld-linux-x86-64.so.2        119,680
 --     echo                            346
---     (no module)                      22
---     libZydis.so.4.0.0.0              22
---     libm.so.6                        22
 --
--- (libm and libZydis are mapped for liblurk.so; their destructors, and
--- liblurk.so's own, run as the program exits.)
+-- (every instruction from the first one, ld.so's: its relocation work and
+-- libc's initialisation included; with --preload the count starts after
+-- ld.so has loaded the libraries, and lurk's own libraries' destructors
+-- show up at exit.)
 --
 -- How it counts: one clean call per block, before its first instruction,
 -- with the block's instruction count as argument ("count"). The handlers

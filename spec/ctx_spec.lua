@@ -174,14 +174,42 @@ describe("meta instructions that fault", function()
 end)
 
 describe("script top level", function()
-  it("lurk.modules() lists the loaded modules at a script's top level and in init", function()
-    local r = h.eval([[
-      local function names() local t = {} for _, m in ipairs(lurk.modules()) do t[#t + 1] = m.name .. (m.main and "*" or "") end return t end
+  local NAMES = [[
+      local function names() local t = {} for _, m in ipairs(lurk.modules()) do t[#t + 1] = m.name .. (m.main and "*" or "") end return table.concat(t, " ") end
+  ]]
+
+  it("lurk.modules() lists, at a script's top level, what is mapped at the first instruction; at entry, the libraries", function()
+    local r = h.eval(NAMES .. [[
       local top = names()
-      print(#top > 2, table.concat(top, " "):find("true%*") ~= nil, table.concat(top, " "):find("libc.so.6", 1, true) ~= nil)
-      lurk.on("init", function() print(#names() == #top) end)]])
-    assert.equal(0, r.status)
-    assert.equal("true\ttrue\ttrue\ntrue\n", r.stderr)
+      print(top:find("true*", 1, true) ~= nil, top:find("ld-linux-x86-64.so.2", 1, true) ~= nil, top:find("libc.so.6", 1, true) ~= nil)
+      lurk.on("init", function() print(names() == top) end)
+      lurk.on("entry", function(e)
+        local m = lurk.module_at(e.pc)
+        print(m.main, names():find("libc.so.6", 1, true) ~= nil, lurk.addr("strncmp") ~= nil)
+      end)]])
+    assert.equal(0, r.status, r.stderr)
+    assert.equal("true\ttrue\tfalse\ntrue\ntrue\ttrue\ttrue\n", r.stderr)
+  end)
+
+  it("with --preload, lurk.modules() at a script's top level already lists the libraries", function()
+    local r = h.run({ "--preload", "-e", NAMES .. [[
+      local top = names()
+      print(top:find("true*", 1, true) ~= nil, top:find("libc.so.6", 1, true) ~= nil)
+      lurk.on("init", function() print(names() == top) end)
+      lurk.on("entry", function(e) print(lurk.module_at(e.pc).main, names() == top) end)]], "--", "/bin/true" })
+    assert.equal(0, r.status, r.stderr)
+    assert.equal("true\ttrue\ntrue\ntrue\ttrue\n", r.stderr)
+  end)
+
+  it("the entry event comes once, at a static program's first instruction", function()
+    local prog = tmp .. "/static_true"
+    h.gcc(prog, "-static", "-O1", D .. "early_prog.c")
+    local r = h.eval([[
+      local n = 0
+      lurk.on("entry", function(e) n = n + 1; print(string.format("%x", e.pc) == string.format("%x", lurk.module_at(e.pc).entry)) end)
+      lurk.on("exit", function() print(n) end)]], { prog })
+    assert.equal(0, r.status, r.stderr)
+    assert.equal("true\n1\n", r.stderr)
   end)
 end)
 
