@@ -32,8 +32,8 @@ peer_prefix() {
     vg) R=(timeout -k 10 "$TMO" valgrind --tool=none -q --) ;;
     lt:*) rm -f "$LT_OUT"
           R=(timeout -k 10 "$TMO" "$LURK" run "${LURK_OPTS[@]}" --output "$LT_OUT" -t "${1#lt:}" --) ;;
-    le:*) rm -f "$LT_OUT"
-          R=(timeout -k 10 "$TMO" "$LURK" run --early "${LURK_OPTS[@]}" --output "$LT_OUT" -t "${1#le:}" --) ;;
+    lp:*) rm -f "$LT_OUT"
+          R=(timeout -k 10 "$TMO" "$LURK" run --preload "${LURK_OPTS[@]}" --output "$LT_OUT" -t "${1#lp:}" --) ;;
     dt:*) R=(timeout -k 10 "$TMO" "$DRRUN" -quiet -c "$DR/samples/bin64/lib${1#dt:}.so" --) ;;
     *) die "internal: no side $1" ;;
     esac
@@ -341,12 +341,13 @@ peers_compiled() {
 # --versus TOOL: lurk's null tool and TOOL interleaved with native (native,
 # null, TOOL, repeated); ratios to native and TOOL's time over the null
 # tool's, geomeans over the workloads both ran correctly (issue #15:
-# shepherd's target is <= 1.15x the null tool). TOOL early:T is T run with
-# --early (early:null: early injection's cost over LD_PRELOAD's).
+# shepherd's target is <= 1.15x the null tool). TOOL preload:T is T run with
+# --preload (preload:null: LD_PRELOAD injection's time over the default
+# start's, from the first instruction).
 peers_versus() {
     local name i st nmed rn rv side=lt:$VERSUS
     local G0= G1= GN=
-    [[ $VERSUS == early:* ]] && side=le:${VERSUS#early:}
+    [[ $VERSUS == preload:* ]] && side=lp:${VERSUS#preload:}
     say "Versus: native, lurk's null tool and $VERSUS interleaved, $RUNS run(s) a side, median wall time"
     say "$(printf '%-9s %9s %8s %8s %7s  %s' workload native null "${VERSUS%%=*}" /null status)"
     for name in "${SELECTED[@]}"; do

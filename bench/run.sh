@@ -42,9 +42,9 @@ usage: bench/run.sh [options]
                    summary (compiled handlers), interleaved with native
   --versus TOOL    lurk's null tool beside TOOL (a tool name, TOOL=ARGS as
                    for -t), interleaved with native: TOOL's time over the
-                   null tool's (e.g. --versus shepherd=--quiet); early:TOOL
-                   runs TOOL with --early (early:null: early injection's
-                   cost over LD_PRELOAD's)
+                   null tool's (e.g. --versus shepherd=--quiet);
+                   preload:TOOL runs TOOL with --preload (preload:null:
+                   LD_PRELOAD injection beside the default start)
   --dynamorio DIR  DynamoRIO's install (default ../shared/anchors/dynamorio
                    from the source tree, or $LURK_DYNAMORIO)
   --list           list workloads and exit
