@@ -8,7 +8,6 @@
 
 #define LB_EVENTDEF(_)                                                      \
   _(init)          /* after every script's top level, before takeover */    \
-  _(entry)         /* the program's entry point is reached: (pc) */         \
   _(exit)          /* the process is ending: (status) */                    \
   _(thread_init)   /* a thread starts: (tid, data) */                       \
   _(thread_exit)   /* a thread ends: (tid, data) */                         \
@@ -20,7 +19,8 @@
   _(signal)        /* a signal is delivered to the program */              \
   _(fork)          /* in a new child process: (pid, ppid) */                \
   _(exec)          /* the program is about to exec: (path, argv) */         \
-  _(sample)        /* a sampling tick on a thread: (tid, pc, sp) */
+  _(sample)        /* a sampling tick on a thread: (tid, pc, sp) */      \
+  _(entry)         /* the program's entry point is reached: (pc) */
 
 enum lb_event {
 #define LB_EVENUM(name) LB_EV_##name,

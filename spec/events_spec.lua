@@ -75,7 +75,7 @@ describe("lurk.on", function()
   it("lists the events and stages", function()
     local r = h.eval("print(table.concat(lurk.events, ' ')) print(table.concat(lurk.stages, ' '))")
     assert.equal("init exit thread_init thread_exit bb module_load module_unload syscall_pre " ..
-                 "syscall_post signal fork exec sample\napp2app analysis insertion cleanup\n", r.stderr)
+                 "syscall_post signal fork exec sample entry\napp2app analysis insertion cleanup\n", r.stderr)
   end)
 
   it("stops the run with file:line and a traceback when a handler fails", function()
