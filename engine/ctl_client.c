@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <dlfcn.h>
 #include <editline/readline.h>
 #include "ctl.h"
 #include "ctl_client.h"
@@ -180,13 +181,50 @@ int ctl_client_alive(long pid)
 
 static int cc_fd = -1;
 
+/* libedit, loaded when a prompt opens: linked in, it (and libtinfo, libbsd,
+** libmd) would be mapped and relocated at every `lurk run`. Its readline
+** API, through the pointers dlsym gives (variables too). */
+static struct {
+  char *(*readline)(const char *);
+  void (*using_history)(void);
+  void (*stifle_history)(int);
+  int (*read_history)(const char *);
+  int (*write_history)(const char *);
+  int (*add_history)(const char *);
+  const char **readline_name, **basic_word_break_characters;
+  rl_completion_func_t **attempted_completion_function;
+  rl_compentry_func_t **completion_entry_function;
+  int *completion_append_character, *attempted_completion_over;
+} ed;
+
+/* Load libedit into ed; 0, or -1 with the reason printed. */
+static int cc_ed_load(void)
+{
+  void *h = dlopen(LURK_EDIT_SONAME, RTLD_NOW | RTLD_LOCAL);
+  if (!h) { fprintf(stderr, "lurk: the prompt needs %s: %s\n", LURK_EDIT_SONAME, dlerror()); return -1; }
+#define ED(field, name) if (!(*(void **)&ed.field = dlsym(h, name))) goto missing
+  ED(readline, "readline"); ED(using_history, "using_history"); ED(stifle_history, "stifle_history");
+  ED(read_history, "read_history"); ED(write_history, "write_history"); ED(add_history, "add_history");
+  ED(readline_name, "rl_readline_name");
+  ED(basic_word_break_characters, "rl_basic_word_break_characters");
+  ED(attempted_completion_function, "rl_attempted_completion_function");
+  ED(completion_entry_function, "rl_completion_entry_function");
+  ED(completion_append_character, "rl_completion_append_character");
+  ED(attempted_completion_over, "rl_attempted_completion_over");
+#undef ED
+  return 0;
+missing:
+  fprintf(stderr, "lurk: %s lacks a readline function: %s\n", LURK_EDIT_SONAME, dlerror());
+  return -1;
+}
+
 /* libedit's completion: ask the target for the word's completions. */
 static char *cc_none(const char *t, int s) { (void)t; (void)s; return NULL; }
 
 static char **cc_complete(const char *text, int start, int end)
 {
   (void)start; (void)end;
-  rl_attempted_completion_over = 1;
+  *ed.attempted_completion_over = 1;
   char *s;
   if (cc_fd < 0 || cc_request(cc_fd, CTL_COMPLETE, text, strlen(text), &s) != CTL_OK) return NULL;
   size_t n = 0, cap = 8;
@@ -250,31 +288,32 @@ static char *cc_trim(char *s)
 
 int ctl_client_repl(long pid, const char *what)
 {
+  if (cc_ed_load()) return 1;
   cc_fd = cc_connect(pid);
   if (cc_fd < 0) { cc_connect_error(pid); return 1; }
   cc_signals();
-  rl_readline_name = "lurk";
-  rl_attempted_completion_function = cc_complete;
-  rl_completion_entry_function = cc_none;
-  rl_basic_word_break_characters = " \t\n\"'`@$><=;|&{(,+-*/%^~#[]";
-  rl_completion_append_character = 0;
+  *ed.readline_name = "lurk";
+  *ed.attempted_completion_function = cc_complete;
+  *ed.completion_entry_function = cc_none;
+  *ed.basic_word_break_characters = " \t\n\"'`@$><=;|&{(,+-*/%^~#[]";
+  *ed.completion_append_character = 0;
   const char *hist = cc_history_file();
-  using_history();
-  stifle_history(1000);
-  if (hist) read_history(hist);
+  ed.using_history();
+  ed.stifle_history(1000);
+  if (hist) ed.read_history(hist);
   printf("lurk repl: pid %ld (%s). .help for help; ctrl-D %s.\n", pid, what,
          ctl_client_eof_detach ? "detaches lurk (.exit leaves it attached)" : "leaves the prompt, the program goes on");
   char *chunk = NULL;
   int lost = 0;
   for (;;) {
     cc_sigint = 0;
-    char *line = readline(chunk ? ">> " : "lurk> ");
+    char *line = ed.readline(chunk ? ">> " : "lurk> ");
     if (!line && ctl_client_eof_detach && !chunk) line = strdup(".detach"); /* lurk attach: ctrl-D */
     if (!line) { printf("\n"); break; }
     if (!chunk) {
       char *t = cc_trim(line);
       if (!*t) { free(line); continue; }
-      if (!strcmp(t, ".help")) { add_history(t); fputs(cc_help, stdout); free(line); continue; }
+      if (!strcmp(t, ".help")) { ed.add_history(t); fputs(cc_help, stdout); free(line); continue; }
       if (!strcmp(t, ".detach")) {
         static const char code[] = "return lurk.detach()";
         if (cc_request(cc_fd, CTL_NUDGE, code, sizeof code - 1, NULL) < 0) lost = 1;
@@ -284,7 +323,7 @@ int ctl_client_repl(long pid, const char *what)
       if (!strcmp(t, ".exit") || !strcmp(t, ".quit")) { free(line); break; }
       int reload = !strncmp(t, "%reload", 7) && (t[7] == ' ' || !t[7]);
       if (reload || (!strncmp(t, "%load", 5) && (t[5] == ' ' || !t[5]))) {
-        add_history(t);
+        ed.add_history(t);
         char *f = cc_trim(t + (reload ? 7 : 5)), *abs = *f ? realpath(f, NULL) : NULL;
         if (reload && !*f) abs = strdup(""); /* every script loaded so far */
         else if (reload && abs) { /* "@PATH": reload PATH (it must be loaded already) */
@@ -314,12 +353,12 @@ int ctl_client_repl(long pid, const char *what)
     int k = cc_request(cc_fd, CTL_EVAL, chunk, strlen(chunk), NULL);
     if (k < 0) { lost = 1; break; }
     if (k == CTL_MORE) continue;
-    add_history(chunk);
+    ed.add_history(chunk);
     free(chunk);
     chunk = NULL;
   }
   free(chunk);
-  if (hist) write_history(hist);
+  if (hist) ed.write_history(hist);
   if (lost) fprintf(stderr, "lurk: the control channel closed (the program has ended or exec'd)\n");
   close(cc_fd);
   cc_fd = -1;
