@@ -27,6 +27,9 @@ struct lurk_stats stats;
 #define CHUNK_SIZE (16u << 20)
 #define CHUNK_REACH (1ull << 30) /* a chunk serves pcs within +-1 GiB */
 #define CHUNK_RESERVE (64u << 10)
+/* Code faulted in ahead of the blocks written, in one madvise each time
+** (mem_populate): /bin/true's start-up fills about 300 KiB. */
+#define CHUNK_AHEAD (128u << 10)
 
 /* Blocks per chunk at most: no block is smaller than 32 bytes. */
 #define CHUNK_MAX_BLOCKS (CHUNK_SIZE / 32)
@@ -35,6 +38,7 @@ struct cache_chunk {
   uint8_t *base, *top, *end;
   uint8_t *stubs; /* exit stubs grow down from end to here; bodies grow up to top */
   struct cache_chunk *next;
+  uint8_t *ready_top, *ready_stubs; /* populated: [base, ready_top), [ready_stubs, end) */
   struct cache_block **blocks; /* in address order, for cache_block_at */
   uint32_t nblocks;
 };
@@ -102,6 +106,8 @@ static struct cache_chunk *chunk_new(uint64_t pc)
   struct cache_chunk *c = mem_alloc(sizeof *c);
   c->base = c->top = p;
   c->end = c->stubs = p + CHUNK_SIZE;
+  c->ready_top = c->base;
+  c->ready_stubs = c->end;
   c->blocks = mem_map(CHUNK_MAX_BLOCKS * sizeof *c->blocks, PROT_READ | PROT_WRITE);
   if (!c->blocks) log_fatal("cannot map a chunk's block list");
   c->next = chunks;
@@ -122,6 +128,12 @@ uint8_t *cache_reserve(struct cache_block *b, uint64_t pc, size_t need)
   if (!c) c = chunk_new(pc);
   b->chunk = c;
   b->cpc = c->top;
+  if (c->top + need > c->ready_top) { /* fault in what this block may fill, and more */
+    uint8_t *to = c->top + need + CHUNK_AHEAD;
+    if (to > c->stubs) to = c->stubs;
+    mem_populate(c->ready_top, (size_t)(to - c->ready_top));
+    c->ready_top = to;
+  }
   return c->top;
 }
 
@@ -143,6 +155,11 @@ uint8_t *cache_stubs(struct cache_block *b, size_t n)
   LURK_ASSERT((size_t)(c->stubs - c->top) >= n + CHUNK_RESERVE / 2, "exit stubs overran their chunk");
   c->stubs -= n;
   stats.cache_bytes += n;
+  if (c->stubs < c->ready_stubs) {
+    uint8_t *from = c->stubs - CHUNK_AHEAD / 4 > c->top ? c->stubs - CHUNK_AHEAD / 4 : c->top;
+    mem_populate(from, (size_t)(c->ready_stubs - from));
+    c->ready_stubs = from;
+  }
   return c->stubs;
 }
 
@@ -202,8 +219,10 @@ struct cache_exit *cache_exit_new(struct cache_block *b, int kind, uint64_t targ
   uint32_t id = exit_count;
   uint32_t pg = id >> EXIT_PAGE_BITS;
   if (pg >= EXIT_MAX_PAGES) log_fatal("too many block exits");
-  if (!exit_pages[pg])
+  if (!exit_pages[pg]) {
     exit_pages[pg] = mem_alloc(sizeof(struct cache_exit) << EXIT_PAGE_BITS);
+    mem_populate(exit_pages[pg], sizeof(struct cache_exit) << EXIT_PAGE_BITS); /* filled in order */
+  }
   exit_count++;
   struct cache_exit *e = cache_exit_get(id);
   e->id = id;
@@ -372,6 +391,7 @@ static void ibl_alloc(struct ibl *b, uint32_t entries)
   b->used = 0;
   b->tab = mem_map((size_t)(entries + IBL_PROBE_MAX + 1) * 16, PROT_READ | PROT_WRITE);
   if (!b->tab) log_fatal("cannot map the indirect-branch table");
+  mem_populate(b->tab, (size_t)(entries + IBL_PROBE_MAX + 1) * 16); /* all written below */
   for (uint32_t i = 0; i < entries + IBL_PROBE_MAX + 1; i++) b->tab[2 * i + 1] = (uint64_t)arch_ibl_empty;
 }
 
@@ -463,6 +483,7 @@ void cache_init(void)
   cache_heap = (uint64_t)sys_call1(SYS_brk, 0);
   btab_bits = 12; /* 64 KiB to start: both tables grow, and a short process touches few pages */
   btab = mem_alloc(((size_t)1 << btab_bits) * sizeof *btab);
+  mem_populate(btab, ((size_t)1 << btab_bits) * sizeof *btab); /* hashed: every page gets written */
   pageset = mem_alloc(PAGESET_SIZE * sizeof *pageset);
   ibl_alloc(&ibls[0], 1u << 12);
 }

@@ -82,6 +82,12 @@ void *mem_map(size_t n, int prot)
   return (void *)r;
 }
 
+void mem_populate(void *p, size_t n)
+{
+  uint64_t lo = (uint64_t)p & ~4095ull, hi = ((uint64_t)p + n + 4095) & ~4095ull;
+  sys_call3(SYS_madvise, (sys_word)lo, (sys_word)(hi - lo), 23 /* MADV_POPULATE_WRITE */);
+}
+
 void mem_unmap(void *p, size_t n)
 {
   n = (n + 4095) & ~(size_t)4095;
