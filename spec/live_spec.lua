@@ -274,9 +274,10 @@ assert(lurk.wrap("live_prog!spin_step", { pre = function() K.w[%d] = (K.w[%d] or
   end)
 
   it("says when there is nothing to reload", function()
-    local t = start("/bin/sleep 2")
+    local t = start("/bin/sleep 120") -- (ended by a nudge: a loaded machine may take seconds)
     local r = reload(t.pid)
     assert.match("^X nothing to reload: no script was loaded %(%%load FILE%)", r)
+    nudge(t.pid, "os.exit(0)")
     assert.equal(0, (finish(t)))
   end)
 end)
