@@ -117,19 +117,17 @@ static uint64_t em_get(const uint8_t *p, unsigned n)
   return v;
 }
 
-/* Does the CPU ignore REX.W on far jmp/call through memory (AMD and
-** Hygon: m16:64 is Intel's alone; theirs read m16:32)? */
-static int em_far_no_m64(void)
+int arch_cpu_amd(void)
 {
-  static int known, no;
+  static int known, amd;
   if (!known) {
     uint32_t a, b, c, d;
     __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
-    no = (b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163) || /* AuthenticAMD */
-         (b == 0x6f677948 && d == 0x6e65476e && c == 0x656e6975);   /* HygonGenuine */
+    amd = (b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163) || /* AuthenticAMD */
+          (b == 0x6f677948 && d == 0x6e65476e && c == 0x656e6975);   /* HygonGenuine */
     known = 1;
   }
-  return no;
+  return amd;
 }
 
 /* far jmp/call through memory: m16:16, m16:32 or m16:64 (Intel only). */
@@ -139,7 +137,7 @@ static void em_far_branch(struct lurk_thread *t, const ZydisDecodedInstruction *
   struct arch_mctx *m = &t->tls.mctx;
   uint64_t pc = m->rip, next = pc + in->length;
   unsigned osz = in->operand_width / 8;
-  if (osz == 8 && em_far_no_m64()) osz = 4;
+  if (osz == 8 && arch_cpu_amd()) osz = 4; /* AMD and Hygon ignore REX.W there: m16:32 */
   uint8_t buf[10];
   uint64_t a = em_addr(m, in, &ops[0], next);
   if (!em_read(t, pc, buf, a, osz + 2)) return;

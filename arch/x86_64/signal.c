@@ -197,6 +197,21 @@ uint64_t arch_fip_app(const uint8_t *x, const struct arch_tls *tls)
   return m.rip;
 }
 
+int arch_fop_app(uint64_t pc)
+{
+  uint8_t b[16];
+  size_t n = 0;
+  while (n < sizeof b && !arch_copy_in(b + n, pc + n, 1)) n++;
+  for (size_t i = 0; i + 1 < n; i++) {
+    uint8_t c = b[i];
+    if (c >= 0xd8 && c <= 0xdf) return ((c & 7) << 8) | b[i + 1];
+    int prefix = c == 0x66 || c == 0x67 || c == 0xf0 || c == 0xf2 || c == 0xf3 || c == 0x2e ||
+                 c == 0x36 || c == 0x3e || c == 0x26 || c == 0x64 || c == 0x65 || (c & 0xf0) == 0x40;
+    if (!prefix) break;
+  }
+  return -1;
+}
+
 /* Send the thread to the dispatcher with the app state m (and the FP
 ** state of the interrupted context) when lurk's handler returns. */
 static void to_dispatcher(struct lurk_thread *t, struct k_ucontext *uc, const struct arch_mctx *m)
@@ -546,9 +561,11 @@ int arch_sig_frame(struct lurk_thread *t, const struct sig_entry *e, const struc
                       (uint32_t)t->tls.xcr0_hi, (uint32_t)xsize };
   uint32_t magic2 = FP_XSTATE_MAGIC2;
   uint64_t fip = arch_fip_app(x, &t->tls);
+  int fop = fip ? arch_fop_app(fip) : -1;
+  uint16_t fop16 = (uint16_t)fop;
   if (arch_copy_out(fp, x, xsize) || arch_copy_out(fp + 464, sw, sizeof sw) ||
       arch_copy_out(fp + xsize, &magic2, 4) || arch_copy_out(frame, &f, sizeof f) ||
-      (fip && arch_copy_out(fp + 8, &fip, 8)))
+      (fip && arch_copy_out(fp + 8, &fip, 8)) || (fop >= 0 && arch_copy_out(fp + 6, &fop16, 2)))
     return 0;
   int sig = *(const int32_t *)(const void *)e->info;
   m->gpr[MCTX_RDI] = (uint64_t)sig;

@@ -115,5 +115,15 @@ void arch_x87_fip(struct lurk_thread *t, uint64_t from_cpc)
   uint8_t img[16];
   __builtin_memcpy(img + 8, &fip, 8);
   uint64_t app = arch_fip_app(img, &t->tls);
-  if (app) arch_copy_out(at, &app, (size_t)width);
+  if (!app) return;
+  arch_copy_out(at, &app, (size_t)width);
+  /* FOP, recorded with FIP: bits 0-10 of the word at 6 (fxsave, xsave), or
+  ** of the word at 18 (fnstenv, fnsave: above FCS) */
+  int fop = arch_fop_app(app);
+  uint16_t w;
+  uint64_t fa = at - off + (off == 8 ? 6 : 18);
+  if (fop >= 0 && !arch_copy_in(&w, fa, 2)) {
+    w = (uint16_t)((w & 0xf800) | fop);
+    arch_copy_out(fa, &w, 2);
+  }
 }

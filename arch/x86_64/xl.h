@@ -31,6 +31,14 @@ struct arch_tls;
 /* The x87 FIP of xsave64 image x as the program would see it: the app pc
 ** of the cache copy the CPU ran, or 0 if it is not a cache pc (signal.c). */
 uint64_t arch_fip_app(const uint8_t *x, const struct arch_tls *tls);
+/* The x87 last opcode (FOP: the escape byte's low 3 bits, then the ModRM
+** byte) of the app's x87 instruction at pc, as the CPU records it with FIP
+** (the two describe the same instruction); -1 if it cannot be read. A copy whose operand lurk rewrote (rip-relative
+** with --far-cache, fs where mangled) has another ModRM (signal.c). */
+int arch_fop_app(uint64_t pc);
+/* Is the CPU an AMD (or Hygon) one? Their x87 pointers and far branches
+** differ from Intel's (emul.c). */
+int arch_cpu_amd(void);
 /* Does the instruction (a ZydisDecodedInstruction) store the x87 FIP:
 ** fnstenv, fnsave, fxsave, the xsave family (x87.c)? */
 int arch_x87_saves(const void *in);
