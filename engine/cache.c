@@ -1,6 +1,9 @@
 /* lurk: code cache management.
-** Chunks are RWX mappings placed within rel32 reach of the app code they
-** hold, so rip-relative operands and branches to nearby code stay short.
+** Chunks are placed within rel32 reach of the app code they hold, so
+** rip-relative operands and branches to nearby code stay short. Each is one
+** shared memory object mapped twice: read+execute where its code runs, and
+** read+write at an unrelated address the engine writes through (cache_w),
+** so a store by the app into the code it runs faults.
 ** Blocks are found by app pc through a chained hash; indirect branches are
 ** found by generated code through a separate open-addressed table.
 */
@@ -33,6 +36,8 @@ struct lurk_stats stats;
 
 struct cache_chunk {
   uint8_t *base, *top, *end;
+  int64_t wd;     /* the RW view's address minus the RX view's (0: one RWX mapping) */
+  uint8_t *fork_w; /* the child's copy, between cache_fork_prepare and _finish */
   uint8_t *stubs; /* exit stubs grow down from end to here; bodies grow up to top */
   struct cache_chunk *next;
   struct cache_block **blocks; /* in address order, for cache_block_at */
@@ -55,23 +60,79 @@ void cache_unlock(void)
 
 static uint64_t dist(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
 
-/* Map a chunk near pc: try fixed spots below and above, then anywhere. */
 /* The program's heap start (brk at takeover) and the room left for it. */
 static uint64_t cache_heap;
 #define HEAP_ROOM (512ull << 20)
 
+#ifndef MREMAP_FIXED
+#define MREMAP_MAYMOVE 1
+#define MREMAP_FIXED 2
+#endif
+
+int64_t cache_wd;
+/* Set when the kernel cannot alias a shared mapping (mremap of size 0):
+** chunks are then single RWX mappings, as they were before the two views. */
+static int cache_one_view;
+
+/* A new shared memory object of CHUNK_SIZE, mapped read+write anywhere
+** (the RW view); 0 when chunks are single mappings. */
+static uint64_t chunk_object(void)
+{
+  if (cache_one_view) return 0;
+  long w = sys_mmap(0, CHUNK_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (SYS_FAILED(w)) log_fatal("cannot map code cache: error %ld", -w);
+  return (uint64_t)w;
+}
+
+/* Map object w's RX view at exactly at (any address if at is 0), or w's
+** single RWX mapping when w is 0; the address, or an error. mremap with
+** old size 0 makes a second mapping of a shared object, but MREMAP_FIXED
+** replaces whatever is at the target: the spot is taken with a
+** reservation first (MAP_FIXED_NOREPLACE), which the alias replaces. */
+static long chunk_view(uint64_t at, uint64_t w)
+{
+  int fl = MAP_PRIVATE | MAP_ANONYMOUS | (at ? MAP_FIXED_NOREPLACE : 0);
+  long r = sys_mmap(at, CHUNK_SIZE, w ? PROT_NONE : PROT_READ | PROT_WRITE | PROT_EXEC,
+                    fl | (w ? MAP_NORESERVE : 0), -1, 0);
+  if (SYS_FAILED(r)) return r;
+  if (at && (uint64_t)r != at) { /* old kernels ignore NOREPLACE */
+    sys_munmap(r, CHUNK_SIZE);
+    return -EEXIST;
+  }
+  if (!w) return r;
+  long x = sys_call6(SYS_mremap, (long)w, 0, CHUNK_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, r, 0);
+  if (!SYS_FAILED(x)) x = sys_mprotect(r, CHUNK_SIZE, PROT_READ | PROT_EXEC);
+  if (SYS_FAILED(x)) {
+    sys_munmap(r, CHUNK_SIZE);
+    return x;
+  }
+  return r;
+}
+
+/* Map a chunk near pc: try fixed spots below and above, then anywhere. */
 static struct cache_chunk *chunk_new(uint64_t pc)
 {
   uint8_t *p = NULL;
-  int prot = PROT_READ | PROT_WRITE | PROT_EXEC;
-  uint64_t page = pc & ~0xfffffull;
+  uint64_t page = pc & ~0xfffffull, w = chunk_object();
+  static int probed;
+  if (w && !probed) { /* once: can the kernel alias shared memory? */
+    probed = 1;
+    long r = chunk_view(0, w);
+    if (SYS_FAILED(r)) {
+      sys_munmap(w, CHUNK_SIZE);
+      w = 0;
+      cache_one_view = 1;
+      LOG(LOG_INFO, "lurk: the code cache is one RWX mapping (no alias of shared memory: error %ld)\n", -r);
+    } else {
+      sys_munmap(r, CHUNK_SIZE);
+    }
+  }
   if (opt.far_cache) {
     /* Testing aid (--far-cache): out of rel32 reach of all app code, so every
     ** rip-relative operand and link takes the far path. */
     static uint64_t far_next = 0x100000000000ull;
     for (int i = 0; i < 64 && !p; i++, far_next += CHUNK_SIZE) {
-      long r = sys_mmap(far_next, CHUNK_SIZE, prot,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+      long r = chunk_view(far_next, w);
       if (!SYS_FAILED(r)) p = (uint8_t *)r;
     }
     far_next += CHUNK_SIZE;
@@ -85,23 +146,21 @@ static struct cache_chunk *chunk_new(uint64_t pc)
     for (int k = 0; k < 2 && !p; k++) {
       if (tries[k] < 0x10000 || tries[k] > 0x7fff00000000ull) continue;
       if (tries[k] + CHUNK_SIZE > cache_heap && tries[k] < cache_heap + HEAP_ROOM) continue;
-      long r = sys_mmap(tries[k], CHUNK_SIZE, prot,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-      if (!SYS_FAILED(r)) {
-        if ((uint64_t)r == tries[k]) p = (uint8_t *)r;
-        else sys_munmap(r, CHUNK_SIZE); /* old kernels ignore NOREPLACE */
-      }
+      long r = chunk_view(tries[k], w);
+      if (!SYS_FAILED(r)) p = (uint8_t *)r;
     }
   }
   if (!p) {
-    long r = sys_mmap(0, CHUNK_SIZE, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    long r = chunk_view(0, w);
     if (SYS_FAILED(r)) log_fatal("cannot map code cache: error %ld", -r);
     p = (uint8_t *)r;
   }
   mem_note((uint64_t)p, (uint64_t)p + CHUNK_SIZE, MEM_KIND_CACHE);
+  if (w) mem_note(w, w + CHUNK_SIZE, MEM_KIND_CACHE);
   struct cache_chunk *c = mem_alloc(sizeof *c);
   c->base = c->top = p;
   c->end = c->stubs = p + CHUNK_SIZE;
+  c->wd = w ? (int64_t)(w - (uint64_t)p) : 0;
   c->blocks = mem_map(CHUNK_MAX_BLOCKS * sizeof *c->blocks, PROT_READ | PROT_WRITE);
   if (!c->blocks) log_fatal("cannot map a chunk's block list");
   c->next = chunks;
@@ -122,6 +181,7 @@ uint8_t *cache_reserve(struct cache_block *b, uint64_t pc, size_t need)
   if (!c) c = chunk_new(pc);
   b->chunk = c;
   b->cpc = c->top;
+  cache_wd = c->wd;
   return c->top;
 }
 
@@ -129,6 +189,7 @@ void cache_commit(struct cache_block *b, uint8_t *end)
 {
   struct cache_chunk *c = b->chunk;
   LURK_ASSERT(end >= c->top && end <= c->stubs, "block overran its chunk");
+  LURK_ASSERT(cache_wd == c->wd, "a block was written through another chunk's view");
   LURK_ASSERT(c->nblocks < CHUNK_MAX_BLOCKS, "chunk block list full");
   b->csize = (uint32_t)(end - b->cpc);
   c->top = (uint8_t *)(((uintptr_t)end + 15) & ~(uintptr_t)15);
@@ -154,6 +215,7 @@ uint8_t *cache_alloc_near(uint64_t near, size_t n)
         dist((uint64_t)c->end, near) < CHUNK_REACH)
       break;
   if (!c) c = chunk_new(near);
+  cache_wd = c->wd;
   uint8_t *p = c->top;
   c->top = (uint8_t *)(((uintptr_t)p + n + 15) & ~(uintptr_t)15);
   return p;
@@ -167,6 +229,54 @@ static struct cache_chunk *chunk_of(uint64_t cpc)
 }
 
 int cache_holds(uint64_t cpc) { return chunk_of(cpc) != NULL; }
+
+void cache_write_to(const uint8_t *cpc)
+{
+  struct cache_chunk *c = chunk_of((uint64_t)cpc);
+  LURK_ASSERT(c, "a cache write outside the cache");
+  cache_wd = c->wd;
+}
+
+/* -- fork ------------------------------------------------------------------- */
+
+/* A child's cache is a copy: the two views are MAP_SHARED, which fork
+** shares too, so the parent's writes (new code, links, unlinks) would land
+** in the child's cache. The copy is made before the fork, under the cache
+** lock (a child copying after it could see the parent's next write). Only
+** the used parts of a chunk are copied: code at the bottom, stubs at the
+** top. */
+void cache_fork_prepare(void)
+{
+  if (cache_one_view) return;
+  for (struct cache_chunk *c = chunks; c; c = c->next) {
+    uint8_t *n = (uint8_t *)chunk_object();
+    lurk_memcpy(n, c->base, (size_t)(c->top - c->base));
+    lurk_memcpy(n + (c->stubs - c->base), c->stubs, (size_t)(c->end - c->stubs));
+    c->fork_w = n;
+  }
+}
+
+/* The child maps its copy over the chunk's RX view (replacing the shared
+** object there) and writes through it; the parent drops the copies. */
+void cache_fork_finish(int child)
+{
+  if (cache_one_view) return;
+  for (struct cache_chunk *c = chunks; c; c = c->next) {
+    uint64_t n = (uint64_t)c->fork_w, old_w = (uint64_t)c->base + (uint64_t)c->wd;
+    c->fork_w = NULL;
+    if (!child) {
+      sys_munmap(n, CHUNK_SIZE);
+      continue;
+    }
+    long x = sys_call6(SYS_mremap, (long)n, 0, CHUNK_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, (long)c->base, 0);
+    if (!SYS_FAILED(x)) x = sys_mprotect(c->base, CHUNK_SIZE, PROT_READ | PROT_EXEC);
+    if (SYS_FAILED(x)) log_fatal("cannot copy the code cache for a child: error %ld", -x);
+    sys_munmap(old_w, CHUNK_SIZE);
+    mem_forget(old_w, old_w + CHUNK_SIZE);
+    mem_note(n, n + CHUNK_SIZE, MEM_KIND_CACHE);
+    c->wd = (int64_t)(n - (uint64_t)c->base);
+  }
+}
 
 const struct cache_block *cache_block_at(uint64_t cpc)
 {

@@ -150,6 +150,7 @@ void *mem_realloc(void *p, size_t old, size_t n)
   return q;
 }
 
-/* Hold the allocator's lock across fork so the child's copy is consistent. */
-void mem_fork_prepare(void) { mem_lock(); }
-void mem_fork_finish(void) { mem_unlock(); }
+/* Hold the allocator's and the notes' locks across fork so the child's
+** copy is consistent. */
+void mem_fork_prepare(void) { mem_lock(); notes_lock(); }
+void mem_fork_finish(void) { notes_unlock(); mem_unlock(); }

@@ -48,7 +48,10 @@ static uintptr_t find(const char *target, int *prot) {
     int p = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
             (perms[2] == 'x' ? PROT_EXEC : 0);
     int lurk = strstr(path, "liblurk") != NULL;
-    if ((strcmp(target, "cache") == 0 && inode == 0 && path[0] == 0 && (p & PROT_EXEC)) ||
+    /* the cache: executable, from no file (one anonymous mapping, or the
+     * RX view of shared memory, shown as /dev/zero) */
+    int anon = (inode == 0 && path[0] == 0) || strcmp(path, "/dev/zero") == 0;
+    if ((strcmp(target, "cache") == 0 && anon && (p & PROT_EXEC)) ||
         (strcmp(target, "lurkdata") == 0 && lurk && (p & PROT_WRITE)) ||
         (strcmp(target, "lurktext") == 0 && lurk && (p & PROT_EXEC))) {
       found = lo;
