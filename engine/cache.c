@@ -114,19 +114,6 @@ static struct cache_chunk *chunk_new(uint64_t pc)
 {
   uint8_t *p = NULL;
   uint64_t page = pc & ~0xfffffull, w = chunk_object();
-  static int probed;
-  if (w && !probed) { /* once: can the kernel alias shared memory? */
-    probed = 1;
-    long r = chunk_view(0, w);
-    if (SYS_FAILED(r)) {
-      sys_munmap(w, CHUNK_SIZE);
-      w = 0;
-      cache_one_view = 1;
-      LOG(LOG_INFO, "lurk: the code cache is one RWX mapping (no alias of shared memory: error %ld)\n", -r);
-    } else {
-      sys_munmap(r, CHUNK_SIZE);
-    }
-  }
   if (opt.far_cache) {
     /* Testing aid (--far-cache): out of rel32 reach of all app code, so every
     ** rip-relative operand and link takes the far path. */
@@ -245,9 +232,13 @@ void cache_write_to(const uint8_t *cpc)
 ** lock (a child copying after it could see the parent's next write). Only
 ** the used parts of a chunk are copied: code at the bottom, stubs at the
 ** top. */
+static void ibl_fork_prepare(void);
+static void ibl_fork_finish(int child);
+
 void cache_fork_prepare(void)
 {
   if (cache_one_view) return;
+  ibl_fork_prepare();
   for (struct cache_chunk *c = chunks; c; c = c->next) {
     uint8_t *n = (uint8_t *)chunk_object();
     lurk_memcpy(n, c->base, (size_t)(c->top - c->base));
@@ -261,6 +252,7 @@ void cache_fork_prepare(void)
 void cache_fork_finish(int child)
 {
   if (cache_one_view) return;
+  ibl_fork_finish(child);
   for (struct cache_chunk *c = chunks; c; c = c->next) {
     uint64_t n = (uint64_t)c->fork_w, old_w = (uint64_t)c->base + (uint64_t)c->wd;
     c->fork_w = NULL;
@@ -448,8 +440,13 @@ static int range_has_code(uint64_t lo, uint64_t hi)
 #define IBL_TOMB 0x8000000000000001ull
 /* Table 0 is the lookup's; 1..ARCH_GUARDS are the guard tables (each only
 ** the targets its tool validated; cache_guard_new). */
+/* A table is mapped twice, as the cache is: the lookups read tab (read
+** only: a store by the app faults), the engine writes wtab. A table the
+** app could write would let it send any lookup anywhere. */
 struct ibl {
-  uint64_t *tab; /* pairs {app pc, cache pc} */
+  uint64_t *tab;  /* pairs {app pc, cache pc}: the view the lookups read */
+  uint64_t *wtab; /* the same memory, read+write (== tab with one view) */
+  uint64_t *fork_w;
   uint32_t entries, used;
 };
 static struct ibl ibls[1 + ARCH_GUARDS];
@@ -476,18 +473,35 @@ void cache_ibl_table(struct arch_tls *t)
 ** table's load allows for. */
 static uint32_t ibl_slot(const struct ibl *b, uint64_t pc) { return (uint32_t)((pc >> 1) & (b->entries - 1)); }
 
+static size_t ibl_bytes(const struct ibl *b)
+{
+  return (((size_t)(b->entries + IBL_PROBE_MAX + 1) * 16) + 4095) & ~(size_t)4095;
+}
+
 static void ibl_alloc(struct ibl *b, uint32_t entries)
 {
   b->entries = entries;
   b->used = 0;
-  b->tab = mem_map((size_t)(entries + IBL_PROBE_MAX + 1) * 16, PROT_READ | PROT_WRITE);
-  if (!b->tab) log_fatal("cannot map the indirect-branch table");
-  for (uint32_t i = 0; i < entries + IBL_PROBE_MAX + 1; i++) b->tab[2 * i + 1] = (uint64_t)arch_ibl_empty;
+  size_t n = ibl_bytes(b);
+  if (cache_one_view) {
+    b->tab = b->wtab = mem_map(n, PROT_READ | PROT_WRITE);
+    if (!b->tab) log_fatal("cannot map the indirect-branch table");
+  } else {
+    long w = sys_mmap(0, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    long r = SYS_FAILED(w) ? w : sys_call6(SYS_mremap, w, 0, (long)n, MREMAP_MAYMOVE, 0, 0);
+    if (!SYS_FAILED(r)) r = sys_mprotect(r, n, PROT_READ) ? -1 : r;
+    if (SYS_FAILED(r)) log_fatal("cannot map the indirect-branch table: error %ld", -r);
+    b->tab = (uint64_t *)r;
+    b->wtab = (uint64_t *)w;
+    mem_note((uint64_t)r, (uint64_t)r + n, MEM_KIND_ENGINE);
+    mem_note((uint64_t)w, (uint64_t)w + n, MEM_KIND_ENGINE);
+  }
+  for (uint32_t i = 0; i < entries + IBL_PROBE_MAX + 1; i++) b->wtab[2 * i + 1] = (uint64_t)arch_ibl_empty;
 }
 
 static int ibl_put(struct ibl *b, uint64_t pc, uint8_t *cpc)
 {
-  uint64_t *tab = b->tab;
+  uint64_t *tab = b->wtab;
   uint32_t s = ibl_slot(b, pc);
   for (uint32_t i = 0; i < IBL_PROBE_MAX; i++, s++) {
     if (tab[2 * s] == pc) { tab[2 * s + 1] = (uint64_t)cpc; return 1; }
@@ -546,6 +560,42 @@ void cache_guard_insert(int g, uint64_t pc, uint8_t *cpc)
   ibl_insert(&ibls[1 + g], pc, v ? v : cpc);
 }
 
+/* fork (cache_fork_prepare/_finish): the current tables are copied for the
+** child, as the chunks are; older ones (kept for threads still probing
+** them) are never written again, and the child has no such thread. */
+static void ibl_fork_prepare(void)
+{
+  for (int i = 0; i <= nguards; i++) {
+    struct ibl *b = &ibls[i];
+    size_t n = ibl_bytes(b);
+    long w = sys_mmap(0, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (SYS_FAILED(w)) log_fatal("cannot copy the indirect-branch table for a child: error %ld", -w);
+    lurk_memcpy((void *)w, b->tab, n);
+    b->fork_w = (uint64_t *)w;
+  }
+}
+
+static void ibl_fork_finish(int child)
+{
+  for (int i = 0; i <= nguards; i++) {
+    struct ibl *b = &ibls[i];
+    size_t n = ibl_bytes(b);
+    uint64_t w = (uint64_t)b->fork_w, old = (uint64_t)b->wtab;
+    b->fork_w = NULL;
+    if (!child) {
+      sys_munmap(w, n);
+      continue;
+    }
+    long x = sys_call6(SYS_mremap, (long)w, 0, (long)n, MREMAP_MAYMOVE | MREMAP_FIXED, (long)b->tab, 0);
+    if (!SYS_FAILED(x)) x = sys_mprotect(b->tab, n, PROT_READ);
+    if (SYS_FAILED(x)) log_fatal("cannot copy the indirect-branch table for a child: error %ld", -x);
+    sys_munmap(old, n);
+    mem_forget(old, old + n);
+    mem_note(w, w + n, MEM_KIND_ENGINE);
+    b->wtab = (uint64_t *)w;
+  }
+}
+
 /* Remove pc's entry from table b if its cache pc lies in [lo, hi). */
 static void ibl_remove1(struct ibl *b, uint64_t pc, const uint8_t *lo, const uint8_t *hi)
 {
@@ -553,7 +603,7 @@ static void ibl_remove1(struct ibl *b, uint64_t pc, const uint8_t *lo, const uin
   for (uint32_t i = 0; i < IBL_PROBE_MAX && b->tab[2 * s]; i++, s++)
     if (b->tab[2 * s] == pc) {
       uint64_t v = b->tab[2 * s + 1];
-      if (v >= (uint64_t)lo && v < (uint64_t)hi) b->tab[2 * s] = IBL_TOMB;
+      if (v >= (uint64_t)lo && v < (uint64_t)hi) b->wtab[2 * s] = IBL_TOMB;
       return;
     }
 }
@@ -568,8 +618,23 @@ static void ibl_remove(uint64_t pc, const uint8_t *lo, const uint8_t *hi)
 
 /* -- Building, linking, flushing --------------------------------------------------- */
 
+/* Can the kernel alias shared memory (mremap of old size 0)? If not, the
+** chunks are single RWX mappings and the tables single RW ones. */
+static void cache_probe_views(void)
+{
+  long w = sys_mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  long r = SYS_FAILED(w) ? w : sys_call6(SYS_mremap, w, 0, 4096, MREMAP_MAYMOVE, 0, 0);
+  if (!SYS_FAILED(r)) sys_munmap(r, 4096);
+  if (!SYS_FAILED(w)) sys_munmap(w, 4096);
+  if (SYS_FAILED(r)) {
+    cache_one_view = 1;
+    LOG(LOG_INFO, "lurk: the code cache is one RWX mapping (no alias of shared memory: error %ld)\n", -r);
+  }
+}
+
 void cache_init(void)
 {
+  cache_probe_views();
   cache_heap = (uint64_t)sys_call1(SYS_brk, 0);
   btab_bits = 12; /* 64 KiB to start: both tables grow, and a short process touches few pages */
   btab = mem_alloc(((size_t)1 << btab_bits) * sizeof *btab);

@@ -371,8 +371,9 @@ end)
 -- system call on lurk's memory is refused. A plain store into the code
 -- cache faults with or without shepherd (the app runs the cache's
 -- read+execute view; spec/cache_spec.lua), and so do process_vm_writev and
--- /proc/self/mem; a plain store into liblurk.so's data still succeeds (a
--- known gap, docs/tools.md).
+-- /proc/self/mem; the same for the indirect-branch tables (mapped twice
+-- too). A plain store into liblurk.so's data still succeeds (a known gap,
+-- docs/tools.md).
 describe("shepherd and lurk's own memory", function()
   local prog = tmp .. "/engine_write"
   h.gcc(prog, "-g", "-O0", dir .. "/engine_write.c")
@@ -390,6 +391,10 @@ describe("shepherd and lurk's own memory", function()
     { "lurktext", "mprotect", "written" },
     { "lurktext", "vmwritev", "refused (Bad address)" },
     { "lurktext", "procmem", "written" },
+    -- the lookup's table (and the guards'), read-only where the lookups read it
+    { "ibltable", "store", "faulted (signal 11)", "faulted (signal 11)" },
+    { "ibltable", "vmwritev", "refused (Bad address)" },
+    { "ibltable", "procmem", "refused (Input/output error)" },
   }
   it("natively there is no lurk memory to find", function()
     local st, out = native({ prog, "cache", "store" })
