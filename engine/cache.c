@@ -233,6 +233,8 @@ void cache_write_to(const uint8_t *cpc)
 ** the used parts of a chunk are copied: code at the bottom, stubs at the
 ** top. */
 static void ibl_fork_prepare(void);
+/* The child maps each copy over its table's read-only view (whose address
+** the thread block holds) and writes through it; the parent drops them. */
 static void ibl_fork_finish(int child);
 
 void cache_fork_prepare(void)
@@ -473,6 +475,7 @@ void cache_ibl_table(struct arch_tls *t)
 ** table's load allows for. */
 static uint32_t ibl_slot(const struct ibl *b, uint64_t pc) { return (uint32_t)((pc >> 1) & (b->entries - 1)); }
 
+/* A table's mapping size: its entries and the probe window past the end. */
 static size_t ibl_bytes(const struct ibl *b)
 {
   return (((size_t)(b->entries + IBL_PROBE_MAX + 1) * 16) + 4095) & ~(size_t)4095;
@@ -561,7 +564,7 @@ void cache_guard_insert(int g, uint64_t pc, uint8_t *cpc)
 }
 
 /* fork (cache_fork_prepare/_finish): the current tables are copied for the
-** child, as the chunks are; older ones (kept for threads still probing
+** child before the call, as the chunks are; older ones (kept for threads still probing
 ** them) are never written again, and the child has no such thread. */
 static void ibl_fork_prepare(void)
 {
