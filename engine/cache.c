@@ -1,6 +1,9 @@
 /* lurk: code cache management.
-** Chunks are RWX mappings placed within rel32 reach of the app code they
-** hold, so rip-relative operands and branches to nearby code stay short.
+** Chunks are placed within rel32 reach of the app code they hold, so
+** rip-relative operands and branches to nearby code stay short. Each is one
+** shared memory object mapped twice: read+execute where its code runs, and
+** read+write at an unrelated address the engine writes through (cache_w),
+** so a store by the app into the code it runs faults.
 ** Blocks are found by app pc through a chained hash; indirect branches are
 ** found by generated code through a separate open-addressed table.
 */
@@ -36,6 +39,8 @@ struct lurk_stats stats;
 
 struct cache_chunk {
   uint8_t *base, *top, *end;
+  int64_t wd;     /* the RW view's address minus the RX view's (0: one RWX mapping) */
+  uint8_t *fork_w; /* the child's copy, between cache_fork_prepare and _finish */
   uint8_t *stubs; /* exit stubs grow down from end to here; bodies grow up to top */
   struct cache_chunk *next;
   uint8_t *ready_top, *ready_stubs; /* populated: [base, ready_top), [ready_stubs, end) */
@@ -59,23 +64,66 @@ void cache_unlock(void)
 
 static uint64_t dist(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
 
-/* Map a chunk near pc: try fixed spots below and above, then anywhere. */
 /* The program's heap start (brk at takeover) and the room left for it. */
 static uint64_t cache_heap;
 #define HEAP_ROOM (512ull << 20)
 
+#ifndef MREMAP_FIXED
+#define MREMAP_MAYMOVE 1
+#define MREMAP_FIXED 2
+#endif
+
+int64_t cache_wd;
+/* Set when the kernel cannot alias a shared mapping (mremap of size 0):
+** chunks are then single RWX mappings, as they were before the two views. */
+static int cache_one_view;
+
+/* A new shared memory object of CHUNK_SIZE, mapped read+write anywhere
+** (the RW view); 0 when chunks are single mappings. */
+static uint64_t chunk_object(void)
+{
+  if (cache_one_view) return 0;
+  long w = sys_mmap(0, CHUNK_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (SYS_FAILED(w)) log_fatal("cannot map code cache: error %ld", -w);
+  return (uint64_t)w;
+}
+
+/* Map object w's RX view at exactly at (any address if at is 0), or w's
+** single RWX mapping when w is 0; the address, or an error. mremap with
+** old size 0 makes a second mapping of a shared object, but MREMAP_FIXED
+** replaces whatever is at the target: the spot is taken with a
+** reservation first (MAP_FIXED_NOREPLACE), which the alias replaces. */
+static long chunk_view(uint64_t at, uint64_t w)
+{
+  int fl = MAP_PRIVATE | MAP_ANONYMOUS | (at ? MAP_FIXED_NOREPLACE : 0);
+  long r = sys_mmap(at, CHUNK_SIZE, w ? PROT_NONE : PROT_READ | PROT_WRITE | PROT_EXEC,
+                    fl | (w ? MAP_NORESERVE : 0), -1, 0);
+  if (SYS_FAILED(r)) return r;
+  if (at && (uint64_t)r != at) { /* old kernels ignore NOREPLACE */
+    sys_munmap(r, CHUNK_SIZE);
+    return -EEXIST;
+  }
+  if (!w) return r;
+  long x = sys_call6(SYS_mremap, (long)w, 0, CHUNK_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, r, 0);
+  if (!SYS_FAILED(x)) x = sys_mprotect(r, CHUNK_SIZE, PROT_READ | PROT_EXEC);
+  if (SYS_FAILED(x)) {
+    sys_munmap(r, CHUNK_SIZE);
+    return x;
+  }
+  return r;
+}
+
+/* Map a chunk near pc: try fixed spots below and above, then anywhere. */
 static struct cache_chunk *chunk_new(uint64_t pc)
 {
   uint8_t *p = NULL;
-  int prot = PROT_READ | PROT_WRITE | PROT_EXEC;
-  uint64_t page = pc & ~0xfffffull;
+  uint64_t page = pc & ~0xfffffull, w = chunk_object();
   if (opt.far_cache) {
     /* Testing aid (--far-cache): out of rel32 reach of all app code, so every
     ** rip-relative operand and link takes the far path. */
     static uint64_t far_next = 0x100000000000ull;
     for (int i = 0; i < 64 && !p; i++, far_next += CHUNK_SIZE) {
-      long r = sys_mmap(far_next, CHUNK_SIZE, prot,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+      long r = chunk_view(far_next, w);
       if (!SYS_FAILED(r)) p = (uint8_t *)r;
     }
     far_next += CHUNK_SIZE;
@@ -89,23 +137,21 @@ static struct cache_chunk *chunk_new(uint64_t pc)
     for (int k = 0; k < 2 && !p; k++) {
       if (tries[k] < 0x10000 || tries[k] > 0x7fff00000000ull) continue;
       if (tries[k] + CHUNK_SIZE > cache_heap && tries[k] < cache_heap + HEAP_ROOM) continue;
-      long r = sys_mmap(tries[k], CHUNK_SIZE, prot,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-      if (!SYS_FAILED(r)) {
-        if ((uint64_t)r == tries[k]) p = (uint8_t *)r;
-        else sys_munmap(r, CHUNK_SIZE); /* old kernels ignore NOREPLACE */
-      }
+      long r = chunk_view(tries[k], w);
+      if (!SYS_FAILED(r)) p = (uint8_t *)r;
     }
   }
   if (!p) {
-    long r = sys_mmap(0, CHUNK_SIZE, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    long r = chunk_view(0, w);
     if (SYS_FAILED(r)) log_fatal("cannot map code cache: error %ld", -r);
     p = (uint8_t *)r;
   }
   mem_note((uint64_t)p, (uint64_t)p + CHUNK_SIZE, MEM_KIND_CACHE);
+  if (w) mem_note(w, w + CHUNK_SIZE, MEM_KIND_CACHE);
   struct cache_chunk *c = mem_alloc(sizeof *c);
   c->base = c->top = p;
   c->end = c->stubs = p + CHUNK_SIZE;
+  c->wd = w ? (int64_t)(w - (uint64_t)p) : 0;
   c->ready_top = c->base;
   c->ready_stubs = c->end;
   c->blocks = mem_map(CHUNK_MAX_BLOCKS * sizeof *c->blocks, PROT_READ | PROT_WRITE);
@@ -114,6 +160,14 @@ static struct cache_chunk *chunk_new(uint64_t pc)
   __atomic_store_n(&chunks, c, __ATOMIC_RELEASE);
   LURK_COUNT(stats.chunks);
   return c;
+}
+
+/* Fault in [lo, hi) of chunk c: its RW view for the engine's writes, and
+** the RX view the code runs from (mem_populate). */
+static void chunk_populate(const struct cache_chunk *c, uint8_t *lo, uint8_t *hi)
+{
+  mem_populate(lo + c->wd, (size_t)(hi - lo), 1);
+  if (c->wd) mem_populate(lo, (size_t)(hi - lo), 0);
 }
 
 uint8_t *cache_reserve(struct cache_block *b, uint64_t pc, size_t need)
@@ -128,10 +182,11 @@ uint8_t *cache_reserve(struct cache_block *b, uint64_t pc, size_t need)
   if (!c) c = chunk_new(pc);
   b->chunk = c;
   b->cpc = c->top;
+  cache_wd = c->wd;
   if (c->top + need > c->ready_top) { /* fault in what this block may fill, and more */
     uint8_t *to = c->top + need + CHUNK_AHEAD;
     if (to > c->stubs) to = c->stubs;
-    mem_populate(c->ready_top, (size_t)(to - c->ready_top));
+    chunk_populate(c, c->ready_top, to);
     c->ready_top = to;
   }
   return c->top;
@@ -141,6 +196,7 @@ void cache_commit(struct cache_block *b, uint8_t *end)
 {
   struct cache_chunk *c = b->chunk;
   LURK_ASSERT(end >= c->top && end <= c->stubs, "block overran its chunk");
+  LURK_ASSERT(cache_wd == c->wd, "a block was written through another chunk's view");
   LURK_ASSERT(c->nblocks < CHUNK_MAX_BLOCKS, "chunk block list full");
   b->csize = (uint32_t)(end - b->cpc);
   c->top = (uint8_t *)(((uintptr_t)end + 15) & ~(uintptr_t)15);
@@ -157,7 +213,7 @@ uint8_t *cache_stubs(struct cache_block *b, size_t n)
   stats.cache_bytes += n;
   if (c->stubs < c->ready_stubs) {
     uint8_t *from = c->stubs - CHUNK_AHEAD / 4 > c->top ? c->stubs - CHUNK_AHEAD / 4 : c->top;
-    mem_populate(from, (size_t)(c->ready_stubs - from));
+    chunk_populate(c, from, c->ready_stubs);
     c->ready_stubs = from;
   }
   return c->stubs;
@@ -171,6 +227,7 @@ uint8_t *cache_alloc_near(uint64_t near, size_t n)
         dist((uint64_t)c->end, near) < CHUNK_REACH)
       break;
   if (!c) c = chunk_new(near);
+  cache_wd = c->wd;
   uint8_t *p = c->top;
   c->top = (uint8_t *)(((uintptr_t)p + n + 15) & ~(uintptr_t)15);
   return p;
@@ -184,6 +241,61 @@ static struct cache_chunk *chunk_of(uint64_t cpc)
 }
 
 int cache_holds(uint64_t cpc) { return chunk_of(cpc) != NULL; }
+
+void cache_write_to(const uint8_t *cpc)
+{
+  struct cache_chunk *c = chunk_of((uint64_t)cpc);
+  LURK_ASSERT(c, "a cache write outside the cache");
+  cache_wd = c->wd;
+}
+
+/* -- fork ------------------------------------------------------------------- */
+
+/* A child's cache is a copy: the two views are MAP_SHARED, which fork
+** shares too, so the parent's writes (new code, links, unlinks) would land
+** in the child's cache. The copy is made before the fork, under the cache
+** lock (a child copying after it could see the parent's next write). Only
+** the used parts of a chunk are copied: code at the bottom, stubs at the
+** top. */
+static void ibl_fork_prepare(void);
+/* The child maps each copy over its table's read-only view (whose address
+** the thread block holds) and writes through it; the parent drops them. */
+static void ibl_fork_finish(int child);
+
+void cache_fork_prepare(void)
+{
+  if (cache_one_view) return;
+  ibl_fork_prepare();
+  for (struct cache_chunk *c = chunks; c; c = c->next) {
+    uint8_t *n = (uint8_t *)chunk_object();
+    lurk_memcpy(n, c->base, (size_t)(c->top - c->base));
+    lurk_memcpy(n + (c->stubs - c->base), c->stubs, (size_t)(c->end - c->stubs));
+    c->fork_w = n;
+  }
+}
+
+/* The child maps its copy over the chunk's RX view (replacing the shared
+** object there) and writes through it; the parent drops the copies. */
+void cache_fork_finish(int child)
+{
+  if (cache_one_view) return;
+  ibl_fork_finish(child);
+  for (struct cache_chunk *c = chunks; c; c = c->next) {
+    uint64_t n = (uint64_t)c->fork_w, old_w = (uint64_t)c->base + (uint64_t)c->wd;
+    c->fork_w = NULL;
+    if (!child) {
+      sys_munmap(n, CHUNK_SIZE);
+      continue;
+    }
+    long x = sys_call6(SYS_mremap, (long)n, 0, CHUNK_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, (long)c->base, 0);
+    if (!SYS_FAILED(x)) x = sys_mprotect(c->base, CHUNK_SIZE, PROT_READ | PROT_EXEC);
+    if (SYS_FAILED(x)) log_fatal("cannot copy the code cache for a child: error %ld", -x);
+    sys_munmap(old_w, CHUNK_SIZE);
+    mem_forget(old_w, old_w + CHUNK_SIZE);
+    mem_note(n, n + CHUNK_SIZE, MEM_KIND_CACHE);
+    c->wd = (int64_t)(n - (uint64_t)c->base);
+  }
+}
 
 const struct cache_block *cache_block_at(uint64_t cpc)
 {
@@ -221,7 +333,7 @@ struct cache_exit *cache_exit_new(struct cache_block *b, int kind, uint64_t targ
   if (pg >= EXIT_MAX_PAGES) log_fatal("too many block exits");
   if (!exit_pages[pg]) {
     exit_pages[pg] = mem_alloc(sizeof(struct cache_exit) << EXIT_PAGE_BITS);
-    mem_populate(exit_pages[pg], sizeof(struct cache_exit) << EXIT_PAGE_BITS); /* filled in order */
+    mem_populate(exit_pages[pg], sizeof(struct cache_exit) << EXIT_PAGE_BITS, 1); /* filled in order */
   }
   exit_count++;
   struct cache_exit *e = cache_exit_get(id);
@@ -357,8 +469,13 @@ static int range_has_code(uint64_t lo, uint64_t hi)
 #define IBL_TOMB 0x8000000000000001ull
 /* Table 0 is the lookup's; 1..ARCH_GUARDS are the guard tables (each only
 ** the targets its tool validated; cache_guard_new). */
+/* A table is mapped twice, as the cache is: the lookups read tab (read
+** only: a store by the app faults), the engine writes wtab. A table the
+** app could write would let it send any lookup anywhere. */
 struct ibl {
-  uint64_t *tab; /* pairs {app pc, cache pc} */
+  uint64_t *tab;  /* pairs {app pc, cache pc}: the view the lookups read */
+  uint64_t *wtab; /* the same memory, read+write (== tab with one view) */
+  uint64_t *fork_w;
   uint32_t entries, used;
 };
 static struct ibl ibls[1 + ARCH_GUARDS];
@@ -385,19 +502,39 @@ void cache_ibl_table(struct arch_tls *t)
 ** table's load allows for. */
 static uint32_t ibl_slot(const struct ibl *b, uint64_t pc) { return (uint32_t)((pc >> 1) & (b->entries - 1)); }
 
+/* A table's mapping size: its entries and the probe window past the end. */
+static size_t ibl_bytes(const struct ibl *b)
+{
+  return (((size_t)(b->entries + IBL_PROBE_MAX + 1) * 16) + 4095) & ~(size_t)4095;
+}
+
 static void ibl_alloc(struct ibl *b, uint32_t entries)
 {
   b->entries = entries;
   b->used = 0;
-  b->tab = mem_map((size_t)(entries + IBL_PROBE_MAX + 1) * 16, PROT_READ | PROT_WRITE);
-  if (!b->tab) log_fatal("cannot map the indirect-branch table");
-  mem_populate(b->tab, (size_t)(entries + IBL_PROBE_MAX + 1) * 16); /* all written below */
-  for (uint32_t i = 0; i < entries + IBL_PROBE_MAX + 1; i++) b->tab[2 * i + 1] = (uint64_t)arch_ibl_empty;
+  size_t n = ibl_bytes(b);
+  if (cache_one_view) {
+    b->tab = b->wtab = mem_map(n, PROT_READ | PROT_WRITE);
+    if (!b->tab) log_fatal("cannot map the indirect-branch table");
+  } else {
+    long w = sys_mmap(0, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    long r = SYS_FAILED(w) ? w : sys_call6(SYS_mremap, w, 0, (long)n, MREMAP_MAYMOVE, 0, 0);
+    if (!SYS_FAILED(r)) r = sys_mprotect(r, n, PROT_READ) ? -1 : r;
+    if (SYS_FAILED(r)) log_fatal("cannot map the indirect-branch table: error %ld", -r);
+    b->tab = (uint64_t *)r;
+    b->wtab = (uint64_t *)w;
+    mem_note((uint64_t)r, (uint64_t)r + n, MEM_KIND_ENGINE);
+    mem_note((uint64_t)w, (uint64_t)w + n, MEM_KIND_ENGINE);
+  }
+  /* all written below, all read by the lookups */
+  mem_populate(b->wtab, n, 1);
+  if (b->tab != b->wtab) mem_populate(b->tab, n, 0);
+  for (uint32_t i = 0; i < entries + IBL_PROBE_MAX + 1; i++) b->wtab[2 * i + 1] = (uint64_t)arch_ibl_empty;
 }
 
 static int ibl_put(struct ibl *b, uint64_t pc, uint8_t *cpc)
 {
-  uint64_t *tab = b->tab;
+  uint64_t *tab = b->wtab;
   uint32_t s = ibl_slot(b, pc);
   for (uint32_t i = 0; i < IBL_PROBE_MAX; i++, s++) {
     if (tab[2 * s] == pc) { tab[2 * s + 1] = (uint64_t)cpc; return 1; }
@@ -456,6 +593,42 @@ void cache_guard_insert(int g, uint64_t pc, uint8_t *cpc)
   ibl_insert(&ibls[1 + g], pc, v ? v : cpc);
 }
 
+/* fork (cache_fork_prepare/_finish): the current tables are copied for the
+** child before the call, as the chunks are; older ones (kept for threads still probing
+** them) are never written again, and the child has no such thread. */
+static void ibl_fork_prepare(void)
+{
+  for (int i = 0; i <= nguards; i++) {
+    struct ibl *b = &ibls[i];
+    size_t n = ibl_bytes(b);
+    long w = sys_mmap(0, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (SYS_FAILED(w)) log_fatal("cannot copy the indirect-branch table for a child: error %ld", -w);
+    lurk_memcpy((void *)w, b->tab, n);
+    b->fork_w = (uint64_t *)w;
+  }
+}
+
+static void ibl_fork_finish(int child)
+{
+  for (int i = 0; i <= nguards; i++) {
+    struct ibl *b = &ibls[i];
+    size_t n = ibl_bytes(b);
+    uint64_t w = (uint64_t)b->fork_w, old = (uint64_t)b->wtab;
+    b->fork_w = NULL;
+    if (!child) {
+      sys_munmap(w, n);
+      continue;
+    }
+    long x = sys_call6(SYS_mremap, (long)w, 0, (long)n, MREMAP_MAYMOVE | MREMAP_FIXED, (long)b->tab, 0);
+    if (!SYS_FAILED(x)) x = sys_mprotect(b->tab, n, PROT_READ);
+    if (SYS_FAILED(x)) log_fatal("cannot copy the indirect-branch table for a child: error %ld", -x);
+    sys_munmap(old, n);
+    mem_forget(old, old + n);
+    mem_note(w, w + n, MEM_KIND_ENGINE);
+    b->wtab = (uint64_t *)w;
+  }
+}
+
 /* Remove pc's entry from table b if its cache pc lies in [lo, hi). */
 static void ibl_remove1(struct ibl *b, uint64_t pc, const uint8_t *lo, const uint8_t *hi)
 {
@@ -463,7 +636,7 @@ static void ibl_remove1(struct ibl *b, uint64_t pc, const uint8_t *lo, const uin
   for (uint32_t i = 0; i < IBL_PROBE_MAX && b->tab[2 * s]; i++, s++)
     if (b->tab[2 * s] == pc) {
       uint64_t v = b->tab[2 * s + 1];
-      if (v >= (uint64_t)lo && v < (uint64_t)hi) b->tab[2 * s] = IBL_TOMB;
+      if (v >= (uint64_t)lo && v < (uint64_t)hi) b->wtab[2 * s] = IBL_TOMB;
       return;
     }
 }
@@ -478,12 +651,27 @@ static void ibl_remove(uint64_t pc, const uint8_t *lo, const uint8_t *hi)
 
 /* -- Building, linking, flushing --------------------------------------------------- */
 
+/* Can the kernel alias shared memory (mremap of old size 0)? If not, the
+** chunks are single RWX mappings and the tables single RW ones. */
+static void cache_probe_views(void)
+{
+  long w = sys_mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  long r = SYS_FAILED(w) ? w : sys_call6(SYS_mremap, w, 0, 4096, MREMAP_MAYMOVE, 0, 0);
+  if (!SYS_FAILED(r)) sys_munmap(r, 4096);
+  if (!SYS_FAILED(w)) sys_munmap(w, 4096);
+  if (SYS_FAILED(r)) {
+    cache_one_view = 1;
+    LOG(LOG_INFO, "lurk: the code cache is one RWX mapping (no alias of shared memory: error %ld)\n", -r);
+  }
+}
+
 void cache_init(void)
 {
+  cache_probe_views();
   cache_heap = (uint64_t)sys_call1(SYS_brk, 0);
   btab_bits = 12; /* 64 KiB to start: both tables grow, and a short process touches few pages */
   btab = mem_alloc(((size_t)1 << btab_bits) * sizeof *btab);
-  mem_populate(btab, ((size_t)1 << btab_bits) * sizeof *btab); /* hashed: every page gets written */
+  mem_populate(btab, ((size_t)1 << btab_bits) * sizeof *btab, 1); /* hashed: every page gets written */
   pageset = mem_alloc(PAGESET_SIZE * sizeof *pageset);
   ibl_alloc(&ibls[0], 1u << 12);
 }

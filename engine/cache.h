@@ -80,6 +80,19 @@ struct cache_block *cache_solo(uint64_t pc);
 const struct cache_block *cache_block_at(uint64_t cpc);
 /* Is cpc inside a code-cache chunk at all? Lock-free. */
 int cache_holds(uint64_t cpc);
+/* The code cache is mapped twice (docs/architecture.md, "Two views of the
+** cache"): code runs at its RX view (every cpc above), and the engine writes
+** through its RW view, cache_wd bytes away for the chunk being written.
+** cache_reserve and cache_alloc_near set cache_wd for the chunk they give
+** room in; cache_write_to for the chunk holding cpc (a link's patch). Cache
+** lock held. */
+extern int64_t cache_wd;
+static inline uint8_t *cache_w(const uint8_t *cpc) { return (uint8_t *)(uintptr_t)cpc + cache_wd; }
+void cache_write_to(const uint8_t *cpc);
+/* fork without CLONE_VM, cache lock held: the child gets a copy of the
+** cache (prepare before the call, finish after it on both sides). */
+void cache_fork_prepare(void);
+void cache_fork_finish(int child);
 /* n bytes of code space within rel32 reach of near (link trampolines). */
 uint8_t *cache_alloc_near(uint64_t near, size_t n);
 void cache_link(struct cache_exit *e, struct cache_block *to);

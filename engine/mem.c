@@ -82,10 +82,11 @@ void *mem_map(size_t n, int prot)
   return (void *)r;
 }
 
-void mem_populate(void *p, size_t n)
+void mem_populate(void *p, size_t n, int write)
 {
   uint64_t lo = (uint64_t)p & ~4095ull, hi = ((uint64_t)p + n + 4095) & ~4095ull;
-  sys_call3(SYS_madvise, (sys_word)lo, (sys_word)(hi - lo), 23 /* MADV_POPULATE_WRITE */);
+  sys_call3(SYS_madvise, (sys_word)lo, (sys_word)(hi - lo), write ? 23 /* MADV_POPULATE_WRITE */
+                                                                    : 22 /* MADV_POPULATE_READ */);
 }
 
 void mem_unmap(void *p, size_t n)
@@ -156,6 +157,7 @@ void *mem_realloc(void *p, size_t old, size_t n)
   return q;
 }
 
-/* Hold the allocator's lock across fork so the child's copy is consistent. */
-void mem_fork_prepare(void) { mem_lock(); }
-void mem_fork_finish(void) { mem_unlock(); }
+/* Hold the allocator's and the notes' locks across fork so the child's
+** copy is consistent. */
+void mem_fork_prepare(void) { mem_lock(); notes_lock(); }
+void mem_fork_finish(void) { notes_unlock(); mem_unlock(); }

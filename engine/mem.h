@@ -8,10 +8,10 @@ void mem_free(void *p, size_t n);         /* n: the size passed to mem_alloc */
 void *mem_realloc(void *p, size_t old, size_t n);
 void *mem_map(size_t n, int prot);        /* whole pages, or NULL */
 void mem_unmap(void *p, size_t n);
-/* Fault in the pages of [p, p+n) for writing in one call (where the kernel
-** can: Linux 5.14+), for memory about to be filled: a page fault costs
-** tens of µs in some VMs, and a short process takes hundreds. */
-void mem_populate(void *p, size_t n);
+/* Fault in the pages of [p, p+n), for writing or for reading, in one call
+** (where the kernel can: Linux 5.14+), for memory about to be used: a page
+** fault costs tens of µs in some VMs, and a short process takes hundreds. */
+void mem_populate(void *p, size_t n, int write);
 /* The engine's own mappings (the code cache, the allocator's, ...): what
 ** lurk.engine_ranges() shows tools, so they can refuse the app's system
 ** calls on them. kind: MEM_KIND_*. mem_map/mem_unmap note theirs. */

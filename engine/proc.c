@@ -47,6 +47,7 @@ static uint64_t proc_fork(struct lurk_thread *t, long nr, uint64_t flags, uint64
   sys_call4(SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, &all, &fork_mask, 8);
   scall_maps_lock(); /* no mapping call half reported in the child */
   cache_lock();
+  cache_fork_prepare();
   lb_fork_prepare();
   mod_lock();
   thr_lock();
@@ -71,6 +72,7 @@ static uint64_t proc_fork(struct lurk_thread *t, long nr, uint64_t flags, uint64
     r = lurk_sys_app6(SYS_clone, (long)flags, 0, (long)ptid, (long)ctid, (long)tls, 0);
   }
   mem_fork_finish();
+  cache_fork_finish(r == 0);
   if (r == 0) { thr_after_fork(t); prof_after_fork(t); if (settls) t->tls.app_fs = tls; }
   log_fork_finish();
   wrap_unlock();

@@ -2,12 +2,15 @@
 ** (spills to the thread block, exit stubs, branches, return-address pushes).
 ** Relocated app instructions go through Zydis instead (tr.c).
 ** Registers are hardware numbers 0..15 (ORDER GPR).
+** Pointers are where the code runs (the cache's RX view): every store goes
+** through the RW view (cache_w), so displacements come out right.
 */
 #ifndef LURK_EMIT_H
 #define LURK_EMIT_H
 #include <stdint.h>
 #include <string.h>
 #include "../../engine/lurk.h"
+#include "../../engine/cache.h"
 
 enum { R_RAX, R_RCX, R_RDX, R_RBX, R_RSP, R_RBP, R_RSI, R_RDI,
        R_R8, R_R9, R_R10, R_R11, R_R12, R_R13, R_R14, R_R15 };
@@ -15,9 +18,11 @@ enum { R_RAX, R_RCX, R_RDX, R_RBX, R_RSP, R_RBP, R_RSI, R_RDI,
 #define XO_SEG_GS 0x65
 #define XO_SEG_FS 0x64
 
-static inline void emit_u8(uint8_t **p, uint8_t b) { *(*p)++ = b; }
-static inline void emit_u32(uint8_t **p, uint32_t v) { __builtin_memcpy(*p, &v, 4); *p += 4; }
-static inline void emit_u64(uint8_t **p, uint64_t v) { __builtin_memcpy(*p, &v, 8); *p += 8; }
+static inline void emit_u8(uint8_t **p, uint8_t b) { *cache_w((*p)++) = b; }
+static inline void emit_u32(uint8_t **p, uint32_t v) { __builtin_memcpy(cache_w(*p), &v, 4); *p += 4; }
+static inline void emit_u64(uint8_t **p, uint64_t v) { __builtin_memcpy(cache_w(*p), &v, 8); *p += 8; }
+/* Copy n bytes to cache address p. */
+static inline void emit_bytes_at(uint8_t *p, const void *b, size_t n) { lurk_memcpy(cache_w(p), b, n); }
 
 /* Does target fit a rel32 measured from the end of an instruction at end? */
 static inline int emit_rel32_ok(const uint8_t *end, uint64_t target)
@@ -128,7 +133,7 @@ static inline uint8_t *emit_jcc32(uint8_t **p, int cc, uint64_t target)
 static inline void emit_patch_rel32(uint8_t *field, uint64_t target)
 {
   int32_t d = (int32_t)(int64_t)(target - (uint64_t)(field + 4));
-  __atomic_store_n((uint32_t *)(void *)field, (uint32_t)d, __ATOMIC_RELAXED);
+  __atomic_store_n((uint32_t *)(void *)cache_w(field), (uint32_t)d, __ATOMIC_RELAXED);
 }
 
 /* mov r64, imm64 */

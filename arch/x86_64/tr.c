@@ -242,7 +242,7 @@ static lurk_status tr_unsupported(uint64_t pc, const uint8_t *bytes, unsigned n,
 static int tr_encode(ZydisEncoderRequest *req, uint8_t **p)
 {
   ZyanUSize len = ZYDIS_MAX_INSTRUCTION_LENGTH;
-  if (ZYAN_FAILED(ZydisEncoderEncodeInstructionAbsolute(req, *p, &len, (ZyanU64)*p)))
+  if (ZYAN_FAILED(ZydisEncoderEncodeInstructionAbsolute(req, cache_w(*p), &len, (ZyanU64)*p)))
     return 0;
   *p += len;
   return 1;
@@ -259,9 +259,9 @@ static lurk_status tr_riprel(uint8_t **p, uint64_t pc, const uint8_t *bytes,
   uint64_t target = pc + in->length + (uint64_t)in->raw.disp.value;
   if (emit_rel32_ok(*p + in->length, target)) {
     tr_rec(*p, XL_LINEAR, pc, 0);
-    lurk_memcpy(*p, bytes, in->length);
+    emit_bytes_at(*p, bytes, in->length);
     int32_t d = (int32_t)(target - (uint64_t)(*p + in->length));
-    __builtin_memcpy(*p + in->raw.disp.offset, &d, 4);
+    emit_bytes_at(*p + in->raw.disp.offset, &d, 4);
     *p += in->length;
     return LURK_OK;
   }
@@ -333,7 +333,7 @@ static lurk_status tr_seg(uint8_t **p, uint64_t pc, const uint8_t *bytes,
   if (in->mnemonic == rd || in->mnemonic == wr || in->mnemonic == ZYDIS_MNEMONIC_LEA) {
     tr_rec(*p, XL_AT, pc, 0);
     if (in->mnemonic == ZYDIS_MNEMONIC_LEA || !arch_fsgsbase()) {
-      lurk_memcpy(*p, bytes, in->length);
+      emit_bytes_at(*p, bytes, in->length);
       *p += in->length;
       return LURK_OK;
     }
@@ -445,7 +445,7 @@ static const struct { const uint8_t *begin, *end; } tr_ibls[2][2] = {
 static void tr_ibl(uint8_t **p, int isret)
 {
   const uint8_t *b = tr_ibls[isret][opt.stats != 0].begin, *e = tr_ibls[isret][opt.stats != 0].end;
-  lurk_memcpy(*p, b, (size_t)(e - b));
+  emit_bytes_at(*p, b, (size_t)(e - b));
   *p += e - b;
 }
 
@@ -466,8 +466,8 @@ static void tr_ibl_guard(uint8_t **p, int isret, const struct bb_plan *plan, uin
   unsigned g = plan->guard - 1u;
   const uint8_t *b = tr_gibls[g][isret][opt.stats != 0].begin, *e = tr_gibls[g][isret][opt.stats != 0].end;
   uint64_t data[5] = { pc, plan->guard_lo, plan->guard_hi, (uint64_t)delta, g };
-  lurk_memcpy(*p, b, (size_t)(e - b));
-  lurk_memcpy(*p + (tr_gibls[g][isret][opt.stats != 0].data - b), data, sizeof data);
+  emit_bytes_at(*p, b, (size_t)(e - b));
+  emit_bytes_at(*p + (tr_gibls[g][isret][opt.stats != 0].data - b), data, sizeof data);
   *p += e - b;
 }
 
@@ -507,7 +507,7 @@ static void tr_emul(uint8_t **p, struct cache_block *b, uint64_t pc)
 struct tr_pending { uint8_t *field; struct cache_exit *e; };
 struct tr_rseq { uint8_t *desc_imm, *abort_rel, *start; };
 
-static void tr_bytes(uint8_t **p, const uint8_t *b, size_t n) { lurk_memcpy(*p, b, n); *p += n; }
+static void tr_bytes(uint8_t **p, const uint8_t *b, size_t n) { emit_bytes_at(*p, b, n); *p += n; }
 
 /* Before the commit instruction (at pc) of a known rseq section. On a
 ** thread with a registered area: swap lurk's descriptor into rseq_cs and
@@ -538,7 +538,7 @@ static void tr_rseq_pre(uint8_t **p, uint64_t pc, struct tr_rseq *w)
   emit_gs_store(p, R_RDX, TLS_RSEQ_SAVE);
   tr_bytes(p, test, sizeof test);
   w->abort_rel = *p - 4;
-  *skip = (uint8_t)(*p - skip - 1);
+  *cache_w(skip) = (uint8_t)(*p - skip - 1);
   emit_gs_load(p, R_RDX, TLS_SPILL_RDX);
   tr_rec(*p, XL_RCX, pc, 0);
   emit_gs_load(p, R_RCX, TLS_SPILL_RCX);
@@ -567,7 +567,7 @@ static void tr_rseq_post(uint8_t **p, struct cache_block *b, uint64_t pc, uint64
   uint8_t *skip = (*p)++;
   emit_gs_load(p, R_RDX, TLS_RSEQ_SAVE);
   tr_bytes(p, put, sizeof put);
-  *skip = (uint8_t)(*p - skip - 1);
+  *cache_w(skip) = (uint8_t)(*p - skip - 1);
   emit_gs_load(p, R_RDX, TLS_SPILL_RDX);
   tr_rec(*p, XL_RCX, next, 0);
   emit_gs_load(p, R_RCX, TLS_SPILL_RCX);
@@ -584,7 +584,7 @@ static void tr_rseq_post(uint8_t **p, struct cache_block *b, uint64_t pc, uint64
   emit_u64(p, (uint64_t)(post - w->start));
   emit_u64(p, abort);
   emit_u32(p, s->sig); /* the kernel checks the signature before abort_ip */
-  __builtin_memcpy(w->desc_imm, &desc, 8);
+  emit_bytes_at(w->desc_imm, &desc, 8);
   emit_patch_rel32(w->abort_rel, abort);
   tr_rec(*p, XL_RCXRDX, pc, 0);
   emit_gs_load(p, R_RCX, TLS_RSEQ_AREA);
@@ -701,9 +701,9 @@ static void tr_meta_riprel(uint8_t **p, const struct bb_op *o)
   LURK_ASSERT(ZYAN_SUCCESS(st), "meta instruction decodes (lb_bb.c checked it)");
   uint64_t target = o->mpc + in.length + (uint64_t)in.raw.disp.value;
   if (emit_rel32_ok(*p + in.length, target)) {
-    lurk_memcpy(*p, o->bytes, in.length);
+    emit_bytes_at(*p, o->bytes, in.length);
     int32_t d = (int32_t)(target - (uint64_t)(*p + in.length));
-    __builtin_memcpy(*p + in.raw.disp.offset, &d, 4);
+    emit_bytes_at(*p + in.raw.disp.offset, &d, 4);
     *p += in.length;
     return;
   }
@@ -746,7 +746,7 @@ static uint64_t tr_plan_ops(uint8_t **p, const struct bb_plan *plan, unsigned i,
       bb_meta_note(plan->pc, (uint32_t)(*p - tr_start), o->where);
       if (o->riprel) tr_meta_riprel(p, o);
       else {
-        lurk_memcpy(*p, o->bytes, o->len);
+        emit_bytes_at(*p, o->bytes, o->len);
         *p += o->len;
       }
     }
@@ -983,15 +983,15 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
           done = 1;
           break;
         }
-        lurk_memcpy(p, bytes, in.length);
+        emit_bytes_at(p, bytes, in.length);
         p += in.length;
       } else if (in.mnemonic == ZYDIS_MNEMONIC_JRCXZ || in.mnemonic == ZYDIS_MNEMONIC_JECXZ ||
           in.mnemonic == ZYDIS_MNEMONIC_LOOP || in.mnemonic == ZYDIS_MNEMONIC_LOOPE ||
           in.mnemonic == ZYDIS_MNEMONIC_LOOPNE) {
         /* rel8 only: jrcxz +2; jmp short over; [nops] jmp taken; [nops] jmp fallthrough */
         tr_rec(p, XL_AT, pc, 0);
-        lurk_memcpy(p, bytes, in.length);
-        p[in.length - 1] = 2;
+        emit_bytes_at(p, bytes, in.length);
+        *cache_w(p + in.length - 1) = 2;
         p += in.length;
         tr_rec(p, XL_AT, next, 0);
         unsigned k = 0;
@@ -1072,7 +1072,7 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
         TR_TRY(tr_unsupported(pc, bytes, in.length, "relative operand (e.g. xbegin)"));
       } else {
         tr_rec(p, XL_LINEAR, pc, 0);
-        lurk_memcpy(p, bytes, in.length);
+        emit_bytes_at(p, bytes, in.length);
         p += in.length;
       }
       if (rs) {
@@ -1147,10 +1147,15 @@ void arch_patch_link(struct cache_exit *e, uint8_t *to)
     emit_jmp_far(&p, (uint64_t)to);
     to = tramp;
   }
+  cache_write_to(e->patch);
   emit_patch_rel32(e->patch, (uint64_t)to);
 }
 
-void arch_patch_unlink(struct cache_exit *e) { emit_patch_rel32(e->patch, (uint64_t)e->stub); }
+void arch_patch_unlink(struct cache_exit *e)
+{
+  cache_write_to(e->patch);
+  emit_patch_rel32(e->patch, (uint64_t)e->stub);
+}
 
 /* -- Failure reports ----------------------------------------------------------------- */
 

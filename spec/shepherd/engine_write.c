@@ -4,6 +4,9 @@
  *                      make (lurk's code cache)
  *           lurkdata   liblurk.so's writable data
  *           lurktext   liblurk.so's code
+ *           ibltable   the indirect-branch lookup's table: found by its
+ *                      contents (pairs, most of whose second words are
+ *                      one address in liblurk.so's code: the empty slot's)
  *   METHOD  store      a plain store
  *           mprotect   mprotect(page, its protection | PROT_WRITE)
  *           vmwritev   process_vm_writev into itself
@@ -48,11 +51,39 @@ static uintptr_t find(const char *target, int *prot) {
     int p = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
             (perms[2] == 'x' ? PROT_EXEC : 0);
     int lurk = strstr(path, "liblurk") != NULL;
-    if ((strcmp(target, "cache") == 0 && inode == 0 && path[0] == 0 && (p & PROT_EXEC)) ||
+    /* the cache: executable, from no file (one anonymous mapping, or the
+     * RX view of shared memory, shown as /dev/zero) */
+    int anon = (inode == 0 && path[0] == 0) || strcmp(path, "/dev/zero") == 0;
+    if ((strcmp(target, "cache") == 0 && anon && (p & PROT_EXEC)) ||
         (strcmp(target, "lurkdata") == 0 && lurk && (p & PROT_WRITE)) ||
         (strcmp(target, "lurktext") == 0 && lurk && (p & PROT_EXEC))) {
       found = lo;
       *prot = p;
+    }
+  }
+  if (f) fclose(f);
+  return found;
+}
+
+/* The start of a mapping whose first 64 pairs all have the same second
+ * word, an address inside [text_lo, text_hi); 0 when there is none. */
+static uintptr_t find_table(uintptr_t text_lo, uintptr_t text_hi) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  char line[512];
+  uintptr_t found = 0;
+  while (f && !found && fgets(line, sizeof line, f)) {
+    uintptr_t lo, hi;
+    char perms[8], path[400] = "";
+    if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %399s", &lo, &hi, perms, path) < 3) continue;
+    if (perms[0] != 'r' || perms[2] == 'x' || hi - lo < 4096) continue;
+    if (path[0] && strcmp(path, "/dev/zero") != 0) continue;
+    /* most of the first 64 pairs are empty: their value is the empty one */
+    const uint64_t *q = (const uint64_t *)lo;
+    for (int k = 0; k < 4 && !found; k++) {
+      uint64_t v = q[2 * k + 1];
+      int same = 0;
+      for (int i = 0; i < 64; i++) same += q[2 * i + 1] == v;
+      if (v >= text_lo && v < text_hi && same >= 32) found = lo;
     }
   }
   if (f) fclose(f);
@@ -66,7 +97,22 @@ int main(int argc, char **argv) {
   }
   const char *target = argv[1], *method = argv[2];
   int prot = 0;
-  uintptr_t a = find(target, &prot);
+  uintptr_t a;
+  if (strcmp(target, "ibltable") == 0) {
+    uintptr_t t = find("lurktext", &prot), hi = t;
+    /* liblurk.so's code: from its executable mapping's start to its end */
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[512];
+    while (t && f && fgets(line, sizeof line, f)) {
+      uintptr_t lo, h;
+      if (sscanf(line, "%lx-%lx", &lo, &h) == 2 && lo == t) hi = h;
+    }
+    if (f) fclose(f);
+    a = t ? find_table(t, hi) : 0;
+    prot = PROT_READ;
+  } else {
+    a = find(target, &prot);
+  }
   if (!a) {
     printf("%s: not found\n", target);
     return 0;

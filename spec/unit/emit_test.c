@@ -6,6 +6,10 @@
 #include "../../arch/x86_64/emit.h"
 #include "../../arch/x86_64/target.h"
 
+/* emit.h stores through the code cache's RW view (engine/cache.h): here
+** the buffers are plain memory, written where they are. */
+int64_t cache_wd;
+
 static int fails, runs;
 
 /* Disassemble the bytes [b, e) at runtime address `at` into one string. */

@@ -1,0 +1,81 @@
+-- The code cache is never writable through the addresses it runs at
+-- (docs/architecture.md, "Two views of the cache"): a store by the program
+-- into its own translated code faults as a store into code does natively,
+-- and a forked child gets a cache of its own.
+--
+-- spec/cache/cache_store.c finds the translated copy of one of its own
+-- instructions in the cache (by its bytes) and stores to it the byte
+-- already there; natively it finds no copy and stores to the original (its
+-- own text, read+execute): SIGSEGV, SEGV_ACCERR, si_addr = the target.
+local h = require "spec.util.helper"
+
+local tmp = h.tmpdir()
+local dir = h.root .. "/spec/cache"
+local store = h.gcc(tmp .. "/cache_store", "-g", "-O1", dir .. "/cache_store.c")
+local fork = h.gcc(tmp .. "/fork_cache", "-g", "-O1", dir .. "/fork_cache.c")
+
+-- Run argv natively: status, stdout.
+local function native(argv)
+  local words = {}
+  for _, a in ipairs(argv) do words[#words + 1] = h.quote(a) end
+  local out = os.tmpname()
+  local st = h.sh("(" .. table.concat(words, " ") .. ") >" .. out .. " 2>/dev/null </dev/null")
+  local s = h.slurp(out) or ""
+  os.remove(out)
+  return st, s
+end
+
+-- lurk run --preload OPTS -- argv. (From the first instruction, lurk's
+-- mappings are not in the program's /proc/self/maps, where cache_store
+-- looks for its copy; the cache's two views are the same in both starts.)
+local function lurk(opts, argv)
+  local args = { "--preload" }
+  for _, a in ipairs(opts) do args[#args + 1] = a end
+  args[#args + 1] = "--"
+  for _, a in ipairs(argv) do args[#args + 1] = a end
+  return h.run(args)
+end
+
+describe("a store into the code cache", function()
+  for _, opts in ipairs({ { "null" }, { "null", "--far-cache", "--no-superblocks" }, { "shepherd", "--quiet" } }) do
+    local how = table.concat(opts, " ")
+    it("faults as natively, the program's handler sees SEGV_ACCERR at the address (" .. how .. ")", function()
+      local st, out = native({ store, "handler" })
+      assert.equal(0, st)
+      assert.equal("signal 11, SEGV_ACCERR, at the target: yes\n", out:match("\n(.*)$"))
+      local r = lurk(opts, { store, "handler" })
+      assert.truthy(r.stderr:find("target: copy", 1, true), r.stderr) -- it did find its code in the cache
+      assert.equal(out, r.stdout, r.stderr)
+      assert.equal(st, r.status, r.stderr)
+    end)
+    it("with no handler, kills the process with SIGSEGV as natively (" .. how .. ")", function()
+      local st, out = native({ store, "die" })
+      assert.equal(139, st)
+      local r = lurk(opts, { store, "die" })
+      assert.truthy(r.stderr:find("target: copy", 1, true), r.stderr)
+      assert.equal(out, r.stdout, r.stderr)
+      assert.equal(st, r.status, r.stderr)
+    end)
+  end
+end)
+
+describe("fork", function()
+  -- spec/cache/fork_cache.c: child and parent translate new code in turn
+  -- after the fork; a shared cache would run the parent's code in the child
+  for _, opts in ipairs({ { "null" }, { "--far-cache", "null" }, { "--preload", "null" } }) do
+    it("gives the child a cache of its own (" .. table.concat(opts, " ") .. ")", function()
+      local st, out = native({ fork })
+      assert.equal(0, st)
+      assert.truthy(out:find("child exit 0", 1, true), out)
+      local args = {}
+      for _, a in ipairs(opts) do args[#args + 1] = a end
+      args[#args + 1] = "--"
+      args[#args + 1] = fork
+      local r = h.run(args)
+      assert.equal(out, r.stdout, r.stderr)
+      assert.equal(st, r.status, r.stderr)
+    end)
+  end
+end)
+
+teardown(function() h.sh("rm -rf " .. h.quote(tmp)) end)
