@@ -430,7 +430,11 @@ void scall_handle(struct lurk_thread *t)
     }
     else if (a0 == ARCH_GET_FS && arch_engine_fs)
       r = arch_copy_out(a1, &t->tls.app_fs, 8) ? E(14 /* EFAULT */) : 0;
-    else r = arch_syscall_app(m);
+    else {
+      r = arch_syscall_app(m);
+      /* (without --early: TLS_APP_FS follows the base, for compiled handlers) */
+      if (a0 == ARCH_SET_FS && !SYS_FAILED(r)) t->tls.app_fs = a1;
+    }
     break;
   case SYS_seccomp:
     r = a0 == 1 /* SECCOMP_SET_MODE_FILTER */ ? arch_seccomp_filter(m, 2) : arch_syscall_app(m);

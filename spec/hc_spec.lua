@@ -206,6 +206,58 @@ int main(void) {
     assert.equal("1234\n", a.stdout)
   end)
 
+  it("take an fs operand's base from the app's fs, in each thread (without FSGSBASE too)", function()
+    -- Without FSGSBASE a compiled handler reads the app's fs base from the
+    -- thread block (TLS_APP_FS), which each thread's start must set: two
+    -- threads read their own __thread word eight times; the addresses the
+    -- handler sums are 8 * (the first's word + the second's).
+    local src = h.tmpfile([[
+#include <pthread.h>
+#include <stdio.h>
+static volatile __thread long tv = 3;
+static void *run(void *arg)
+{
+  long s = 0;
+  for (int i = 0; i < 8; i++) s += tv;
+  printf("%lu %ld\n", (unsigned long)&tv, s);
+  return arg;
+}
+int main(void)
+{
+  pthread_t t;
+  run(0);
+  pthread_create(&t, 0, run, 0);
+  pthread_join(t, 0);
+  return 0;
+}
+]], ".c")
+    local exe = tmp .. "/tls8"
+    h.gcc(exe, "-O1", "-fno-stack-protector", "-pthread", src)
+    os.remove(src)
+    local a, b = both(MAIN .. [[
+      local sum = lurk.counters(1)
+      lurk.on("bb", function(bb)
+        if not main(bb) then return end
+        for i = 1, #bb do
+          local m = bb[i].operands[2]
+          -- (tv's loads: fs:-8; &tv is fs:0 plus an offset)
+          if bb[i].mnemonic == "mov" and m and m.kind == "mem" and m.seg == "fs" and m.disp ~= 0 then
+            bb:call_before(i, function(ctx, ea) sum[1] = sum[1] + ea end, "ea")
+          end
+        end
+      end)
+      lurk.on("exit", function() print(("%d"):format(sum[1])) end)]], { "setarch", "-R", exe })
+    same(a, b)
+    local t1, s1, t2, s2 = a.stdout:match("^(%d+) (%d+)\n(%d+) (%d+)\n$")
+    local sum = report(a):match("^(%d+)\n$")
+    assert(t1 and sum, a.stdout .. report(a))
+    assert.equal("24 24", s1 .. " " .. s2, a.stdout)
+    assert.is_not.equal(t1, t2)
+    assert.equal(8 * tonumber(t1) + 8 * tonumber(t2), tonumber(sum), a.stdout)
+    assert.matches("explain: [^\n]*:%d+: compiled", a.stderr)
+    assert.equal(0, stat(a, "clean calls placed"), a.stderr)
+  end)
+
   it("lurk.counters: values, assignment, bad arguments", function()
     local r = h.eval([[
       local c = lurk.counters(3)

@@ -159,10 +159,8 @@ static int64_t hc_arg_reads(const struct cc_site *s)
       break;
     case CC_ARG_EA:
       /* fs-relative (TLS, the stack protector's canary): through rdfsbase,
-      ** or TLS_APP_FS where fs is mangled */
-      if (a->op.mem.seg == ZYDIS_REGISTER_GS ||
-          (a->op.mem.seg == ZYDIS_REGISTER_FS && !arch_fsgsbase() && !arch_fs_mangled))
-        return -1;
+      ** or TLS_APP_FS where fs is mangled or FSGSBASE missing (hc_ea) */
+      if (a->op.mem.seg == ZYDIS_REGISTER_GS) return -1;
       if (a->op.mem.base && a->op.mem.base != ZYDIS_REGISTER_RIP) {
         if ((r = hc_gpr(a->op.mem.base, &w, &hi)) < 0 || w != 64) return -1;
         m |= 1u << r;
@@ -237,7 +235,11 @@ static void hc_ea(uint8_t **p, int s, const struct insn_opnd *op, uint64_t next,
     return;
   }
   hc_lea(p, s, b, x, op->mem.scale ? op->mem.scale : 1, (int32_t)d);
-  if (op->mem.seg == ZYDIS_REGISTER_FS && arch_fs_mangled) { /* the app's base is in the block */
+  if (op->mem.seg == ZYDIS_REGISTER_FS && (arch_fs_mangled || !arch_fsgsbase())) {
+    /* mov s1, gs:[TLS_APP_FS]; add s, s1: where fs is mangled the app's base
+    ** is only there; without FSGSBASE the app cannot change its fs base but
+    ** through arch_prctl and clone, which keep the slot (arch_tls_install,
+    ** scall.c, proc.c) */
     emit_gs_load(p, s1, TLS_APP_FS);
     hc_rr(p, 0x01, s1, s);
   } else if (op->mem.seg == ZYDIS_REGISTER_FS) { /* rdfsbase s1; add s, s1 (the flags are saved or dead) */

@@ -147,8 +147,11 @@ void arch_fs_restore(uint64_t was)
 uint64_t arch_app_fs(void)
 {
   uint64_t fs = 0;
-  if (arch_engine_fs) __asm__ volatile("mov %%gs:%c1, %0" : "=r"(fs) : "i"(TLS_APP_FS));
-  else sys_call2(SYS_arch_prctl, ARCH_GET_FS, &fs);
+  /* --preload with FSGSBASE: the thread's own (the app may wrfsbase);
+  ** else the slot, which arch_prctl's emulation and clone keep */
+  if (!arch_engine_fs && arch_fsgsbase()) __asm__ volatile("rdfsbase %0" : "=r"(fs));
+  else if (arch_tls_ready) __asm__ volatile("mov %%gs:%c1, %0" : "=r"(fs) : "i"(TLS_APP_FS));
+  else sys_call2(SYS_arch_prctl, ARCH_GET_FS, &fs); /* (no thread block yet) */
   return fs;
 }
 
@@ -165,6 +168,10 @@ void arch_initial_state(struct arch_tls *t)
 void arch_tls_install(struct arch_tls *t)
 {
   arch_tls_ready = 1;
+  /* Without --early the thread's fs is the app's: TLS_APP_FS starts as it
+  ** (kept by arch_prctl's emulation after), so that compiled handlers on a
+  ** CPU without FSGSBASE read the base of an fs operand from there. */
+  if (!arch_engine_fs) sys_call2(SYS_arch_prctl, ARCH_GET_FS, &t->app_fs);
   /* wrgsbase where the kernel allows it (HWCAP2 bit 1), else arch_prctl. */
   if (arch_fsgsbase())
     __asm__ volatile("wrgsbase %0" : : "r"(t) : "memory");
