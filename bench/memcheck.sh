@@ -6,7 +6,8 @@
 # and `valgrind --tool=memcheck --leak-check=full`, alternating, so that
 # machine noise hits every side. Both checkers scan for leaks at exit
 # (memcheck.lua always does, as --leak-check=full). Per side: the median
-# wall time, the ratio to native, and the peak RSS (/usr/bin/time -f %M,
+# wall time, the ratio to native, the CPU time (user + sys, median: on a
+# loaded machine the steadier measure) and the peak RSS (/usr/bin/time -f %M,
 # the largest of the runs); then lurk/valgrind per workload and its
 # geomean over the workloads both sides ran correctly (stdout equal to
 # native's; the checkers' own reports go to stderr, and their error counts
@@ -62,10 +63,11 @@ LUA_ROUNDS=12 # (memcheck is slow on it)
 . "$ROOT/bench/workloads.sh"
 
 TIMEF=$B/run/memcheck.time
-# run_side SIDE NAME -> T (seconds), RSS (KB, the largest process), RC, HASH, ERRS
+# run_side SIDE NAME -> T (seconds), CPU (user + sys seconds, all processes),
+# RSS (KB, the largest process), RC, HASH, ERRS
 run_side() {
     local side=$1 name=$2 out=$B/logs/$2.$1.out err=$B/logs/$2.$1.err t0 t1
-    local T_=(/usr/bin/time -a -o "$TIMEF" -f %M timeout -k 10 "$TMO")
+    local T_=(/usr/bin/time -a -o "$TIMEF" -f '%M %U %S' timeout -k 10 "$TMO")
     case "$side" in
     native) R=("${T_[@]}") ;;
     lurk) R=("${T_[@]}" "$LURK" run memcheck --) ;;
@@ -78,7 +80,8 @@ run_side() {
     RC=$?
     t1=${EPOCHREALTIME/./}
     T=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e6 }')
-    RSS=$(grep -E '^[0-9]+$' "$TIMEF" | sort -n | tail -1)
+    RSS=$(awk 'NF == 3 && $1 ~ /^[0-9]+$/ { print $1 }' "$TIMEF" | sort -n | tail -1)
+    CPU=$(awk 'NF == 3 && $1 ~ /^[0-9]+$/ { s += $2 + $3 } END { printf "%.2f", s }' "$TIMEF")
     HASH=$({ sha256sum <"$out"; (cd "$WD" && find . -type f | sort | xargs -r sha256sum); } | sha256sum | cut -c1-16)
     ERRS=$(sed -n 's/.*ERROR SUMMARY: \([0-9]*\) errors.*/\1/p' "$err" | awk '{ s += $1 } END { print s + 0 }')
 }
@@ -94,32 +97,35 @@ say "memcheck.lua beside valgrind --tool=memcheck --leak-check=full  $(date -u '
 say "lurk: $LURK ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -q . && echo ' dirty')); $(valgrind --version)"
 say "host: $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg); $RUNS round(s) of native, lurk, valgrind"
 say ""
-say "$(printf '%-8s %8s %9s %9s %8s %8s %9s %8s %8s %8s  %s' workload native lurk valgrind lurk/n vg/n lurk/vg rssN rssL rssV 'status (errors lurk/vg)')"
-printf 'workload\tnative_s\tlurk_s\tvalgrind_s\tlurk_x\tvalgrind_x\tlurk_over_vg\tnative_kb\tlurk_kb\tvalgrind_kb\tstatus\n' >"$TSV"
-LV=()
+say "$(printf '%-8s %8s %9s %9s %8s %8s %9s %8s %8s %8s %8s %8s %8s  %s' workload native lurk valgrind lurk/n vg/n lurk/vg cpuN cpuL cpuV 'cpu l/v' rssN rssL rssV 'status (errors lurk/vg)')"
+printf 'workload\tnative_s\tlurk_s\tvalgrind_s\tlurk_x\tvalgrind_x\tlurk_over_vg\tnative_cpu\tlurk_cpu\tvalgrind_cpu\tlurk_over_vg_cpu\tnative_kb\tlurk_kb\tvalgrind_kb\tstatus\n' >"$TSV"
+LV=() LC=()
 for name in "${WORKLOADS[@]}"; do
     if [ -n "$FILTER" ] && ! printf '%s\n' "$name" | grep -Eq -- "$FILTER"; then continue; fi
     run_side native "$name"; ref=$HASH
-    tn=() tl=() tv=() rn=() rl=() rv=() st=ok el=0 ev=0
+    tn=() tl=() tv=() rn=() rl=() rv=() cn=() cl=() cv=() st=ok el=0 ev=0
     for ((i = 1; i <= RUNS; i++)); do
-        run_side native "$name"; tn+=("$T"); rn+=("$RSS")
+        run_side native "$name"; tn+=("$T"); rn+=("$RSS"); cn+=("$CPU")
         [ "$RC" = 0 ] && [ "$HASH" = "$ref" ] || st="native-fail"
-        run_side lurk "$name"; tl+=("$T"); rl+=("$RSS"); el=$ERRS
+        run_side lurk "$name"; tl+=("$T"); rl+=("$RSS"); cl+=("$CPU"); el=$ERRS
         [ "$RC" = 0 ] || st="lurk-rc=$RC"; [ "$HASH" = "$ref" ] || st="lurk-WRONG"
-        run_side valgrind "$name"; tv+=("$T"); rv+=("$RSS"); ev=$ERRS
+        run_side valgrind "$name"; tv+=("$T"); rv+=("$RSS"); cv+=("$CPU"); ev=$ERRS
         [ "$RC" = 0 ] || st="valgrind-rc=$RC"
         [ "$HASH" = "$ref" ] || [ "$st" != ok ] || st="ok/vg-output-differs"
     done
     n=$(median "${tn[@]}") l=$(median "${tl[@]}") v=$(median "${tv[@]}")
+    c_n=$(median "${cn[@]}") c_l=$(median "${cl[@]}") c_v=$(median "${cv[@]}")
     read -r lx vx lv < <(awk -v n="$n" -v l="$l" -v v="$v" 'BEGIN { printf "%.2f %.2f %.3f\n", l / n, v / n, l / v }')
-    say "$(printf '%-8s %8.2f %9.2f %9.2f %7.1fx %7.1fx %9.3f %7dK %7dK %7dK  %s (%s/%s)' "$name" "$n" "$l" "$v" "$lx" "$vx" "$lv" \
-        "$(maxof "${rn[@]}")" "$(maxof "${rl[@]}")" "$(maxof "${rv[@]}")" "$st" "$el" "$ev")"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$n" "$l" "$v" "$lx" "$vx" "$lv" \
-        "$(maxof "${rn[@]}")" "$(maxof "${rl[@]}")" "$(maxof "${rv[@]}")" "$st" >>"$TSV"
-    case "$st" in ok*) LV+=("$lv") ;; esac
+    lvc=$(awk -v l="$c_l" -v v="$c_v" 'BEGIN { printf "%.3f", (v > 0 ? l / v : 0) }')
+    say "$(printf '%-8s %8.2f %9.2f %9.2f %7.1fx %7.1fx %9.3f %8.2f %8.2f %8.2f %8.3f %7dK %7dK %7dK  %s (%s/%s)' "$name" "$n" "$l" "$v" "$lx" "$vx" "$lv" \
+        "$c_n" "$c_l" "$c_v" "$lvc" "$(maxof "${rn[@]}")" "$(maxof "${rl[@]}")" "$(maxof "${rv[@]}")" "$st" "$el" "$ev")"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$n" "$l" "$v" "$lx" "$vx" "$lv" \
+        "$c_n" "$c_l" "$c_v" "$lvc" "$(maxof "${rn[@]}")" "$(maxof "${rl[@]}")" "$(maxof "${rv[@]}")" "$st" >>"$TSV"
+    case "$st" in ok*) LV+=("$lv"); LC+=("$lvc") ;; esac
 done
 say ""
 if [ ${#LV[@]} -gt 0 ]; then
     say "geomean lurk/valgrind: $(printf '%s\n' "${LV[@]}" | awk '{ s += log($1) } END { printf "%.3f", exp(s / NR) }') over ${#LV[@]} workload(s)   (target <= 0.5)"
+    say "geomean lurk/valgrind, CPU time: $(printf '%s\n' "${LC[@]}" | awk '{ s += log($1) } END { printf "%.3f", exp(s / NR) }')"
 fi
 say "TSV: $TSV; logs: $B/logs/*.{native,lurk,valgrind}.{out,err}"

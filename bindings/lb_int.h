@@ -157,6 +157,9 @@ struct arch_mctx;
 ** pcs and a list of exactness flags, at most the count in argument narg
 ** (default 64); returns 2. ctx:backtrace, call:backtrace, e:backtrace. */
 int lb_backtrace_push(lua_State *L, const struct arch_mctx *m, uint64_t pc, int narg);
+/* The id of the stack pcs[0..k) (lb_sym.c): 1, 2, ..., equal for equal
+** stacks; lurk.stack(id) gives the pcs back. Under the Lua lock. */
+uint32_t lb_stack_intern(const uint64_t *pcs, unsigned k);
 /* Give the table on top the module metatable (lurk.module). */
 void lb_module_setmeta(lua_State *L);
 /* The app context of the running clean call, and its pc; NULL outside one. */

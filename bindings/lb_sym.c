@@ -1,7 +1,7 @@
 /* lurk: symbols and call stacks in Lua, over engine/sym.h:
 ** lurk.sym(pc), lurk.addr(pattern), lurk.symbols(pattern), mod:symbols()
-** on module tables (metatable lurk.module), and ctx:backtrace([n]) in clean
-** calls.
+** on module tables (metatable lurk.module), ctx:backtrace([n]) in clean
+** calls, and interned stacks (lb_stack_intern, lurk.stack(id)).
 */
 #include "lb_int.h"
 #include "../engine/mem.h"
@@ -242,6 +242,88 @@ int lb_backtrace_push(lua_State *L, const struct arch_mctx *m, uint64_t pc, int 
   return 2;
 }
 
+/* -- Interned stacks -----------------------------------------------------------
+** A stack (a list of pcs) gets a small integer id, the same for equal stacks,
+** so a tool that keeps a stack per event (memcheck: an allocation and a free
+** stack per block) keeps an id and makes the pcs table once per distinct
+** stack (lurk.stack), instead of a table per event for the collector to
+** sweep. Ids, their pcs and the hash index live in engine memory and are
+** never freed (as Valgrind's execontexts); all Lua runs under one lock,
+** which guards them. */
+
+struct lb_stk { uint64_t hash; uint32_t off, n; };
+static struct lb_stk *stk_ent;                 /* [id - 1] */
+static uint32_t stk_nent, stk_maxent;
+static uint32_t *stk_idx;                      /* open addressing: ids, 0 empty */
+static uint32_t stk_cap;                       /* slots, a power of 2 */
+static uint64_t *stk_pcs;
+static uint32_t stk_npcs, stk_maxpcs;
+
+static uint64_t stk_hash(const uint64_t *pcs, unsigned k)
+{
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ k;
+  for (unsigned i = 0; i < k; i++) {
+    h ^= pcs[i];
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  return h;
+}
+
+static void stk_index_put(uint32_t id)
+{
+  uint32_t i = (uint32_t)stk_ent[id - 1].hash & (stk_cap - 1);
+  while (stk_idx[i]) i = (i + 1) & (stk_cap - 1);
+  stk_idx[i] = id;
+}
+
+uint32_t lb_stack_intern(const uint64_t *pcs, unsigned k)
+{
+  uint64_t h = stk_hash(pcs, k);
+  if (stk_cap)
+    for (uint32_t i = (uint32_t)h & (stk_cap - 1), id; (id = stk_idx[i]); i = (i + 1) & (stk_cap - 1)) {
+      const struct lb_stk *e = &stk_ent[id - 1];
+      if (e->hash == h && e->n == k && !lurk_memcmp(stk_pcs + e->off, pcs, k * sizeof *pcs)) return id;
+    }
+  if (stk_nent == stk_maxent) {
+    uint32_t m = stk_maxent ? 2 * stk_maxent : 1024;
+    stk_ent = mem_realloc(stk_ent, stk_maxent * sizeof *stk_ent, m * sizeof *stk_ent);
+    stk_maxent = m;
+  }
+  while (stk_npcs + k > stk_maxpcs) {
+    uint32_t m = stk_maxpcs ? 2 * stk_maxpcs : 8192;
+    stk_pcs = mem_realloc(stk_pcs, stk_maxpcs * sizeof *stk_pcs, m * sizeof *stk_pcs);
+    stk_maxpcs = m;
+  }
+  lurk_memcpy(stk_pcs + stk_npcs, pcs, k * sizeof *pcs);
+  stk_ent[stk_nent] = (struct lb_stk){ h, stk_npcs, k };
+  stk_npcs += k;
+  uint32_t id = ++stk_nent;
+  if (2 * stk_nent > stk_cap) {                /* grow the index: at most half full */
+    if (stk_idx) mem_free(stk_idx, stk_cap * sizeof *stk_idx);
+    stk_cap = stk_cap ? 2 * stk_cap : 2048;
+    stk_idx = mem_alloc(stk_cap * sizeof *stk_idx);
+    for (uint32_t j = 1; j <= stk_nent; j++) stk_index_put(j);
+  } else {
+    stk_index_put(id);
+  }
+  return id;
+}
+
+/* lurk.stack(id): the pcs of an interned stack (call:stackid), a new list. */
+static int lb_lurk_stack(lua_State *L)
+{
+  lua_Integer id = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, id >= 1 && id <= (lua_Integer)stk_nent, 1, "no such stack");
+  const struct lb_stk *e = &stk_ent[id - 1];
+  lua_createtable(L, (int)e->n, 0);
+  for (uint32_t i = 0; i < e->n; i++) {
+    lua_pushnumber(L, (lua_Number)stk_pcs[e->off + i]);
+    lua_rawseti(L, -2, (int)i + 1);
+  }
+  return 1;
+}
+
 void lb_module_setmeta(lua_State *L)
 {
   luaL_getmetatable(L, LB_MODULE);
@@ -249,7 +331,8 @@ void lb_module_setmeta(lua_State *L)
 }
 
 static const luaL_Reg lb_sym_funcs[] = {
-  { "sym", lb_lurk_sym }, { "addr", lb_lurk_addr }, { "symbols", lb_lurk_symbols }, { NULL, NULL }
+  { "sym", lb_lurk_sym }, { "addr", lb_lurk_addr }, { "symbols", lb_lurk_symbols }, { "stack", lb_lurk_stack },
+  { NULL, NULL }
 };
 
 void lb_sym_open(lua_State *L)

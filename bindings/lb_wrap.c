@@ -14,6 +14,7 @@
 #include "../engine/wrap.h"
 #include "../engine/thr.h"
 #include "../engine/mem.h"
+#include "../engine/sym.h"
 #include "../arch/arch.h"
 
 #define LB_CALL "lurk.call"
@@ -141,6 +142,22 @@ static int lbw_backtrace(lua_State *L)
   return lb_backtrace_push(L, &lbw_thread->tls.mctx, lbw_kind == LBW_PRE ? c->func : c->retaddr, 2);
 }
 
+/* call:stackid([n]): the same stack as call:backtrace(n), interned: an
+** integer id, equal for equal stacks (lurk.stack(id) gives the pcs). No
+** table is made: memcheck keeps one per allocation and free. */
+static int lbw_stackid(lua_State *L)
+{
+  struct wrap_call *c = lbw_check_cur(L);
+  if (lbw_kind == LBW_UNWOUND) return luaL_error(L, "call:stackid: the call was unwound (no stack)");
+  lua_Integer n = luaL_optinteger(L, 2, 64);
+  luaL_argcheck(L, n >= 1 && n <= 1024, 2, "frame count out of range (1..1024)");
+  uint64_t pcs[1024];
+  uint8_t exact[1024];
+  unsigned k = sym_backtrace(&lbw_thread->tls.mctx, lbw_kind == LBW_PRE ? c->func : c->retaddr, pcs, exact, (unsigned)n);
+  lua_pushinteger(L, (lua_Integer)lb_stack_intern(pcs, k));
+  return 1;
+}
+
 static int lbw_call_index(lua_State *L)
 {
   struct wrap_call *c = lbw_check_cur(L);
@@ -176,6 +193,7 @@ static int lbw_call_index(lua_State *L)
     break;
   case 's':
     if (!lurk_strcmp(k, "sp")) { lua_pushnumber(L, (lua_Number)c->sp); return 1; }
+    if (!lurk_strcmp(k, "stackid")) { lua_pushcfunction(L, lbw_stackid); return 1; }
     if (!lurk_strcmp(k, "skip")) { lua_getfield(L, lua_upvalueindex(1), "skip"); return 1; }
     break;
   case 't':
@@ -199,7 +217,7 @@ static int lbw_call_index(lua_State *L)
 }
 
 static const char *const lbw_readonly[] = {
-  "args", "fargs", "func", "retaddr", "caller", "sp", "skip", "tid", "depth", "data", "unwound", "backtrace", NULL
+  "args", "fargs", "func", "retaddr", "caller", "sp", "skip", "tid", "depth", "data", "unwound", "backtrace", "stackid", NULL
 };
 
 static int lbw_call_newindex(lua_State *L)

@@ -127,6 +127,38 @@ describe("lurk.wrap", function()
     assert.equal(calls .. "\t" .. calls .. "\t" .. depth .. "\t0\n", r.stderr)
   end)
 
+  it("call:stackid interns the stack call:backtrace gives: equal stacks, equal ids; lurk.stack(id) its pcs", function()
+    local p = prog()
+    local r = run(p, [[
+      local id_of, key_of, bad, n, errs = {}, {}, 0, 0, 0
+      local function check(c, depth)
+        local id, pcs = c:stackid(depth), c:backtrace(depth)
+        local key = table.concat(pcs, ",")
+        if id_of[key] == nil then id_of[key] = id n = n + 1 end
+        if id_of[key] ~= id or (key_of[id] and key_of[id] ~= key) then bad = bad + 1 end
+        key_of[id] = key
+        if table.concat(lurk.stack(id), ",") ~= key then bad = bad + 1 end
+      end
+      lurk.wrap(S.w_fib, { pre = function(c) check(c, 3) check(c, 64) end, post = function(c) check(c, 2) check(c, 64) end })
+      lurk.on("exit", function()
+        local ids = 0
+        for _ in pairs(key_of) do ids = ids + 1 end
+        for _, v in ipairs({ 0, -1, 1e6 }) do
+          local ok, e = pcall(lurk.stack, v)
+          if not ok and e:match("no such stack") then errs = errs + 1 end
+        end
+        print(n, ids, bad, errs)
+      end)]], { "fib", "15" })
+    assert.equal(0, r.status)
+    assert.equal(native(p, { "fib", "15" }), r.stdout)
+    local n, ids, bad, errs = r.stderr:match("^(%d+)\t(%d+)\t(%d+)\t(%d+)\n$")
+    assert.is_truthy(n, r.stderr)
+    assert.is_true(tonumber(n) > 20, r.stderr)   -- many distinct stacks (the recursion's paths)
+    assert.equal(n, ids)
+    assert.equal("0", bad)
+    assert.equal("3", errs)
+  end)
+
   it("does not push a call no post wants: depth counts calls with a post", function()
     local p = prog()
     -- w_fib wrapped with pre only (then also with a post): its depth stays

@@ -130,56 +130,80 @@ end
 --- The hot check: one call per memory operand.
 -- The per-access handlers. Their first lines are compiled into the block
 -- (docs/lua-api.md, Compiled handlers): an access not below the stack
--- pointer (ea under the thread's stack, or within rsp - 128) whose shadow
--- says every byte of the four-byte groups that hold it is addressable (no
--- 2-bit state is 0) returns there, with no Lua; anything else reaches
--- `slow`, where the compiled code calls the handler (an access near an
--- unaddressable byte that is not in it is checked there exactly). One
--- handler per operand size, each with the cases its size can have (the
--- compiler does not drop the others: one handler for every size made
--- lua5.4's code cache 5.7 MB, these 3.x MB).
+-- pointer (ea under the thread's stack, or within rsp - 128) whose bytes
+-- are all addressable in the shadow (no 2-bit state is 0) returns there,
+-- with no Lua; anything else reaches `slow`, where the compiled code calls
+-- the handler. The shadow of the four-byte groups that hold the access is
+-- tested whole first; when a group is only partly addressable (the last
+-- bytes of a block whose size is not a multiple of 4, which perl and
+-- python strings make common: 4 million slow calls in one perl round),
+-- the bytes accessed alone are tested, still compiled, against a mask
+-- of their bits, bits(size) * 4^o, o the offset in the group (the
+-- compiled subset shifts by constants only, hence the products). One handler
+-- per operand size, each with the cases its size can have (the compiler
+-- does not drop the others: one handler for every size made lua5.4's code
+-- cache 5.7 MB, these 3.x MB).
 -- The stack condition, in each: below the thread's stack (whose bottom
 -- is below 2^47, the shadow's end), or below 2^47 and not below rsp - 128.
 local u8, u16, u32, shr, low, bor, rshift = lurk.u8, lurk.u16, lurk.u32, lurk.shr, lurk.low, bit.bor, bit.rshift
 
+-- (4^o for o in 0..3 is (1 + 3 (o & 1)) (1 + 15 (o >> 1)); 0x1, 0x5 and
+-- 0x55, the bits of 1, 2 and 4 bytes, are 12n^2 - 32n + 21 for n = 1, 2, 4.)
+
 -- 1 to 4 bytes: one or two groups.
 local function on_access4(ctx, ea, size, fl, rsp)
   if ea < stk[1] or (ea < 0x800000000000 and low(ea, 47) + 128 >= low(rsp, 47)) then
-    if low(ea, 2) + size <= 4 then
+    local o = low(ea, 2)
+    if o + size <= 4 then
       local s = u8(shr(ea, 2) + lurk.shadow.offset)
-      if band(bor(s, rshift(s, 1)), 0x55) == 0x55 then return end
+      local v = band(bor(s, rshift(s, 1)), 0x55)
+      if v == 0x55 then return end
+      local m = (12 * size * size - 32 * size + 21) * (1 + 3 * band(o, 1)) * (1 + 15 * rshift(o, 1))
+      if band(v, m) == m then return end
     else
       local s = u16(shr(ea, 2) + lurk.shadow.offset)
-      if band(bor(s, rshift(s, 1)), 0x5555) == 0x5555 then return end
+      local v = band(bor(s, rshift(s, 1)), 0x5555)
+      if v == 0x5555 then return end
+      local m = (12 * size * size - 32 * size + 21) * (1 + 3 * band(o, 1)) * (1 + 15 * rshift(o, 1))
+      if band(v, m) == m then return end
     end
   end
   slow(ctx, ea, size, fl, rsp)
 end
 
--- 8 bytes: two groups, or three (checked as four) when unaligned.
+-- 8 bytes: two groups, or three (read as four) when unaligned.
 local function on_access8(ctx, ea, size, fl, rsp)
   if ea < stk[1] or (ea < 0x800000000000 and low(ea, 47) + 128 >= low(rsp, 47)) then
-    if low(ea, 2) == 0 then
+    local o = low(ea, 2)
+    if o == 0 then
       local s = u16(shr(ea, 2) + lurk.shadow.offset)
       if band(bor(s, rshift(s, 1)), 0x5555) == 0x5555 then return end
     else
       local s = u32(shr(ea, 2) + lurk.shadow.offset)
-      if band(bor(s, rshift(s, 1)), 0x55555555) == 0x55555555 then return end
+      local v = band(bor(s, rshift(s, 1)), 0x55555555)
+      if v == 0x55555555 then return end
+      local m = 0x5555 * (1 + 3 * band(o, 1)) * (1 + 15 * rshift(o, 1))
+      if band(v, m) == m then return end
     end
   end
   slow(ctx, ea, size, fl, rsp)
 end
 
--- 16 bytes (xmm): four groups, or five (checked as eight).
+-- 16 bytes (xmm): four groups, or five (read as eight) when unaligned.
 local function on_access16(ctx, ea, size, fl, rsp)
   if ea < stk[1] or (ea < 0x800000000000 and low(ea, 47) + 128 >= low(rsp, 47)) then
     local g = shr(ea, 2) + lurk.shadow.offset
-    if low(ea, 2) == 0 then
+    local o = low(ea, 2)
+    if o == 0 then
       local s = u32(g)
       if band(bor(s, rshift(s, 1)), 0x55555555) == 0x55555555 then return end
     else
       local s, t = u32(g), u32(g + 4)
-      if band(bor(s, rshift(s, 1)), bor(t, rshift(t, 1)), 0x55555555) == 0x55555555 then return end
+      local v, w = band(bor(s, rshift(s, 1)), 0x55555555), band(bor(t, rshift(t, 1)), 0x55555555)
+      if band(v, w) == 0x55555555 then return end
+      local p = (1 + 3 * band(o, 1)) * (1 + 15 * rshift(o, 1))
+      local m, n = band(0x55555555 * p, 0x55555555), band(p - 1, 0x55)
+      if band(v, m) == m and band(w, n) == n then return end
     end
   end
   slow(ctx, ea, size, fl, rsp)
@@ -196,14 +220,59 @@ local function on_access(ctx, ea, size, fl, rsp)
   end
   slow(ctx, ea, size, fl, rsp)
 end
-local HANDLER = { [1] = on_access4, [2] = on_access4, [4] = on_access4, [8] = on_access8, [16] = on_access16 }
+
+-- 64 bytes (zmm: glibc's AVX-512 memcpy and memset, 0.8 million slow calls
+-- a perl round when this size went to on_access): sixteen groups when
+-- 4-aligned; else called.
+local function on_access64(ctx, ea, size, fl, rsp)
+  if low(ea, 2) == 0 and (ea < stk[1] or (ea < 0x800000000000 and low(ea, 47) + 128 >= low(rsp, 47))) then
+    local g = shr(ea, 2) + lurk.shadow.offset
+    local a, b, c, d = u32(g), u32(g + 4), u32(g + 8), u32(g + 12)
+    local v = band(bor(a, rshift(a, 1)), bor(b, rshift(b, 1)), bor(c, rshift(c, 1)), bor(d, rshift(d, 1)))
+    if band(v, 0x55555555) == 0x55555555 then return end
+  end
+  slow(ctx, ea, size, fl, rsp)
+end
+local HANDLER = { [1] = on_access4, [2] = on_access4, [4] = on_access4, [8] = on_access8, [16] = on_access16,
+                  [64] = on_access64 }
 M.on_access = on_access
 
 --- A rep string instruction: nothing when rcx is 0; movs/stos/lods the
 -- whole rcx * size bytes (forward: the direction flag is clear in
 -- compiled code), cmps/scas (they may stop early) the first element.
+-- Compiled for the common short ones (struct copies and clears: 64 and 80
+-- bytes, 1.4 million slow calls a perl round before): n bytes, n a
+-- multiple of 4 up to 96 at a 4-aligned address, tested exactly by 16-byte
+-- windows from both ends (overlapping in the middle); the rest is called.
 local function on_rep(ctx, ea, size, fl, rcx, whole, rsp)
   if rcx == 0 then return end
+  if rcx < 256 and (ea < stk[1] or (ea < 0x800000000000 and low(ea, 47) + 128 >= low(rsp, 47))) then
+    local n = size
+    if whole == 1 then n = size * low(rcx, 8) end
+    if low(ea, 2) == 0 and low(n, 2) == 0 and n <= 96 then
+      local g = shr(ea, 2) + lurk.shadow.offset
+      local q = shr(n, 2)
+      if n == 4 then
+        local s = u8(g)
+        if band(bor(s, rshift(s, 1)), 0x55) == 0x55 then return end
+      elseif n <= 16 then
+        local s, t = u16(g), u16(g + q - 2)
+        if band(bor(s, rshift(s, 1)), bor(t, rshift(t, 1)), 0x5555) == 0x5555 then return end
+      else
+        local s, t = u32(g), u32(g + q - 4)
+        local v = band(bor(s, rshift(s, 1)), bor(t, rshift(t, 1)))
+        if n > 32 then
+          s, t = u32(g + 4), u32(g + q - 8)
+          v = band(v, bor(s, rshift(s, 1)), bor(t, rshift(t, 1)))
+        end
+        if n > 64 then
+          s, t = u32(g + 8), u32(g + q - 12)
+          v = band(v, bor(s, rshift(s, 1)), bor(t, rshift(t, 1)))
+        end
+        if band(v, 0x55555555) == 0x55555555 then return end
+      end
+    end
+  end
   if whole == 1 then size = size * rcx end
   slow(ctx, ea, size, fl, rsp)
 end

@@ -38,21 +38,16 @@ function M.busy(tid) local d = depth[tid] return d ~= nil and d > 0 end
 
 -- -- Blocks ------------------------------------------------------------------
 
--- Stacks are interned (a trie of pcs; the first table seen for a stack
--- is the one kept): blocks allocated at one place share one table, which
--- the garbage collector then marks once, not once per block.
-local trie = {}
+-- Stacks are interned in the engine (call:stackid: an id per distinct
+-- stack, no table per call); the pcs table of an id is made once, on its
+-- first sight, and shared by every block allocated or freed there (the
+-- garbage collector marks it once, not once per block).
+local stacks = {}          -- stack id -> pcs
+local lstack = lurk.stack
 local function stack_of(call)
-  local pcs = call:backtrace(opts.alloc_depth)
-  local node = trie
-  for i = 1, #pcs do
-    local p = pcs[i]
-    local nx = node[p]
-    if not nx then nx = {} node[p] = nx end
-    node = nx
-  end
-  local s = node[0]          -- (no pc is 0)
-  if not s then node[0] = pcs return pcs end
+  local id = call:stackid(opts.alloc_depth)
+  local s = stacks[id]
+  if not s then s = lstack(id) stacks[id] = s end
   return s
 end
 
@@ -60,8 +55,10 @@ end
 -- memory is "undefined" and calloc's "defined"); false: left as it is.
 local function add_block(base, left, size, kind, alloc, state)
   local user = base + left
+  -- (freed made now: the first field a free sets, so that it does not grow
+  -- the table; 8 fields fill its 8 hash slots)
   local b = { user = user, size = size, base = base, left = left, right = left > 0 and RZ or 0,
-              kind = kind, alloc = alloc }
+              kind = kind, alloc = alloc, freed = false }
   if blocks[user] then blocks[user] = nil end
   history[user] = nil
   blocks[user] = b
