@@ -67,10 +67,15 @@ fi
 # Children are followed into exec, unless --no-follow; either way lurk's
 # variables never show in the program's environment. (Exec chains only: a
 # shell pipeline forks and takes SIGCHLD, which needs issue #3.)
-expect follow 0 EMPTY -- "$LURK" run -- /usr/bin/env /bin/grep -c liblurk /proc/self/maps
+# A tool reports from the exec'd image only when lurk followed it there.
+expect follow 0 "^inscount: [0-9,]+ instructions" -- "$LURK" run -t inscount -- /usr/bin/env /bin/true
+expect no_follow 0 EMPTY -- "$LURK" run --no-follow -t inscount -- /usr/bin/env /bin/true
+# With --preload, liblurk.so shows in the followed child's maps (from the
+# first instruction, lurk hides its mappings there).
+expect follow_preload 0 EMPTY -- "$LURK" run --preload -- /usr/bin/env /bin/grep -c liblurk /proc/self/maps
 if [ "$(cat "$work/out")" -gt 0 ]; then echo "PASS follow_child_instrumented"; pass=$((pass + 1));
 else echo "FAIL follow_child_instrumented: liblurk mapped $(cat "$work/out") times in the exec'd child"; fail=$((fail + 1)); fi
-expect no_follow 1 EMPTY -- "$LURK" run --no-follow -- /usr/bin/env /bin/grep -c liblurk /proc/self/maps
+expect no_follow_preload 1 EMPTY -- "$LURK" run --preload --no-follow -- /usr/bin/env /bin/grep -c liblurk /proc/self/maps
 if [ "$(cat "$work/out")" = 0 ]; then echo "PASS no_follow_child_native"; pass=$((pass + 1));
 else echo "FAIL no_follow_child_native: liblurk mapped $(cat "$work/out") times"; fail=$((fail + 1)); fi
 expect follow_env 0 EMPTY -- "$LURK" run -- /usr/bin/env /usr/bin/env
