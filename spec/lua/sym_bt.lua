@@ -9,7 +9,13 @@ local names = { select(3, ...) }
 off = tonumber(off)
 local target, done
 lurk.on("bb", function(bb)
-  target = target or assert(lurk.addr(target_name)) + off
+  -- (from the first instruction, ld.so's blocks come before the library
+  -- that holds TARGET is mapped: looked up until it is)
+  if not target then
+    local a = lurk.addr(target_name)
+    if not a then return end
+    target = a + off
+  end
   for i = 1, #bb do
     if bb[i].pc == target then
       bb:call_before(i, function(ctx)
