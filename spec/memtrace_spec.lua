@@ -126,8 +126,12 @@ describe("memtrace", function()
     local mt = tmp .. "/ls.mt"
     local topt = "top=3,trace=" .. mt
     local sopt = "top=" .. ("0"):rep(#topt - 5) .. "3"
-    local a = lurk({ "-t", "memtrace=" .. topt, "--", "setarch", "-R", "/bin/ls", "-l", "/usr" })
-    local c = lurk({ "-t", "memtrace=" .. sopt, "--", "setarch", "-R", "/bin/ls", "-l", "/usr" })
+    -- (with --preload: from the first instruction, where ld.so puts the
+    -- libraries depends on the memory lurk has mapped by then, which differs
+    -- between the two modes, and with it a few of ls's paths; a known gap,
+    -- docs/architecture.md)
+    local a = lurk({ "--preload", "-t", "memtrace=" .. topt, "--", "setarch", "-R", "/bin/ls", "-l", "/usr" })
+    local c = lurk({ "--preload", "-t", "memtrace=" .. sopt, "--", "setarch", "-R", "/bin/ls", "-l", "/usr" })
     assert.equal(0, a.status, a.stderr)
     assert.equal(0, c.status, c.stderr)
     local sa, sc = lines(a.stderr, "memtrace:"), lines(c.stderr, "memtrace:")
