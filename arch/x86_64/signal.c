@@ -197,11 +197,18 @@ uint64_t arch_fip_app(const uint8_t *x, const struct arch_tls *tls)
   return m.rip;
 }
 
+size_t arch_fetch_app(uint8_t *buf, uint64_t pc, size_t max)
+{
+  if (!arch_copy_in(buf, pc, max)) return max;
+  size_t n = 0; /* (the bytes end in an unreadable page) */
+  while (n < max && !arch_copy_in(buf + n, pc + n, 1)) n++;
+  return n;
+}
+
 int arch_fop_app(uint64_t pc)
 {
   uint8_t b[16];
-  size_t n = 0;
-  while (n < sizeof b && !arch_copy_in(b + n, pc + n, 1)) n++;
+  size_t n = arch_fetch_app(b, pc, sizeof b);
   for (size_t i = 0; i + 1 < n; i++) {
     uint8_t c = b[i];
     if (c >= 0xd8 && c <= 0xdf) return ((c & 7) << 8) | b[i + 1];

@@ -83,7 +83,7 @@ void arch_x87_fip(struct lurk_thread *t, uint64_t from_cpc)
     ZydisDecoderInit(&x87_dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
     x87_ready = 1;
   }
-  while (avail < sizeof buf && !arch_copy_in(buf + avail, pc + avail, 1)) avail++;
+  avail = arch_fetch_app(buf, pc, sizeof buf);
   ZydisDecodedInstruction in;
   ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
   LURK_ASSERT(ZYAN_SUCCESS(ZydisDecoderDecodeFull(&x87_dec, buf, avail, &in, ops)),

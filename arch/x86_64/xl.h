@@ -36,6 +36,9 @@ uint64_t arch_fip_app(const uint8_t *x, const struct arch_tls *tls);
 ** (the two describe the same instruction); -1 if it cannot be read. A copy whose operand lurk rewrote (rip-relative
 ** with --far-cache, fs where mangled) has another ModRM (signal.c). */
 int arch_fop_app(uint64_t pc);
+/* Copy up to max app bytes at pc into buf: as many as are readable from pc
+** on (one copy when all are); returns the count (signal.c). */
+size_t arch_fetch_app(uint8_t *buf, uint64_t pc, size_t max);
 /* Is the CPU an AMD (or Hygon) one? Their x87 pointers and far branches
 ** differ from Intel's (emul.c). */
 int arch_cpu_amd(void);
