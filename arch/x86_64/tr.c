@@ -252,9 +252,10 @@ static int tr_encode(ZydisEncoderRequest *req, uint8_t **p)
 
 /* Copy an instruction with a rip-relative operand, re-aimed at the same
 ** absolute address; through a scratch register when the cache is out of
-** rel32 reach of it. */
+** rel32 reach of it. *end: the end of the instruction's own copy (a
+** scratch register's restore follows it). */
 static lurk_status tr_riprel(uint8_t **p, uint64_t pc, const uint8_t *bytes,
-                             const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops)
+                             const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops, uint8_t **end)
 {
   uint64_t target = pc + in->length + (uint64_t)in->raw.disp.value;
   if (emit_rel32_ok(*p + in->length, target)) {
@@ -290,6 +291,7 @@ static lurk_status tr_riprel(uint8_t **p, uint64_t pc, const uint8_t *bytes,
     *p = start;
     return tr_unsupported(pc, bytes, in->length, "far rip-relative operand cannot be re-encoded");
   }
+  *end = *p;
   tr_rec(*p, XL_SCR, pc + in->length, r);
   emit_gs_load(p, r, TLS_SPILL_SCR);
   return LURK_OK;
@@ -322,9 +324,10 @@ static void tr_emit_gs32(uint8_t **p, int r, int32_t off, int store)
 ** copied and raise #UD, as natively). A segment memory operand becomes
 ** [scratch], the scratch register (spilled) holding the app's base plus the
 ** effective address, summed with lea so the flags are left alone. lea's own
-** segment prefix does nothing: copied. */
+** segment prefix does nothing: copied. *end as for tr_riprel. */
 static lurk_status tr_seg(uint8_t **p, uint64_t pc, const uint8_t *bytes,
-                          const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops, ZydisRegister seg)
+                          const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops, ZydisRegister seg,
+                          uint8_t **end)
 {
   int fs = seg == ZYDIS_REGISTER_FS;
   int32_t app = fs ? TLS_APP_FS : TLS_APP_GS;
@@ -390,6 +393,7 @@ static lurk_status tr_seg(uint8_t **p, uint64_t pc, const uint8_t *bytes,
     *p = start;
     return tr_unsupported(pc, bytes, in->length, "segment operand cannot be re-encoded");
   }
+  *end = *p;
   tr_rec(*p, XL_SCR, pc + in->length, r);
   emit_gs_load(p, r, TLS_SPILL_SCR);
   return LURK_OK;
@@ -550,13 +554,15 @@ static void tr_rseq_pre(uint8_t **p, uint64_t pc, struct tr_rseq *w)
 ** the kernel's abort leaves it, rcx and rdx back, and an exit to the app's
 ** abort_ip. The stub's state maps to the commit's pc, inside the section:
 ** a signal delivered there goes to abort_ip (rseq_signal), and a resume
-** there finds rseq_cs cleared and aborts. The stub's exit goes in *pe. */
-static void tr_rseq_post(uint8_t **p, struct cache_block *b, uint64_t pc, uint64_t next,
+** there finds rseq_cs cleared and aborts. The stub's exit goes in *pe.
+** The window ends at commit_end, the end of the commit's own copy: a
+** scratch register restored after it (a far rip-relative or a mangled fs
+** operand) is past the commit, and an interruption there must not abort. */
+static void tr_rseq_post(uint8_t **p, struct cache_block *b, uint64_t pc, uint64_t next, uint8_t *commit_end,
                          const struct rseq_sec *s, const struct tr_rseq *w, struct tr_pending *pe)
 {
   static const uint8_t put[] = { 0x48, 0x89, 0x51, 0x08 };             /* mov [rcx+8], rdx */
   static const uint8_t clear[] = { 0x48, 0xc7, 0x41, 0x08, 0, 0, 0, 0 }; /* mov qword [rcx+8], 0 */
-  uint8_t *post = *p;
   tr_rec(*p, XL_AT, next, 0);
   emit_gs_store(p, R_RCX, TLS_SPILL_RCX);
   tr_rec(*p, XL_RCX, next, 0);
@@ -581,7 +587,7 @@ static void tr_rseq_post(uint8_t **p, struct cache_block *b, uint64_t pc, uint64
   emit_u32(p, 0); /* version */
   emit_u32(p, 0); /* flags */
   emit_u64(p, (uint64_t)w->start);
-  emit_u64(p, (uint64_t)(post - w->start));
+  emit_u64(p, (uint64_t)(commit_end - w->start));
   emit_u64(p, abort);
   emit_u32(p, s->sig); /* the kernel checks the signature before abort_ip */
   emit_bytes_at(w->desc_imm, &desc, 8);
@@ -1063,11 +1069,12 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
         break;
       }
       if (rs) tr_rseq_pre(&p, pc, &rw);
+      uint8_t *ins_end = NULL;
       if (seg) {
-        TR_TRY(tr_seg(&p, pc, bytes, &in, ops, seg));
+        TR_TRY(tr_seg(&p, pc, bytes, &in, ops, seg, &ins_end));
       } else if ((in.attributes & ZYDIS_ATTRIB_HAS_MODRM) && in.raw.modrm.mod == 0 &&
           in.raw.modrm.rm == 5) {
-        TR_TRY(tr_riprel(&p, pc, bytes, &in, ops));
+        TR_TRY(tr_riprel(&p, pc, bytes, &in, ops, &ins_end));
       } else if (in.attributes & ZYDIS_ATTRIB_IS_RELATIVE) {
         TR_TRY(tr_unsupported(pc, bytes, in.length, "relative operand (e.g. xbegin)"));
       } else {
@@ -1076,7 +1083,7 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
         p += in.length;
       }
       if (rs) {
-        tr_rseq_post(&p, b, pc, next, rs, &rw, &pend[npend]);
+        tr_rseq_post(&p, b, pc, next, ins_end ? ins_end : p, rs, &rw, &pend[npend]);
         npend++;
       }
       if (plan) tr_plan_ops(&p, plan, n - 1, 1, next);

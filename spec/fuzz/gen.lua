@@ -104,9 +104,14 @@ end
 -- (written by the item before the access).
 local setup, avoid = {}, {}
 -- The sandbox address of the last operand mem() made, and the byte ranges
--- that hold an x87 last-instruction pointer (written by fnstenv/fxsave64):
--- the harness hashes them apart (a known difference under lurk, run.sh).
+-- that hold the x87 last-instruction pointers FIP, FOP and FDP (written by
+-- fnstenv/fnsave/fxsave64): the harness hashes them apart, one field each
+-- (AMD zeroes them after an engine entry: a known difference, run.sh).
 local last_addr, fip_ranges = 0, {}
+
+-- The pointer fields of a 32-bit protected-mode fnstenv/fnsave image at a:
+-- FIP at 12, FOP in bytes 18-19 (its upper half of the FCS dword), FDP at 20.
+local function env_ptrs(a) return { { a + 12, 4 }, { a + 18, 2 }, { a + 20, 4 } } end
 local use_gs = false
 
 -- A memory operand of `bits` size: absolute, rip-relative, or base+index*scale
@@ -575,17 +580,18 @@ add(6, function()
       fps = true
       pre[#pre + 1] = "fnstenv " .. mem(224, pre, 4, true)
       fps = false
-      pre.fip = { last_addr + 12, 4 }
+      pre.fip = env_ptrs(last_addr)
     end
   else
     fps = true
     if chance(3) then
       -- fnsave stores the whole x87 state (FIP at 12) and reinitialises it
       pre[#pre + 1] = "fnsave " .. mem(864, pre, 4, true)
-      pre.fip = { last_addr + 12, 4 }
+      pre.fip = env_ptrs(last_addr)
     else
       pre[#pre + 1] = "fxsave64 " .. mem(4096, pre, 16, true)
-      pre.fip = { last_addr + 8, 8 }
+      -- FOP at 6, FIP at 8, FDP at 16
+      pre.fip = { { last_addr + 6, 2 }, { last_addr + 8, 8 }, { last_addr + 16, 8 } }
     end
     fps = false
   end
@@ -885,7 +891,7 @@ local function main(argv)
   for k, lines in ipairs(drawn) do
     if not keep or keep[k] then
       out[#out + 1] = "# item " .. k
-      if lines.fip then fip_ranges[#fip_ranges + 1] = lines.fip end
+      for _, r in ipairs(lines.fip or {}) do fip_ranges[#fip_ranges + 1] = r end
       for _, l in ipairs(lines) do
         if l:match("^L%d+:$") then out[#out + 1] = l
         else

@@ -155,7 +155,7 @@ static void dump_memory(int ev, uint64_t rsp)
     }
     out("\n");
   }
-  /* The x87 instruction pointers fnstenv/fxsave64 stored: on their own line
+  /* The x87 pointers (FIP, FOP, FDP) fnstenv/fnsave/fxsave64 stored: on their own line
   ** (the runner knows lurk shows its cache pc there), zeroed in the hash. */
   const uint64_t *fr = (const uint64_t *)fz_hdr->fipr;
   out("fipmem");
