@@ -318,12 +318,29 @@ static void tr_emit_gs32(uint8_t **p, int r, int32_t off, int store)
   emit_abs32(p, r, off);
 }
 
+/* The register a segment load writes and nothing else reads (mov, movzx,
+** movsx, movsxd into a 32- or 64-bit register that is not in the
+** address): it can hold the segment base itself, and needs no restore
+** after the load (only its spill, for a fault). -1 if none. */
+static int tr_seg_dest(const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops, int base, int index)
+{
+  if (in->mnemonic != ZYDIS_MNEMONIC_MOV && in->mnemonic != ZYDIS_MNEMONIC_MOVZX &&
+      in->mnemonic != ZYDIS_MNEMONIC_MOVSX && in->mnemonic != ZYDIS_MNEMONIC_MOVSXD)
+    return -1;
+  if (ops[0].type != ZYDIS_OPERAND_TYPE_REGISTER || ops[0].actions != ZYDIS_OPERAND_ACTION_WRITE ||
+      ops[0].size < 32 || ops[1].type != ZYDIS_OPERAND_TYPE_MEMORY)
+    return -1;
+  int r = reg_id64(ops[0].reg.value);
+  return r < 0 || r == R_RSP || r == base || r == index ? -1 : r;
+}
+
 /* An instruction that uses the app's gs (or its fs, where mangled): lurk's
 ** thread block holds the gs base, the app's is TLS_APP_GS (TLS_APP_FS).
 ** rdgsbase/wrgsbase read or write that field (without FSGSBASE they are
 ** copied and raise #UD, as natively). A segment memory operand becomes
-** [scratch], the scratch register (spilled) holding the app's base plus the
-** effective address, summed with lea so the flags are left alone. lea's own
+** [scratch + base + disp], the scratch register (spilled) holding the
+** app's base plus index*scale (a lea, so the flags are left alone); a load
+** into a register uses its destination as the scratch. lea's own
 ** segment prefix does nothing: copied. *end as for tr_riprel. */
 static lurk_status tr_seg(uint8_t **p, uint64_t pc, const uint8_t *bytes,
                           const ZydisDecodedInstruction *in, const ZydisDecodedOperand *ops, ZydisRegister seg,
@@ -365,19 +382,25 @@ static lurk_status tr_seg(uint8_t **p, uint64_t pc, const uint8_t *bytes,
   int base = m->mem.base == ZYDIS_REGISTER_NONE ? -1 : reg_id64(m->mem.base);
   int index = m->mem.index == ZYDIS_REGISTER_NONE ? -1 : reg_id64(m->mem.index);
   int64_t disp = m->mem.disp.value;
-  int r = tr_scratch(in, ops);
+  int r = tr_seg_dest(in, ops, base, index);
+  int reuse = r >= 0;
+  if (!reuse) r = tr_scratch(in, ops);
   if ((m->mem.base != ZYDIS_REGISTER_NONE && base < 0) || (m->mem.index != ZYDIS_REGISTER_NONE && index < 0) ||
       disp != (int32_t)disp || r < 0)
     return tr_unsupported(pc, bytes, in->length, "segment operand cannot be rewritten (rip, vector index)");
   ZydisEncoderRequest req;
   if (ZYAN_FAILED(ZydisEncoderDecodedInstructionToEncoderRequest(in, ops, in->operand_count_visible, &req)))
     return tr_unsupported(pc, bytes, in->length, "segment operand cannot be re-encoded");
+  /* The operand becomes [r + base + disp], r the app's segment base plus
+  ** index*scale (rsp cannot be an index: then it is the base) */
+  ZydisRegister ob = reg_zy64(r), oi = base >= 0 ? reg_zy64(base) : ZYDIS_REGISTER_NONE;
+  if (base == R_RSP) ob = reg_zy64(base), oi = reg_zy64(r);
   for (unsigned i = 0; i < req.operand_count; i++)
     if (req.operands[i].type == ZYDIS_OPERAND_TYPE_MEMORY) {
-      req.operands[i].mem.base = reg_zy64(r);
-      req.operands[i].mem.index = ZYDIS_REGISTER_NONE;
-      req.operands[i].mem.scale = 0;
-      req.operands[i].mem.displacement = 0;
+      req.operands[i].mem.base = ob;
+      req.operands[i].mem.index = oi;
+      req.operands[i].mem.scale = oi == ZYDIS_REGISTER_NONE ? 0 : 1;
+      req.operands[i].mem.displacement = disp;
     }
   req.prefixes &= ~(ZydisInstructionAttributes)(ZYDIS_ATTRIB_HAS_SEGMENT_GS | ZYDIS_ATTRIB_HAS_SEGMENT_FS |
                                                 ZYDIS_ATTRIB_HAS_SEGMENT);
@@ -386,14 +409,16 @@ static lurk_status tr_seg(uint8_t **p, uint64_t pc, const uint8_t *bytes,
   emit_gs_store(p, r, TLS_SPILL_SCR);
   tr_rec(*p, XL_SCR, pc, r);
   emit_gs_load(p, r, app);
-  if (base >= 0) tr_emit_lea(p, r, base, r, 1, (int32_t)disp);
-  else tr_emit_lea(p, r, r, -1, 1, (int32_t)disp);
   if (index >= 0) tr_emit_lea(p, r, r, index, m->mem.scale, 0);
   if (!tr_encode(&req, p)) {
     *p = start;
     return tr_unsupported(pc, bytes, in->length, "segment operand cannot be re-encoded");
   }
   *end = *p;
+  if (reuse) { /* the load wrote r: nothing to restore */
+    tr_rec(*p, XL_AT, pc + in->length, 0);
+    return LURK_OK;
+  }
   tr_rec(*p, XL_SCR, pc + in->length, r);
   emit_gs_load(p, r, TLS_SPILL_SCR);
   return LURK_OK;
