@@ -88,14 +88,10 @@ static const char *hide_self(const char *path)
 ** mapping's first line (smaps' "Key: value" lines). */
 static int hide_line(const char *s, uint64_t (*r)[3], size_t nr)
 {
-  const char *p = s;
-  uint64_t lo = vm_hex(&p);
-  if (p == s || *p != '-') return -1;
-  p++;
-  uint64_t hi = vm_hex(&p);
-  if (*p != ' ') return -1;
+  struct vm_line l;
+  if (!vm_line_parse(s, &l)) return -1;
   for (size_t i = 0; i < nr; i++)
-    if (lo < r[i][1] && r[i][0] < hi) return 1;
+    if (l.lo < r[i][1] && r[i][0] < l.hi) return 1;
   return 0;
 }
 

@@ -149,20 +149,14 @@ static int ldr_segments(long fd, const struct ldr_elf *e, uint64_t bias, const c
 ** guard), so the app sees its libraries, vdso and ld.so in native order. */
 static uint64_t top_stack_lo, top_hint;
 
-static void ldr_stack_find(const char *s)
+static void ldr_stack_find(const struct vm_line *l)
 {
-  uint64_t lo = vm_hex(&s);
-  const char *name = s;
-  while (*name && *name != '[' && *name != '/') name++;
-  if (!lurk_strcmp(name, "[stack]")) top_stack_lo = lo;
+  if (!lurk_strcmp(l->name, "[stack]")) top_stack_lo = l->lo;
 }
 
-static void ldr_top_line(const char *s)
+static void ldr_top_line(const struct vm_line *l)
 {
-  vm_hex(&s);
-  if (*s++ != '-') return;
-  uint64_t hi = vm_hex(&s);
-  if (hi <= top_stack_lo && hi > top_hint) top_hint = hi;
+  if (l->hi <= top_stack_lo && l->hi > top_hint) top_hint = l->hi;
 }
 
 static uint64_t ldr_interp_hint(void)
@@ -403,17 +397,11 @@ static char launcher_path[4096];
 static uint64_t launcher_maps[16][3]; /* lo, hi, prot */
 static int launcher_n;
 
-static void ldr_launcher_line(const char *s)
+static void ldr_launcher_line(const struct vm_line *l)
 {
-  uint64_t lo = vm_hex(&s);
-  if (*s++ != '-') return;
-  uint64_t hi = vm_hex(&s);
-  int prot = (s[1] == 'r' ? PROT_READ : 0) | (s[2] == 'w' ? PROT_WRITE : 0) | (s[3] == 'x' ? PROT_EXEC : 0);
-  const char *name = s;
-  while (*name && *name != '/') name++;
-  if (*name && !lurk_strcmp(name, launcher_path) && launcher_n < 16) {
-    launcher_maps[launcher_n][0] = lo, launcher_maps[launcher_n][1] = hi;
-    launcher_maps[launcher_n++][2] = (uint64_t)prot;
+  if (!lurk_strcmp(l->name, launcher_path) && launcher_n < 16) {
+    launcher_maps[launcher_n][0] = l->lo, launcher_maps[launcher_n][1] = l->hi;
+    launcher_maps[launcher_n++][2] = (uint64_t)l->prot;
   }
 }
 
@@ -466,12 +454,9 @@ int ldr_commit(void)
 
 static uint64_t stack_sp, stack_end;
 
-static void ldr_stack_line(const char *s)
+static void ldr_stack_line(const struct vm_line *l)
 {
-  uint64_t lo = vm_hex(&s);
-  if (*s++ != '-') return;
-  uint64_t hi = vm_hex(&s);
-  if (stack_sp >= lo && stack_sp < hi) stack_end = hi;
+  if (stack_sp >= l->lo && stack_sp < l->hi) stack_end = l->hi;
 }
 
 uint64_t ldr_stack_end(uint64_t addr)

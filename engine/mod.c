@@ -175,22 +175,11 @@ static void mod_auxv(void)
 
 /* One line of maps: "lo-hi perms offset dev inode   path". An executable
 ** mapping of a path not yet known starts a module. */
-static void mod_maps_line(const char *s)
+static void mod_maps_line(const struct vm_line *l)
 {
-  uint64_t lo = vm_hex(&s);
-  if (*s++ != '-') return;
-  vm_hex(&s);
-  if (*s++ != ' ') return;
-  int exec = s[2] == 'x';
-  s += 4;
-  if (*s++ != ' ') return;
-  uint64_t off = vm_hex(&s);
-  for (int field = 0; field < 2; field++) { /* dev, inode */
-    while (*s == ' ') s++;
-    while (*s && *s != ' ') s++;
-  }
-  while (*s == ' ') s++;
-  if (!exec || (*s != '/' && lurk_strcmp(s, "[vdso]"))) return;
+  uint64_t lo = l->lo, off = l->off;
+  const char *s = l->name;
+  if (!(l->prot & PROT_EXEC) || (*s != '/' && lurk_strcmp(s, "[vdso]"))) return;
   if (*s == '/' && mod_nspans) { /* --early: only the program lurk mapped */
     size_t i = 0;
     while (i < mod_nspans && !(lo >= mod_spans[i][0] && lo < mod_spans[i][1])) i++;
@@ -227,15 +216,10 @@ void mod_scan(void)
 /* One line of maps at --early's start: lurk's, but the stack (the app's
 ** grows in it) and the kernel's special mappings ([vdso], [vvar],
 ** [vsyscall]...: the app's too); the launcher's [heap] is lurk's. */
-static void mod_host_line(const char *s)
+static void mod_host_line(const struct vm_line *l)
 {
-  uint64_t lo = vm_hex(&s);
-  if (*s++ != '-') return;
-  uint64_t hi = vm_hex(&s);
-  const char *name = s;
-  while (*name && *name != '[' && *name != '/') name++;
-  if (*name == '[' && lurk_strcmp(name, "[heap]")) return;
-  mem_note(lo, hi, MEM_KIND_ENGINE);
+  if (*l->name == '[' && lurk_strcmp(l->name, "[heap]")) return;
+  mem_note(l->lo, l->hi, MEM_KIND_ENGINE);
 }
 
 void mod_host_begin(void)

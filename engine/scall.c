@@ -253,13 +253,20 @@ static uint64_t scall_execve(struct lurk_thread *t, struct arch_mctx *m, int at)
   return r;
 }
 
+#define MAPS_UNKNOWN (-2) /* maps_changed's prot: a change vm.c cannot follow */
+#define MAPS_UNMAPPED (-1)
+
+static uint64_t page_up(uint64_t a) { return (a + 4095) & ~4095ull; }
+
 /* The app's mappings changed over [lo, hi): blocks built from there are
-** stale, and so is the translator's knowledge of readable pages. */
-static void maps_changed(uint64_t lo, uint64_t hi)
+** stale, and so is the translator's knowledge of readable pages. prot:
+** the range's new protection, MAPS_UNMAPPED or MAPS_UNKNOWN. */
+static void maps_changed(uint64_t lo, uint64_t hi, int prot)
 {
   cache_lock();
   arch_memory_changed(lo, hi);
-  vm_changed(lo, hi);
+  if (prot == MAPS_UNKNOWN) vm_changed(lo, hi);
+  else vm_reprotected(lo, hi, prot);
   cache_flush_range(lo, hi);
   cache_unlock();
 }
@@ -340,18 +347,21 @@ void scall_handle(struct lurk_thread *t)
   case SYS_mmap:
     r = arch_syscall_app(m);
     if (SYS_FAILED(r)) break;
-    if (ARCH_SC_ARG(m, 3) & MAP_FIXED) maps_changed(r, r + a1);
-    else { /* a new mapping: only lurk's view of protections is stale */
-      cache_lock();
-      vm_changed(r, r + a1);
-      cache_unlock();
-    }
+    cache_lock();
+    if (ARCH_SC_ARG(m, 3) & MAP_FIXED) arch_memory_changed(r, r + a1); /* else a new range: no blocks */
+    vm_mapped(r, r + page_up(a1), (int)a2, (ARCH_SC_ARG(m, 3) & MAP_TYPE) != MAP_PRIVATE,
+              ARCH_SC_ARG(m, 3) & MAP_ANONYMOUS ? -1 : (int)ARCH_SC_ARG(m, 4), ARCH_SC_ARG(m, 5));
+    if (ARCH_SC_ARG(m, 3) & MAP_FIXED) cache_flush_range(r, r + a1);
+    cache_unlock();
     mod_mmap(r, a1, (int)a2, (int)ARCH_SC_ARG(m, 3), (int)ARCH_SC_ARG(m, 4), ARCH_SC_ARG(m, 5));
     break;
   case SYS_munmap:
   case SYS_mprotect:
     r = arch_syscall_app(m);
-    if (!SYS_FAILED(r)) maps_changed(a0, a0 + a1);
+    /* (a failed mprotect may have changed part of the range) */
+    if (nr == SYS_munmap && !SYS_FAILED(r)) maps_changed(a0, a0 + page_up(a1), MAPS_UNMAPPED);
+    else if (nr == SYS_mprotect) /* PROT_GROWSDOWN/UP reach past the range */
+      maps_changed(a0, a0 + page_up(a1), SYS_FAILED(r) || (a2 & ~7ull) ? MAPS_UNKNOWN : (int)a2);
     if (nr == SYS_munmap && !SYS_FAILED(r)) mod_munmap(a0, a1);
     if (nr == SYS_mprotect && !SYS_FAILED(r)) mod_mprotect(a0, a1, (int)a2);
     break;
@@ -363,8 +373,8 @@ void scall_handle(struct lurk_thread *t)
     cache_unlock();
     r = arch_syscall_app(m);
     if (!SYS_FAILED(r)) {
-      maps_changed(a0, a0 + a1);
-      maps_changed(r, r + a2);
+      maps_changed(a0, a0 + a1, MAPS_UNKNOWN);
+      maps_changed(r, r + a2, MAPS_UNKNOWN);
     }
     break;
   case SYS_brk: {
@@ -373,7 +383,7 @@ void scall_handle(struct lurk_thread *t)
     static uint64_t cur_brk;
     r = ldr_active == 1 ? ldr_brk(a0) : arch_syscall_app(m);
     uint64_t old = __atomic_exchange_n(&cur_brk, r, __ATOMIC_ACQ_REL);
-    if (old && r < old) maps_changed(r, old);
+    if (old && r < old) maps_changed(r, old, MAPS_UNKNOWN);
     break;
   }
   case SYS_shmdt:

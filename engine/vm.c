@@ -11,6 +11,10 @@
 */
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/personality.h>
+#include <sys/sysmacros.h>
 #include "vm.h"
 #include "log.h"
 #include "mem.h"
@@ -24,6 +28,7 @@ struct vm_area { uint64_t lo, hi; int prot, shared; uint64_t dev, ino, off; };
 static struct vm_area *areas;
 static uint32_t nareas, cap_areas;
 static int areas_valid;
+static int areas_fresh; /* read since the last change lurk was not told of */
 
 #define VM_PCACHE 4096
 static struct { uint64_t key; int prot; } pcache[VM_PCACHE]; /* key: page + 1 */
@@ -39,34 +44,41 @@ uint64_t vm_hex(const char **s)
   }
 }
 
-/* Add one line "lo-hi rwxp ..." to the table. */
-static void areas_line(const char *s)
+int vm_line_parse(const char *s, struct vm_line *l)
 {
-  uint64_t lo = vm_hex(&s);
-  if (*s++ != '-') return;
-  uint64_t hi = vm_hex(&s);
-  if (*s++ != ' ') return;
-  int prot = (s[0] == 'r' ? PROT_READ : 0) | (s[1] == 'w' ? PROT_WRITE : 0) |
-             (s[2] == 'x' ? PROT_EXEC : 0);
-  int shared = s[3] == 's';
-  s += 4;
-  while (*s == ' ') s++;
-  uint64_t off = vm_hex(&s);
-  while (*s == ' ') s++;
-  uint64_t dev = vm_hex(&s) << 32;
-  if (*s == ':') { s++; dev |= vm_hex(&s); }
-  while (*s == ' ') s++;
-  uint64_t ino = 0;
-  for (; *s >= '0' && *s <= '9'; s++) ino = ino * 10 + (uint64_t)(*s - '0');
+  const char *p = s;
+  l->lo = vm_hex(&p);
+  if (p == s || *p++ != '-') return 0;
+  l->hi = vm_hex(&p);
+  if (*p++ != ' ' || !p[0] || !p[1] || !p[2] || !p[3]) return 0;
+  l->prot = (p[0] == 'r' ? PROT_READ : 0) | (p[1] == 'w' ? PROT_WRITE : 0) | (p[2] == 'x' ? PROT_EXEC : 0);
+  l->shared = p[3] == 's';
+  p += 4;
+  while (*p == ' ') p++;
+  l->off = vm_hex(&p);
+  while (*p == ' ') p++;
+  l->dev = vm_hex(&p) << 32;
+  if (*p == ':') { p++; l->dev |= vm_hex(&p); }
+  while (*p == ' ') p++;
+  l->ino = 0;
+  for (; *p >= '0' && *p <= '9'; p++) l->ino = l->ino * 10 + (uint64_t)(*p - '0');
+  while (*p == ' ') p++;
+  l->name = p;
+  return 1;
+}
+
+/* Add one line to the table. */
+static void areas_line(const struct vm_line *l)
+{
   if (nareas == cap_areas) {
     uint32_t ncap = cap_areas ? cap_areas * 2 : 256;
     areas = mem_realloc(areas, cap_areas * sizeof *areas, ncap * sizeof *areas);
     cap_areas = ncap;
   }
-  areas[nareas++] = (struct vm_area){ lo, hi, prot, shared, dev, ino, off };
+  areas[nareas++] = (struct vm_area){ l->lo, l->hi, l->prot, l->shared, l->dev, l->ino, l->off };
 }
 
-void vm_maps_read(void (*line)(const char *))
+void vm_maps_read(void (*line)(const struct vm_line *))
 {
   long fd = sys_openat(AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
   if (SYS_FAILED(fd)) return;
@@ -81,7 +93,8 @@ void vm_maps_read(void (*line)(const char *))
     for (char *c = buf; c < end; c++)
       if (*c == '\n') {
         *c = 0;
-        line(start);
+        struct vm_line l;
+        if (vm_line_parse(start, &l)) line(&l);
         start = c + 1;
       }
     have -= (size_t)(start - buf);
@@ -94,6 +107,7 @@ static void areas_read(void)
 {
   nareas = 0;
   areas_valid = 1;
+  areas_fresh = 1;
   vm_maps_read(areas_line);
 }
 
@@ -116,18 +130,50 @@ int vm_prot(uint64_t addr)
   uint64_t page = addr >> 12;
   unsigned h = (unsigned)(page & (VM_PCACHE - 1));
   if (pcache[h].key == page + 1) return pcache[h].prot;
-  if (!areas_valid) areas_read();
-  int prot = -1;
-  uint32_t lo = 0, hi = nareas;
-  while (lo < hi) {
-    uint32_t mid = (lo + hi) / 2;
-    if (areas[mid].hi <= addr) lo = mid + 1;
-    else if (areas[mid].lo > addr) hi = mid;
-    else { prot = areas[mid].prot; break; }
+  const struct vm_area *a = area_of(addr);
+  if (!a && !areas_fresh) { /* the kernel maps some pages by itself (stack growth) */
+    areas_read();
+    a = area_of(addr);
   }
+  int prot = a ? a->prot : -1;
   pcache[h].key = page + 1;
   pcache[h].prot = prot;
   return prot;
+}
+
+/* Replace [lo, hi) in the table: cut it out (areas split at its ends);
+** then, with n, the area n in its place, or (reprot) each piece that was
+** there with its protection set to prot. Adjacent areas left equal are
+** not merged: lookups do not care. */
+static void areas_splice(uint64_t lo, uint64_t hi, const struct vm_area *n, int reprot, int prot)
+{
+  uint32_t cap = nareas * 2 + 4, k = 0;
+  struct vm_area *out = mem_alloc(cap * sizeof *out);
+  int placed = !n;
+  for (uint32_t i = 0; i < nareas; i++) {
+    struct vm_area a = areas[i];
+    if (a.hi <= lo || a.lo >= hi) {
+      if (!placed && a.lo >= hi) { out[k++] = *n; placed = 1; }
+      out[k++] = a;
+      continue;
+    }
+    if (a.lo < lo) { out[k] = a; out[k++].hi = lo; }
+    if (reprot) {
+      struct vm_area m = a;
+      m.lo = a.lo > lo ? a.lo : lo;
+      m.hi = a.hi < hi ? a.hi : hi;
+      m.off = a.off + (m.lo - a.lo);
+      m.prot = prot;
+      out[k++] = m;
+    }
+    if (!placed && a.hi > hi) { out[k++] = *n; placed = 1; }
+    if (a.hi > hi) { out[k] = a; out[k].lo = hi; out[k++].off = a.off + (hi - a.lo); }
+  }
+  if (!placed) out[k++] = *n;
+  mem_free(areas, cap_areas * sizeof *areas);
+  areas = out;
+  nareas = k;
+  cap_areas = cap;
 }
 
 /* -- Write-protected code pages ------------------------------------------------- */
@@ -170,17 +216,17 @@ static struct wp_ent *wp_insert(uint64_t page, int state)
   return NULL;
 }
 
-void vm_changed(uint64_t lo, uint64_t hi)
+/* [lo, hi) changed: forget the cached protections and lurk's write
+** protection there (the app set these pages' protection itself). */
+static void vm_forget(uint64_t lo, uint64_t hi)
 {
-  if (hi <= lo) return;
-  areas_valid = 0;
+  areas_fresh = 0;
   uint64_t first = lo >> 12, last = (hi - 1) >> 12;
   if (last - first >= VM_PCACHE) lurk_memset(pcache, 0, sizeof pcache);
   else
     for (uint64_t pg = first; pg <= last; pg++)
       if (pcache[pg & (VM_PCACHE - 1)].key == pg + 1) pcache[pg & (VM_PCACHE - 1)].key = 0;
   if (!wp) return;
-  /* The app set these pages' protection itself: lurk's is gone. */
   if (last - first >= WP_SIZE) {
     for (uint32_t i = 0; i < WP_SIZE; i++)
       if (wp[i].key > 1 && wp[i].key - 2 >= first && wp[i].key - 2 <= last) wp[i].key = 1;
@@ -190,6 +236,45 @@ void vm_changed(uint64_t lo, uint64_t hi)
       if (e) e->key = 1;
     }
   }
+}
+
+void vm_changed(uint64_t lo, uint64_t hi)
+{
+  if (hi <= lo) return;
+  vm_forget(lo, hi);
+  areas_valid = 0;
+}
+
+/* prot as the kernel applies it: readable implies executable under the
+** READ_IMPLIES_EXEC personality (old binaries, an executable stack). */
+static int vm_kernel_prot(int prot)
+{
+  prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
+  if ((prot & (PROT_READ | PROT_EXEC)) == PROT_READ && (sys_call1(SYS_personality, 0xffffffff) & READ_IMPLIES_EXEC))
+    prot |= PROT_EXEC;
+  return prot;
+}
+
+void vm_mapped(uint64_t lo, uint64_t hi, int prot, int shared, int fd, uint64_t off)
+{
+  if (hi <= lo) return;
+  vm_forget(lo, hi);
+  if (!areas_valid) return;
+  struct vm_area n = { lo, hi, vm_kernel_prot(prot), shared, 0, 0, fd >= 0 ? off : 0 };
+  struct stat st;
+  if (shared && fd >= 0) { /* the file's identity: wp_aliases looks for other views of it */
+    if (sys_call2(SYS_fstat, fd, &st)) { areas_valid = 0; return; }
+    n.dev = ((uint64_t)major(st.st_dev) << 32) | minor(st.st_dev);
+    n.ino = st.st_ino;
+  }
+  areas_splice(lo, hi, &n, 0, 0);
+}
+
+void vm_reprotected(uint64_t lo, uint64_t hi, int prot)
+{
+  if (hi <= lo) return;
+  vm_forget(lo, hi);
+  if (areas_valid) areas_splice(lo, hi, NULL, prot >= 0, prot >= 0 ? vm_kernel_prot(prot) : prot);
 }
 
 /* Write-protect the writable pages that map the same file page as the

@@ -1,5 +1,7 @@
 /* lurk: the app's memory as the engine needs to know it — page protections
-** (read from /proc/self/maps when needed) and the code pages lurk keeps
+** (read from /proc/self/maps once, then kept up to date from the app's
+** mmap, mprotect and munmap; read again after a change lurk cannot follow,
+** or when an address is not found: the kernel grows stacks by itself) and the code pages lurk keeps
 ** write-protected so that writes to translated code are seen.
 */
 #ifndef LURK_VM_H
@@ -9,13 +11,28 @@
 /* The app's protection of the page holding addr (PROT_* bits), or -1 if
 ** unmapped. Call with the cache lock held. */
 int vm_prot(uint64_t addr);
-/* Call line for each line of /proc/self/maps (raw syscalls, no allocation;
-** the line is NUL-terminated). */
-void vm_maps_read(void (*line)(const char *));
-/* Parse lowercase hex at *s, advancing *s past it (maps lines). */
+/* One line of /proc/self/maps: "lo-hi perms offset major:minor inode name". */
+struct vm_line {
+  uint64_t lo, hi, off, dev, ino; /* dev: major << 32 | minor */
+  int prot, shared;               /* PROT_* bits; shared: 's' */
+  const char *name;               /* the path, [name] or "" (NUL-terminated) */
+};
+/* Parse a maps line at s into *l: 1, or 0 if s does not start with one
+** (smaps' "Key: value" lines). */
+int vm_line_parse(const char *s, struct vm_line *l);
+/* Call line for each line of /proc/self/maps (raw syscalls, no allocation). */
+void vm_maps_read(void (*line)(const struct vm_line *));
+/* Parse lowercase hex at *s, advancing *s past it. */
 uint64_t vm_hex(const char **s);
-/* The app changed its mappings over [lo, hi) (cache lock held). */
+/* The app changed its mappings over [lo, hi) in a way lurk does not know
+** (the table is read again when next needed). Cache lock held. */
 void vm_changed(uint64_t lo, uint64_t hi);
+/* The app mapped [lo, hi) with prot (shared: MAP_SHARED; fd: the file or
+** -1, at offset off). Cache lock held. */
+void vm_mapped(uint64_t lo, uint64_t hi, int prot, int shared, int fd, uint64_t off);
+/* The app set [lo, hi)'s protection to prot (all of it was mapped), or
+** unmapped it (prot -1). Cache lock held. */
+void vm_reprotected(uint64_t lo, uint64_t hi, int prot);
 /* Code was translated from [lo, hi): write-protect its writable pages, and
 ** for shared file pages the writable views of the same file pages; returns
 ** how many were newly protected (cache lock held). */
