@@ -357,13 +357,14 @@ void scall_handle(struct lurk_thread *t)
     break;
   case SYS_munmap:
   case SYS_mprotect:
+  case SYS_pkey_mprotect:
     r = arch_syscall_app(m);
     /* (a failed mprotect may have changed part of the range) */
     if (nr == SYS_munmap && !SYS_FAILED(r)) maps_changed(a0, a0 + page_up(a1), MAPS_UNMAPPED);
-    else if (nr == SYS_mprotect) /* PROT_GROWSDOWN/UP reach past the range */
+    else if (nr != SYS_munmap) /* PROT_GROWSDOWN/UP reach past the range */
       maps_changed(a0, a0 + page_up(a1), SYS_FAILED(r) || (a2 & ~7ull) ? MAPS_UNKNOWN : (int)a2);
     if (nr == SYS_munmap && !SYS_FAILED(r)) mod_munmap(a0, a1);
-    if (nr == SYS_mprotect && !SYS_FAILED(r)) mod_mprotect(a0, a1, (int)a2);
+    if (nr != SYS_munmap && !SYS_FAILED(r)) mod_mprotect(a0, a1, (int)a2);
     break;
   case SYS_mremap:
     /* The pages it moves or copies (old size 0) keep their protection:

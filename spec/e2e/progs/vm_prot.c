@@ -6,7 +6,7 @@
  * reporting what the kernel does: the return value, or the signal with its
  * code and whether the address is the page's. Then READ_IMPLIES_EXEC
  * (personality): a page mapped read+write only is executable, as the
- * kernel makes it. */
+ * kernel makes it. pkey_mprotect. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static sigjmp_buf back;
@@ -85,5 +86,10 @@ int main(void)
   personality(old);
   mprotect(r, pg, PROT_READ);
   call("personality back: read-only again", r);
+  /* pkey_mprotect with no key (-1) is mprotect */
+  uint8_t *k = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  put(k, 11);
+  printf("pkey_mprotect: %ld\n", syscall(SYS_pkey_mprotect, k, pg, PROT_READ | PROT_EXEC, -1));
+  call("pkey_mprotect made it executable", k);
   return 0;
 }
