@@ -52,6 +52,7 @@ LURK_NORETURN void lurk_panic(const char *file, int line, const char *msg);
 
 /* -- Freestanding helpers (engine code never calls libc's SIMD versions) -- */
 void *lurk_memcpy(void *d, const void *s, size_t n);
+void *lurk_memmove(void *d, const void *s, size_t n);
 void *lurk_memset(void *d, int c, size_t n);
 int lurk_memcmp(const void *a, const void *b, size_t n);
 size_t lurk_strlen(const char *s);

@@ -387,6 +387,10 @@ void scall_handle(struct lurk_thread *t)
     if (old && r < old) maps_changed(r, old, MAPS_UNKNOWN);
     break;
   }
+  case SYS_personality:
+    r = arch_syscall_app(m);
+    vm_personality_changed();
+    break;
   case SYS_shmdt:
     /* XXX: the segment's size is not tracked (shmat is not watched), so
     ** only the translator's readable-page knowledge is dropped, wholesale;

@@ -30,6 +30,24 @@ void *lurk_memcpy(void *d, const void *s, size_t n)
   return d;
 }
 
+/* Overlapping copies: forward when d is below s, else from the end. */
+void *lurk_memmove(void *d, const void *s, size_t n)
+{
+  uint8_t *dp = d;
+  const uint8_t *sp = s;
+  uint64_t v;
+  if (dp < sp) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) { __builtin_memcpy(&v, sp + i, 8); __builtin_memcpy(dp + i, &v, 8); }
+    for (; i < n; i++) dp[i] = sp[i];
+  } else if (dp > sp) {
+    size_t i = n;
+    for (; i >= 8; i -= 8) { __builtin_memcpy(&v, sp + i - 8, 8); __builtin_memcpy(dp + i - 8, &v, 8); }
+    while (i--) dp[i] = sp[i];
+  }
+  return d;
+}
+
 void *lurk_memset(void *d, int c, size_t n)
 {
   uint8_t *dp = d;

@@ -141,39 +141,74 @@ int vm_prot(uint64_t addr)
   return prot;
 }
 
-/* Replace [lo, hi) in the table: cut it out (areas split at its ends);
-** then, with n, the area n in its place, or (reprot) each piece that was
-** there with its protection set to prot. Adjacent areas left equal are
-** not merged: lookups do not care. */
-static void areas_splice(uint64_t lo, uint64_t hi, const struct vm_area *n, int reprot, int prot)
+/* Make room for d more areas at index at (d < 0: drop the -d from at on). */
+static void areas_shift(uint32_t at, int32_t d)
 {
-  uint32_t cap = nareas * 2 + 4, k = 0;
-  struct vm_area *out = mem_alloc(cap * sizeof *out);
-  int placed = !n;
-  for (uint32_t i = 0; i < nareas; i++) {
-    struct vm_area a = areas[i];
-    if (a.hi <= lo || a.lo >= hi) {
-      if (!placed && a.lo >= hi) { out[k++] = *n; placed = 1; }
-      out[k++] = a;
-      continue;
-    }
-    if (a.lo < lo) { out[k] = a; out[k++].hi = lo; }
-    if (reprot) {
-      struct vm_area m = a;
-      m.lo = a.lo > lo ? a.lo : lo;
-      m.hi = a.hi < hi ? a.hi : hi;
-      m.off = a.off + (m.lo - a.lo);
-      m.prot = prot;
-      out[k++] = m;
-    }
-    if (!placed && a.hi > hi) { out[k++] = *n; placed = 1; }
-    if (a.hi > hi) { out[k] = a; out[k].lo = hi; out[k++].off = a.off + (hi - a.lo); }
+  if (d > 0 && nareas + (uint32_t)d > cap_areas) {
+    uint32_t ncap = (nareas + (uint32_t)d) * 2;
+    areas = mem_realloc(areas, cap_areas * sizeof *areas, ncap * sizeof *areas);
+    cap_areas = ncap;
   }
-  if (!placed) out[k++] = *n;
-  mem_free(areas, cap_areas * sizeof *areas);
-  areas = out;
-  nareas = k;
-  cap_areas = cap;
+  uint32_t from = d > 0 ? at : at - (uint32_t)d;
+  lurk_memmove(&areas[(int64_t)from + d], &areas[from], (nareas - from) * sizeof *areas);
+  nareas = (uint32_t)((int64_t)nareas + d);
+}
+
+/* A boundary at addr: the area holding it inside is split in two. The
+** index of the first area at or above addr. */
+static uint32_t areas_cut(uint64_t addr)
+{
+  uint32_t lo = 0, hi = nareas;
+  while (lo < hi) { /* the first area ending above addr */
+    uint32_t mid = (lo + hi) / 2;
+    if (areas[mid].hi <= addr) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo == nareas || areas[lo].lo >= addr) return lo;
+  areas_shift(lo + 1, 1);
+  areas[lo + 1] = areas[lo];
+  areas[lo + 1].lo = addr;
+  areas[lo + 1].off += addr - areas[lo].lo;
+  areas[lo].hi = addr;
+  return lo + 1;
+}
+
+/* Merge the equal neighbours among areas [i, j] (the table stays as
+** compact as the kernel's own list). */
+static void areas_merge(uint32_t i, uint32_t j)
+{
+  if (!nareas) return;
+  if (j >= nareas) j = nareas - 1;
+  while (i < j) {
+    struct vm_area *a = &areas[i], *b = &areas[i + 1];
+    if (a->hi == b->lo && a->prot == b->prot && a->shared == b->shared && a->dev == b->dev && a->ino == b->ino &&
+        (!a->ino || a->off + (a->hi - a->lo) == b->off)) {
+      a->hi = b->hi;
+      areas_shift(i + 1, -1);
+      j--;
+    } else {
+      i++;
+    }
+  }
+}
+
+/* Replace [lo, hi) in the table with the area n, or (!n) set the
+** protection of what is there to prot (-1: remove it). */
+static void areas_splice(uint64_t lo, uint64_t hi, const struct vm_area *n, int prot)
+{
+  uint32_t i = areas_cut(lo), j = areas_cut(hi);
+  if (n) { /* [i, j) becomes one */
+    if (j == i) areas_shift(i, 1);
+    else if (j > i + 1) areas_shift(i + 1, -(int32_t)(j - i - 1));
+    areas[i] = *n;
+    j = i + 1;
+  } else if (prot < 0) {
+    areas_shift(i, -(int32_t)(j - i));
+    j = i;
+  } else {
+    for (uint32_t k = i; k < j; k++) areas[k].prot = prot;
+  }
+  areas_merge(i ? i - 1 : 0, j);
 }
 
 /* -- Write-protected code pages ------------------------------------------------- */
@@ -245,14 +280,18 @@ void vm_changed(uint64_t lo, uint64_t hi)
   areas_valid = 0;
 }
 
+static int vm_persona = -1; /* the app's personality, -1: ask */
+
+void vm_personality_changed(void) { vm_persona = -1; }
+
 /* prot as the kernel applies it: readable implies executable under the
 ** READ_IMPLIES_EXEC personality (old binaries, an executable stack). */
 static int vm_kernel_prot(int prot)
 {
   prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
-  if ((prot & (PROT_READ | PROT_EXEC)) == PROT_READ && (sys_call1(SYS_personality, 0xffffffff) & READ_IMPLIES_EXEC))
-    prot |= PROT_EXEC;
-  return prot;
+  if ((prot & (PROT_READ | PROT_EXEC)) != PROT_READ) return prot;
+  if (vm_persona < 0) vm_persona = (int)sys_call1(SYS_personality, 0xffffffff);
+  return vm_persona & READ_IMPLIES_EXEC ? prot | PROT_EXEC : prot;
 }
 
 void vm_mapped(uint64_t lo, uint64_t hi, int prot, int shared, int fd, uint64_t off)
@@ -267,14 +306,14 @@ void vm_mapped(uint64_t lo, uint64_t hi, int prot, int shared, int fd, uint64_t 
     n.dev = ((uint64_t)major(st.st_dev) << 32) | minor(st.st_dev);
     n.ino = st.st_ino;
   }
-  areas_splice(lo, hi, &n, 0, 0);
+  areas_splice(lo, hi, &n, 0);
 }
 
 void vm_reprotected(uint64_t lo, uint64_t hi, int prot)
 {
   if (hi <= lo) return;
   vm_forget(lo, hi);
-  if (areas_valid) areas_splice(lo, hi, NULL, prot >= 0, prot >= 0 ? vm_kernel_prot(prot) : prot);
+  if (areas_valid) areas_splice(lo, hi, NULL, prot >= 0 ? vm_kernel_prot(prot) : -1);
 }
 
 /* Write-protect the writable pages that map the same file page as the

@@ -33,6 +33,8 @@ void vm_mapped(uint64_t lo, uint64_t hi, int prot, int shared, int fd, uint64_t 
 /* The app set [lo, hi)'s protection to prot (all of it was mapped), or
 ** unmapped it (prot -1). Cache lock held. */
 void vm_reprotected(uint64_t lo, uint64_t hi, int prot);
+/* The app called personality (READ_IMPLIES_EXEC may have changed). */
+void vm_personality_changed(void);
 /* Code was translated from [lo, hi): write-protect its writable pages, and
 ** for shared file pages the writable views of the same file pages; returns
 ** how many were newly protected (cache lock held). */
