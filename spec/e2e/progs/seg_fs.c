@@ -81,27 +81,16 @@ int main(void)
   for (int k = 0; k < 5; k++) {
     printf("fault: %s\n", what[k]);
     if (sigsetjmp(back, 1)) continue;
+    /* rax, rcx, rsi known, rdx such that fs + rdx is not canonical, then the access */
+#define FAULT(insn, rcx)                                                                       \
+  __asm__ volatile("mov $0x1111, %%eax\n mov $" #rcx ", %%ecx\n mov $0x4000000000000000, %%rdx\n" \
+                   "mov $0x3333, %%esi\n " insn : : : "rax", "rcx", "rdx", "rsi", "memory", "cc")
     switch (k) {
-    case 0:
-      __asm__ volatile("mov $0x1111, %%eax\n mov $0x2222, %%ecx\n mov $0x4000000000000000, %%rdx\n"
-                       "mov $0x3333, %%esi\n mov %%fs:(%%rdx), %%rax" : : : "rax", "rcx", "rdx", "rsi", "memory");
-      break;
-    case 1:
-      __asm__ volatile("mov $0x1111, %%eax\n mov $1, %%ecx\n mov $0x4000000000000000, %%rdx\n"
-                       "mov $0x3333, %%esi\n movl %%fs:8(%%rdx,%%rcx,8), %%eax" : : : "rax", "rcx", "rdx", "rsi", "memory");
-      break;
-    case 2:
-      __asm__ volatile("mov $0x1111, %%eax\n mov $0x2222, %%ecx\n mov $0x4000000000000000, %%rdx\n"
-                       "mov $0x3333, %%esi\n movzbl %%fs:(%%rdx), %%esi" : : : "rax", "rcx", "rdx", "rsi", "memory");
-      break;
-    case 3:
-      __asm__ volatile("mov $0x1111, %%eax\n mov $0x2222, %%ecx\n mov $0x4000000000000000, %%rdx\n"
-                       "mov $0x3333, %%esi\n add %%fs:(%%rdx), %%rax" : : : "rax", "rcx", "rdx", "rsi", "memory", "cc");
-      break;
-    case 4:
-      __asm__ volatile("mov $0x1111, %%eax\n mov $0x2222, %%ecx\n mov $0x4000000000000000, %%rdx\n"
-                       "mov $0x3333, %%esi\n mov %%rsi, %%fs:(%%rdx)" : : : "rax", "rcx", "rdx", "rsi", "memory");
-      break;
+    case 0: FAULT("mov %%fs:(%%rdx), %%rax", 0x2222); break;
+    case 1: FAULT("movl %%fs:8(%%rdx,%%rcx,8), %%eax", 1); break;
+    case 2: FAULT("movzbl %%fs:(%%rdx), %%esi", 0x2222); break;
+    case 3: FAULT("add %%fs:(%%rdx), %%rax", 0x2222); break;
+    case 4: FAULT("mov %%rsi, %%fs:(%%rdx)", 0x2222); break;
     }
     printf("  no fault\n");
   }
