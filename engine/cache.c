@@ -393,6 +393,7 @@ static void btab_rehash(void)
   uint32_t oldn = 1u << btab_bits;
   if (btab_live * 4 > oldn) btab_bits++;
   btab = mem_alloc(((size_t)1 << btab_bits) * sizeof *btab);
+  mem_populate(btab, ((size_t)1 << btab_bits) * sizeof *btab, 1); /* every page is written below */
   btab_live = btab_used = 0;
   for (uint32_t i = 0; i < oldn; i++)
     if (old[i].b && old[i].b != BTAB_TOMB) btab_put(old[i].b);
