@@ -20,6 +20,7 @@
 #include "../../engine/mem.h"
 #include "../../engine/opt.h"
 #include "../../engine/rseq.h"
+#include "../../engine/thr.h"
 #include "../../engine/vm.h"
 
 #define TR_MAX_INSN 96
@@ -110,9 +111,10 @@ static const uint8_t *tr_fetch(uint64_t pc, uint8_t *buf, size_t *np)
   if (n == 0) return buf;
   first = pc >> 12;
   struct iovec local = { buf, n }, remote = { (void *)pc, n };
-  /* By thread id: once the main thread has exited (a zombie leader with
-  ** no mm), the process id no longer names a task that can be read. */
-  long r = sys_call6(SYS_process_vm_readv, sys_gettid(), (sys_word)&local, 1,
+  /* By thread id (the thread's own, kept: not a gettid call per fetch):
+  ** once the main thread has exited (a zombie leader with no mm), the
+  ** process id no longer names a task that can be read. */
+  long r = sys_call6(SYS_process_vm_readv, thr_self()->tid, (sys_word)&local, 1,
                      (sys_word)&remote, 1, 0);
   if (r == -38 || r == -1) { /* ENOSYS/EPERM (seccomp): read directly */
     lurk_memcpy(buf, (void *)pc, n);
