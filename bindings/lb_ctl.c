@@ -6,6 +6,7 @@
 #include "lb_int.h"
 #include "../engine/cache.h"
 #include "../engine/ctl.h"
+#include "../engine/lock.h"
 #include "../engine/log.h"
 #include "../engine/park.h"
 #include "../engine/thr.h"
@@ -176,6 +177,12 @@ static int lb_ctl_stats(lua_State *L)
   lua_setfield(L, -2, #f);
   STATDEF(STATSET)
 #undef STATSET
+  uint64_t contended, slept;
+  lock_counts(&contended, &slept);
+  lb_ffi_push_u64(L, contended);
+  lua_setfield(L, -2, "lock_contended");
+  lb_ffi_push_u64(L, slept);
+  lua_setfield(L, -2, "lock_sleeps");
   return 1;
 }
 

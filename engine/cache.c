@@ -878,4 +878,8 @@ void cache_print_stats(void)
 #define STATPRINT(n, d) log_printf("lurk:   %-32s %lu\n", d, (unsigned long)stats.n);
   STATDEF(STATPRINT)
 #undef STATPRINT
+  uint64_t contended, slept;
+  lock_counts(&contended, &slept);
+  log_printf("lurk:   %-32s %lu\n", "engine lock contended", (unsigned long)contended);
+  log_printf("lurk:   %-32s %lu\n", "engine lock sleeps", (unsigned long)slept);
 }

@@ -9,10 +9,20 @@ static int cas(int *p, int expect, int want)
   return expect;
 }
 
+/* Acquisitions that found the lock held, and futex sleeps (--stats). */
+static uint64_t lock_contended, lock_slept;
+
+void lock_counts(uint64_t *contended, uint64_t *slept)
+{
+  *contended = __atomic_load_n(&lock_contended, __ATOMIC_RELAXED);
+  *slept = __atomic_load_n(&lock_slept, __ATOMIC_RELAXED);
+}
+
 void lock_acquire(struct lurk_lock *l)
 {
   int c = cas(&l->v, 0, 1);
   if (c == 0) return;
+  LURK_COUNT(lock_contended);
   for (int spin = 0; spin < 64 && c != 0; spin++) {
     __builtin_ia32_pause();
     c = cas(&l->v, 0, 1);
@@ -20,6 +30,7 @@ void lock_acquire(struct lurk_lock *l)
   }
   if (c != 2) c = __atomic_exchange_n(&l->v, 2, __ATOMIC_ACQUIRE);
   while (c != 0) {
+    LURK_COUNT(lock_slept);
     sys_call4(SYS_futex, &l->v, FUTEX_WAIT_PRIVATE, 2, 0);
     c = __atomic_exchange_n(&l->v, 2, __ATOMIC_ACQUIRE);
   }

@@ -14,6 +14,9 @@ void lock_acquire(struct lurk_lock *l);
 void lock_release(struct lurk_lock *l);
 /* Take the lock if it is free, without waiting: 1 taken, 0 held by another. */
 int lock_try(struct lurk_lock *l);
+/* All engine locks together: acquisitions that found the lock held, and
+** the futex sleeps they took (--stats, lurk.stats()). */
+void lock_counts(uint64_t *contended, uint64_t *slept);
 /* After fork, in the child: the lock is free (its holder, if any, was the
 ** forking thread, which released it, or a thread that no longer exists). */
 static inline void lock_reset(struct lurk_lock *l) { l->v = 0; }

@@ -98,3 +98,26 @@ describe("lurk.on", function()
     assert.equal("exit\t3\n", r.stderr)
   end)
 end)
+
+describe("lurk.stats", function()
+  it("counts engine lock contention: a thread waits while another's handler holds the Lua lock", function()
+    local prog = h.tmpdir() .. "/lockwait"
+    h.gcc(prog, S .. "lockwait.c", "-O2", "-pthread")
+    local code = [[
+      local before
+      lurk.on("syscall_pre", function(e)
+        before = before or lurk.stats()
+        local t = os.clock() + 0.2
+        while os.clock() < t do end
+      end, { only = { "getppid" } })
+      lurk.on("exit", function()
+        local s = lurk.stats()
+        print(s.lock_contended - before.lock_contended > 0, s.lock_sleeps - before.lock_sleeps > 0)
+      end)
+    ]]
+    local r = h.run{ "-e", code, "--", prog }
+    assert.equal(0, r.status, r.stderr)
+    assert.equal("done\n", r.stdout)
+    assert.equal("true\ttrue\n", r.stderr)
+  end)
+end)
