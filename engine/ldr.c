@@ -147,23 +147,22 @@ static int ldr_segments(long fd, const struct ldr_elf *e, uint64_t bias, const c
 ** ld.so; the app's goes right above it, at the bottom of the gap the kernel
 ** leaves below the stack (at least 128 MiB, and the stack rlimit plus a
 ** guard), so the app sees its libraries, vdso and ld.so in native order. */
-static uint64_t top_stack_lo, top_hint;
+static uint64_t top_stack_lo, top_hint, top_prev;
 
-static void ldr_stack_find(const struct vm_line *l)
-{
-  if (!lurk_strcmp(l->name, "[stack]")) top_stack_lo = l->lo;
-}
-
+/* (maps is sorted: the mapping just below [stack] is the highest one) */
 static void ldr_top_line(const struct vm_line *l)
 {
-  if (l->hi <= top_stack_lo && l->hi > top_hint) top_hint = l->hi;
+  if (top_stack_lo == ~0ull && !lurk_strcmp(l->name, "[stack]")) {
+    top_stack_lo = l->lo;
+    top_hint = top_prev;
+  }
+  top_prev = l->hi;
 }
 
 static uint64_t ldr_interp_hint(void)
 {
   top_stack_lo = ~0ull;
-  top_hint = 0;
-  vm_maps_read(ldr_stack_find);
+  top_hint = top_prev = 0;
   vm_maps_read(ldr_top_line);
   return top_stack_lo == ~0ull ? 0 : top_hint;
 }
