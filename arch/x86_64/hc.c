@@ -502,9 +502,7 @@ static unsigned hc_coalesce(struct hc_ins *ins, unsigned n)
   uint8_t pinned[HC_NVREGS] = { 0 };
   for (unsigned v = 0; v < HC_NVREGS; v++) lastuse[v] = lastdef[v] = -1, ndef[v] = 0;
   for (unsigned i = 0; i < n; i++) {
-    uint64_t r = hc_reads(&ins[i]);
-    for (unsigned v = 0; v < HC_NVREGS; v++)
-      if ((r >> v) & 1) lastuse[v] = (int)i;
+    for (uint64_t r = hc_reads(&ins[i]); r; r &= r - 1) lastuse[__builtin_ctzll(r)] = (int)i;
     if (hc_defines(&ins[i])) lastdef[ins[i].d] = (int)i, ndef[ins[i].d]++;
     if (ins[i].op == HC_REC)
       for (unsigned f = 0; f < ins[i].size; f++) pinned[ins[i].a + f] = 1;
@@ -629,8 +627,7 @@ static void hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uin
     uint64_t r = hc_fold(in) ? 0 : hc_reads(in);
     if (in->op == HC_HADD && KB(in) && VB(in) == (int32_t)VB(in)) r &= ~(1ull << in->b); /* an immediate */
     need |= r;
-    for (unsigned v = 0; v < HC_NVREGS; v++)
-      if ((r >> v) & 1) uses[v]++;
+    for (; r; r &= r - 1) uses[__builtin_ctzll(r)]++;
     if (hc_defines(in)) uses[in->d]++;
   }
   /* scratch: s0 (rax when the flags are saved through it), s1; dead ones first */
@@ -664,10 +661,15 @@ static void hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uin
   /* vregs into registers, most used first: dead registers for any, live
   ** ones (saved and restored) for a vreg used 3 times or more */
   for (unsigned v = 0; v < HC_NVREGS; v++) hc_loc[v] = -1;
+  uint64_t used = 0; /* vregs with uses (the scan below looks at those only) */
+  for (unsigned v = 0; v < HC_NVREGS; v++)
+    if (uses[v]) used |= 1ull << v;
   for (;;) {
     unsigned best = 0, bv = HC_NVREGS;
-    for (unsigned v = 0; v < HC_NVREGS; v++)
+    for (uint64_t m = used; m; m &= m - 1) {
+      unsigned v = (unsigned)__builtin_ctzll(m);
       if (hc_loc[v] < 0 && uses[v] > best) best = uses[v], bv = v;
+    }
     if (bv == HC_NVREGS) break;
     uint32_t pool = dead ? dead : (best >= 3 ? cand : 0);
     if (!pool) break;
