@@ -24,6 +24,7 @@ struct lb_buf {
   uint32_t nfields;
   uint32_t cap;             /* records a thread's buffer holds */
   uint32_t site;            /* clean-call site of the full path */
+  void *sink;               /* a lurk.cachesim taking the batches, or NULL: the Lua function */
 };
 
 static struct lb_buf *lb_bufs[HC_NBUF];
@@ -38,6 +39,10 @@ static void lb_buf_hand(lua_State *L, struct lb_buf *b, struct lurk_thread *t)
   if (!base || ptr == base) return;
   uint64_t n = (ptr - base) / (8 * b->nfields);
   t->tls.hc_buf[b->id].ptr = base; /* a record the callback makes goes in again */
+  if (b->sink) {
+    lb_csim_batch(b->sink, (const uint64_t *)base, n);
+    return;
+  }
   lua_getfield(L, LUA_REGISTRYINDEX, LB_BUFS);
   lua_rawgeti(L, -1, (int)b->id + 1);
   lua_rawgeti(L, -1, 2);
@@ -105,12 +110,14 @@ static int lb_buf_tostring(lua_State *L)
 
 /* lurk.buffer(nfields, fn [, records]): a record buffer; fn(recs, n, tid)
 ** receives the batches (recs: a const int64_t * cdata, n records of the
-** thread tid). */
+** thread tid). fn may be a lurk.cachesim (2 fields), which takes them in C. */
 static int lb_lurk_buffer(lua_State *L)
 {
   lua_Integer nf = luaL_checkinteger(L, 1);
   luaL_argcheck(L, nf >= 1 && nf <= 8, 1, "1 to 8 fields");
-  luaL_checktype(L, 2, LUA_TFUNCTION);
+  void *sink = lb_csim_test(L, 2);
+  if (sink) luaL_argcheck(L, nf == 2, 1, "a lurk.cachesim takes records of 2 fields (address, info)");
+  else luaL_checktype(L, 2, LUA_TFUNCTION);
   lua_Integer cap = luaL_optinteger(L, 3, 8192);
   luaL_argcheck(L, cap >= 1 && cap <= (1 << 24), 3, "1 to 2^24 records");
   if (lb_nbufs == HC_NBUF) {
@@ -122,6 +129,7 @@ static int lb_lurk_buffer(lua_State *L)
   b->id = lb_nbufs;
   b->nfields = (uint32_t)nf;
   b->cap = (uint32_t)cap;
+  b->sink = sink;
   luaL_getmetatable(L, LB_BUF);
   lua_setmetatable(L, -2);
   /* the batch function: fn(ffi.cast("const int64_t *", base), n) */
@@ -138,7 +146,8 @@ static int lb_lurk_buffer(lua_State *L)
     lua_setfield(L, LUA_REGISTRYINDEX, "lurk.buf.wrap");
   }
   lua_pushvalue(L, 2);
-  lua_call(L, 1, 1);
+  if (sink) lua_remove(L, -2); /* kept as it is (in LB_BUFS, so never collected) */
+  else lua_call(L, 1, 1);
   lua_getfield(L, LUA_REGISTRYINDEX, LB_BUFS);
   lua_createtable(L, 2, 0);
   lua_pushvalue(L, -4);

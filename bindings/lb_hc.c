@@ -618,6 +618,7 @@ void lb_hc_open(lua_State *L)
   lb_class(L, LB_PT, pt_mm);
   lua_pop(L, 1);
   lb_buf_open(L);
+  lb_csim_open(L);
   lb_hash_open(L);
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, LB_HC_PLANS);

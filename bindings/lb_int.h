@@ -116,6 +116,9 @@ struct bb_plan *lb_bb_plan(lua_State *L, int i);
 void lb_guard_open(lua_State *L);
 /* The FFI callback of clean-call handlers with nargs arguments (lb_bb.c). */
 void lb_buf_open(lua_State *L);
+void lb_csim_open(lua_State *L);                  /* lurk.cachesim (lb_cachesim.c) */
+void *lb_csim_test(lua_State *L, int i);          /* the lurk.cachesim at i, or NULL */
+void lb_csim_batch(void *sim, const uint64_t *r, uint64_t n); /* n (address, info) records */
 /* The buffer behind a lurk.buffer object at stack index i: id and fields, or -1. */
 int lb_buf_info(lua_State *L, int i, unsigned *nfields, uint32_t *site);
 /* Hashed counters (lb_hash.c): lurk.hash; the id and miss site of the

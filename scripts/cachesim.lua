@@ -42,33 +42,14 @@ end
 
 local function pow2(n) return n >= 1 and n == 2 ^ floor(math.log(n) / math.log(2) + 0.5) end
 
--- A cache: size, assoc, line -> { lookup = function(block) -> true on a miss }.
-local function cache(name, size, assoc, line)
+-- A cache's geometry: size, assoc, line (sets and line powers of two).
+local function check(name, size, assoc, line)
   local sets = size / (assoc * line)
   if not (pow2(line) and sets >= 1 and pow2(sets) and sets == floor(sets)) then
     error(format("cachesim: %s=%d,%d,%d: sets (size / (assoc * line)) and line must be powers of two",
                  name, size, assoc, line), 0)
   end
-  local ffi = require "ffi"
-  local tags = ffi.new("double[?]", sets * assoc)
-  for i = 0, sets * assoc - 1 do tags[i] = -1 end
-  -- block -> miss? (LRU: the set's ways in recency order, MRU first).
-  -- Generated with the ways unrolled: a straight line per outcome, which
-  -- LuaJIT compiles far better than a loop with an early exit inside the
-  -- batch loop (the matrix product: 3.5 s against 1.9 s).
-  local src = { "local tags, floor = ... return function(block)",
-                -- (block % sets, multiplying by 1 / sets: exact for a power of two, and no division)
-                ("local base = (block - floor(block * %.17g) * %d) * %d"):format(1 / sets, sets, assoc) }
-  for w = 0, assoc - 1 do
-    src[#src + 1] = ("local t%d = tags[base + %d] if t%d == block then"):format(w, w, w)
-    for j = w, 1, -1 do src[#src + 1] = ("tags[base + %d] = t%d"):format(j, j - 1) end
-    if w > 0 then src[#src + 1] = "tags[base] = block" end
-    src[#src + 1] = "return false end"
-  end
-  for j = assoc - 1, 1, -1 do src[#src + 1] = ("tags[base + %d] = t%d"):format(j, j - 1) end
-  src[#src + 1] = "tags[base] = block return true end"
-  local lookup = assert(load(table.concat(src, "\n"), "=cachesim (" .. name .. ")"))(tags, floor)
-  return lookup, line, sets
+  return size, assoc, line, sets
 end
 
 local function geometry(name, spec, default)
@@ -95,43 +76,15 @@ function M.start(...)
   for k in pairs(opts) do
     if k ~= "D1" and k ~= "LL" then error(format("cachesim: unknown cache '%s' (D1, LL)", k), 2) end
   end
-  local d1, d1line, d1sets = cache("D1", geometry("D1", opts.D1, "32768,8,64"))
-  local ll, llline = cache("LL", geometry("LL", opts.LL, "1048576,16,64"))
-  -- Counts, reads and writes apart, in locals (what the batch loop touches
-  -- per record stays in registers of its trace).
-  local rd, wr, m1rd, m1wr, mLrd, mLwr = 0, 0, 0, 0, 0, 0
-
-  -- The records of one batch: for each access, a D1 lookup of each line it
-  -- touches (the first and the last), then LL for the lines D1 missed.
-  local d1inv, llinv = 1 / d1line, 1 / llline -- (powers of two: exact)
-  local function batch(r, n)
-    for i = 0, n - 1 do
-      local ea, info = tonumber(r[2 * i]), tonumber(r[2 * i + 1])
-      local write = info >= 65536
-      local size = write and info - 65536 or info
-      local last = ea + (size > 0 and size or 1) - 1
-      local b1, b2 = floor(ea * d1inv), floor(last * d1inv)
-      local miss, lmiss
-      if b1 == b2 then
-        miss = d1(b1)
-        lmiss = miss and ll(floor(ea * llinv))
-      else
-        local x, y = d1(b1), d1(b2)
-        miss = x or y
-        local lx = x and ll(floor(ea * llinv))
-        local ly = y and ll(floor(last * llinv))
-        lmiss = lx or ly
-      end
-      if write then
-        wr = wr + 1
-        if miss then m1wr = m1wr + 1; if lmiss then mLwr = mLwr + 1 end end
-      else
-        rd = rd + 1
-        if miss then m1rd = m1rd + 1; if lmiss then mLrd = mLrd + 1 end end
-      end
-    end
-  end
-  local buf = assert(lurk.buffer(2, batch, 65536))
+  local d1size, d1assoc, d1line, d1sets = check("D1", geometry("D1", opts.D1, "32768,8,64"))
+  local llsize, llassoc, llline = check("LL", geometry("LL", opts.LL, "1048576,16,64"))
+  -- The simulation: lurk.cachesim, cachegrind's model in C (cg_sim.c: an
+  -- access looks up the first and the last line it touches in D1, and the
+  -- ones D1 missed in LL), takes the recorded batches itself: no Lua runs
+  -- per record (docs/decisions.md: the same model in Lua took 60% of the
+  -- matrix product's time).
+  local sim = lurk.cachesim(d1size, d1assoc, d1line, llsize, llassoc, llline)
+  local buf = assert(lurk.buffer(2, sim, 65536))
   -- In the block, compiled: an access within one line that is already the
   -- most recent of its D1 set is a hit that changes nothing (LRU), so it
   -- is only counted; every other access is recorded, and its line (both,
@@ -175,6 +128,7 @@ function M.start(...)
   end)
 
   lurk.on("exit", function()
+    local rd, wr, m1rd, m1wr, mLrd, mLwr = sim:counts()
     local refs, m1, mL = { rd + hits[1], wr + hits[2] }, { m1rd, m1wr }, { mLrd, mLwr }
     local D = refs[1] + refs[2]
     local function row(label, t)

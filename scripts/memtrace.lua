@@ -171,15 +171,26 @@ function M.start(...)
       sites[site] = sites[site] + 1
       sites[site2] = sites[site2] + 1
     end
+    -- site_of[pc]: the id of the pc's first site; its other sites (movs,
+    -- a push of memory: one pc, two infos) in site_more[pc][info]. No
+    -- table per pc: on a large program (cc1) blocks are built all along,
+    -- and a table for each accessing pc kept the collector busy.
+    local site_more = {}
     local function site(pc, info)
-      local byinfo = site_of[pc]
-      if not byinfo then byinfo = {}; site_of[pc] = byinfo end
-      local id = byinfo[info]
-      if not id then
+      local id = site_of[pc]
+      if id and site_info[id] == info then return id end
+      if id then
+        local byinfo = site_more[pc]
+        if not byinfo then byinfo = {}; site_more[pc] = byinfo end
+        id = byinfo[info]
+        if id then return id end
         nsites = nsites + 1
         id, byinfo[info] = nsites, nsites
-        site_pc[id], site_info[id] = pc, info
+      else
+        nsites = nsites + 1
+        id, site_of[pc] = nsites, nsites
       end
+      site_pc[id], site_info[id] = pc, info
       return id
     end
     lurk.on("bb", function(bb)

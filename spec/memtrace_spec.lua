@@ -161,6 +161,73 @@ describe("memtrace", function()
   end)
 end)
 
+describe("lurk.cachesim", function()
+  -- The C model against an LRU written out in Lua, on a stream of accesses
+  -- (some across two lines, loads and stores) through a buffer it takes.
+  it("counts as cachegrind's model does: LRU sets, D1 then LL, two lines for a straddling access", function()
+    local r = h.eval([[
+      local sim = lurk.cachesim(1024, 2, 64, 4096, 4, 64)    -- D1: 8 sets of 2; LL: 16 sets of 4
+      local buf = assert(lurk.buffer(2, sim, 1000))
+      local function model(sets, assoc)
+        local t = {}
+        for s = 0, sets - 1 do t[s] = {} end
+        return function(block)                              -- true on a miss; block becomes the most recent
+          local set = t[block % sets]
+          for w = 1, #set do
+            if set[w] == block then table.remove(set, w); table.insert(set, 1, block); return false end
+          end
+          table.insert(set, 1, block)
+          if #set > assoc then set[#set] = nil end
+          return true
+        end
+      end
+      local d1, ll = model(8, 2), model(16, 4)
+      local n = { 0, 0, 0, 0, 0, 0 }
+      local x = 12345
+      lurk.on("bb", function()
+        if x ~= 12345 then return end
+        for i = 1, 200000 do
+          x = (x * 1103515245 + 12345) % 2147483648
+          local ea = 65536 + x % 20000
+          local size = ({ 1, 2, 4, 8, 16, 0 })[x % 6 + 1]
+          local write = math.floor(x / 65536) % 3 == 0
+          buf(ea, size + (write and 65536 or 0))
+          local last = ea + (size > 0 and size or 1) - 1
+          local b1, b2 = math.floor(ea / 64), math.floor(last / 64)
+          local miss, lmiss
+          if b1 == b2 then miss = d1(b1); lmiss = miss and ll(b1)
+          else
+            local p, q = d1(b1), d1(b2)
+            local lp, lq = p and ll(b1), q and ll(b2)
+            miss, lmiss = p or q, lp or lq
+          end
+          local k = write and 2 or 1
+          n[k] = n[k] + 1
+          if miss then n[k + 2] = n[k + 2] + 1; if lmiss then n[k + 4] = n[k + 4] + 1 end end
+        end
+        buf:flush()
+        print("model", table.concat(n, " "))
+        print("sim", table.concat({ sim:counts() }, " "))
+      end)
+    ]])
+    assert.equal(0, r.status, r.stderr)
+    local out = r.stdout .. r.stderr
+    local want, got = out:match("model%s([%d ]+)"), out:match("sim%s([%d ]+)")
+    assert.is_truthy(want, out)
+    local rd, wr = want:match("^(%d+) (%d+)")
+    assert.equal(200000, tonumber(rd) + tonumber(wr))
+    assert.equal(want, got)
+  end)
+
+  it("checks its geometry", function()
+    local r = h.eval([[print(pcall(lurk.cachesim, 1000, 3, 64, 4096, 4, 64))
+      print(pcall(lurk.buffer, 3, lurk.cachesim(1024, 2, 64, 4096, 4, 64)))]])
+    local out = r.stdout .. r.stderr
+    assert.matches("D1=1000,3,64: sets %(size / %(assoc %* line%)%) and line must be powers of two", out)
+    assert.matches("a lurk.cachesim takes records of 2 fields", out)
+  end)
+end)
+
 describe("cachesim", function()
   local f = assert(io.open(tmp .. "/nums2", "w"))
   for i = 1, 200000 do f:write((i * 104729) % 200003, "\n") end

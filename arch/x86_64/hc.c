@@ -6,6 +6,13 @@
 ** (live.c). Registers an argument reads are never scratch, so arguments
 ** are computed from the app's own values. A fault in a load of app memory
 ** is the tool's bug, reported with the handler's line (bb_meta_note).
+** A live register saved at one site stays saved past it (drreg's lazy
+** restore): the app's value waits in its save slot while the following
+** app instructions do not touch the register, and the next site uses it
+** again without a store; tr.c restores it before an instruction that
+** reads or writes it, and at every other boundary (arch_hc_unspill). The
+** flags likewise, until an instruction that reads or writes a status
+** flag. A fault in between is translated with the slots (XL_HCSAVE).
 */
 #include <Zydis/Zydis.h>
 #include "../arch.h"
@@ -15,6 +22,15 @@
 #include "../../engine/hc.h"
 
 #define V(r) (TLS_HC_V + 8 * (int32_t)(r))
+
+/* A site is emitted twice (arch_hc_emit): the first pass notes which vregs
+** are ever read back from their slots (VR), the second stores only those
+** (a value used only while it is still in a register is never stored). */
+static int hc_pass;
+static uint8_t hc_slot_read[HC_NVREGS];
+#define VR(r) (hc_slot_read[(r)] = 1, V(r))
+/* Is a store of slot-homed vreg v needed (the second pass knows)? */
+static int hc_store_needed(unsigned v) { return hc_pass == 1 || hc_slot_read[v]; }
 #define SAVE(r) (TLS_HC_SAVE + 8 * (int32_t)(r))
 
 static uint8_t hc_rex(int w, int r, int x, int b)
@@ -353,6 +369,38 @@ static void hc_restore(uint8_t **p, int flags, uint32_t saved)
     if ((saved >> r) & 1) emit_gs_load(p, r, SAVE(r));
 }
 
+/* Registers whose app value is in their save slot, not in the register
+** (bit per hardware number): left so by the last sites of the block being
+** translated (arch_hc_unspill). */
+static uint32_t hc_spilled;
+
+/* The app's status flags are in SAVE(16) (lahf/seto form), not in the
+** flags register. Then rax is in hc_spilled, or was dead where the flags
+** were saved and is not touched until they are restored (its restore
+** puts them back first), so the restore may use rax. */
+static int hc_flags_saved;
+
+uint32_t arch_hc_spilled(void) { return hc_spilled | (hc_flags_saved ? LIVE_FLAGS : 0); }
+void arch_hc_set_spilled(uint32_t m)
+{
+  hc_spilled = m & 0xffffu;
+  hc_flags_saved = (m & LIVE_FLAGS) != 0;
+}
+
+void arch_hc_unspill(uint8_t **p, uint32_t mask)
+{
+  if (hc_flags_saved && (mask & (LIVE_FLAGS | 1u << R_RAX))) {
+    emit_gs_load(p, R_RAX, SAVE(16));
+    emit_u8(p, 0x04); emit_u8(p, 0x7f);       /* add al, 0x7f: OF */
+    emit_u8(p, 0x9e);                         /* sahf */
+    hc_flags_saved = 0;
+  }
+  uint32_t m = hc_spilled & mask & 0xffffu;
+  for (int r = 0; r < 16; r++)
+    if ((m >> r) & 1) emit_gs_load(p, r, SAVE(r));
+  hc_spilled &= ~m;
+}
+
 /* The next site's stripe of a striped upvalue sum (round robin). */
 static unsigned hc_stripe;
 
@@ -379,7 +427,7 @@ static void hc_ld(uint8_t **p, int r, unsigned v)
   if (hc_held_v == (int)v && hc_held_reg == r) return;
   if (hc_held_v == (int)v) emit_mov_rr(p, r, hc_held_reg);
   else {
-    emit_gs_load(p, r, V(v));
+    emit_gs_load(p, r, VR(v));
     if (hc_held_reg == r) hc_held_reg = hc_held_v = -1;
   }
 }
@@ -388,7 +436,7 @@ static void hc_ld(uint8_t **p, int r, unsigned v)
 static void hc_st(uint8_t **p, unsigned v, int r)
 {
   if (hc_loc[v] < 0) {
-    emit_gs_store(p, r, V(v));
+    if (hc_store_needed(v)) emit_gs_store(p, r, V(v));
     hc_held_reg = r, hc_held_v = (int)v;
     hc_nheld++;
   } else if (hc_loc[v] != r) emit_mov_rr(p, hc_loc[v], r);
@@ -399,7 +447,7 @@ static int hc_in(uint8_t **p, unsigned v, int s)
 {
   if (hc_loc[v] >= 0) return hc_loc[v];
   if (hc_held_v == (int)v && hc_held_reg == s) return s;
-  emit_gs_load(p, s, V(v));
+  emit_gs_load(p, s, VR(v));
   return s;
 }
 
@@ -454,9 +502,7 @@ static unsigned hc_coalesce(struct hc_ins *ins, unsigned n)
   uint8_t pinned[HC_NVREGS] = { 0 };
   for (unsigned v = 0; v < HC_NVREGS; v++) lastuse[v] = lastdef[v] = -1, ndef[v] = 0;
   for (unsigned i = 0; i < n; i++) {
-    uint64_t r = hc_reads(&ins[i]);
-    for (unsigned v = 0; v < HC_NVREGS; v++)
-      if ((r >> v) & 1) lastuse[v] = (int)i;
+    for (uint64_t r = hc_reads(&ins[i]); r; r &= r - 1) lastuse[__builtin_ctzll(r)] = (int)i;
     if (hc_defines(&ins[i])) lastdef[ins[i].d] = (int)i, ndef[ins[i].d]++;
     if (ins[i].op == HC_REC)
       for (unsigned f = 0; f < ins[i].size; f++) pinned[ins[i].a + f] = 1;
@@ -486,8 +532,32 @@ static void hc_imm(uint8_t **p, int r, int64_t k)
   else emit_mov_imm64(p, r, (uint64_t)k);
 }
 
+static void hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint32_t live,
+                    uint64_t block_pc, const uint8_t *block_start);
+
+/* The program at its site: a first pass notes the slots read back, then
+** the code is emitted again over it without the stores nothing reads. The
+** passes differ only in those stores (which change no register), so the
+** second reads the same slots as the first. */
 void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint32_t live,
                   uint64_t block_pc, const uint8_t *block_start)
+{
+  uint8_t *start = *p;
+  uint32_t spilled = arch_hc_spilled();
+  unsigned stripe = hc_stripe;
+  lurk_memset(hc_slot_read, 0, sizeof hc_slot_read);
+  hc_pass = 1;
+  hc_emit(p, pr, site_id, live, block_pc, block_start);
+  *p = start;
+  arch_hc_set_spilled(spilled);
+  hc_stripe = stripe;
+  hc_pass = 2;
+  hc_emit(p, pr, site_id, live, block_pc, block_start);
+}
+
+/* One pass of arch_hc_emit. */
+static void hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint32_t live,
+                    uint64_t block_pc, const uint8_t *block_start)
 {
   const struct cc_site *site = cc_site_get(site_id);
   uint32_t reads = (uint32_t)hc_arg_reads(site);
@@ -520,6 +590,20 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
       else if (hc_defines(in)) kn[in->d] = 0;
     }
   }
+  /* Registers left saved by the sites before (hc_spilled) are free scratch
+  ** here, and what this site saves stays saved after it (share), unless
+  ** the program may call its handler, which must see the app's registers:
+  ** then every one is restored first and the site restores its own. The
+  ** arguments read app registers: those are restored first in any case. */
+  int share = 1;
+  uint32_t first = reads;
+  for (unsigned i = 0; i < pr->n; i++) {
+    if (pr->ins[i].op == HC_CALL) share = 0;
+    if (pr->ins[i].op == HC_ARG && site->args[pr->ins[i].a].kind == CC_ARG_TAKEN) first |= LIVE_FLAGS;
+  }
+  arch_hc_unspill(p, share ? first : ~0u);
+  /* flags saved by a site before: the flags register is free here */
+  int fsaved = hc_flags_saved;
   /* the flags are saved only if live and written by something else than a
   ** folded add (which has a flag-free form) */
   int clobbers = 0;
@@ -529,8 +613,8 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
     if ((in->op >= HC_ADD && in->op <= HC_NEG) || in->op == HC_BR || in->op == HC_REC || in->op == HC_HADD) clobbers = 1;
     if ((in->op == HC_CTRADD || in->op == HC_UVADD) && !hc_fold(in)) clobbers = 1;
   }
-  int flags = (live & LIVE_FLAGS) && clobbers;
-  int flags_live = (live & LIVE_FLAGS) != 0;
+  int flags = !fsaved && (live & LIVE_FLAGS) && clobbers;
+  int flags_free = flags || fsaved || !(live & LIVE_FLAGS); /* may an add clobber them */
   /* dead definitions: with forward jumps only, a vreg read by no later
   ** instruction (in program order) is dead; loads stay (they may fault) */
   uint8_t dead_ins[HC_MAX_INS];
@@ -543,14 +627,13 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
     uint64_t r = hc_fold(in) ? 0 : hc_reads(in);
     if (in->op == HC_HADD && KB(in) && VB(in) == (int32_t)VB(in)) r &= ~(1ull << in->b); /* an immediate */
     need |= r;
-    for (unsigned v = 0; v < HC_NVREGS; v++)
-      if ((r >> v) & 1) uses[v]++;
+    for (; r; r &= r - 1) uses[__builtin_ctzll(r)]++;
     if (hc_defines(in)) uses[in->d]++;
   }
   /* scratch: s0 (rax when the flags are saved through it), s1; dead ones first */
   uint32_t cand = 0xffffu & ~(1u << R_RSP) & ~reads;
   if (flags) cand &= ~1u;
-  uint32_t dead = cand & ~live;
+  uint32_t dead = cand & (~live | hc_spilled);
   int s0, s1;
   if (flags) s0 = R_RAX;
   else s0 = __builtin_ctz(dead ? dead : cand);
@@ -567,7 +650,7 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
     const struct hc_ins *in = &pr->ins[i];
     if (dead_ins[i] || in->op == HC_LABEL || in->op == HC_JMP || in->op == HC_ARG) continue;
     if ((in->op == HC_UVADD || in->op == HC_CTRADD) && hc_fold(in)) {
-      if (!(flags || !flags_live)) scratch = 1;
+      if (!flags_free) scratch = 1;
       continue;
     }
     scratch = 2;
@@ -578,10 +661,15 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
   /* vregs into registers, most used first: dead registers for any, live
   ** ones (saved and restored) for a vreg used 3 times or more */
   for (unsigned v = 0; v < HC_NVREGS; v++) hc_loc[v] = -1;
+  uint64_t used = 0; /* vregs with uses (the scan below looks at those only) */
+  for (unsigned v = 0; v < HC_NVREGS; v++)
+    if (uses[v]) used |= 1ull << v;
   for (;;) {
     unsigned best = 0, bv = HC_NVREGS;
-    for (unsigned v = 0; v < HC_NVREGS; v++)
+    for (uint64_t m = used; m; m &= m - 1) {
+      unsigned v = (unsigned)__builtin_ctzll(m);
       if (hc_loc[v] < 0 && uses[v] > best) best = uses[v], bv = v;
+    }
     if (bv == HC_NVREGS) break;
     uint32_t pool = dead ? dead : (best >= 3 ? cand : 0);
     if (!pool) break;
@@ -591,7 +679,7 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
     dead &= ~(1u << r);
     k |= 1u << r;
   }
-  uint32_t saved = k & (live | reads);
+  uint32_t saved = k & (live | reads) & ~hc_spilled;
   hc_held_reg = hc_held_v = -1;
   for (int r = 0; r < 16; r++)
     if ((saved >> r) & 1) emit_gs_store(p, r, SAVE(r));
@@ -647,6 +735,7 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
     case HC_ARG: break;
     case HC_K:
       if (hc_loc[in->d] >= 0) hc_imm(p, d, in->k);
+      else if (!hc_store_needed(in->d)) break;
       else if (in->k == (int32_t)in->k) emit_gs_store_imm(p, V(in->d), (int32_t)in->k);
       else { emit_mov_imm64(p, s0, (uint64_t)in->k); emit_gs_store(p, s0, V(in->d)); }
       break;
@@ -660,11 +749,11 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
         if (imm) { emit_u8(p, hc_rex(1, d, 0, d)); emit_u8(p, 0x69); emit_u8(p, (uint8_t)(0xc0 | ((d & 7) << 3) | (d & 7))); emit_u32(p, (uint32_t)in->k); }
         else if (in->bk) { emit_mov_imm64(p, s1, (uint64_t)in->k); hc_rr(p, 0xaf, d, s1); }
         else if (hc_loc[in->b] >= 0) hc_rr(p, 0xaf, d, hc_loc[in->b]);
-        else { emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, d, 0, 0)); emit_u8(p, 0x0f); emit_u8(p, 0xaf); emit_abs32(p, d, V(in->b)); }
+        else { emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, d, 0, 0)); emit_u8(p, 0x0f); emit_u8(p, 0xaf); emit_abs32(p, d, VR(in->b)); }
       } else if (imm) hc_ri(p, ri_digit[in->op], d, (int32_t)in->k);
       else if (in->bk) { emit_mov_imm64(p, s1, (uint64_t)in->k); hc_rr(p, (uint8_t)(rm_op[in->op] - 2), s1, d); }
       else if (hc_loc[in->b] >= 0) hc_rr(p, (uint8_t)(rm_op[in->op] - 2), hc_loc[in->b], d);
-      else hc_rm_gs(p, rm_op[in->op], d, V(in->b));
+      else hc_rm_gs(p, rm_op[in->op], d, VR(in->b));
       hc_st(p, in->d, d);
       break;
     case HC_SHL: case HC_SHR: case HC_SAR:
@@ -680,7 +769,7 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
       break;
     case HC_SX32:
       if (hc_loc[in->a] >= 0) hc_rr(p, 0x63, d, hc_loc[in->a]);
-      else { emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, d, 0, 0)); emit_u8(p, 0x63); emit_abs32(p, d, V(in->a)); }
+      else { emit_u8(p, XO_SEG_GS); emit_u8(p, hc_rex(1, d, 0, 0)); emit_u8(p, 0x63); emit_abs32(p, d, VR(in->a)); }
       hc_st(p, in->d, d);
       break;
     case HC_ZX32:
@@ -689,12 +778,12 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
         if (a >= 8 || d >= 8) emit_u8(p, hc_rex(0, a, 0, d));
         emit_u8(p, 0x89);
         emit_u8(p, (uint8_t)(0xc0 | ((a & 7) << 3) | (d & 7)));
-      } else { emit_u8(p, XO_SEG_GS); if (d >= 8) emit_u8(p, hc_rex(0, d, 0, 0)); emit_u8(p, 0x8b); emit_abs32(p, d, V(in->a)); }
+      } else { emit_u8(p, XO_SEG_GS); if (d >= 8) emit_u8(p, hc_rex(0, d, 0, 0)); emit_u8(p, 0x8b); emit_abs32(p, d, VR(in->a)); }
       hc_st(p, in->d, d);
       break;
     case HC_LOAD: {
       int a = hc_in(p, in->a, s1);
-      bb_meta_note(block_pc, (uint32_t)(*p - block_start), in->where);
+      if (hc_pass == 2) bb_meta_note(block_pc, (uint32_t)(*p - block_start), in->where);
       hc_load2(p, d, a, in->size);
       hc_st(p, in->d, d);
       break;
@@ -704,7 +793,7 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
       if (imm) hc_ri(p, 7, a, (int32_t)in->k);
       else if (in->bk) { emit_mov_imm64(p, s1, (uint64_t)in->k); hc_rr(p, 0x39, s1, a); }
       else if (hc_loc[in->b] >= 0) hc_rr(p, 0x39, hc_loc[in->b], a);
-      else hc_rm_gs(p, 0x3b, a, V(in->b));
+      else hc_rm_gs(p, 0x3b, a, VR(in->b));
       fix[nfix].field = emit_jcc32(p, jcc[in->cond], (uint64_t)*p + 6);
       fix[nfix++].label = in->d;
       break;
@@ -725,7 +814,7 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
     case HC_UVADD: { /* sites take the upvalue's stripes in turn (lb_inl.c) */
       int64_t slot = in->k + (in->size > 1 ? hc_stripe++ % in->size : 0);
       if (hc_fold(in)) {
-        hc_add_imm(p, TLS_INL + 8 * (int32_t)slot, (int32_t)VA(in), flags || !flags_live, s0);
+        hc_add_imm(p, TLS_INL + 8 * (int32_t)slot, (int32_t)VA(in), flags_free, s0);
         if (slot >= ARCH_INL_UNMARKED) emit_gs_store_imm8(p, TLS_INL_DIRTY + (int32_t)(slot / ARCH_INL_GROUP), 1);
         break;
       }
@@ -749,7 +838,7 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
       emit_gs_load(p, s0, ptr);
       emit_patch_rel32(fits, (uint64_t)*p);
       for (unsigned f = 0; f < n; f++) {
-        int v = hc_loc[in->a + f] >= 0 ? hc_loc[in->a + f] : (emit_gs_load(p, s1, V(in->a + f)), s1);
+        int v = hc_loc[in->a + f] >= 0 ? hc_loc[in->a + f] : (emit_gs_load(p, s1, VR(in->a + f)), s1);
         hc_store_disp(p, s0, (int32_t)(8 * f), v);
       }
       hc_lea(p, s1, s0, -1, 1, (int32_t)(8 * n));
@@ -818,7 +907,7 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
     case HC_CTRADD: {
       if (hc_fold(in)) {
         int64_t cell = in->k + (in->kidx ? 0 : VA(in));
-        hc_add_imm(p, TLS_CTR + 8 * (int32_t)cell, (int32_t)VB(in), flags || !flags_live, s0);
+        hc_add_imm(p, TLS_CTR + 8 * (int32_t)cell, (int32_t)VB(in), flags_free, s0);
         break;
       }
       int b = hc_in(p, in->b, s1);
@@ -838,7 +927,11 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
     if (in->op != HC_ARG && !(hc_keep(in->op) && hc_nheld != nheld)) hc_held_reg = hc_held_v = -1;
   }
   lab[0] = *p;
-  hc_restore(p, flags, saved);
+  hc_restore(p, share ? 0 : flags, share ? 0 : saved);
+  if (share) {
+    hc_spilled |= saved;
+    if (flags) hc_flags_saved = 1;
+  }
   for (unsigned i = 0; i < nfix; i++)
     emit_patch_rel32(fix[i].field, fix[i].label == HC_MAX_LABELS ? (uint64_t)*p : (uint64_t)lab[fix[i].label]);
 }

@@ -69,6 +69,19 @@ static void live_insn(const struct insn *in, uint32_t *rd, uint32_t *wr)
   *wr = w & ~(1u << 4);
 }
 
+uint32_t live_touched(const ZydisDecodedInstruction *d, const ZydisDecodedOperand *ops)
+{
+  uint32_t m = 0;
+  for (unsigned i = 0; i < d->operand_count; i++) {
+    const ZydisDecodedOperand *o = &ops[i];
+    if (o->type == ZYDIS_OPERAND_TYPE_MEMORY) m |= live_bit(o->mem.base) | live_bit(o->mem.index);
+    else if (o->type == ZYDIS_OPERAND_TYPE_REGISTER) m |= live_bit(o->reg.value);
+  }
+  const ZydisAccessedFlags *f = d->cpu_flags;
+  if (f && ((f->tested | f->modified | f->set_0 | f->set_1 | f->undefined) & STATUS)) m |= LIVE_FLAGS;
+  return m;
+}
+
 void live_block(const struct insn *insns, unsigned n, const uint32_t *extra, uint32_t *out)
 {
   if (!live_ready) {

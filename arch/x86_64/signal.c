@@ -172,6 +172,15 @@ static int xl_apply(const struct cache_block *b, uint64_t cpc, struct arch_mctx 
   case XL_AT: m->rip = b->pc + r->aoff; return 1;
   case XL_RCX: m->rip = b->pc + r->aoff; m->gpr[MCTX_RCX] = tls->spill_rcx; return 1;
   case XL_SCR: m->rip = b->pc + r->aoff; m->gpr[r->reg] = tls->spill_scr; return 1;
+  case XL_HCSAVE:
+    m->rip = b->pc + r->aoff;
+    for (int i = 0; i < 16; i++)
+      if ((r->mask >> i) & 1) m->gpr[i] = tls->hc_save[i];
+    if (r->reg) { /* ah = SF ZF - AF - PF - CF (lahf), al = OF (seto) */
+      uint64_t f = tls->hc_save[16];
+      m->rflags = (m->rflags & ~0x8d5ull) | ((f >> 8) & 0xd5) | ((f & 0xff) ? 0x800 : 0);
+    }
+    return 1;
   case XL_RCXRDX:
     m->rip = b->pc + r->aoff;
     m->gpr[MCTX_RCX] = tls->spill_rcx;

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include "../arch.h"
 #include "syscall.h"
+#include "xl.h"
 #include "../../engine/log.h"
 #include "../../engine/cache.h"
 #include "../../engine/bb.h"
@@ -56,9 +57,14 @@ int arch_fsgsbase(void)
 
 size_t arch_xsave_bytes;
 
+/* lurk_cc_post (context.S) reloads MXCSR without checking it first: on AMD
+** reading it (stmxcsr) costs more than loading it. */
+int arch_ldmxcsr_always;
+
 void arch_tls_init(struct arch_tls *t, uint8_t *stack_top)
 {
   uint32_t a, b, c, d, lo, hi;
+  arch_ldmxcsr_always = arch_cpu_amd();
   t->self = t;
   t->disp_entry = (uint64_t)lurk_ctx_enter;
   t->ibl_miss = (uint64_t)lurk_ibl_miss;

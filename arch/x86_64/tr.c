@@ -157,8 +157,24 @@ static void tr_rec(const uint8_t *p, int kind, uint64_t apc, int reg)
       tr_xl[tr_nxl - 1].aoff + (coff - tr_xl[tr_nxl - 1].coff) == aoff)
     return; /* continues the run */
   LURK_ASSERT(tr_nxl < TR_MAX_XL, "too many translation records");
-  tr_xl[tr_nxl++] = (struct xl_rec){ coff, aoff, (uint8_t)kind, (uint8_t)reg };
+  tr_xl[tr_nxl++] = (struct xl_rec){ coff, aoff, (uint8_t)kind, (uint8_t)reg, 0 };
 }
+
+/* From p on, the app state is whole before the instruction at apc but for
+** the registers in mask, which wait in their compiled handlers' save
+** slots, and the flags if mask has LIVE_FLAGS (XL_HCSAVE; none: a
+** verbatim copy, XL_LINEAR). */
+static void tr_rec_saved(const uint8_t *p, uint64_t apc, uint32_t mask)
+{
+  if (!mask) { tr_rec(p, XL_LINEAR, apc, 0); return; }
+  tr_rec(p, XL_HCSAVE, apc, (mask & LIVE_FLAGS) != 0);
+  tr_xl[tr_nxl - 1].mask = (uint16_t)mask;
+}
+
+/* Put the registers compiled handlers left in their save slots back (hc.c):
+** before anything but a verbatim copy of an instruction that leaves them
+** alone. */
+static void tr_unspill(uint8_t **p) { arch_hc_unspill(p, ~0u); }
 
 /* -- Helpers ------------------------------------------------------------------ */
 
@@ -768,6 +784,10 @@ static uint64_t tr_plan_ops(uint8_t **p, const struct bb_plan *plan, unsigned i,
     const struct bb_op *o = &plan->ops[k];
     if (o->at != i || o->after != after) continue;
     if (o->kind == BB_OP_JMP) return (uint64_t)o->k;
+    /* A clean call or a meta instruction sees the app's registers: those
+    ** compiled handlers left saved go back first (an inlined add uses no
+    ** app register, a compiled handler knows which are saved). */
+    if (o->kind != BB_OP_HC && o->kind != BB_OP_ADD) tr_unspill(p);
     /* Before the first op of the block the app state is whole (the block
     ** start, where asynchronous signals of an instrumented block wait). */
     tr_rec(*p, *p == tr_start ? XL_AT : XL_NONE, apc, 0);
@@ -879,11 +899,13 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
   tr_start = start;
   tr_pc0 = b->pc;
   tr_nxl = 0;
+  arch_hc_set_spilled(0);
   uint64_t pc = b->pc;
   size_t off = 0;
   int done = 0, side = 0; /* side: past a superblock's side exit */
   uint8_t *p_insn = p;    /* where the instruction being translated began */
   unsigned nxl_insn = 0;
+  uint32_t spilled_insn = 0; /* arch_hc_spilled() there */
 /* An instruction lurk cannot translate past a side exit ends the block
 ** before it instead (that path may never run; a block starting there
 ** reports it if it does). */
@@ -909,6 +931,7 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
         break;
       }
       /* Fall through to a new block at pc. */
+      tr_unspill(&p);
       tr_rec(p, XL_AT, pc, 0);
       pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, pc);
       pend[npend++].field = tr_exit_br(&p, -1);
@@ -919,6 +942,7 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
     n++;
     p_insn = p;
     nxl_insn = tr_nxl;
+    spilled_insn = arch_hc_spilled();
     ZydisRegister seg = mangled_seg(&in, ops);
     if (seg && (in.meta.category == ZYDIS_CATEGORY_UNCOND_BR || in.meta.category == ZYDIS_CATEGORY_CALL ||
                in.mnemonic == ZYDIS_MNEMONIC_SWAPGS))
@@ -930,6 +954,7 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
       ** so each app call has one landing pad, the one the table maps its
       ** return address to (see tr_call_push). */
       n--;
+      tr_unspill(&p);
       tr_rec(p, XL_AT, pc, 0);
       pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, pc);
       pend[npend++].field = tr_exit_br(&p, -1);
@@ -941,14 +966,23 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
     struct tr_rseq rw;
     if (rs && npend + 3 > TR_MAX_EXITS) { /* no room for that exit: in the next block */
       n--;
+      tr_unspill(&p);
       tr_rec(p, XL_AT, pc, 0);
       pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, pc);
       pend[npend++].field = tr_exit_br(&p, -1);
       break;
     }
+    /* A verbatim copy (the default case's last branch): registers compiled
+    ** handlers left saved may stay so across it if it does not touch them */
+    int plain = in.meta.category != ZYDIS_CATEGORY_UNCOND_BR && in.meta.category != ZYDIS_CATEGORY_CALL &&
+                in.meta.category != ZYDIS_CATEGORY_COND_BR && in.meta.category != ZYDIS_CATEGORY_RET &&
+                in.meta.category != ZYDIS_CATEGORY_SYSCALL && in.meta.category != ZYDIS_CATEGORY_INTERRUPT &&
+                !rs && !seg && !((in.attributes & ZYDIS_ATTRIB_HAS_MODRM) && in.raw.modrm.mod == 0 && in.raw.modrm.rm == 5) &&
+                !(in.attributes & ZYDIS_ATTRIB_IS_RELATIVE) && !tr_ends_block(&in) && !arch_x87_saves(&in);
     if (plan) {
       uint64_t jmp = tr_plan_ops(&p, plan, n - 1, 0, pc);
       if (jmp) { /* a replaced function: the block covers the instruction it skips */
+        tr_unspill(&p);
         tr_rec(p, XL_AT, pc, 0);
         pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, jmp);
         pend[npend++].field = tr_exit_br(&p, -1);
@@ -961,6 +995,7 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
         tr_plan_ops(&p, plan, n - 1, 1, pc);
         continue;
       }
+      arch_hc_unspill(&p, plain ? live_touched(&in, ops) : ~0u);
     }
     switch (in.meta.category) {
     case ZYDIS_CATEGORY_UNCOND_BR:
@@ -1105,7 +1140,7 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
       } else if (in.attributes & ZYDIS_ATTRIB_IS_RELATIVE) {
         TR_TRY(tr_unsupported(pc, bytes, in.length, "relative operand (e.g. xbegin)"));
       } else {
-        tr_rec(p, XL_LINEAR, pc, 0);
+        tr_rec_saved(p, pc, arch_hc_spilled());
         emit_bytes_at(p, bytes, in.length);
         p += in.length;
       }
@@ -1117,6 +1152,7 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
       if (arch_x87_saves(&in)) {
         /* The FIP it stored is the cache copy's: the dispatcher puts the
         ** app's pc there (x87.c), then goes on at next. */
+        tr_unspill(&p);
         tr_rec(p, XL_AT, next, 0);
         struct cache_exit *e = cache_exit_new(b, CACHE_EXIT_X87, pc);
         e->stub = p;
@@ -1125,6 +1161,7 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
         break;
       }
       if (tr_ends_block(&in)) { /* popf */
+        tr_unspill(&p);
         tr_rec(p, XL_AT, next, 0);
         pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, next);
         pend[npend++].field = tr_exit_br(&p, -1);
@@ -1139,6 +1176,8 @@ lurk_status arch_translate(struct cache_block *b, const struct bb_plan *plan)
   cut: /* (TR_TRY) the block ends before the instruction at pc */
     p = p_insn;
     tr_nxl = nxl_insn;
+    arch_hc_set_spilled(spilled_insn);
+    tr_unspill(&p);
     n--;
     tr_rec(p, XL_AT, pc, 0);
     pend[npend].e = cache_exit_new(b, CACHE_EXIT_DIRECT, pc);

@@ -13,7 +13,11 @@ enum {
   XL_RCX,    /* as XL_AT, but the app's rcx is in gs:TLS_SPILL_RCX */
   XL_SCR,    /* as XL_AT, but the app's `reg` is in gs:TLS_SPILL_SCR */
   XL_RCXRDX, /* as XL_AT, but rcx and rdx in gs:TLS_SPILL_RCX/RDX (rseq commit) */
-  XL_NONE    /* mid-sequence (lookup, call push, exit stub): not whole */
+  XL_NONE,   /* mid-sequence (lookup, call push, exit stub): not whole */
+  XL_HCSAVE  /* as XL_AT, but the registers in `mask` are in their compiled
+                handlers' save slots, gs:TLS_HC_SAVE, and with `reg` 1 the
+                status flags in slot 16 as lahf and seto left them (hc.c:
+                left saved across app instructions that do not touch them) */
 };
 
 /* In a block with clean calls or edits, every record past the block's
@@ -25,6 +29,7 @@ enum {
 struct xl_rec {
   uint16_t coff, aoff;
   uint8_t kind, reg;
+  uint16_t mask;            /* XL_HCSAVE: the registers (bit per hardware number) */
 };
 
 struct arch_tls;
