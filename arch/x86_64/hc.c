@@ -477,10 +477,11 @@ static struct hc_ins hc_cins[HC_MAX_INS];
 ** every read of d after i comes before d's next write and before the next
 ** label (so every path to it went through i), with a unchanged up to it;
 ** past that label, d is read only after a write of it in the same
-** straight run (a path through i may reach the label). The end of the span whose reads of d become reads of a, or 0 if the
-** copy must stay (the bytecode reuses one slot for every call's
-** argument, so memcheck's lurk.low(ea, 2), lurk.shr(ea, 2)... each copied
-** ea into a slot vreg, stored and reloaded on the fast path). */
+** straight run (a path through i may reach the label). The end of the
+** span whose reads of d become reads of a, or 0 if the copy must stay.
+** (The bytecode reuses one slot for every call's argument, so memcheck's
+** lurk.low(ea, 2), lurk.shr(ea, 2)... each copied ea into a vreg written
+** several times, stored and reloaded on the fast path.) */
 static unsigned hc_copy_span(const struct hc_ins *ins, unsigned n, unsigned i)
 {
   unsigned d = ins[i].d, a = ins[i].a;
@@ -592,8 +593,8 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
   ** target) and what is computed from known values alone (the instruction
   ** becomes a constant; a known second operand, an immediate), forward in
   ** program order; at a label (where jumps join) only vregs written once
-  ** stay known. Counter and upvalue adds of
-  ** known cells and addends are folded into one instruction (hc_fold). */
+  ** stay known. Counter and upvalue adds of known cells and addends are
+  ** folded into one instruction (hc_fold). */
   {
     uint8_t kn[HC_NVREGS] = { 0 }, ndef[HC_NVREGS] = { 0 };
     int64_t kv[HC_NVREGS];
@@ -608,8 +609,8 @@ void arch_hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint3
       hc_vb[i] = in->bk ? in->k : kv[in->b];
       int64_t v;
       if (in->op == HC_LABEL) { /* (a vreg written once keeps its one value) */
-        for (unsigned v = 0; v < HC_NVREGS; v++)
-          if (ndef[v] != 1) kn[v] = 0;
+        for (unsigned r = 0; r < HC_NVREGS; r++)
+          if (ndef[r] != 1) kn[r] = 0;
       } else if (in->op == HC_K) { kn[in->d] = 1; kv[in->d] = in->k; }
       else if (in->op == HC_ARG) kn[in->d] = (uint8_t)hc_arg_const(site, &site->args[in->a], &kv[in->d]);
       else if (in->op >= HC_MOV && in->op <= HC_ZX32 && hc_const(in, hc_ka[i], hc_va[i], hc_kb[i], hc_vb[i], &v)) {
