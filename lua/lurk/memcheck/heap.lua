@@ -45,7 +45,8 @@ local history = {}         -- user pointer -> its record in hist (given back to 
 local ffi = require "ffi"
 ffi.cdef[[ struct lurk_mc_rec { double user, size; int32_t left, right, alloc, free; uint8_t kind; }; ]]
 local HIST_MAX = 100000
-local hist = ffi.new("struct lurk_mc_rec[?]", HIST_MAX)
+local hcap = 1024          -- grows to HIST_MAX (4 MB, not made up front)
+local hist = ffi.new("struct lurk_mc_rec[?]", hcap)
 local hist_n, hist_next = 0, 0
 local qcap, qhead, qn, qbytes = 1024, 0, 0, 0
 local Q = ffi.new("struct lurk_mc_rec[?]", qcap)
@@ -115,6 +116,11 @@ end
 local function release(user, size, left, right, kind, alloc, free)
   sset(user - left, left + size + right, "defined")
   local i = hist_next
+  if i == hcap and hcap < HIST_MAX then -- (not wrapped yet: the records are 0..i-1)
+    local h2 = ffi.new("struct lurk_mc_rec[?]", min(2 * hcap, HIST_MAX))
+    ffi.copy(h2, hist, hcap * ffi.sizeof("struct lurk_mc_rec"))
+    hist, hcap = h2, min(2 * hcap, HIST_MAX)
+  end
   local h = hist[i]
   if hist_n == HIST_MAX then
     local u = h.user
