@@ -53,7 +53,8 @@ struct cache_block {
   _(flushed_blocks, "blocks flushed")                     \
   _(chunks, "cache chunks")                               \
   _(cc_called, "clean calls placed")                      \
-  _(cc_inlined, "clean calls inlined")
+  _(cc_inlined, "clean calls inlined")                    \
+  _(hc_saved, "hc registers saved")
 
 struct lurk_stats {
 #define STATFIELD(n, d) uint64_t n;

@@ -19,6 +19,7 @@
 #include "emit.h"
 #include "live.h"
 #include "../../engine/bb.h"
+#include "../../engine/cache.h"
 #include "../../engine/hc.h"
 
 #define V(r) (TLS_HC_V + 8 * (int32_t)(r))
@@ -336,6 +337,36 @@ static int hc_arg_const(const struct cc_site *s, const struct cc_arg *a, int64_t
   }
 }
 
+/* The value of MOV..ZX32 instruction in when its operands are known (ka,
+** va: a; kb, vb: b or the immediate), computed as the emitted code would
+** (64-bit, wrapping); 0 if it is not known. */
+static int hc_const(const struct hc_ins *in, int ka, int64_t va, int kb, int64_t vb, int64_t *out)
+{
+  uint64_t a = (uint64_t)va, b = (uint64_t)vb;
+  unsigned c = (unsigned)in->k & 63;
+  if (!ka) return 0;
+  switch (in->op) {
+  case HC_MOV: *out = va; return 1;
+  case HC_SHL: *out = (int64_t)(a << c); return 1;
+  case HC_SHR: *out = (int64_t)(a >> c); return 1;
+  case HC_SAR: *out = va >> c; return 1;
+  case HC_NEG: *out = (int64_t)(0 - a); return 1;
+  case HC_SX32: *out = (int64_t)(int32_t)(uint32_t)a; return 1;
+  case HC_ZX32: *out = (int64_t)(uint32_t)a; return 1;
+  default: break;
+  }
+  if (!kb) return 0;
+  switch (in->op) {
+  case HC_ADD: *out = (int64_t)(a + b); return 1;
+  case HC_SUB: *out = (int64_t)(a - b); return 1;
+  case HC_MUL: *out = (int64_t)(a * b); return 1;
+  case HC_AND: *out = (int64_t)(a & b); return 1;
+  case HC_OR: *out = (int64_t)(a | b); return 1;
+  case HC_XOR: *out = (int64_t)(a ^ b); return 1;
+  default: return 0;
+  }
+}
+
 /* Is add in (UVADD, CTRADD) of a known cell and a known 32-bit addend? */
 static int hc_fold(const struct hc_ins *in)
 {
@@ -490,19 +521,54 @@ static uint64_t hc_reads(const struct hc_ins *in)
 /* Copies coalesced (the emission's own copy of the program, hc_coalesce). */
 static struct hc_ins hc_cins[HC_MAX_INS];
 
-/* Remove `MOV d, a` where a is read no more after it and written only
-** before it, and d is written only there: d becomes a (the bytecode's
-** moves into call slots and locals would otherwise each take a register
-** or a slot). Not for vregs in a record's range, which must stay
-** consecutive. Forward jumps only: program order is the order of every
-** path, so "after" is the same on all of them. */
+/* Where `MOV d, a` at i can be dropped though d or a is written elsewhere:
+** every read of d after i comes before d's next write and before the next
+** label (so every path to it went through i), with a unchanged up to it;
+** past that label, d is read only after a write of it in the same
+** straight run (a path through i may reach the label). The end of the
+** span whose reads of d become reads of a, or 0 if the copy must stay.
+** (The bytecode reuses one slot for every call's argument, so memcheck's
+** lurk.low(ea, 2), lurk.shr(ea, 2)... each copied ea into a vreg written
+** several times, stored and reloaded on the fast path.) */
+static unsigned hc_copy_span(const struct hc_ins *ins, unsigned n, unsigned i)
+{
+  unsigned d = ins[i].d, a = ins[i].a;
+  int a_set = 0;
+  for (unsigned j = i + 1; j < n; j++) {
+    const struct hc_ins *in = &ins[j];
+    int rd = (int)((hc_reads(in) >> d) & 1);
+    if (in->op == HC_LABEL) {
+      /* past here, a read of d must follow a write of d with no label
+      ** between (any path through i may reach a label) */
+      int set = 0;
+      for (unsigned k = j; k < n; k++) {
+        if (ins[k].op == HC_LABEL) set = 0;
+        if (!set && ((hc_reads(&ins[k]) >> d) & 1)) return 0;
+        if (hc_defines(&ins[k]) && ins[k].d == d) set = 1;
+      }
+      return j;
+    }
+    if (rd && (a_set || in->op == HC_REC)) return 0;
+    if (hc_defines(in) && in->d == d) return j + 1;
+    if (hc_defines(in) && in->d == a) a_set = 1;
+  }
+  return n;
+}
+
+/* Remove `MOV d, a` where a is written only before it and d only there:
+** from there on both hold one value, so d becomes a (the bytecode's moves
+** into call slots and locals would otherwise each take a register or a
+** slot; a copy of an argument for lurk.low(ea, 2), still read after, cost
+** memcheck's check a store and a reload on its fast path). Not for vregs
+** in a record's range, which must stay consecutive. Forward jumps only:
+** program order is the order of every path, so "after" is the same on all
+** of them. */
 static unsigned hc_coalesce(struct hc_ins *ins, unsigned n)
 {
-  int lastuse[HC_NVREGS], lastdef[HC_NVREGS], ndef[HC_NVREGS];
+  int lastdef[HC_NVREGS], ndef[HC_NVREGS];
   uint8_t pinned[HC_NVREGS] = { 0 };
-  for (unsigned v = 0; v < HC_NVREGS; v++) lastuse[v] = lastdef[v] = -1, ndef[v] = 0;
+  for (unsigned v = 0; v < HC_NVREGS; v++) lastdef[v] = -1, ndef[v] = 0;
   for (unsigned i = 0; i < n; i++) {
-    for (uint64_t r = hc_reads(&ins[i]); r; r &= r - 1) lastuse[__builtin_ctzll(r)] = (int)i;
     if (hc_defines(&ins[i])) lastdef[ins[i].d] = (int)i, ndef[ins[i].d]++;
     if (ins[i].op == HC_REC)
       for (unsigned f = 0; f < ins[i].size; f++) pinned[ins[i].a + f] = 1;
@@ -511,14 +577,17 @@ static unsigned hc_coalesce(struct hc_ins *ins, unsigned n)
   for (unsigned i = 0; i < n; i++) {
     struct hc_ins *in = &ins[i];
     unsigned d = in->d, a = in->a;
-    if (in->op == HC_MOV && (d == a || (ndef[d] == 1 && lastuse[a] <= (int)i && lastdef[a] < (int)i &&
-                                         !pinned[d] && !pinned[a]))) {
-      for (unsigned j = i + 1; j < n; j++) {
+    unsigned end = 0;
+    if (in->op == HC_MOV && (d == a || (ndef[d] == 1 && lastdef[a] < (int)i && !pinned[d] && !pinned[a])))
+      end = n;
+    else if (in->op == HC_MOV && !pinned[d] && !pinned[a])
+      end = hc_copy_span(ins, n, i);
+    if (end) {
+      for (unsigned j = i + 1; j < end; j++) {
         uint64_t r = hc_reads(&ins[j]);
         if (((r >> d) & 1) && ins[j].a == d) ins[j].a = (uint8_t)a;
         if (((r >> d) & 1) && !ins[j].bk && ins[j].b == d && ins[j].op != HC_REC) ins[j].b = (uint8_t)a;
       }
-      if (d != a) lastuse[a] = lastuse[d];
       continue; /* dropped */
     }
     ins[m++] = *in;
@@ -530,6 +599,29 @@ static void hc_imm(uint8_t **p, int r, int64_t k)
 {
   if (k == (int32_t)k) { emit_u8(p, hc_rex(1, 0, 0, r)); emit_u8(p, 0xc7); emit_u8(p, (uint8_t)(0xc0 | (r & 7))); emit_u32(p, (uint32_t)k); }
   else emit_mov_imm64(p, r, (uint64_t)k);
+}
+
+/* How often each instruction runs per pass, in HC_W1ths: 1 at the start,
+** each conditional branch taken half the time, nothing after a jump or the
+** handler's call until a label a jump reaches (jumps go forward only, so
+** one pass in program order sees every way into a label). A use weighs
+** that much: a vreg used three times on the path most passes take earns a
+** saved register, one used only past two early returns does not (memcheck's
+** check: 14 registers saved and restored around a 20-instruction fast path,
+** for vregs of the rare partial-group tests). */
+#define HC_W1 (1u << 20)
+static void hc_weights(const struct hc_prog *pr, uint32_t *wt)
+{
+  uint32_t pend[HC_MAX_LABELS] = { 0 }, cur = HC_W1;
+  for (unsigned i = 0; i < pr->n; i++) {
+    const struct hc_ins *in = &pr->ins[i];
+    if (in->op == HC_LABEL && in->d < HC_MAX_LABELS) cur += pend[in->d], pend[in->d] = 0;
+    if (cur > HC_W1) cur = HC_W1;
+    wt[i] = cur;
+    if (in->op == HC_JMP && in->d < HC_MAX_LABELS) pend[in->d] += cur, cur = 0;
+    else if (in->op == HC_BR && in->d < HC_MAX_LABELS) pend[in->d] += cur / 2, cur -= cur / 2;
+    else if (in->op == HC_CALL) cur = 0;
+  }
 }
 
 static void hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uint32_t live,
@@ -570,24 +662,43 @@ static void hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uin
   ** live = LIVE_ALL below) */
   /* Values known at this site, instruction by instruction: constants,
   ** arguments known at translation (a constant, pc, count, size, a direct
-  ** target) and copies of known values, forward in program order; at a
-  ** label (where jumps join) nothing is known. Counter and upvalue adds of
-  ** known cells and addends are folded into one instruction (hc_fold). */
+  ** target) and what is computed from known values alone (the instruction
+  ** becomes a constant; a known second operand, an immediate), forward in
+  ** program order; at a label (where jumps join) only vregs written once
+  ** stay known. Counter and upvalue adds of known cells and addends are
+  ** folded into one instruction (hc_fold). */
   {
-    uint8_t kn[HC_NVREGS] = { 0 };
+    uint8_t kn[HC_NVREGS] = { 0 }, ndef[HC_NVREGS] = { 0 };
     int64_t kv[HC_NVREGS];
     hc_ins0 = pr->ins;
+    for (unsigned i = 0; i < pr->n; i++)
+      if (hc_defines(&pr->ins[i]) && ndef[pr->ins[i].d] < 2) ndef[pr->ins[i].d]++;
     for (unsigned i = 0; i < pr->n; i++) {
       const struct hc_ins *in = &pr->ins[i];
       hc_ka[i] = kn[in->a];
       hc_va[i] = kv[in->a];
       hc_kb[i] = in->bk ? 1 : kn[in->b];
       hc_vb[i] = in->bk ? in->k : kv[in->b];
-      if (in->op == HC_LABEL) lurk_memset(kn, 0, sizeof kn);
-      else if (in->op == HC_K) { kn[in->d] = 1; kv[in->d] = in->k; }
+      int64_t v;
+      if (in->op == HC_LABEL) { /* (a vreg written once keeps its one value) */
+        for (unsigned r = 0; r < HC_NVREGS; r++)
+          if (ndef[r] != 1) kn[r] = 0;
+      } else if (in->op == HC_K) { kn[in->d] = 1; kv[in->d] = in->k; }
       else if (in->op == HC_ARG) kn[in->d] = (uint8_t)hc_arg_const(site, &site->args[in->a], &kv[in->d]);
-      else if (in->op == HC_MOV) { kn[in->d] = kn[in->a]; kv[in->d] = kv[in->a]; }
-      else if (hc_defines(in)) kn[in->d] = 0;
+      else if (in->op >= HC_MOV && in->op <= HC_ZX32 && hc_const(in, hc_ka[i], hc_va[i], hc_kb[i], hc_vb[i], &v)) {
+        /* a value known here: the instruction becomes a constant */
+        kn[in->d] = 1;
+        kv[in->d] = v;
+        hc_cins[i].op = HC_K;
+        hc_cins[i].k = v;
+      } else {
+        if (hc_defines(in)) kn[in->d] = 0;
+        if (((in->op >= HC_ADD && in->op <= HC_XOR) || in->op == HC_BR) && !in->bk && hc_kb[i] &&
+            hc_vb[i] == (int32_t)hc_vb[i]) { /* b known: an immediate */
+          hc_cins[i].bk = 1;
+          hc_cins[i].k = hc_vb[i];
+        }
+      }
     }
   }
   /* Registers left saved by the sites before (hc_spilled) are free scratch
@@ -618,8 +729,9 @@ static void hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uin
   /* dead definitions: with forward jumps only, a vreg read by no later
   ** instruction (in program order) is dead; loads stay (they may fault) */
   uint8_t dead_ins[HC_MAX_INS];
-  unsigned uses[HC_NVREGS] = { 0 };
+  uint32_t uses[HC_NVREGS] = { 0 }, wt[HC_MAX_INS];
   uint64_t need = 0;
+  hc_weights(pr, wt);
   for (unsigned i = pr->n; i-- > 0;) {
     const struct hc_ins *in = &pr->ins[i];
     dead_ins[i] = hc_defines(in) && in->op != HC_LOAD && !((need >> in->d) & 1);
@@ -627,8 +739,8 @@ static void hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uin
     uint64_t r = hc_fold(in) ? 0 : hc_reads(in);
     if (in->op == HC_HADD && KB(in) && VB(in) == (int32_t)VB(in)) r &= ~(1ull << in->b); /* an immediate */
     need |= r;
-    for (; r; r &= r - 1) uses[__builtin_ctzll(r)]++;
-    if (hc_defines(in)) uses[in->d]++;
+    for (; r; r &= r - 1) uses[__builtin_ctzll(r)] += wt[i];
+    if (hc_defines(in)) uses[in->d] += wt[i];
   }
   /* scratch: s0 (rax when the flags are saved through it), s1; dead ones first */
   uint32_t cand = 0xffffu & ~(1u << R_RSP) & ~reads;
@@ -659,19 +771,21 @@ static void hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uin
     if (!dead_ins[i] && pr->ins[i].op == HC_ARG) scratch = 2;
   uint32_t k = (scratch ? 1u << s0 : 0) | (scratch > 1 ? 1u << s1 : 0); /* clobbered */
   /* vregs into registers, most used first: dead registers for any, live
-  ** ones (saved and restored) for a vreg used 3 times or more */
+  ** ones (saved and restored, two memory operations on every pass) for a
+  ** vreg expected to be used 3 times or more a pass (hc_weights) */
   for (unsigned v = 0; v < HC_NVREGS; v++) hc_loc[v] = -1;
   uint64_t used = 0; /* vregs with uses (the scan below looks at those only) */
   for (unsigned v = 0; v < HC_NVREGS; v++)
     if (uses[v]) used |= 1ull << v;
   for (;;) {
-    unsigned best = 0, bv = HC_NVREGS;
+    uint32_t best = 0;
+    unsigned bv = HC_NVREGS;
     for (uint64_t m = used; m; m &= m - 1) {
       unsigned v = (unsigned)__builtin_ctzll(m);
       if (hc_loc[v] < 0 && uses[v] > best) best = uses[v], bv = v;
     }
     if (bv == HC_NVREGS) break;
-    uint32_t pool = dead ? dead : (best >= 3 ? cand : 0);
+    uint32_t pool = dead ? dead : (best >= 3 * HC_W1 ? cand : 0);
     if (!pool) break;
     int r = __builtin_ctz(pool);
     hc_loc[bv] = (int8_t)r;
@@ -680,6 +794,7 @@ static void hc_emit(uint8_t **p, const struct hc_prog *pr, uint32_t site_id, uin
     k |= 1u << r;
   }
   uint32_t saved = k & (live | reads) & ~hc_spilled;
+  if (hc_pass == 2) stats.hc_saved += (uint64_t)__builtin_popcount(saved); /* (once per site) */
   hc_held_reg = hc_held_v = -1;
   for (int r = 0; r < 16; r++)
     if ((saved >> r) & 1) emit_gs_store(p, r, SAVE(r));

@@ -156,12 +156,14 @@ local function on_access4(ctx, ea, size, fl, rsp)
     local o = low(ea, 2)
     if o + size <= 4 then
       local s = u8(shr(ea, 2) + lurk.shadow.offset)
+      if s == 0xaa then return end
       local v = band(bor(s, rshift(s, 1)), 0x55)
       if v == 0x55 then return end
       local m = (12 * size * size - 32 * size + 21) * (1 + 3 * band(o, 1)) * (1 + 15 * rshift(o, 1))
       if band(v, m) == m then return end
     else
       local s = u16(shr(ea, 2) + lurk.shadow.offset)
+      if s == 0xaaaa then return end
       local v = band(bor(s, rshift(s, 1)), 0x5555)
       if v == 0x5555 then return end
       local m = (12 * size * size - 32 * size + 21) * (1 + 3 * band(o, 1)) * (1 + 15 * rshift(o, 1))
@@ -177,9 +179,10 @@ local function on_access8(ctx, ea, size, fl, rsp)
     local o = low(ea, 2)
     if o == 0 then
       local s = u16(shr(ea, 2) + lurk.shadow.offset)
-      if band(bor(s, rshift(s, 1)), 0x5555) == 0x5555 then return end
+      if s == 0xaaaa or band(bor(s, rshift(s, 1)), 0x5555) == 0x5555 then return end
     else
       local s = u32(shr(ea, 2) + lurk.shadow.offset)
+      if s == 0xaaaaaaaa then return end
       local v = band(bor(s, rshift(s, 1)), 0x55555555)
       if v == 0x55555555 then return end
       local m = 0x5555 * (1 + 3 * band(o, 1)) * (1 + 15 * rshift(o, 1))
@@ -196,7 +199,7 @@ local function on_access16(ctx, ea, size, fl, rsp)
     local o = low(ea, 2)
     if o == 0 then
       local s = u32(g)
-      if band(bor(s, rshift(s, 1)), 0x55555555) == 0x55555555 then return end
+      if s == 0xaaaaaaaa or band(bor(s, rshift(s, 1)), 0x55555555) == 0x55555555 then return end
     else
       local s, t = u32(g), u32(g + 4)
       local v, w = band(bor(s, rshift(s, 1)), 0x55555555), band(bor(t, rshift(t, 1)), 0x55555555)

@@ -13,8 +13,10 @@
 --   heap.find(addr)            --> block, or nil (for reports)
 --   heap.busy(tid)             --> true while tid is inside an allocator
 --
--- A block: { user, size, base, left, right, kind = "malloc"|"new"|"new[]",
--- alloc = pcs, free = pcs, freed = bool }.
+-- A block: { user, size, left, right, kind = "malloc"|"new"|"new[]",
+-- alloc = pcs, free = pcs or false, freed = bool }; its chunk starts at
+-- user - left. Live blocks are such tables; freed ones are records (below)
+-- that heap.find and the reports get as tables.
 local M = {}
 
 local R = require "lurk.memcheck.report"
@@ -24,11 +26,32 @@ local tonumber, floor, max, min = tonumber, math.floor, math.max, math.min
 
 local opts
 local RZ
-local blocks = {}          -- user pointer -> block (live, or freed and in quarantine)
-local history = {}         -- user pointer -> block given back to glibc (double-free reports)
-local hist_q, hist_head, hist_tail = {}, 1, 0
+-- Maps by user pointer. An entry that goes is set to false, not nil: the
+-- allocator hands the same addresses out again and again, and a key set
+-- to nil leaves its node dead, so new keys used the free nodes up and the
+-- table was rehashed whole (100,000 keys) every few tens of thousands of
+-- frees: lj_tab_set and the rehash were 30% of a malloc/free loop. Kept,
+-- the key's node is reused; a table holds the addresses ever used.
+local blocks = {}          -- user pointer -> live block | false
+local qmap = {}            -- user pointer -> its record in the quarantine ring Q | false
+local history = {}         -- user pointer -> its record in hist (given back to glibc) | false
+-- Freed blocks are records in FFI rings, not tables: the quarantine (Q,
+-- oldest first, doubled when full) and the history of the last HIST_MAX
+-- blocks given back to glibc (double-free and realloc-of-freed reports
+-- once a block has left the quarantine). A table per freed block kept
+-- 200,000 of them alive, marked by every collection: a malloc/free pair
+-- cost 8.5 us and 136 MB of Lua heap for 64 live blocks. A record is made
+-- into a block table again only for a report (quar_block, hist_block).
+local ffi = require "ffi"
+ffi.cdef[[ struct lurk_mc_rec { double user, size; int32_t left, right, alloc, free; uint8_t kind; }; ]]
 local HIST_MAX = 100000
-local quar, qhead, qtail, qbytes = {}, 1, 0, 0
+local hcap = 1024          -- grows to HIST_MAX (4 MB, not made up front)
+local hist = ffi.new("struct lurk_mc_rec[?]", hcap)
+local hist_n, hist_next = 0, 0
+local qcap, qhead, qn, qbytes = 1024, 0, 0, 0
+local Q = ffi.new("struct lurk_mc_rec[?]", qcap)
+local KIND = { malloc = 0, new = 1, ["new[]"] = 2 }
+local KIND_NAME = { [0] = "malloc", "new", "new[]" }
 local depth = {}           -- tid -> allocator calls in flight
 local maxsize, maxleft = 0, 16
 local stats = { allocs = 0, frees = 0, bytes = 0 }
@@ -43,24 +66,40 @@ function M.busy(tid) local d = depth[tid] return d ~= nil and d > 0 end
 -- first sight, and shared by every block allocated or freed there (the
 -- garbage collector marks it once, not once per block).
 local stacks = {}          -- stack id -> pcs
+local stack_id = {}        -- pcs -> stack id
 local lstack = lurk.stack
 local function stack_of(call)
   local id = call:stackid(opts.alloc_depth)
   local s = stacks[id]
-  if not s then s = lstack(id) stacks[id] = s end
+  if not s then s = lstack(id) stacks[id], stack_id[s] = s, id end
   return s
+end
+
+-- A freed block's table from its record r.
+local function rec_block(r)
+  return { user = r.user, size = r.size, left = r.left, right = r.right, kind = KIND_NAME[r.kind],
+           alloc = stacks[r.alloc] or false, free = stacks[r.free] or false, freed = true }
+end
+-- The block freed at user, in the quarantine or in the history, or nil.
+local function quar_block(user)
+  local i = qmap[user]
+  return i and rec_block(Q[i])
+end
+local function hist_block(user)
+  local i = history[user]
+  return i and rec_block(hist[i])
 end
 
 -- state: the user area's ("defined" unless --uninit, where malloc's
 -- memory is "undefined" and calloc's "defined"); false: left as it is.
 local function add_block(base, left, size, kind, alloc, state)
   local user = base + left
-  -- (freed made now: the first field a free sets, so that it does not grow
-  -- the table; 8 fields fill its 8 hash slots)
-  local b = { user = user, size = size, base = base, left = left, right = left > 0 and RZ or 0,
-              kind = kind, alloc = alloc, freed = false }
-  if blocks[user] then blocks[user] = nil end
-  history[user] = nil
+  -- (freed and free made now, so that a free does not grow the table: 8
+  -- fields fill its 8 hash slots; a ninth, as base was, doubled them to 16,
+  -- 448 bytes a block, and the quarantine and the history hold 200,000)
+  local b = { user = user, size = size, left = left, right = left > 0 and RZ or 0,
+              kind = kind, alloc = alloc, freed = false, free = false }
+  qmap[user], history[user] = false, false
   blocks[user] = b
   if size > maxsize then maxsize = size end
   if left > maxleft then maxleft = left end
@@ -71,20 +110,27 @@ local function add_block(base, left, size, kind, alloc, state)
   return b
 end
 
--- The block's whole chunk goes back to glibc: its memory is glibc's
--- (addressable; glibc's own code and tcache read it later).
-local function release(b)
-  blocks[b.user] = nil
-  sset(b.base, b.left + b.size + b.right, "defined")
-  history[b.user] = b
-  hist_tail = hist_tail + 1
-  hist_q[hist_tail] = b.user
-  if hist_tail - hist_head >= HIST_MAX then
-    local u = hist_q[hist_head]
-    hist_q[hist_head] = nil
-    hist_head = hist_head + 1
-    if history[u] and history[u].freed then history[u] = nil end
+-- A freed block's chunk goes back to glibc (its memory is glibc's again:
+-- addressable; glibc's own code and tcache read it later), its record
+-- into the history.
+local function release(user, size, left, right, kind, alloc, free)
+  sset(user - left, left + size + right, "defined")
+  local i = hist_next
+  if i == hcap and hcap < HIST_MAX then -- (not wrapped yet: the records are 0..i-1)
+    local h2 = ffi.new("struct lurk_mc_rec[?]", min(2 * hcap, HIST_MAX))
+    ffi.copy(h2, hist, hcap * ffi.sizeof("struct lurk_mc_rec"))
+    hist, hcap = h2, min(2 * hcap, HIST_MAX)
   end
+  local h = hist[i]
+  if hist_n == HIST_MAX then
+    local u = h.user
+    if history[u] == i then history[u] = false end
+  else
+    hist_n = hist_n + 1
+  end
+  h.user, h.size, h.left, h.right, h.kind, h.alloc, h.free = user, size, left, right, kind, alloc, free
+  history[user] = i
+  hist_next = (i + 1) % HIST_MAX
 end
 
 --- The block whose user area, redzones or freed area hold addr, else nil.
@@ -95,11 +141,11 @@ function M.find(addr)
   local under
   -- a block starting above addr whose left redzone holds it
   for u = a + 16, a + maxleft, 16 do
-    local b = blocks[u] or history[u]
+    local b = blocks[u] or quar_block(u) or hist_block(u)
     if b and addr >= u - b.left then under = b break end
   end
   for u = a, lim, -16 do
-    local b = blocks[u]
+    local b = blocks[u] or quar_block(u)
     if b then
       if addr < u + b.size + b.right or (b.size == 0 and addr == u) then return b end
       break
@@ -110,22 +156,37 @@ end
 
 -- -- Quarantine -------------------------------------------------------------
 
-local function quarantine_push(b)
-  qtail = qtail + 1
-  quar[qtail] = b
-  qbytes = qbytes + b.size
+-- Live block b, freed at stack free (pcs), into the quarantine.
+local function quarantine_push(b, free)
+  if qn == qcap then -- twice the ring, oldest first from 0
+    local q = ffi.new("struct lurk_mc_rec[?]", 2 * qcap)
+    for k = 0, qn - 1 do
+      local i = (qhead + k) % qcap
+      q[k] = Q[i]
+      if qmap[q[k].user] == i then qmap[q[k].user] = k end
+    end
+    Q, qcap, qhead = q, 2 * qcap, 0
+  end
+  local i = (qhead + qn) % qcap
+  local r = Q[i]
+  r.user, r.size, r.left, r.right, r.kind = b.user, b.size, b.left, b.right, KIND[b.kind]
+  r.alloc, r.free = b.alloc and stack_id[b.alloc] or -1, free and stack_id[free] or -1
+  blocks[b.user], qmap[b.user] = false, i
+  qn, qbytes = qn + 1, qbytes + b.size
 end
 
--- The oldest quarantined block once over budget (bytes, or blocks: a
--- quarantine of small blocks costs far more in bookkeeping than in
--- bytes), else nil.
+-- Once over budget (bytes, or blocks: a quarantine of small blocks costs
+-- far more in bookkeeping than in bytes), the oldest quarantined block
+-- leaves it (release): its chunk's start, else nil.
 local function quarantine_pop()
-  if (qbytes <= opts.quarantine and qtail - qhead < opts.quarantine_blocks) or qhead > qtail then return nil end
-  local b = quar[qhead]
-  quar[qhead] = nil
-  qhead = qhead + 1
-  qbytes = qbytes - b.size
-  return b
+  if (qbytes <= opts.quarantine and qn <= opts.quarantine_blocks) or qn == 0 then return nil end
+  local i = qhead
+  local r = Q[i]
+  local user, size, left = r.user, r.size, r.left
+  qhead, qn, qbytes = (i + 1) % qcap, qn - 1, qbytes - size
+  if qmap[user] == i then qmap[user] = false end
+  release(user, size, left, r.right, r.kind, r.alloc, r.free)
+  return user - left
 end
 
 -- -- Per-thread state --------------------------------------------------------
@@ -183,15 +244,12 @@ end
 -- oldest block once over budget, else it is skipped. Returns true if the
 -- call was skipped.
 local function do_free(call, b, argi)
-  b.freed = true
-  b.free = stack_of(call)
   stats.frees = stats.frees + 1
   sset(b.user, b.size, "noaccess")
-  quarantine_push(b)
-  local old = quarantine_pop()
-  if old then
-    call.args[argi] = old.base
-    release(old)
+  quarantine_push(b, stack_of(call))
+  local chunk = quarantine_pop()
+  if chunk then
+    call.args[argi] = chunk
     return false
   end
   call:skip()
@@ -208,7 +266,7 @@ local function free_wrap(fkind)
       local p = tonumber(call.args[1])
       if p == 0 then return end
       local b = blocks[p]
-      if b and not b.freed then
+      if b then
         if b.kind ~= EXPECT[fkind] then
           heap_error("mismatched-free", call, b,
                      string.format("%s of a block allocated by %s", fkind == "free" and "free()" or
@@ -217,7 +275,7 @@ local function free_wrap(fkind)
         if do_free(call, b, 1) then leave(call) end
         return
       end
-      b = b or history[p]
+      b = quar_block(p) or hist_block(p)
       if b then
         heap_error("double-free", call, b, nil, p)
         call:skip()
@@ -327,7 +385,6 @@ local function posix_memalign_prep(call, t)
   return true
 end
 
-local ffi = require "ffi"
 local function posix_memalign_result(call, t, rc)
   if rc ~= 0 then return end
   local pp = ffi.cast("uint64_t *", t.pp)
@@ -349,8 +406,8 @@ local function realloc_wrap(array)
       t.pass, t.old = false, nil
       if n >= BIG then t.pass = true return end
       local b = blocks[p]
-      if p ~= 0 and (not b or b.freed) then
-        b = b or history[p]
+      if p ~= 0 and not b then
+        b = quar_block(p) or hist_block(p)
         if b then
           heap_error("realloc-freed", call, b, nil, p)
           call:skip(0)
@@ -363,11 +420,9 @@ local function realloc_wrap(array)
       end
       t.unknown = false
       if b and n == 0 then -- glibc frees p and returns NULL
-        b.freed = true
-        b.free = stack_of(call)
         stats.frees = stats.frees + 1
         sset(b.user, b.size, "noaccess")
-        quarantine_push(b)
+        quarantine_push(b, stack_of(call))
         call:skip(0)
         leave(call)
         return
@@ -376,7 +431,7 @@ local function realloc_wrap(array)
       t.n = n
       if b then
         t.old, t.left = b, b.left
-        args[1] = b.base
+        args[1] = b.user - b.left
       else
         t.left = RZ
       end
@@ -394,13 +449,13 @@ local function realloc_wrap(array)
       local b
       if old then
         stats.frees = stats.frees + 1
-        blocks[old.user] = nil
-        if r ~= old.base then
+        blocks[old.user] = false
+        if r ~= old.user - old.left then
           -- (the new block first: it takes the old one's definedness)
           b = add_block(r, t.left, t.n, old.kind, t.stack)
           if opts.uninit then shadow.copy(b.user, old.user, min(old.size, t.n)) end
-          old.freed, old.free = true, t.stack
-          release(old)
+          release(old.user, old.size, old.left, old.right, KIND[old.kind], stack_id[old.alloc] or -1,
+                  stack_id[t.stack] or -1)
         else
           if t.n < old.size then sset(old.user + t.n, old.size - t.n + old.right, "defined") end
           b = add_block(r, t.left, t.n, old.kind, t.stack, not opts.uninit and "defined" or false)
@@ -420,7 +475,7 @@ local usable = {
   pre = function(call)
     local p = tonumber(call.args[1])
     local b = blocks[p]
-    if b then call:skip(b.freed and 0 or b.size) end
+    if b then call:skip(b.size) elseif qmap[p] then call:skip(0) end
   end,
 }
 
@@ -493,11 +548,9 @@ end
 --- Live blocks (a list), for the leak scan.
 function M.live()
   local t = {}
-  for _, b in pairs(blocks) do if not b.freed then t[#t + 1] = b end end
+  for _, b in pairs(blocks) do if b then t[#t + 1] = b end end
   return t
 end
 
---- Quarantined and live blocks' whole chunks (they are not roots).
-function M.all() return blocks end
 
 return M

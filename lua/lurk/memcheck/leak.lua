@@ -132,20 +132,18 @@ function M.scan(opts)
     i = x
     while i <= n and starts[i] < b do
       local bl = live[i]
-      local s0, e0 = bl.base, ends[i] + bl.right
+      local s0, e0 = bl.user - bl.left, ends[i] + bl.right
       if s0 > a then cut[#cut + 1] = { a, math.min(s0, b) } end
       if e0 > a then a = e0 end
       i = i + 1
     end
     if a < b then cut[#cut + 1] = { a, b } end
   end
-  local qb = heap.all()
   for _, r in ipairs(cut) do
     words(r[1], r[2], function(v) push_if(v, true) end)
   end
-  -- quarantined blocks are not roots; drop words inside them is not needed:
-  -- they lie in the allocator's memory, which is not scanned.
-  local _ = qb
+  -- (quarantined blocks are not roots: they lie in the allocator's memory,
+  -- which is not scanned)
 
   local function drain()
     while sp > 0 do
