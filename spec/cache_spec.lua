@@ -13,6 +13,7 @@ local tmp = h.tmpdir()
 local dir = h.root .. "/spec/cache"
 local store = h.gcc(tmp .. "/cache_store", "-g", "-O1", dir .. "/cache_store.c")
 local fork = h.gcc(tmp .. "/fork_cache", "-g", "-O1", dir .. "/fork_cache.c")
+local tls_store = h.gcc(tmp .. "/tls_store", "-g", "-O1", "-pthread", dir .. "/tls_store.c")
 
 -- Run argv natively: status, stdout.
 local function native(argv)
@@ -53,6 +54,35 @@ describe("a store into the code cache", function()
       assert.equal(139, st)
       local r = lurk(opts, { store, "die" })
       assert.truthy(r.stderr:find("target: copy", 1, true), r.stderr)
+      assert.equal(out, r.stdout, r.stderr)
+      assert.equal(st, r.status, r.stderr)
+    end)
+  end
+end)
+
+-- The thread blocks' first page (the pointers cache code jumps through,
+-- the table bases, the engine stack: arch/x86_64/target.h) is read-only
+-- where the program runs (docs/architecture.md, "The thread block").
+-- spec/cache/tls_store.c finds the blocks of its two threads by their self
+-- pointer and stores into each read-only field the value already there;
+-- natively it stores at the same offsets into its own text.
+describe("a store into a thread block's read-only page", function()
+  for _, opts in ipairs({ { "null" }, { "null", "--far-cache", "--no-superblocks", "--mangle-fs" }, { "shepherd", "--quiet" } }) do
+    local how = table.concat(opts, " ")
+    it("faults as natively, SEGV_ACCERR at each field's address; the slots after it stay writable (" .. how .. ")", function()
+      local st, out = native({ tls_store, "handler" })
+      assert.equal(0, st)
+      assert.equal("read-only fields: every store faulted (SEGV_ACCERR at the address)\nwritable slot: written\n", out)
+      local r = lurk(opts, { tls_store, "handler" })
+      assert.truthy(r.stderr:find("targets: 2 thread blocks", 1, true), r.stderr) -- it found both threads' blocks
+      assert.equal(out, r.stdout, r.stderr)
+      assert.equal(st, r.status, r.stderr)
+    end)
+    it("with no handler, kills the process with SIGSEGV as natively (" .. how .. ")", function()
+      local st, out = native({ tls_store, "die" })
+      assert.equal(139, st)
+      local r = lurk(opts, { tls_store, "die" })
+      assert.truthy(r.stderr:find("thread blocks", 1, true), r.stderr)
       assert.equal(out, r.stdout, r.stderr)
       assert.equal(st, r.status, r.stderr)
     end)

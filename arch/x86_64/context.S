@@ -113,7 +113,7 @@ lurk_takeover:
 /* -- Cache -> engine ------------------------------------------------------
 ** Entered by `jmp *gs:TLS_DISP_ENTRY` with TLS_EXIT_ID set. Saves the app's
 ** registers, flags and extended state into the thread block, runs the
-** dispatcher on the engine stack, and resumes at TLS_JMP_TARGET.
+** dispatcher on the engine stack, and resumes at TLS_RESUME.
 */
         .globl lurk_ctx_enter
         .hidden lurk_ctx_enter
@@ -145,7 +145,7 @@ lurk_ctx_resume:
         .globl lurk_ctx_resume_jmp
         .hidden lurk_ctx_resume_jmp
 lurk_ctx_resume_jmp:
-        jmp *%gs:TLS_JMP_TARGET
+        jmp *%gs:TLS_RESUME
         .size lurk_ctx_enter, .-lurk_ctx_enter
 
 /* -- Indirect-branch lookup -----------------------------------------------
@@ -351,7 +351,7 @@ arch_ibl_empty:
 
 /* -- Re-entering the dispatcher ---------------------------------------------
 ** lurk_reenter: lurk's handler queued a signal after the dispatcher last
-** looked at the queue and pointed TLS_JMP_TARGET here; the app state is in
+** looked at the queue and pointed TLS_RESUME here; the app state is in
 ** the registers, to resume at TLS_MCTX rip once the queue is delivered.
 ** lurk_sig_reenter: lurk's handler moved the app state into the thread
 ** block itself (a fault, or a signal at a whole-state cache pc).
