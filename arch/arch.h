@@ -100,6 +100,9 @@ extern size_t arch_xsave_bytes;
 ** t->resume. At fork, the forking thread's read-only page is copied for
 ** the child (prepare before the call, finish after it on both sides). */
 void arch_tls_map(struct arch_tls *t);
+/* 1 if d (TLS_GUARD_DATA at a lookup miss) is a guarded lookup's site data
+** in the code cache, not a value the app stored into the slot. */
+int arch_guard_data_ok(uint64_t d);
 void arch_tls_fork_prepare(struct arch_tls *t);
 void arch_tls_fork_finish(struct arch_tls *t, int child);
 void arch_tls_init(struct arch_tls *t, uint8_t *stack_top);

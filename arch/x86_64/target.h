@@ -31,6 +31,7 @@
 #define TLS_RSEQ_AREA 96  /* the app's registered rseq area, or 0 */
 #define ARCH_GUARDS 4     /* guard tables (engine/cache.h, cache_guard_new) */
 #define TLS_GUARD_TAB 104 /* guard g's table base at +16g, mask at +16g+8 */
+#define TLS_GIBL_MISS 168 /* address of lurk_gibl_miss (a guarded lookup's miss with its site data) */
 #define TLS_RO_SIZE 4096
 /* Writable (TLS_RO_SIZE on): */
 #define TLS_EXIT_ID 4096  /* why the cache was left: exit id or EXIT_IBL */
@@ -115,7 +116,8 @@ struct arch_mctx {
   uint64_t xcr0_lo, xcr0_hi;                                                        \
   uint64_t sig_pending;                                                             \
   uint64_t rseq_area;                /* engine/rseq.c */                            \
-  struct { uint64_t table, mask; } guard_tab[ARCH_GUARDS]; /* as ibl_table, ibl_mask */
+  struct { uint64_t table, mask; } guard_tab[ARCH_GUARDS]; /* as ibl_table, ibl_mask */ \
+  uint64_t gibl_miss;
 
 struct arch_tls;
 /* The engine's read+write view of the read-only page: t->w->field = v. */

@@ -32,6 +32,7 @@ RO_AT(xcr0_hi, TLS_XCR0_HI);
 RO_AT(sig_pending, TLS_SIG_PENDING);
 RO_AT(rseq_area, TLS_RSEQ_AREA);
 RO_AT(guard_tab, TLS_GUARD_TAB);
+RO_AT(gibl_miss, TLS_GIBL_MISS);
 _Static_assert(sizeof(struct arch_tls_ro) <= TLS_RO_SIZE, "read-only page overflows");
 _Static_assert(offsetof(struct arch_tls, exit_id) == TLS_RO_SIZE, "writable part after the page");
 _Static_assert(offsetof(struct arch_tls, exit_id) == TLS_EXIT_ID, "TLS_EXIT_ID");
@@ -63,7 +64,7 @@ _Static_assert(sizeof(struct arch_tls) == TLS_SIZE, "TLS_SIZE");
 _Static_assert(ARCH_INL_UNMARKED % ARCH_INL_GROUP == 0 && ARCH_INL_SLOTS % 64 == 0, "inl groups");
 _Static_assert(sizeof(struct arch_mctx) == 8 * MCTX_NSLOTS, "MCTX size");
 
-extern const uint8_t lurk_ctx_enter[], lurk_ctx_resume[], lurk_cc[], lurk_ibl_miss[];
+extern const uint8_t lurk_ctx_enter[], lurk_ctx_resume[], lurk_cc[], lurk_ibl_miss[], lurk_gibl_miss[];
 
 int arch_fsgsbase(void)
 {
@@ -155,6 +156,7 @@ void arch_tls_init(struct arch_tls *t, uint8_t *stack_top)
   w->self = t;
   w->disp_entry = (uint64_t)lurk_ctx_enter;
   w->ibl_miss = (uint64_t)lurk_ibl_miss;
+  w->gibl_miss = (uint64_t)lurk_gibl_miss;
   w->cc_entry = (uint64_t)lurk_cc;
   w->engine_sp = (uint64_t)stack_top & ~(uint64_t)15;
   w->resume = 0;
