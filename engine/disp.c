@@ -73,7 +73,7 @@ static int disp_guard(struct lurk_thread *t)
   const uint64_t *d = (const uint64_t *)t->tls.guard_data; /* pc, lo, hi, delta, g */
   t->tls.guard_data = 0;
   if (!arch_guard_data_ok((uint64_t)d)) {
-    LOG(LOG_WARN, "lurk: a lookup miss with a forged guarded site (0x%lx), taken as unguarded\n", (unsigned long)d);
+    LOG(LOG_WARN, "a lookup miss with a forged guarded site (0x%lx), taken as unguarded\n", (unsigned long)d);
     return 1;
   }
   uint64_t pc = d[0], delta = d[3], g = d[4];

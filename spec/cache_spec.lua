@@ -14,6 +14,7 @@ local dir = h.root .. "/spec/cache"
 local store = h.gcc(tmp .. "/cache_store", "-g", "-O1", dir .. "/cache_store.c")
 local fork = h.gcc(tmp .. "/fork_cache", "-g", "-O1", dir .. "/fork_cache.c")
 local fork_tls = h.gcc(tmp .. "/fork_tls", "-g", "-O1", dir .. "/fork_tls.c")
+local tls_forge = h.gcc(tmp .. "/tls_forge", "-g", "-O1", dir .. "/tls_forge.c")
 local tls_store = h.gcc(tmp .. "/tls_store", "-g", "-O1", "-pthread", dir .. "/tls_store.c")
 
 -- Run argv natively: status, stdout.
@@ -84,6 +85,27 @@ describe("a store into a thread block's read-only page", function()
       assert.equal(139, st)
       local r = lurk(opts, { tls_store, "die" })
       assert.truthy(r.stderr:find("thread blocks", 1, true), r.stderr)
+      assert.equal(out, r.stdout, r.stderr)
+      assert.equal(st, r.status, r.stderr)
+    end)
+  end
+end)
+
+-- The writable slots the engine reads back are checked: spec/cache/tls_forge.c
+-- stores fake site data (guard 7 of 4) into TLS_GUARD_DATA, then makes a
+-- lookup miss. A miss other than a guarded lookup's clears the slot; a
+-- value that gets past that is refused by arch_guard_data_ok (with a
+-- warning, which the test rejects too); before, lurk indexed past its guards.
+describe("a forged value in a thread block's writable slot", function()
+  for _, opts in ipairs({ { "null" }, { "null", "--far-cache", "--no-superblocks" }, { "shepherd", "--quiet" } }) do
+    local how = table.concat(opts, " ")
+    it("is not taken for a guarded lookup's site data (" .. how .. ")", function()
+      local st, out = native({ tls_forge })
+      assert.equal(0, st)
+      assert.equal("the call returned 40\n", out)
+      local r = lurk(opts, { tls_forge })
+      assert.truthy(r.stderr:find("target: thread block", 1, true), r.stderr)
+      assert.falsy(r.stderr:find("forged", 1, true), r.stderr)
       assert.equal(out, r.stdout, r.stderr)
       assert.equal(st, r.status, r.stderr)
     end)
