@@ -13,6 +13,7 @@
  *           mprotect   mprotect(page, its protection | PROT_WRITE)
  *           vmwritev   process_vm_writev into itself
  *           procmem    pwrite to /proc/self/mem (writes even read-only pages)
+ *           procmemat  the same, opened as "./mem" relative to /proc/self
  * Each write puts back the byte that is there, so a write that succeeds
  * changes nothing. Prints "TARGET METHOD: written", "...: faulted (signal
  * N)", "...: refused (error text)", or "TARGET: not found" (natively:
@@ -113,7 +114,7 @@ static uintptr_t find_self_page(void) {
 
 int main(int argc, char **argv) {
   if (argc != 3) {
-    fprintf(stderr, "usage: %s cache|lurkdata|lurktext|ibltable|tlsblock store|mprotect|vmwritev|procmem\n", argv[0]);
+    fprintf(stderr, "usage: %s cache|lurkdata|lurktext|ibltable|tlsblock store|mprotect|vmwritev|procmem|procmemat\n", argv[0]);
     return 2;
   }
   const char *target = argv[1], *method = argv[2];
@@ -160,6 +161,10 @@ int main(int argc, char **argv) {
     r = process_vm_writev(getpid(), &local, 1, &remote, 1, 0) == 1 ? 0 : -1;
   } else if (strcmp(method, "procmem") == 0) {
     int fd = open("/proc/self/mem", O_RDWR);
+    r = fd < 0 ? -1 : pwrite(fd, &byte, 1, (off_t)a) == 1 ? 0 : -1;
+  } else if (strcmp(method, "procmemat") == 0) {
+    int dir = open("/proc/self", O_RDONLY | O_DIRECTORY);
+    int fd = dir < 0 ? -1 : openat(dir, "./mem", O_RDWR);
     r = fd < 0 ? -1 : pwrite(fd, &byte, 1, (off_t)a) == 1 ? 0 : -1;
   } else {
     fprintf(stderr, "unknown method %s\n", method);
