@@ -5,7 +5,7 @@
  * for every readable mapping whose first quad is its own address: under
  * lurk --preload that finds the blocks of both threads; natively nothing,
  * and the target is a page of its own text (read+execute). Either way it
- * stores, at each read-only field's offset (TLS_SELF ... TLS_GUARD_TAB),
+ * stores, at each read-only field's offset (TLS_SELF ... TLS_GIBL_MISS),
  * the quad already there, and then at the first writable slot's offset
  * (TLS_EXIT_ID) of a writable page: a block's, or natively a static one.
  *   handler  a SIGSEGV handler notes each fault (si_code, si_addr) and
@@ -28,7 +28,7 @@
 static const int ro_fields[] = { TLS_SELF, TLS_W, TLS_RESUME, TLS_IBL_TABLE, TLS_IBL_MASK,
                                  TLS_DISP_ENTRY, TLS_ENGINE_SP, TLS_IBL_MISS, TLS_CC_ENTRY,
                                  TLS_XCR0_LO, TLS_XCR0_HI, TLS_SIG_PENDING, TLS_RSEQ_AREA,
-                                 TLS_GUARD_TAB, TLS_GUARD_TAB + 16 * ARCH_GUARDS - 8 };
+                                 TLS_GUARD_TAB, TLS_GUARD_TAB + 16 * ARCH_GUARDS - 8, TLS_GIBL_MISS };
 #define NRO (int)(sizeof ro_fields / sizeof ro_fields[0])
 
 static volatile uint64_t *target;
