@@ -13,8 +13,8 @@
 ** writes it through a second, read+write view of the same page (TLS_W;
 ** tls.c arch_tls_map). Everything after it is writable: the slots cache
 ** code and the context switch store into (spills, the exit id, the app's
-** registers and state) and the tools' per-thread data. docs/architecture.md
-** "The thread block" lists both and why. */
+** registers and state) and the tools' per-thread data. docs/architecture.md,
+** "Thread block and the gs base", lists both and why. */
 /* Read-only page (TLS_RO_SIZE bytes): */
 #define TLS_SELF 0        /* struct arch_tls * of this thread */
 #define TLS_W 8           /* the engine's read+write view of this page */
