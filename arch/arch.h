@@ -94,8 +94,17 @@ void lurk_cc_redirect(void);
 /* Bytes of the xsave image lurk keeps per thread. */
 extern size_t arch_xsave_bytes;
 
-/* Thread blocks: set up t (engine stack top, xsave), install it as this
-** thread's gs base; resume the app at t->jmp_target. */
+/* Thread blocks: make a fresh block's first page read-only with a
+** read+write view for the engine (t->w); set up t (engine stack top,
+** xsave), install it as this thread's gs base; resume the app at
+** t->resume. At fork, the forking thread's read-only page is copied for
+** the child (prepare before the call, finish after it on both sides). */
+void arch_tls_map(struct arch_tls *t);
+/* 1 if d (TLS_GUARD_DATA at a lookup miss) is a guarded lookup's site data
+** in the code cache, not a value the app stored into the slot. */
+int arch_guard_data_ok(uint64_t d);
+void arch_tls_fork_prepare(struct arch_tls *t);
+void arch_tls_fork_finish(struct arch_tls *t, int child);
 void arch_tls_init(struct arch_tls *t, uint8_t *stack_top);
 void arch_tls_install(struct arch_tls *t);
 LURK_NORETURN void arch_resume(struct arch_tls *t);

@@ -492,8 +492,9 @@ static void ibl_publish(const struct ibl *b, uint64_t *table, uint64_t *mask)
 
 void cache_ibl_table(struct arch_tls *t)
 {
-  ibl_publish(&ibls[0], &t->ibl_table, &t->ibl_mask);
-  for (int g = 0; g < ARCH_GUARDS; g++) ibl_publish(&ibls[1 + g], &t->guard_tab[g].table, &t->guard_tab[g].mask);
+  struct arch_tls_ro *w = t->w; /* the block's read-only page, its engine view */
+  ibl_publish(&ibls[0], &w->ibl_table, &w->ibl_mask);
+  for (int g = 0; g < ARCH_GUARDS; g++) ibl_publish(&ibls[1 + g], &w->guard_tab[g].table, &w->guard_tab[g].mask);
 }
 
 /* ORDER IBL_HASH: must match the hash in arch/x86_64/context.S. */

@@ -72,6 +72,10 @@ static int disp_guard(struct lurk_thread *t)
 {
   const uint64_t *d = (const uint64_t *)t->tls.guard_data; /* pc, lo, hi, delta, g */
   t->tls.guard_data = 0;
+  if (!arch_guard_data_ok((uint64_t)d)) {
+    LOG(LOG_WARN, "a lookup miss with a forged guarded site (0x%lx), taken as unguarded\n", (unsigned long)d);
+    return 1;
+  }
   uint64_t pc = d[0], delta = d[3], g = d[4];
   return lb_guard_miss(t, (int)g, pc, t->tls.mctx.rip, (int64_t)delta) ? (int)g + 2 : 0;
 }
@@ -81,7 +85,7 @@ static uint64_t disp_entry; /* the program's entry point, until reached */
 void disp_entry_at(uint64_t pc) { disp_entry = pc; }
 
 /* Resume at the app pc in t's context: deliver queued signals first. A
-** signal queued after the last look at the queue points TLS_JMP_TARGET at
+** signal queued after the last look at the queue points TLS_RESUME at
 ** lurk_reenter itself, so none waits past the resume. */
 static void disp_finish(struct lurk_thread *t, struct cache_exit *e, int ibl)
 {
@@ -92,14 +96,14 @@ static void disp_finish(struct lurk_thread *t, struct cache_exit *e, int ibl)
       __atomic_compare_exchange_n(&disp_entry, &entry, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
     lb_event_entry(entry);
   struct cache_block *b = disp_block(t, e, ibl);
-  if (b) t->tls.jmp_target = (uint64_t)b->cpc;
+  if (b) t->tls.w->resume = (uint64_t)b->cpc;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   for (int rounds = 0; PENDING(t) || !b || park_stopped(); rounds++) {
     LURK_ASSERT(rounds < 1000, "signal delivery does not settle");
     sig_deliver(t);
     park_point(t); /* lurk.stop, detach: the app state is whole here */
     b = disp_block(t, NULL, 0);
-    if (b) t->tls.jmp_target = (uint64_t)b->cpc;
+    if (b) t->tls.w->resume = (uint64_t)b->cpc;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
   }
   t->tf_from = t->tls.mctx.rip; /* the app's TF: where the next step starts */
@@ -170,7 +174,7 @@ void disp_signal(struct arch_tls *tls)
     struct cache_block *b = cache_solo(tls->mctx.rip);
     cache_unlock();
     if (b) {
-      t->tls.jmp_target = (uint64_t)b->cpc;
+      t->tls.w->resume = (uint64_t)b->cpc;
       __atomic_signal_fence(__ATOMIC_SEQ_CST);
       if (!PENDING(t)) return;
     }

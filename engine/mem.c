@@ -61,6 +61,34 @@ void mem_forget(uint64_t lo, uint64_t hi)
   notes_unlock();
 }
 
+/* Drop [lo, hi) from the notes: a note it covers goes, one it overlaps
+** loses that part (one it splits keeps both ends). Lock held. */
+static void notes_trim(uint64_t lo, uint64_t hi)
+{
+  for (size_t i = 0; i < mem_nnotes; i++) {
+    uint64_t nlo = mem_notes[i][0], nhi = mem_notes[i][1];
+    if (!nlo || nhi <= lo || nlo >= hi) continue;
+    if (nlo >= lo && nhi <= hi) mem_notes[i][0] = 0;
+    else if (nlo < lo && nhi > hi) {
+      mem_notes[i][1] = lo;
+      size_t j = 0;
+      while (j < mem_nnotes && mem_notes[j][0]) j++;
+      if (j < MEM_NOTES) {
+        mem_notes[j][0] = hi, mem_notes[j][1] = nhi, mem_notes[j][2] = mem_notes[i][2];
+        if (j == mem_nnotes) mem_nnotes++;
+      }
+    } else if (nlo < lo) mem_notes[i][1] = lo;
+    else mem_notes[i][0] = hi;
+  }
+}
+
+void mem_trim(uint64_t lo, uint64_t hi)
+{
+  notes_lock();
+  notes_trim(lo, hi);
+  notes_unlock();
+}
+
 size_t mem_ranges(uint64_t (*out)[3], size_t max)
 {
   size_t n = 0;

@@ -18,6 +18,8 @@ void mem_populate(void *p, size_t n, int write);
 enum { MEM_KIND_ENGINE, MEM_KIND_CACHE };
 void mem_note(uint64_t lo, uint64_t hi, int kind);
 void mem_forget(uint64_t lo, uint64_t hi);
+/* Drop [lo, hi) from the notes, trimming or splitting a note it overlaps. */
+void mem_trim(uint64_t lo, uint64_t hi);
 /* Copy up to max noted ranges ({lo, hi, kind}) to out; returns the count. */
 size_t mem_ranges(uint64_t (*out)[3], size_t max);
 void mem_fork_prepare(void);              /* take the allocator lock before fork */

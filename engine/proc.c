@@ -51,6 +51,7 @@ static uint64_t proc_fork(struct lurk_thread *t, long nr, uint64_t flags, uint64
   lb_fork_prepare();
   mod_lock();
   thr_lock();
+  arch_tls_fork_prepare(&t->tls); /* the child's own read-only page */
   sig_lock();
   wrap_lock();
   log_fork_prepare();
@@ -73,6 +74,7 @@ static uint64_t proc_fork(struct lurk_thread *t, long nr, uint64_t flags, uint64
   }
   mem_fork_finish();
   cache_fork_finish(r == 0);
+  arch_tls_fork_finish(&t->tls, r == 0);
   if (r == 0) { thr_after_fork(t); prof_after_fork(t); if (settls) t->tls.app_fs = tls; }
   log_fork_finish();
   wrap_unlock();

@@ -36,9 +36,9 @@ uint64_t rseq_syscall(struct lurk_thread *t, struct arch_mctx *m)
   uint64_t r = arch_syscall_app(m);
   if (SYS_FAILED(r)) return r;
   if (ARCH_SC_ARG(m, 2) & RSEQ_FLAG_UNREGISTER) {
-    t->tls.rseq_area = 0;
+    t->tls.w->rseq_area = 0;
   } else {
-    t->tls.rseq_area = ARCH_SC_ARG(m, 0);
+    t->tls.w->rseq_area = ARCH_SC_ARG(m, 0);
     t->rseq_sig = (uint32_t)ARCH_SC_ARG(m, 3);
   }
   return r;
@@ -61,14 +61,14 @@ static void rseq_adopt(struct lurk_thread *t)
       long r = sys_call4(SYS_rseq, area, len, RSEQ_FLAG_UNREGISTER, RSEQ_SIG_GLIBC ^ 1);
       if (r == 0) { /* its signature was that one after all: put it back */
         sys_call4(SYS_rseq, area, len, 0, RSEQ_SIG_GLIBC ^ 1);
-        t->tls.rseq_area = area;
+        t->tls.w->rseq_area = area;
         t->rseq_sig = RSEQ_SIG_GLIBC ^ 1;
         return;
       }
       if (r != -1 /* EPERM */) continue;
       LOG(LOG_DEBUG, "rseq: area at thread pointer + %lu, length %lu\n", (unsigned long)off, (unsigned long)len);
       if (sys_call4(SYS_rseq, area, len, 0, RSEQ_SIG_GLIBC) == -16 /* EBUSY */) {
-        t->tls.rseq_area = area;
+        t->tls.w->rseq_area = area;
         t->rseq_sig = RSEQ_SIG_GLIBC;
       } else {
         LOG(LOG_WARN, "warning: rseq area registered with an unknown signature: sections not emulated\n");

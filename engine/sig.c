@@ -165,7 +165,7 @@ void sig_queue(struct lurk_thread *t, const void *info, uint64_t err, uint64_t t
   e->sync = sync;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   t->sigq_tail = tail + 1;
-  t->tls.sig_pending = 1;
+  t->tls.w->sig_pending = 1;
 }
 
 void sig_die(int sig)
@@ -209,7 +209,7 @@ void sig_deliver(struct lurk_thread *t)
   t->sig_tmpblocked = 0;
   mask = orig;
   for (;;) {
-    t->tls.sig_pending = 0;
+    t->tls.w->sig_pending = 0;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     uint32_t head = t->sigq_head;
     if (head == t->sigq_tail) break;

@@ -42,6 +42,7 @@ static struct lurk_thread *thr_map(void)
   size_t size = 4096 + THR_STACK + THR_SIGSTACK;
   uint8_t *stk = mem_map(size, PROT_READ | PROT_WRITE);
   if (!t || !stk) log_fatal("cannot map a thread block");
+  arch_tls_map(&t->tls);
   sys_mprotect(stk, 4096, PROT_NONE);
   t->stack = stk;
   t->stack_size = size;
@@ -212,7 +213,7 @@ void thr_after_fork(struct lurk_thread *t)
   ** stale reuse entry may be mid-exit in the parent's copy. Leaked. */
   thr_reuse = NULL;
   t->sigq_head = t->sigq_tail = 0;
-  t->tls.sig_pending = 0;
+  t->tls.w->sig_pending = 0;
 }
 
 void thr_ibl_table_changed(void)

@@ -156,3 +156,28 @@ print(d["total"])
     assert.equal(total, tonumber((inc:gsub(",", ""))))
   end)
 end)
+
+describe("lurk.engine_ranges", function()
+  -- LuaJIT maps its heap and its machine code itself (not through lurk's
+  -- allocator): liblurk.so wraps mmap/munmap/mremap to note them
+  -- (engine/mem_wrap.c), so that shepherd refuses system calls on them too
+  it("lists LuaJIT's heap (a table's address) and a trace's machine code", function()
+    local r = h.run({ "-e", [[
+      local function inside(a)
+        for _, r in ipairs(lurk.engine_ranges()) do
+          if a >= r.lo and a < r.hi then return r.kind end
+        end
+        return "outside"
+      end
+      local t = {}
+      for i = 1, 200000 do t[i] = { i } end -- past the heap's first chunk
+      print("table", inside(tonumber(string.format("%p", t[200000]):sub(3), 16)))
+      local s = 0
+      for i = 1, 100000 do s = s + i % 7 end -- a trace
+      local _, a = require("jit.util").tracemc(1)
+      print("mcode", a and inside(a) or "no trace")
+    ]], "--", "/bin/true" })
+    assert.equal(0, r.status, r.stderr)
+    assert.truthy(r.stderr:find("table\tengine\nmcode\tengine\n", 1, true), r.stderr) -- (print: lurk's output)
+  end)
+end)

@@ -113,7 +113,7 @@ lurk_takeover:
 /* -- Cache -> engine ------------------------------------------------------
 ** Entered by `jmp *gs:TLS_DISP_ENTRY` with TLS_EXIT_ID set. Saves the app's
 ** registers, flags and extended state into the thread block, runs the
-** dispatcher on the engine stack, and resumes at TLS_JMP_TARGET.
+** dispatcher on the engine stack, and resumes at TLS_RESUME.
 */
         .globl lurk_ctx_enter
         .hidden lurk_ctx_enter
@@ -145,7 +145,7 @@ lurk_ctx_resume:
         .globl lurk_ctx_resume_jmp
         .hidden lurk_ctx_resume_jmp
 lurk_ctx_resume_jmp:
-        jmp *%gs:TLS_JMP_TARGET
+        jmp *%gs:TLS_RESUME
         .size lurk_ctx_enter, .-lurk_ctx_enter
 
 /* -- Indirect-branch lookup -----------------------------------------------
@@ -227,10 +227,16 @@ lurk_ctx_resume_jmp:
 ** only what runs on a hit. In: rcx = app target, the flags in ah/al, app
 ** rax, rdx, rcx spilled (and for a return, the slot popped). A signal here
 ** is a signal in the engine: queued, delivered by the dispatcher this
-** enters. */
+** enters. A guarded lookup's miss with its site data in TLS_GUARD_DATA
+** enters at lurk_gibl_miss; every other clears the slot first, so a value
+** the app stored there is never taken for a guarded site's (disp_guard). */
         .globl lurk_ibl_miss
         .hidden lurk_ibl_miss
+        .globl lurk_gibl_miss
+        .hidden lurk_gibl_miss
 lurk_ibl_miss:
+        movq $0, %gs:TLS_GUARD_DATA
+lurk_gibl_miss:
         mov %rcx, %gs:TLS_IBL_TARGET
         add $0x7f, %al
         sahf
@@ -246,6 +252,7 @@ lurk_ibl_miss:
         .globl arch_ibl_empty
         .hidden arch_ibl_empty
 arch_ibl_empty:
+        movq $0, %gs:TLS_GUARD_DATA
         movq $0, %gs:TLS_IBL_TARGET
         movq $-1, %gs:TLS_EXIT_ID
         jmp *%gs:TLS_DISP_ENTRY
@@ -319,13 +326,17 @@ arch_ibl_empty:
         and %gs:TLS_GUARD_TAB+16*\g+8, %rdx
         add %gs:TLS_GUARD_TAB+16*\g, %rdx
         GIBL_PROBE \isret, 6f
-6:      lea 7f(%rip), %rdx
-        mov %rdx, %gs:TLS_GUARD_DATA
 3:
 .if \isret
         lea 8(%rsp), %rsp
 .endif
         jmp *%gs:TLS_IBL_MISS
+6:      lea 7f(%rip), %rdx
+        mov %rdx, %gs:TLS_GUARD_DATA
+.if \isret
+        lea 8(%rsp), %rsp
+.endif
+        jmp *%gs:TLS_GIBL_MISS
 \name\()_data:
 7:      .quad 0, 0, 0, 0, 0
 \name\()_end:
@@ -351,7 +362,7 @@ arch_ibl_empty:
 
 /* -- Re-entering the dispatcher ---------------------------------------------
 ** lurk_reenter: lurk's handler queued a signal after the dispatcher last
-** looked at the queue and pointed TLS_JMP_TARGET here; the app state is in
+** looked at the queue and pointed TLS_RESUME here; the app state is in
 ** the registers, to resume at TLS_MCTX rip once the queue is delivered.
 ** lurk_sig_reenter: lurk's handler moved the app state into the thread
 ** block itself (a fault, or a signal at a whole-state cache pc).
@@ -727,6 +738,7 @@ lurk_wrap_resume:
         .hidden lurk_cc_redirect
 lurk_cc_redirect:
         lea 128(%rsp), %rsp
+        movq $0, %gs:TLS_GUARD_DATA
         movq $-1, %gs:TLS_EXIT_ID       /* EXIT_IBL, sign-extended */
         jmp *%gs:TLS_DISP_ENTRY
 

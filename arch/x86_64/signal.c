@@ -512,7 +512,7 @@ void arch_sig_handle(int sig, void *infop, void *ucp)
     /* In the engine: delivered at the dispatcher's exit. If the dispatcher
     ** has already looked at the queue, its resume re-enters it instead. */
     queue(t, sig, infop, uc, sync, 0);
-    t->tls.jmp_target = (uint64_t)lurk_reenter;
+    t->tls.w->resume = (uint64_t)lurk_reenter;
     return;
   }
   struct arch_mctx m;

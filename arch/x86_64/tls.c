@@ -1,5 +1,6 @@
 /* lurk: x86-64 thread blocks: the gs base, extended-state saving, resume. */
 #include <asm/prctl.h>
+#include <sys/mman.h>
 #include <sys/auxv.h>
 #include <stddef.h>
 #include "../arch.h"
@@ -8,42 +9,63 @@
 #include "../../engine/log.h"
 #include "../../engine/cache.h"
 #include "../../engine/bb.h"
+#include "../../engine/mem.h"
 
+#ifndef MREMAP_MAYMOVE
+#define MREMAP_MAYMOVE 1
+#define MREMAP_FIXED 2
+#endif
+
+/* ORDER TLS: each field at its TLS_* offset, the read-only ones in both views. */
+#define RO_AT(f, off) \
+  _Static_assert(offsetof(struct arch_tls, f) == off && offsetof(struct arch_tls_ro, f) == off, #off)
+RO_AT(self, TLS_SELF);
+RO_AT(w, TLS_W);
+RO_AT(resume, TLS_RESUME);
+RO_AT(ibl_table, TLS_IBL_TABLE);
+RO_AT(ibl_mask, TLS_IBL_MASK);
+RO_AT(disp_entry, TLS_DISP_ENTRY);
+RO_AT(engine_sp, TLS_ENGINE_SP);
+RO_AT(ibl_miss, TLS_IBL_MISS);
+RO_AT(cc_entry, TLS_CC_ENTRY);
+RO_AT(xcr0_lo, TLS_XCR0_LO);
+RO_AT(xcr0_hi, TLS_XCR0_HI);
+RO_AT(sig_pending, TLS_SIG_PENDING);
+RO_AT(rseq_area, TLS_RSEQ_AREA);
+RO_AT(guard_tab, TLS_GUARD_TAB);
+RO_AT(gibl_miss, TLS_GIBL_MISS);
+_Static_assert(sizeof(struct arch_tls_ro) <= TLS_RO_SIZE, "read-only page overflows");
+_Static_assert(offsetof(struct arch_tls, exit_id) == TLS_RO_SIZE, "writable part after the page");
 _Static_assert(offsetof(struct arch_tls, exit_id) == TLS_EXIT_ID, "TLS_EXIT_ID");
 _Static_assert(offsetof(struct arch_tls, jmp_target) == TLS_JMP_TARGET, "TLS_JMP_TARGET");
 _Static_assert(offsetof(struct arch_tls, ibl_target) == TLS_IBL_TARGET, "TLS_IBL_TARGET");
-_Static_assert(offsetof(struct arch_tls, ibl_table) == TLS_IBL_TABLE, "TLS_IBL_TABLE");
-_Static_assert(offsetof(struct arch_tls, ibl_mask) == TLS_IBL_MASK, "TLS_IBL_MASK");
-_Static_assert(offsetof(struct arch_tls, disp_entry) == TLS_DISP_ENTRY, "TLS_DISP_ENTRY");
-_Static_assert(offsetof(struct arch_tls, engine_sp) == TLS_ENGINE_SP, "TLS_ENGINE_SP");
 _Static_assert(offsetof(struct arch_tls, spill_rcx) == TLS_SPILL_RCX, "TLS_SPILL_RCX");
+_Static_assert(offsetof(struct arch_tls, spill_rax) == TLS_SPILL_RAX, "TLS_SPILL_RAX");
+_Static_assert(offsetof(struct arch_tls, spill_rdx) == TLS_SPILL_RDX, "TLS_SPILL_RDX");
 _Static_assert(offsetof(struct arch_tls, spill_scr) == TLS_SPILL_SCR, "TLS_SPILL_SCR");
-_Static_assert(offsetof(struct arch_tls, xcr0_lo) == TLS_XCR0_LO, "TLS_XCR0_LO");
 _Static_assert(offsetof(struct arch_tls, ibl_count) == TLS_IBL_COUNT, "TLS_IBL_COUNT");
-_Static_assert(offsetof(struct arch_tls, sig_pending) == TLS_SIG_PENDING, "TLS_SIG_PENDING");
-_Static_assert(offsetof(struct arch_tls, mctx) == TLS_MCTX, "TLS_MCTX");
-_Static_assert(offsetof(struct arch_tls, ibl_miss) == TLS_IBL_MISS, "TLS_IBL_MISS");
-_Static_assert(offsetof(struct arch_tls, app_fs) == TLS_APP_FS, "TLS_APP_FS");
-_Static_assert(offsetof(struct arch_tls, xsave) == TLS_XSAVE, "TLS_XSAVE");
 _Static_assert(offsetof(struct arch_tls, cc_site) == TLS_CC_SITE, "TLS_CC_SITE");
-_Static_assert(offsetof(struct arch_tls, cc_entry) == TLS_CC_ENTRY, "TLS_CC_ENTRY");
 _Static_assert(offsetof(struct arch_tls, cc_rsp) == TLS_CC_RSP, "TLS_CC_RSP");
 _Static_assert(offsetof(struct arch_tls, cc_active) == TLS_CC_ACTIVE, "TLS_CC_ACTIVE");
 _Static_assert(offsetof(struct arch_tls, app_gs) == TLS_APP_GS, "TLS_APP_GS");
+_Static_assert(offsetof(struct arch_tls, app_fs) == TLS_APP_FS, "TLS_APP_FS");
+_Static_assert(offsetof(struct arch_tls, guard_data) == TLS_GUARD_DATA, "TLS_GUARD_DATA");
+_Static_assert(offsetof(struct arch_tls, rseq_save) == TLS_RSEQ_SAVE, "TLS_RSEQ_SAVE");
+_Static_assert(offsetof(struct arch_tls, mctx) == TLS_MCTX, "TLS_MCTX");
+_Static_assert(offsetof(struct arch_tls, xsave) == TLS_XSAVE, "TLS_XSAVE");
 _Static_assert(offsetof(struct arch_tls, inl) == TLS_INL, "TLS_INL");
 _Static_assert(offsetof(struct arch_tls, inl_done) == TLS_INL_DONE, "TLS_INL_DONE");
 _Static_assert(offsetof(struct arch_tls, inl_dirty) == TLS_INL_DIRTY, "TLS_INL_DIRTY");
 _Static_assert(offsetof(struct arch_tls, hc_save) == TLS_HC_SAVE, "TLS_HC_SAVE");
 _Static_assert(offsetof(struct arch_tls, hc_v) == TLS_HC_V, "TLS_HC_V");
-_Static_assert(offsetof(struct arch_tls, ctr) == TLS_CTR, "TLS_CTR");
-_Static_assert(offsetof(struct arch_tls, rseq_area) == TLS_RSEQ_AREA, "TLS_RSEQ_AREA");
-_Static_assert(offsetof(struct arch_tls, rseq_save) == TLS_RSEQ_SAVE, "TLS_RSEQ_SAVE");
 _Static_assert(offsetof(struct arch_tls, hc_buf) == TLS_HC_BUF, "TLS_HC_BUF");
 _Static_assert(offsetof(struct arch_tls, hc_hash) == TLS_HC_HASH, "TLS_HC_HASH");
+_Static_assert(offsetof(struct arch_tls, ctr) == TLS_CTR, "TLS_CTR");
+_Static_assert(sizeof(struct arch_tls) == TLS_SIZE, "TLS_SIZE");
 _Static_assert(ARCH_INL_UNMARKED % ARCH_INL_GROUP == 0 && ARCH_INL_SLOTS % 64 == 0, "inl groups");
 _Static_assert(sizeof(struct arch_mctx) == 8 * MCTX_NSLOTS, "MCTX size");
 
-extern const uint8_t lurk_ctx_enter[], lurk_ctx_resume[], lurk_cc[], lurk_ibl_miss[];
+extern const uint8_t lurk_ctx_enter[], lurk_ctx_resume[], lurk_cc[], lurk_ibl_miss[], lurk_gibl_miss[];
 
 int arch_fsgsbase(void)
 {
@@ -53,6 +75,77 @@ int arch_fsgsbase(void)
     known = 1;
   }
   return ok;
+}
+
+/* A new shared memory object of one page, mapped read+write (the engine's
+** view of a thread block's read-only page), or an error. */
+static long ro_object(void)
+{
+  long w = sys_mmap(0, TLS_RO_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (!SYS_FAILED(w)) mem_note((uint64_t)w, (uint64_t)w + TLS_RO_SIZE, MEM_KIND_ENGINE);
+  return w;
+}
+
+/* Map object w at t (replacing the page there) read-only: mremap of old
+** size 0 makes a second mapping of a shared object. */
+static long ro_view(struct arch_tls *t, long w)
+{
+  long r = sys_call6(SYS_mremap, w, 0, TLS_RO_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, (long)t, 0);
+  return SYS_FAILED(r) ? r : sys_mprotect((long)t, TLS_RO_SIZE, PROT_READ);
+}
+
+void arch_tls_map(struct arch_tls *t)
+{
+  /* The first page of a fresh block (zero, read+write) becomes a view of a
+  ** shared object, read-only; the engine writes the object's other view.
+  ** A kernel that cannot alias shared memory (the code cache's single-view
+  ** fallback, cache_probe_views) leaves the page one read+write mapping. */
+  long w = ro_object(), r = SYS_FAILED(w) ? w : ro_view(t, w);
+  if (SYS_FAILED(r)) {
+    static int told;
+    if (!told++) LOG(LOG_INFO, "lurk: thread blocks are all read+write (no alias of shared memory: error %ld)\n", -r);
+    if (!SYS_FAILED(w)) {
+      sys_munmap(w, TLS_RO_SIZE);
+      mem_forget((uint64_t)w, (uint64_t)w + TLS_RO_SIZE);
+    }
+    w = (long)t;
+  }
+  ((struct arch_tls_ro *)w)->w = (struct arch_tls_ro *)w;
+}
+
+/* fork: the read-only page is shared memory, which fork shares too, so the
+** parent's next write (a resume target, a table base) would land in the
+** child's block. As for the code cache (cache_fork_prepare), the forking
+** thread's page is copied before the call, into a new object the child
+** maps over its view after it; the parent drops the copy. Blocks of the
+** other threads stay shared, but the child never uses them (thr_after_fork). */
+static long ro_fork_copy;
+
+void arch_tls_fork_prepare(struct arch_tls *t)
+{
+  ro_fork_copy = 0;
+  if ((uint64_t)t->w == (uint64_t)t) return; /* one view */
+  long n = ro_object();
+  if (SYS_FAILED(n)) log_fatal("cannot copy the thread block for a child: error %ld", -n);
+  lurk_memcpy((void *)n, t, TLS_RO_SIZE);
+  ((struct arch_tls_ro *)n)->w = (struct arch_tls_ro *)n;
+  ro_fork_copy = n;
+}
+
+void arch_tls_fork_finish(struct arch_tls *t, int child)
+{
+  long n = ro_fork_copy, old = (long)t->w;
+  if (!n) return;
+  ro_fork_copy = 0;
+  if (!child) {
+    sys_munmap(n, TLS_RO_SIZE);
+    mem_forget((uint64_t)n, (uint64_t)n + TLS_RO_SIZE);
+    return;
+  }
+  long r = ro_view(t, n);
+  if (SYS_FAILED(r)) log_fatal("cannot copy the thread block for a child: error %ld", -r);
+  sys_munmap(old, TLS_RO_SIZE);
+  mem_forget((uint64_t)old, (uint64_t)old + TLS_RO_SIZE);
 }
 
 size_t arch_xsave_bytes;
@@ -65,11 +158,15 @@ void arch_tls_init(struct arch_tls *t, uint8_t *stack_top)
 {
   uint32_t a, b, c, d, lo, hi;
   arch_ldmxcsr_always = arch_cpu_amd();
-  t->self = t;
-  t->disp_entry = (uint64_t)lurk_ctx_enter;
-  t->ibl_miss = (uint64_t)lurk_ibl_miss;
-  t->cc_entry = (uint64_t)lurk_cc;
-  t->engine_sp = (uint64_t)stack_top & ~(uint64_t)15;
+  struct arch_tls_ro *w = t->w;
+  w->self = t;
+  w->disp_entry = (uint64_t)lurk_ctx_enter;
+  w->ibl_miss = (uint64_t)lurk_ibl_miss;
+  w->gibl_miss = (uint64_t)lurk_gibl_miss;
+  w->cc_entry = (uint64_t)lurk_cc;
+  w->engine_sp = (uint64_t)stack_top & ~(uint64_t)15;
+  w->resume = 0;
+  w->sig_pending = 0;
   /* A reused block starts with no count of its own (lb_inl_sync). Only the
   ** slots ever handed out are cleared: the rest is still untouched (zero)
   ** memory, so a new thread's block costs no page of the 8192 slots. */
@@ -79,7 +176,7 @@ void arch_tls_init(struct arch_tls *t, uint8_t *stack_top)
   lurk_memset(t->inl_dirty, 0, (nslots + ARCH_INL_GROUP - 1) / ARCH_INL_GROUP);
   t->guard_data = 0;
   cache_ibl_table(t);
-  t->rseq_area = 0; /* a new thread starts unregistered (a reused block too) */
+  w->rseq_area = 0; /* a new thread starts unregistered (a reused block too) */
   /* Save only the state engine code can touch: x87, SSE, AVX, AVX-512
   ** (XCR0 bits 0-2, 5-7). AMX tiles and the like stay with the app. */
   __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
@@ -92,8 +189,8 @@ void arch_tls_init(struct arch_tls *t, uint8_t *stack_top)
     if (a + b > need) need = a + b;
   }
   if (need > TLS_XSAVE_SIZE) log_fatal("xsave area of %u bytes is larger than lurk's %d", need, TLS_XSAVE_SIZE);
-  t->xcr0_lo = lo;
-  t->xcr0_hi = hi;
+  w->xcr0_lo = lo;
+  w->xcr0_hi = hi;
   arch_xsave_bytes = need;
   /* Capture the current extended state so the first resume restores it. */
   __asm__ volatile("xsave64 %0" : "+m"(t->xsave) : "a"(lo), "d"(hi) : "memory");

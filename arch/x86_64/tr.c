@@ -504,6 +504,25 @@ static const struct { const uint8_t *begin, *data, *end; } tr_gibls[ARCH_GUARDS]
 };
 _Static_assert(ARCH_GUARDS == 4, "one GIBL set per guard");
 
+int arch_guard_data_ok(uint64_t d)
+{
+  /* TLS_GUARD_DATA is a writable slot: a value the app stored must not pass
+  ** for a site's data. Real data sits in a block, after a byte copy of a
+  ** GIBL template of its own guard (nothing in a copy but the data is
+  ** patched: tr_ibl_guard). */
+  const struct cache_block *b = cache_block_at(d);
+  if (!b || d + 40 > (uint64_t)b->cpc + b->csize) return 0;
+  for (unsigned g = 0; g < ARCH_GUARDS; g++)
+    for (int r = 0; r < 2; r++)
+      for (int c = 0; c < 2; c++) {
+        size_t n = (size_t)(tr_gibls[g][r][c].data - tr_gibls[g][r][c].begin);
+        if (d - n >= (uint64_t)b->cpc && lurk_memcmp((const void *)(d - n), tr_gibls[g][r][c].begin, n) == 0 &&
+            ((const uint64_t *)d)[4] == g)
+          return 1;
+      }
+  return 0;
+}
+
 /* Append the lookup of a site guarded by plan->guard (rcx holds the app
 ** target, as for tr_ibl) and fill in its data: the app pc of the branch, the
 ** range looked up without the guard, and delta, what the app rsp was

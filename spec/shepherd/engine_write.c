@@ -7,10 +7,13 @@
  *           ibltable   the indirect-branch lookup's table: found by its
  *                      contents (pairs, most of whose second words are
  *                      one address in liblurk.so's code: the empty slot's)
+ *           tlsblock   a thread block's read-only page: anonymous or shared
+ *                      memory whose first quad is its own address
  *   METHOD  store      a plain store
  *           mprotect   mprotect(page, its protection | PROT_WRITE)
  *           vmwritev   process_vm_writev into itself
  *           procmem    pwrite to /proc/self/mem (writes even read-only pages)
+ *           procmemat  the same, opened as "./mem" relative to /proc/self
  * Each write puts back the byte that is there, so a write that succeeds
  * changes nothing. Prints "TARGET METHOD: written", "...: faulted (signal
  * N)", "...: refused (error text)", or "TARGET: not found" (natively:
@@ -90,9 +93,28 @@ static uintptr_t find_table(uintptr_t text_lo, uintptr_t text_hi) {
   return found;
 }
 
+/* A page of anonymous or shared memory (up to 256 MiB mappings: not a
+ * tool's shadow reservation) whose first quad is its address; 0 when none. */
+static uintptr_t find_self_page(void) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  char line[512];
+  uintptr_t found = 0;
+  while (f && !found && fgets(line, sizeof line, f)) {
+    uintptr_t lo, hi;
+    char perms[8], path[400] = "";
+    if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %399s", &lo, &hi, perms, path) < 3) continue;
+    if (perms[0] != 'r' || hi - lo > (256ul << 20)) continue;
+    if (path[0] && strcmp(path, "/dev/zero") != 0) continue;
+    for (uintptr_t p = lo; p < hi && !found; p += 4096)
+      if (*(volatile uint64_t *)p == p) found = p;
+  }
+  if (f) fclose(f);
+  return found;
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
-    fprintf(stderr, "usage: %s cache|lurkdata|lurktext store|mprotect|vmwritev|procmem\n", argv[0]);
+    fprintf(stderr, "usage: %s cache|lurkdata|lurktext|ibltable|tlsblock store|mprotect|vmwritev|procmem|procmemat\n", argv[0]);
     return 2;
   }
   const char *target = argv[1], *method = argv[2];
@@ -109,6 +131,9 @@ int main(int argc, char **argv) {
     }
     if (f) fclose(f);
     a = t ? find_table(t, hi) : 0;
+    prot = PROT_READ;
+  } else if (strcmp(target, "tlsblock") == 0) {
+    a = find_self_page();
     prot = PROT_READ;
   } else {
     a = find(target, &prot);
@@ -136,6 +161,10 @@ int main(int argc, char **argv) {
     r = process_vm_writev(getpid(), &local, 1, &remote, 1, 0) == 1 ? 0 : -1;
   } else if (strcmp(method, "procmem") == 0) {
     int fd = open("/proc/self/mem", O_RDWR);
+    r = fd < 0 ? -1 : pwrite(fd, &byte, 1, (off_t)a) == 1 ? 0 : -1;
+  } else if (strcmp(method, "procmemat") == 0) {
+    int dir = open("/proc/self", O_RDONLY | O_DIRECTORY);
+    int fd = dir < 0 ? -1 : openat(dir, "./mem", O_RDWR);
     r = fd < 0 ? -1 : pwrite(fd, &byte, 1, (off_t)a) == 1 ? 0 : -1;
   } else {
     fprintf(stderr, "unknown method %s\n", method);

@@ -47,11 +47,11 @@ void lurk_panic(const char *file, int line, const char *msg)
 
 int main(void)
 {
-  CASE("mov gs:[0x0000000000000040], rcx", emit_gs_store(&p, R_RCX, TLS_SPILL_RCX));
-  CASE("mov gs:[0x0000000000000058], r13", emit_gs_store(&p, R_R13, TLS_SPILL_SCR));
-  CASE("mov r9, gs:[0x0000000000000058]", emit_gs_load(&p, R_R9, TLS_SPILL_SCR));
-  CASE("mov qword ptr gs:[0x0000000000000008], 0x1234", emit_gs_store_imm(&p, TLS_EXIT_ID, 0x1234));
-  CASE("jmp gs:[0x0000000000000030]", emit_gs_jmp(&p, TLS_DISP_ENTRY));
+  CASE("mov gs:[0x0000000000001018], rcx", emit_gs_store(&p, R_RCX, TLS_SPILL_RCX));
+  CASE("mov gs:[0x0000000000001030], r13", emit_gs_store(&p, R_R13, TLS_SPILL_SCR));
+  CASE("mov r9, gs:[0x0000000000001030]", emit_gs_load(&p, R_R9, TLS_SPILL_SCR));
+  CASE("mov qword ptr gs:[0x0000000000001000], 0x1234", emit_gs_store_imm(&p, TLS_EXIT_ID, 0x1234));
+  CASE("jmp gs:[0x0000000000000028]", emit_gs_jmp(&p, TLS_DISP_ENTRY));
   CASE("mov rax, 0x123456789ABCDEF0", emit_mov_imm64(&p, R_RAX, 0x123456789abcdef0ull));
   CASE("mov r11, 0x7FFF00001000", emit_mov_imm64(&p, R_R11, 0x7fff00001000ull));
   CASE("mov rcx, r14", emit_mov_rr(&p, R_RCX, R_R14));
@@ -63,8 +63,8 @@ int main(void)
   /* The call sequence's store of the app return address: one 8-byte store
   ** (forwardable to the 8-byte load of the translated ret). */
   CASE("mov qword ptr [rsp], 0x401000", emit_store_rsp64(&p, 0x401000, R_RAX, TLS_SPILL_RAX));
-  CASE("mov gs:[0x0000000000000048], rax; mov rax, 0x7F12BEEF1234; mov [rsp], rax; "
-       "mov rax, gs:[0x0000000000000048]",
+  CASE("mov gs:[0x0000000000001020], rax; mov rax, 0x7F12BEEF1234; mov [rsp], rax; "
+       "mov rax, gs:[0x0000000000001020]",
        emit_store_rsp64(&p, 0x7f12beef1234ull, R_RAX, TLS_SPILL_RAX));
   CASE("mov rcx, [rsp]", emit_load_rcx_top(&p));
   {

@@ -61,12 +61,36 @@ local function own_mem(path)
   return pid == "self" or pid == "thread-self" or pid == tostring(lurk.pid())
 end
 
+-- path with "." and ".." components and repeated slashes taken out.
+local function normal(path)
+  local out = {}
+  for part in path:gmatch("[^/]+") do
+    if part == ".." then out[#out] = nil
+    elseif part ~= "." then out[#out + 1] = part end
+  end
+  return "/" .. table.concat(out, "/")
+end
+
+-- The absolute path an open names: a relative one is taken from its
+-- directory fd (openat, openat2) or the working directory, as the kernel
+-- does (`openat(open("/proc/self"), "mem")` is this process's mem file).
+local function absolute(name, a, path)
+  if path:sub(1, 1) == "/" then return normal(path) end
+  local dirfd = name == "open" and -100 or a[1] % 2^32
+  if dirfd >= 2^31 then dirfd = dirfd - 2^32 end
+  local dir = lurk.readlink(dirfd == -100 --[[AT_FDCWD]] and "/proc/self/cwd" or "/proc/self/fd/" .. dirfd)
+  if not dir then return normal(path) end
+  return normal(dir .. "/" .. path)
+end
+
 --- Why system call e (a syscall_pre event) must be refused, or nil.
 function M.check(e)
   local name, a = e.name, e.args
   if name == "open" or name == "openat" or name == "openat2" then
     local path = lurk.cstring(a[name == "open" and 1 or 2])
-    if not path or not own_mem(path) then return nil end
+    if not path then return nil end
+    path = absolute(name, a, path)
+    if not own_mem(path) then return nil end
     local flags = name == "open" and a[2] or name == "openat" and a[3] or nil
     if name == "openat2" then   -- struct open_how: flags first
       local s = lurk.read(a[3], 8)
