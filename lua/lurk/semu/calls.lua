@@ -95,17 +95,8 @@ end
 
 -- -- Paths ------------------------------------------------------------------------
 
---- path made absolute against base (a directory), with `.`, `..` and
--- repeated slashes taken out by name (symbolic links are not followed).
-function M.normalize(path, base)
-  if path:sub(1, 1) ~= "/" then path = (base or "/") .. "/" .. path end
-  local out = {}
-  for part in path:gmatch("[^/]+") do
-    if part == ".." then out[#out] = nil
-    elseif part ~= "." then out[#out + 1] = part end
-  end
-  return "/" .. table.concat(out, "/")
-end
+--- path made absolute against base (a directory): lurk.path.normalize.
+M.normalize = require("lurk.path").normalize
 
 local function s32(v)
   v = tonumber(v % 4294967296)

@@ -61,15 +61,7 @@ local function own_mem(path)
   return pid == "self" or pid == "thread-self" or pid == tostring(lurk.pid())
 end
 
--- path with "." and ".." components and repeated slashes taken out.
-local function normal(path)
-  local out = {}
-  for part in path:gmatch("[^/]+") do
-    if part == ".." then out[#out] = nil
-    elseif part ~= "." then out[#out + 1] = part end
-  end
-  return "/" .. table.concat(out, "/")
-end
+local normal = require("lurk.path").normalize
 
 -- The absolute path an open names: a relative one is taken from its
 -- directory fd (openat, openat2) or the working directory, as the kernel
